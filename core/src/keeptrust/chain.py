@@ -1,0 +1,192 @@
+"""Running the policy chain: request phase, response phase, stream filters and on_complete."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from keeptrust.errors import GatewayError, InternalError, PolicyViolation
+from keeptrust.policy import ACTIONS, Allow, Block, DecisionRecord, Policy, StreamBlocked, StreamFilter
+
+if TYPE_CHECKING:
+    from keeptrust.context import RequestContext
+
+logger = logging.getLogger("keeptrust.chain")
+
+
+@attrs.define
+class ChainEntry:
+    name: str
+    policy: Policy
+    shadow: bool
+    plugin: str
+    has_request: bool
+    has_response: bool
+    has_stream: bool
+    has_complete: bool
+
+
+def _overrides(policy: Policy, method: str) -> bool:
+    impl = getattr(type(policy), method, None)
+    return impl is not None and impl is not getattr(Policy, method, None)
+
+
+class PolicyChain:
+    """The configured policies in ``policies.chain`` order. Methods a policy does not override are
+    skipped, so an empty or light chain costs nothing per request."""
+
+    def __init__(self, entries: Sequence[tuple[str, Policy, str]], enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.entries: list[ChainEntry] = []
+        for name, policy, plugin in entries:
+            shadow = getattr(policy.config, "mode", "enforce") == "shadow"
+            self.entries.append(
+                ChainEntry(
+                    name, policy, shadow, plugin,
+                    _overrides(policy, "on_request"), _overrides(policy, "on_response"),
+                    _overrides(policy, "stream_filter"), _overrides(policy, "on_complete"),
+                )
+            )
+        active = self.entries if enabled else [e for e in self.entries if _always_on(e)]
+        self._request = [e for e in active if e.has_request]
+        self._response = [e for e in active if e.has_response]
+        self._stream = [e for e in active if e.has_stream]
+        self._complete = [e for e in active if e.has_complete]
+
+    @property
+    def policies(self) -> list[Policy]:
+        return [e.policy for e in self.entries]
+
+    def has(self, name: str) -> bool:
+        return any(e.name == name for e in self.entries)
+
+    def _record(self, ctx: RequestContext, entry: ChainEntry, phase: str, decision: Any) -> None:
+        action = ACTIONS.get(type(decision), "allow")
+        if isinstance(decision, Allow) and not decision.reason and not decision.details:
+            return
+        ctx.decisions.append(
+            DecisionRecord(
+                policy=entry.name, phase=phase, action=action, reason=getattr(decision, "reason", "") or "",
+                mode="shadow" if entry.shadow else "enforce", details=dict(getattr(decision, "details", {}) or {}),
+            )
+        )
+
+    def _fail(self, entry: ChainEntry, phase: str, exc: Exception) -> InternalError:
+        logger.error(
+            "policy '%s' (plugin %s) raised in %s: %s: %s", entry.name, entry.plugin, phase, type(exc).__name__, exc,
+            exc_info=exc,
+        )
+        return InternalError(f"policy '{entry.name}' failed while checking the {phase}; see the gateway log")
+
+    async def on_request(self, ctx: RequestContext) -> None:
+        for entry in self._request:
+            saved = copy.deepcopy(ctx.body) if entry.shadow else None
+            try:
+                decision = await entry.policy.on_request(ctx)
+            except GatewayError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plugin bug becomes a 500 naming the policy
+                raise self._fail(entry, "request", exc) from exc
+            if saved is not None:
+                ctx.body = saved
+            if decision is None:
+                continue
+            self._record(ctx, entry, "request", decision)
+            if isinstance(decision, Block) and not entry.shadow:
+                raise PolicyViolation(decision.message, param=entry.name, code=decision.code, status=decision.status)
+
+    async def on_response(self, ctx: RequestContext, body: Any) -> Any:
+        for entry in self._response:
+            target = copy.deepcopy(body) if entry.shadow else body
+            try:
+                decision = await entry.policy.on_response(ctx, target)
+            except GatewayError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise self._fail(entry, "response", exc) from exc
+            if decision is None:
+                continue
+            self._record(ctx, entry, "response", decision)
+            if isinstance(decision, Block) and not entry.shadow:
+                raise PolicyViolation(decision.message, param=entry.name, code=decision.code, status=decision.status)
+        return body
+
+    def stream_filters(self, ctx: RequestContext) -> StreamFilters | None:
+        filters = []
+        for entry in self._stream:
+            try:
+                f = entry.policy.stream_filter(ctx)
+            except Exception as exc:  # noqa: BLE001
+                raise self._fail(entry, "stream", exc) from exc
+            if f is not None:
+                filters.append((entry, f))
+        return StreamFilters(ctx, filters, self) if filters else None
+
+    async def on_complete(self, ctx: RequestContext) -> None:
+        for entry in self._complete:
+            try:
+                await entry.policy.on_complete(ctx)
+            except Exception as exc:  # noqa: BLE001 - one policy's failure never skips the others
+                logger.error("policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc)
+
+
+def _always_on(entry: ChainEntry) -> bool:
+    # With ``pack.enabled: false`` the pack's policies are off, but the audit trail keeps running.
+    return entry.name == "audit-logger"
+
+
+class StreamFilters:
+    """The stream filters of one streamed answer, one set per choice index, applied in chain order.
+    A shadow filter sees the text and records a block, but the client gets the text unchanged."""
+
+    def __init__(self, ctx: RequestContext, filters: list[tuple[ChainEntry, StreamFilter]], chain: PolicyChain) -> None:
+        self.ctx = ctx
+        self.chain = chain
+        self._first = filters
+        self._per_choice: dict[int, list[tuple[ChainEntry, StreamFilter]]] = {0: filters}
+        self._blocked_shadow: set[str] = set()
+
+    def _for(self, index: int) -> list[tuple[ChainEntry, StreamFilter]]:
+        got = self._per_choice.get(index)
+        if got is None:
+            got = [(e, e.policy.stream_filter(self.ctx)) for e, _ in self._first]
+            got = [(e, f) for e, f in got if f is not None]
+            self._per_choice[index] = got
+        return got
+
+    def _run(self, index: int, text: str, final: bool) -> str:
+        for entry, f in self._for(index):
+            if entry.name in self._blocked_shadow:
+                continue
+            try:
+                out = f.feed(text) if text else ""
+                if final:
+                    out += f.flush()
+            except StreamBlocked as blocked:
+                self.ctx.decisions.append(
+                    DecisionRecord(entry.name, "stream", "block", blocked.reason or "blocked mid-stream",
+                                   "shadow" if entry.shadow else "enforce", dict(blocked.details))
+                )
+                if entry.shadow:
+                    self._blocked_shadow.add(entry.name)
+                    continue
+                raise PolicyViolation(blocked.message, param=entry.name) from None
+            except Exception as exc:  # noqa: BLE001
+                raise self.chain._fail(entry, "stream", exc) from exc  # noqa: SLF001
+            if not entry.shadow:
+                text = out
+        return text
+
+    def feed(self, index: int, text: str) -> str:
+        return self._run(index, text, final=False)
+
+    def flush(self, index: int) -> str:
+        return self._run(index, "", final=True)
+
+    @property
+    def indexes(self) -> list[int]:
+        return list(self._per_choice)

@@ -1,0 +1,108 @@
+"""The config classes of the core sections. Plugins add their own (targets, policies, sinks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class SecretRef:
+    """Where a secret comes from. Only environment variables: the value never sits in the file."""
+
+    env: str
+
+
+@attrs.frozen(kw_only=True)
+class Pack:
+    name: str = "default"
+    version: str = "0.0.0"
+    enabled: bool = True
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TargetConfig:
+    """Keys every target accepts. Provider families subclass it (frozen, kw_only) for their own."""
+
+    id: str
+    provider: str
+    model: str | None = None
+    base_url: str | None = None
+    secret_key_ref: SecretRef | None = None
+    # Connect + first byte of a non-stream answer (and the whole cold-start wait).
+    timeout_seconds: float = 60.0
+    # For streams: first byte and the longest gap between two chunks. Default: timeout_seconds.
+    stream_timeout_seconds: float | None = None
+    connect_timeout_seconds: float = 10.0
+    max_retries: int = 2
+    max_connections: int = 512
+    # Extra static headers sent upstream (never secrets: use secret_key_ref for those).
+    headers: dict[str, str] = attrs.Factory(dict)
+
+    @property
+    def family(self) -> str:
+        return self.provider.split(":", 1)[0]
+
+    @property
+    def stream_timeout(self) -> float:
+        return self.stream_timeout_seconds if self.stream_timeout_seconds is not None else self.timeout_seconds
+
+
+@attrs.frozen(kw_only=True)
+class AuthKey:
+    key_ref: SecretRef
+    role: str | None = None
+    id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuthConfig:
+    keys: list[AuthKey] = attrs.Factory(list)
+    # With no keys configured the role comes from this header (trusted deployments only).
+    role_header: str = "x-keeptrust-role"
+
+
+@attrs.frozen(kw_only=True)
+class DemoUpstream:
+    """A local OpenAI-compatible echo upstream served by the gateway process (quick start, demos)."""
+
+    listen: str = "127.0.0.1:41003"
+    reply: str | None = None
+    chunk_delay_seconds: float = 0.02
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    max_body_bytes: int = 2_000_000
+    body_timeout_seconds: float = 30.0
+    max_header_bytes: int = 32_768
+    max_header_count: int = 100
+    # Concurrent streaming answers per client address; over it → 429.
+    max_streams_per_client: int = 64
+    # In-flight requests per worker; over it → 503 with Retry-After.
+    max_concurrent_requests: int = 4096
+    graceful_timeout_seconds: float = 30.0
+    keep_alive_timeout_seconds: float = 75.0
+    max_json_depth: int = 64
+    auth: AuthConfig = attrs.Factory(AuthConfig)
+    log_level: str = "info"
+    demo_upstream: DemoUpstream | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Policies:
+    chain: list[str] = attrs.Factory(list)
+    policy: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
+class GatewayConfig:
+    """The top level of ``policy-config.yaml``. Targets and policy blocks stay raw here and are
+    structured into their plugins' classes by the loader."""
+
+    pack: Pack = attrs.Factory(Pack)
+    providers: dict[str, Any] = attrs.Factory(lambda: {"targets": []})
+    policies: Policies = attrs.Factory(Policies)
+    server: ServerConfig = attrs.Factory(ServerConfig)

@@ -1,0 +1,92 @@
+"""The per-request state every policy and provider sees."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from keeptrust.policy import DecisionRecord
+    from keeptrust.targets import Target
+
+# Operation kinds, one per OpenAI endpoint family.
+CHAT = "chat"
+EMBEDDINGS = "embeddings"
+RESPONSES = "responses"
+IMAGES = "images"
+IMAGE_EDIT = "image_edit"
+SPEECH = "speech"
+TRANSCRIPTION = "transcription"
+MODELS = "models"
+OPERATIONS = (CHAT, EMBEDDINGS, RESPONSES, IMAGES, IMAGE_EDIT, SPEECH, TRANSCRIPTION, MODELS)
+
+
+@attrs.frozen
+class UploadedFile:
+    """A file part of a multipart request (image edits, transcriptions)."""
+
+    filename: str
+    content_type: str
+    data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>")
+
+
+@attrs.define
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+    def to_dict(self) -> dict[str, int]:
+        return {k: v for k, v in attrs.asdict(self).items() if v is not None}
+
+
+@attrs.define(eq=False)
+class RequestContext:
+    """Everything known about one request, from arrival to the audit record.
+
+    ``body`` is the parsed request body (a dict); request-phase policies may edit it in place.
+    ``target`` is set by the router policy or by model resolution before the upstream call.
+    """
+
+    request_id: str
+    operation: str
+    endpoint: str
+    body: dict[str, Any]
+    stream: bool = False
+    model: str | None = None
+    role: str | None = None
+    key_id: str | None = None
+    client: str | None = None
+    target: Target | None = None
+    upstream_model: str | None = None
+    decisions: list[DecisionRecord] = attrs.Factory(list)
+    status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    usage: Usage = attrs.Factory(Usage)
+    upstream_attempts: int = 0
+    started: float = attrs.Factory(time.monotonic)
+    started_wall: float = attrs.Factory(time.time)
+    first_byte_at: float | None = None
+    finished_at: float | None = None
+    cancelled: bool = False
+    response_body: Any = None
+    response_text: str | None = None
+    response_size: int | None = None
+    request_size: int | None = None
+    # Free space for plugins, keyed by plugin name, so two plugins never collide.
+    extra: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started) * 1000, 3)
+
+    @property
+    def ttfb_ms(self) -> float | None:
+        if self.first_byte_at is None:
+            return None
+        return round((self.first_byte_at - self.started) * 1000, 3)

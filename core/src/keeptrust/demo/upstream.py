@@ -1,0 +1,239 @@
+"""An OpenAI-compatible upstream that answers deterministically, with no model behind it.
+
+It echoes the last user message (so a newcomer sees exactly what reached the upstream after the
+policies ran), streams in chunks, returns deterministic embeddings, and records every request it
+received. Tests make it misbehave on demand with ``fail_next``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import struct
+import time
+from collections import deque
+from typing import Any
+
+import attrs
+import orjson
+import trio
+
+
+@attrs.define
+class Fault:
+    """One injected misbehaviour, consumed by the next matching request."""
+
+    status: int | None = None  # answer this status with an OpenAI error body
+    retry_after: float | None = None
+    delay: float = 0.0  # seconds before answering
+    reset_after_chunks: int | None = None  # streams: drop the connection after N chunks
+    invalid_json: bool = False
+    body: Any = None  # answer this JSON (or bytes) as-is
+    headers: dict[str, str] = attrs.Factory(dict)
+    path: str | None = None  # only requests to this path
+
+
+@attrs.define
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+
+
+def _words(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [p + (" " if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
+
+
+def embed(text: str, dim: int) -> list[float]:
+    """A deterministic unit vector for a text."""
+    out: list[float] = []
+    counter = 0
+    while len(out) < dim:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        out.extend((b - 127.5) / 127.5 for b in digest)
+        counter += 1
+    vec = out[:dim]
+    norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+    return [round(v / norm, 6) for v in vec]
+
+
+def _last_user_text(messages: Any) -> str:
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+class FakeOpenAI:
+    """ASGI app. ``reply`` overrides the echo; ``chunk_delay`` spaces stream chunks."""
+
+    def __init__(self, *, reply: str | None = None, chunk_delay: float = 0.0, embed_dim: int = 16,
+                 token: str | None = None, keep: int = 1000) -> None:
+        self.reply = reply
+        self.chunk_delay = chunk_delay
+        self.embed_dim = embed_dim
+        self.token = token
+        self.requests: deque[Recorded] = deque(maxlen=keep)
+        self.faults: deque[Fault] = deque()
+        self.cancelled = 0
+
+    # -- test controls
+    def fail_next(self, fault: Fault | None = None, **kwargs: Any) -> None:
+        self.faults.append(fault or Fault(**kwargs))
+
+    def _fault_for(self, path: str) -> Fault | None:
+        for fault in list(self.faults):
+            if fault.path is None or fault.path == path:
+                self.faults.remove(fault)
+                return fault
+        return None
+
+    @property
+    def last(self) -> Recorded:
+        return self.requests[-1]
+
+    def answer_text(self, body: dict[str, Any]) -> str:
+        if self.reply is not None:
+            return self.reply
+        return "You said: " + _last_user_text(body.get("messages"))
+
+    # -- ASGI
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body: Any = orjson.loads(raw) if raw and headers.get("content-type", "").startswith("application/json") else None
+        except orjson.JSONDecodeError:
+            body = None
+        path = scope["path"]
+        self.requests.append(Recorded(scope["method"], path, headers, body, raw))
+        if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
+            await self._json(send, 401, {"error": {"message": "Invalid API key", "type": "invalid_request_error",
+                                                   "code": "invalid_api_key"}})
+            return
+        fault = self._fault_for(path)
+        if fault is not None:
+            if fault.delay:
+                await trio.sleep(fault.delay)
+            if fault.status is not None:
+                hdrs = dict(fault.headers)
+                if fault.retry_after is not None:
+                    hdrs["retry-after"] = str(fault.retry_after)
+                payload = fault.body if fault.body is not None else {
+                    "error": {"message": f"injected failure {fault.status}", "type": "server_error", "code": None}}
+                await self._json(send, fault.status, payload, hdrs)
+                return
+            if fault.invalid_json:
+                await self._raw(send, 200, b"<html>not json</html>", b"application/json")
+                return
+            if fault.body is not None:
+                await self._json(send, 200, fault.body, fault.headers)
+                return
+        await self.route(scope["method"], path, body or {}, send, fault)
+
+    async def route(self, method: str, path: str, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
+        if path.endswith("/chat/completions") and method == "POST":
+            if body.get("stream"):
+                await self._stream(body, send, fault)
+            else:
+                await self._json(send, 200, self._completion(body))
+        elif path.endswith("/embeddings") and method == "POST":
+            await self._embeddings(body, send)
+        elif path.endswith("/models") and method == "GET":
+            await self._json(send, 200, {"object": "list", "data": [
+                {"id": "demo/echo", "object": "model", "created": 0, "owned_by": "keeptrust-demo"}]})
+        else:
+            await self._json(send, 404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}})
+
+    def _usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages") or [] if isinstance(m, dict))
+        completion = len(text.split())
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        text = self.answer_text(body)
+        n = body.get("n") or 1
+        return {
+            "id": "chatcmpl-demo", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model") or "demo/echo",
+            "choices": [{"index": i, "finish_reason": "stop", "logprobs": None,
+                         "message": {"role": "assistant", "content": text}} for i in range(n)],
+            "usage": self._usage(body, text),
+        }
+
+    async def _stream(self, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
+        text = self.answer_text(body)
+        base = {"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model") or "demo/echo"}
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+        events += [{**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in _words(text)]
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": self._usage(body, text)})
+        try:
+            for i, event in enumerate(events):
+                if fault is not None and fault.reset_after_chunks is not None and i >= fault.reset_after_chunks:
+                    # Abort the connection the way a crashed upstream does: no terminating chunk.
+                    raise trio.BrokenResourceError("injected reset")
+                await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
+                            "more_body": True})
+                if self.chunk_delay and i > 0:
+                    await trio.sleep(self.chunk_delay)
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+        except trio.Cancelled:
+            self.cancelled += 1
+            raise
+
+    async def _embeddings(self, body: dict[str, Any], send: Any) -> None:
+        value = body.get("input")
+        inputs = [value] if isinstance(value, str) else list(value or [])
+        dim = body.get("dimensions") or self.embed_dim
+        data = []
+        for i, item in enumerate(inputs):
+            vec = embed(str(item), dim)
+            if body.get("encoding_format") == "base64":
+                data.append({"object": "embedding", "index": i,
+                             "embedding": base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode()})
+            else:
+                data.append({"object": "embedding", "index": i, "embedding": vec})
+        tokens = sum(len(str(x).split()) for x in inputs)
+        await self._json(send, 200, {"object": "list", "model": body.get("model") or "demo/embed", "data": data,
+                                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    async def _json(self, send: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        await self._raw(send, status, orjson.dumps(payload), b"application/json", headers)
+
+    async def _raw(self, send: Any, status: int, data: bytes, ctype: bytes, headers: dict[str, str] | None = None) -> None:
+        hdrs = [(b"content-type", ctype), (b"content-length", str(len(data)).encode())]
+        hdrs += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": hdrs})
+        await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,134 @@
+"""Policies: their config base class, their decisions and the stream-filter interface."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    import logging
+
+    from keeptrust.context import RequestContext
+
+
+@attrs.frozen(kw_only=True)
+class PolicyConfig:
+    """Keys every policy accepts. Subclass it (frozen, kw_only) for a policy's own keys."""
+
+    mode: Literal["enforce", "shadow"] = "enforce"
+
+
+@attrs.frozen
+class Allow:
+    reason: str = ""
+    details: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Modify:
+    """The policy changed the body (in place). ``reason`` says what kind of change, never the text."""
+
+    reason: str = ""
+    details: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Flag:
+    """Recorded, traffic unchanged (e.g. ``action: flag``)."""
+
+    reason: str = ""
+    details: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Block:
+    """Stop the request. ``message`` reaches the client: build it from categories and counts only."""
+
+    message: str
+    reason: str = ""
+    status: int = 400
+    code: str = "policy_violation"
+    details: dict[str, Any] = attrs.Factory(dict)
+
+
+Decision = Allow | Modify | Flag | Block
+
+ACTIONS: dict[type, str] = {Allow: "allow", Modify: "modify", Flag: "flag", Block: "block"}
+
+
+@attrs.define
+class DecisionRecord:
+    """One policy's decision as the audit record keeps it."""
+
+    policy: str
+    phase: str
+    action: str
+    reason: str = ""
+    mode: str = "enforce"
+    details: dict[str, Any] = attrs.Factory(dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"policy": self.policy, "phase": self.phase, "action": self.action}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.mode != "enforce":
+            out["mode"] = self.mode
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class StreamBlocked(Exception):
+    """Raised by a stream filter's ``feed``/``flush`` to end the stream with ``content_filter``."""
+
+    def __init__(self, message: str, reason: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.details = details or {}
+
+
+class StreamFilter(Protocol):
+    """Stateful per-stream text filter. ``feed`` returns what may be emitted now; it may hold back a
+    bounded tail (e.g. a half-received e-mail address). ``flush`` returns the rest at stream end."""
+
+    def feed(self, text: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+
+@attrs.frozen
+class PolicyEnv:
+    """What the core hands a policy at construction."""
+
+    logger: logging.Logger
+    registry: Any
+    config: Any  # the whole LoadedConfig, read-only
+    services: dict[str, Any] = attrs.Factory(dict)
+    targets: dict[str, Any] = attrs.Factory(dict)
+
+
+class Policy:
+    """Convenience base class: no-op defaults for every per-request method."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type] = PolicyConfig
+    # The pip package that provides this policy, for start-up errors when it is missing.
+    distribution: ClassVar[str | None] = None
+
+    def __init__(self, config: Any, env: PolicyEnv) -> None:
+        self.config = config
+        self.env = env
+
+    async def on_request(self, ctx: RequestContext) -> Decision | None:
+        return None
+
+    async def on_response(self, ctx: RequestContext, body: Any) -> Decision | None:
+        return None
+
+    def stream_filter(self, ctx: RequestContext) -> StreamFilter | None:
+        return None
+
+    async def on_complete(self, ctx: RequestContext) -> None:
+        return None

@@ -1,0 +1,65 @@
+"""Providers: the base class a provider family subclasses and what the core hands it."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from keeptrust.config.model import TargetConfig
+from keeptrust.errors import UnsupportedOperation
+
+if TYPE_CHECKING:
+    from keeptrust.context import RequestContext
+    from keeptrust.results import Result
+    from keeptrust.secrets import Redactor, Secret
+    from keeptrust.transport import Upstream
+
+
+@attrs.frozen
+class ProviderEnv:
+    """What the core hands a provider for one target at start-up."""
+
+    upstream: Upstream
+    secret: Secret | None
+    redactor: Redactor
+    logger: logging.Logger
+    registry: Any
+    services: dict[str, Any] = attrs.Factory(dict)
+
+
+class Provider:
+    """Base class of a provider family; one instance per target."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[TargetConfig]] = TargetConfig
+    # Operations this family can perform (``keeptrust.context`` constants).
+    operations: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: TargetConfig, env: ProviderEnv) -> None:
+        self.config = config
+        self.env = env
+
+    @property
+    def upstream(self) -> Upstream:
+        return self.env.upstream
+
+    def resolve_model(self, model: str) -> str | None:
+        """For open targets (no ``model``): the upstream model for the client's ``model``, or None."""
+        return None
+
+    def supports(self, operation: str) -> bool:
+        return operation in self.operations
+
+    async def execute(self, ctx: RequestContext) -> Result:
+        raise UnsupportedOperation(
+            f"target '{self.config.id}' ({self.name}) does not support the operation '{ctx.operation}'",
+            param="model",
+        )
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        return []
+
+    async def aclose(self) -> None:
+        await self.env.upstream.aclose()

@@ -1,0 +1,49 @@
+"""What a provider (or a plugin route) returns: the answer in the OpenAI shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+
+
+@attrs.define
+class JSONResult:
+    """A whole JSON answer. ``body`` is a parsed dict; the core encodes it once."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = attrs.Factory(dict)
+
+
+@attrs.define
+class StreamResult:
+    """An SSE answer: ``chunks`` yields ``chat.completion.chunk`` dicts (or other event dicts).
+
+    The core runs the stream filters on ``choices[].delta.content``, encodes each chunk as
+    ``data: {...}`` and ends the stream with ``data: [DONE]``. ``aclose`` releases the upstream
+    connection and is always awaited, also when the client goes away.
+    """
+
+    chunks: AsyncIterator[dict[str, Any]]
+    aclose: Callable[[], Any] | None = None
+    headers: dict[str, str] = attrs.Factory(dict)
+    # Some streams (Responses API, image events) are not chat chunks; ``event_names`` makes the core
+    # write ``event: <type>`` lines taken from each dict's ``type`` key.
+    event_names: bool = False
+    done_marker: bool = True
+
+
+@attrs.define
+class BinaryResult:
+    """Bytes with a content type (audio, images), whole or as an async iterator of parts."""
+
+    content: bytes | AsyncIterator[bytes]
+    content_type: str
+    status: int = 200
+    headers: dict[str, str] = attrs.Factory(dict)
+    aclose: Callable[[], Any] | None = None
+
+
+Result = JSONResult | StreamResult | BinaryResult

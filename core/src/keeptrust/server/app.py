@@ -1,0 +1,418 @@
+"""The ASGI application: routing, authentication, limits, the policy chain and the provider call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import orjson
+import trio
+
+from keeptrust import context as ops
+from keeptrust.context import RequestContext
+from keeptrust.errors import (
+    AuthenticationError,
+    GatewayError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    RequestError,
+    UnsupportedOperation,
+    UpstreamUnavailable,
+)
+from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult
+from keeptrust.server import http
+from keeptrust.server.gateway import Gateway
+from keeptrust.server.multipart import parse_multipart
+from keeptrust.server.streaming import StreamRelay
+from keeptrust.server.validate import coerce_form, validate
+
+logger = logging.getLogger("keeptrust.server")
+
+# path -> (operation, accepts multipart)
+OPERATION_ROUTES: dict[str, tuple[str, bool]] = {
+    "/v1/chat/completions": (ops.CHAT, False),
+    "/v1/embeddings": (ops.EMBEDDINGS, False),
+    "/v1/responses": (ops.RESPONSES, False),
+    "/v1/images/generations": (ops.IMAGES, False),
+    "/v1/images/edits": (ops.IMAGE_EDIT, True),
+    "/v1/audio/speech": (ops.SPEECH, False),
+    "/v1/audio/transcriptions": (ops.TRANSCRIPTION, True),
+}
+
+
+@attrs.define(eq=False)
+class GatewayRequest:
+    """What a plugin route handler receives."""
+
+    method: str
+    path: str
+    headers: dict[bytes, bytes]
+    query: bytes
+    body: Any
+    ctx: RequestContext
+    gateway: Gateway
+
+
+class GatewayApp:
+    """ASGI entry point. One instance per worker process."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        server = gateway.server
+        self.max_body = server.max_body_bytes
+        self.body_timeout = server.body_timeout_seconds
+        self.max_header_bytes = server.max_header_bytes
+        self.max_header_count = server.max_header_count
+        self.max_depth = server.max_json_depth
+        self.max_streams = server.max_streams_per_client
+        self.max_inflight = server.max_concurrent_requests
+        self.role_header = server.auth.role_header.lower().encode()
+        self.inflight = 0
+        self.streams: dict[str, int] = {}
+        self.ready = False
+        self.draining = False
+        self.created = int(time.time())
+        self.pack = gateway.loaded.gateway.pack
+        self.routes = {(r.method, r.path): r for r in gateway.registry.routes.values()}
+        self.route_paths = {path for _, path in self.routes}
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def lifespan(self, receive: http.Receive, send: http.Send) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        try:
+            async with trio.open_nursery() as nursery:
+                for policy in self.gateway.chain.policies:
+                    runner = getattr(policy, "run", None)
+                    if runner is not None:
+                        await nursery.start(runner)
+                demo = self.gateway.server.demo_upstream
+                if demo is not None:
+                    from keeptrust.server.run import serve_demo_upstream
+
+                    await nursery.start(serve_demo_upstream, demo)
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+                self.draining = True
+                self.ready = False
+                # Requests have drained (hypercorn waits before shutting the lifespan down):
+                # close policies first so the audit writer flushes, then stop their tasks.
+                await self.gateway.aclose()
+                nursery.cancel_scope.cancel()
+        except BaseException as exc:
+            if not self.ready and not self.draining:
+                logger.error("start-up failed: %s", exc)
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def http(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
+        path = scope["path"]
+        method = scope["method"]
+        route = OPERATION_ROUTES.get(path)
+        if route is not None and method == "POST":
+            await self.operation(scope, receive, send, route[0], route[1])
+            return
+        if method == "GET":
+            if path == "/healthz":
+                await http.send_json(send, 200, {"status": "ok"})
+                return
+            if path == "/readyz":
+                ok = self.ready and not self.draining
+                await http.send_json(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
+                return
+            if path == "/v1/models" or path.startswith("/v1/models/"):
+                await self.models(scope, receive, send)
+                return
+        plugin_route = self.routes.get((method, path))
+        if plugin_route is not None:
+            await self.operation(scope, receive, send, "route", True, handler=plugin_route.handler)
+            return
+        if route is not None or path in self.route_paths or path == "/v1/models":
+            await http.send_error(send, MethodNotAllowed(f"{method} is not allowed on {path}"))
+            return
+        await http.send_error(send, NotFound(f"no route {method} {path}; see the gateway's README for its endpoints"))
+
+    # ------------------------------------------------------------------ requests
+    def _begin(self, scope: dict[str, Any], operation: str) -> tuple[RequestContext, dict[bytes, bytes]]:
+        client = scope.get("client")
+        ctx = RequestContext(request_id="", operation=operation, endpoint=scope["path"], body={},
+                             client=client[0] if client else None)
+        headers = http.header_map(scope, self.max_header_bytes, self.max_header_count)
+        ctx.request_id = http.request_id(headers)
+        return ctx, headers
+
+    def _authenticate(self, ctx: RequestContext, headers: dict[bytes, bytes]) -> None:
+        gateway = self.gateway
+        if gateway.keys:
+            presented = headers.get(b"authorization", b"")
+            token = presented[7:].strip() if presented[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"")
+            key = gateway.authenticate(token.decode("latin-1")) if token else None
+            if key is None:
+                raise AuthenticationError("a valid gateway API key is required (Authorization: Bearer <key>)")
+            ctx.key_id = key.key_id
+            ctx.role = key.role
+        else:
+            role = headers.get(self.role_header)
+            if role:
+                ctx.role = role.decode("latin-1")[:64]
+
+    async def operation(
+        self, scope: dict[str, Any], receive: http.Receive, send: http.Send, operation: str, multipart: bool,
+        handler: Callable[[GatewayRequest], Awaitable[Result]] | None = None,
+    ) -> None:
+        ctx: RequestContext | None = None
+        counted = False
+        try:
+            ctx, headers = self._begin(scope, operation)
+            if self.inflight >= self.max_inflight:
+                raise UpstreamUnavailable("the gateway is at its limit of concurrent requests; retry shortly",
+                                          code="overloaded", headers={"retry-after": "1"})
+            self.inflight += 1
+            counted = True
+            self._authenticate(ctx, headers)
+            raw = await http.read_body(receive, headers, self.max_body, self.body_timeout)
+            ctx.request_size = len(raw)
+            ctype = headers.get(b"content-type", b"")
+            if multipart and ctype.startswith(b"multipart/form-data"):
+                body = coerce_form(parse_multipart(raw, ctype))
+            elif handler is not None and not raw:
+                body = {}
+            else:
+                body = http.parse_json(raw, headers, self.max_depth)
+            ctx.body = body
+            if handler is not None:
+                result = await handler(GatewayRequest(scope["method"], scope["path"], headers, scope.get("query_string", b""),
+                                                      body, ctx, self.gateway))
+                await self.respond(ctx, result, send, receive)
+                return
+            validate(operation, body)
+            model = body.get("model")
+            ctx.model = model if isinstance(model, str) else None
+            ctx.stream = body.get("stream") is True
+            await self.run_chain(ctx, send, receive)
+        except http.ClientGone:
+            if ctx is not None:
+                ctx.cancelled = True
+                ctx.status = 499
+        except GatewayError as exc:
+            if ctx is not None:
+                ctx.status = exc.status
+                ctx.error_code = exc.code
+                ctx.error_message = exc.message
+            await self._send_error(send, exc, ctx)
+        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+            rid = ctx.request_id if ctx else "-"
+            logger.error("request %s failed: %s: %s", rid, type(exc).__name__, exc, exc_info=exc)
+            error = InternalError(f"internal error (request id {rid})")
+            if ctx is not None:
+                ctx.status = 500
+                ctx.error_code = error.code
+            await self._send_error(send, error, ctx)
+        finally:
+            if counted:
+                self.inflight -= 1
+            if ctx is not None:
+                if ctx.finished_at is None:
+                    ctx.finished_at = time.monotonic()
+                with trio.CancelScope(shield=True):
+                    await self.gateway.chain.on_complete(ctx)
+
+    async def _send_error(self, send: http.Send, exc: GatewayError, ctx: RequestContext | None) -> None:
+        try:
+            await http.send_error(send, exc, ctx.request_id if ctx else None)
+        except Exception:  # noqa: BLE001 - the client is gone; nothing more to tell it
+            pass
+
+    async def run_chain(self, ctx: RequestContext, send: http.Send, receive: http.Receive) -> None:
+        gateway = self.gateway
+        chain = gateway.chain
+        routed = chain.has("router")
+        if not routed:
+            ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+        ctx.extra["core.reached_chain"] = True
+        await chain.on_request(ctx)
+        if ctx.target is None:
+            ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+        target = ctx.target
+        if not target.provider.supports(ctx.operation):
+            raise UnsupportedOperation(
+                f"target '{target.id}' ({target.provider.name}) does not support {ctx.operation}", param="model"
+            )
+        if ctx.stream:
+            client = ctx.client or "-"
+            count = self.streams.get(client, 0)
+            if count >= self.max_streams:
+                raise RateLimited(f"too many concurrent streams from this client (limit {self.max_streams})",
+                                  headers={"retry-after": "1"})
+            self.streams[client] = count + 1
+            try:
+                await self._execute(ctx, send, receive)
+            finally:
+                left = self.streams[client] - 1
+                if left:
+                    self.streams[client] = left
+                else:
+                    del self.streams[client]
+        else:
+            await self._execute(ctx, send, receive)
+
+    async def _execute(self, ctx: RequestContext, send: http.Send, receive: http.Receive) -> None:
+        # The provider call and the answer run in a nursery next to a watcher, so a client that goes
+        # away cancels the upstream request at once.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope, ctx)
+            result = await ctx.target.provider.execute(ctx)  # type: ignore[union-attr]
+            await self.respond(ctx, result, send, receive)
+            nursery.cancel_scope.cancel()
+        if ctx.cancelled:
+            ctx.status = 499
+            ctx.error_code = "client_closed_request"
+
+    async def respond(self, ctx: RequestContext, result: Result, send: http.Send, receive: http.Receive) -> None:
+        if isinstance(result, JSONResult):
+            body = result.body
+            usage = body.get("usage") if isinstance(body, dict) else None
+            if isinstance(usage, dict):
+                ctx.usage.prompt_tokens = usage.get("prompt_tokens")
+                ctx.usage.completion_tokens = usage.get("completion_tokens")
+                ctx.usage.total_tokens = usage.get("total_tokens")
+            if result.status < 400:
+                body = await self.gateway.chain.on_response(ctx, body)
+            ctx.response_body = body
+            payload = orjson.dumps(body)
+            ctx.response_size = len(payload)
+            ctx.status = result.status
+            await http.send_bytes(send, result.status, payload, headers=result.headers, rid=ctx.request_id)
+            ctx.first_byte_at = ctx.finished_at = time.monotonic()
+        elif isinstance(result, StreamResult):
+            filters = self.gateway.chain.stream_filters(ctx)
+            relay = StreamRelay(ctx, result, send, filters, keep_text=bool(ctx.extra.get("core.keep_stream_text")))
+            try:
+                await relay.run()
+            finally:
+                if result.aclose is not None:
+                    with trio.CancelScope(shield=True):
+                        await result.aclose()
+                ctx.finished_at = time.monotonic()
+        elif isinstance(result, BinaryResult):
+            await self._send_binary(ctx, result, send)
+        else:
+            raise InternalError(f"provider returned {type(result).__name__}, not a Result")
+
+    async def _send_binary(self, ctx: RequestContext, result: BinaryResult, send: http.Send) -> None:
+        ctype = result.content_type.encode("latin-1")
+        try:
+            if isinstance(result.content, bytes):
+                ctx.response_size = len(result.content)
+                await http.send_bytes(send, result.status, result.content, ctype, headers=result.headers, rid=ctx.request_id)
+                ctx.first_byte_at = time.monotonic()
+            else:
+                size = 0
+                await http.start_stream(send, result.status, ctype, result.headers, ctx.request_id)
+                ctx.first_byte_at = time.monotonic()
+                async for part in result.content:
+                    size += len(part)
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+                ctx.response_size = size
+            ctx.status = result.status
+        finally:
+            if result.aclose is not None:
+                with trio.CancelScope(shield=True):
+                    await result.aclose()
+            ctx.finished_at = time.monotonic()
+
+    # ------------------------------------------------------------------ models
+    async def models(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
+        ctx: RequestContext | None = None
+        try:
+            ctx, headers = self._begin(scope, ops.MODELS)
+            self._authenticate(ctx, headers)
+            data = await self.list_models()
+            path = scope["path"]
+            if path != "/v1/models":
+                wanted = path[len("/v1/models/"):]
+                for item in data:
+                    if item["id"] == wanted:
+                        ctx.status = 200
+                        await http.send_json(send, 200, item, rid=ctx.request_id)
+                        return
+                raise NotFound(f"the model '{wanted}' does not exist on this gateway", code="model_not_found", param="model")
+            ctx.status = 200
+            await http.send_json(send, 200, {"object": "list", "data": data}, rid=ctx.request_id)
+        except GatewayError as exc:
+            if ctx is not None:
+                ctx.status = exc.status
+                ctx.error_code = exc.code
+            await self._send_error(send, exc, ctx)
+        finally:
+            if ctx is not None:
+                ctx.finished_at = time.monotonic()
+                with trio.CancelScope(shield=True):
+                    await self.gateway.chain.on_complete(ctx)
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        created = self.created
+        seen: set[str] = set()
+        data: list[dict[str, Any]] = []
+
+        def add(item: dict[str, Any]) -> None:
+            if item["id"] not in seen:
+                seen.add(item["id"])
+                data.append(item)
+
+        open_targets = []
+        for target in self.gateway.targets.values():
+            owner = target.config.family
+            add({"id": target.id, "object": "model", "created": created, "owned_by": owner, "target": target.id})
+            if target.config.model:
+                add({"id": target.config.model, "object": "model", "created": created, "owned_by": owner,
+                     "target": target.id})
+            else:
+                open_targets.append(target)
+        if open_targets:
+            results: list[list[dict[str, Any]]] = [[] for _ in open_targets]
+
+            async def fetch(i: int, target: Any) -> None:
+                try:
+                    with trio.fail_after(target.config.timeout_seconds):
+                        results[i] = await target.provider.list_models()
+                except (GatewayError, trio.TooSlowError) as exc:
+                    logger.warning("listing models of target '%s' failed: %s", target.id, exc)
+
+            async with trio.open_nursery() as nursery:
+                for i, target in enumerate(open_targets):
+                    nursery.start_soon(fetch, i, target)
+            for items in results:
+                for item in items:
+                    add(item)
+        return data
+
+
+async def _watch_disconnect(receive: http.Receive, scope: trio.CancelScope, ctx: RequestContext) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            ctx.cancelled = True
+            scope.cancel()
+            return
+
+
+# Re-exported for plugin route handlers that want to raise request errors.
+__all__ = ["GatewayApp", "GatewayRequest", "OPERATION_ROUTES", "RequestError"]

@@ -1,0 +1,102 @@
+"""The gateway's state, built once at start-up from a validated config and the plugin registry."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from keeptrust.chain import PolicyChain
+from keeptrust.config.loader import LoadedConfig
+from keeptrust.errors import ConfigError, GatewayError, PluginError
+from keeptrust.plugins import Registry
+from keeptrust.policy import Policy, PolicyEnv
+from keeptrust.secrets import Redactor, key_id
+from keeptrust.targets import ModelResolver, Target, build_targets, resolve_secrets
+
+
+@attrs.frozen
+class GatewayKey:
+    key_id: str
+    role: str | None
+
+
+@attrs.define(eq=False)
+class Gateway:
+    loaded: LoadedConfig
+    registry: Registry
+    targets: dict[str, Target]
+    resolver: ModelResolver
+    chain: PolicyChain
+    redactor: Redactor
+    keys: dict[str, GatewayKey]
+    logger: logging.Logger
+    services: dict[str, Any]
+
+    @property
+    def server(self) -> Any:
+        return self.loaded.gateway.server
+
+    def authenticate(self, presented: str) -> GatewayKey | None:
+        # Keys are looked up by their hash: no secret is compared character by character.
+        return self.keys.get(hashlib.sha256(presented.encode()).hexdigest())
+
+    async def aclose(self) -> None:
+        for policy in self.chain.policies:
+            close = getattr(policy, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception as exc:  # noqa: BLE001 - shutdown goes on for the others
+                    self.logger.error("policy '%s' failed to close: %s", policy.name, exc)
+        for target in self.targets.values():
+            try:
+                await target.provider.aclose()
+            except Exception as exc:  # noqa: BLE001
+                self.logger.error("target '%s' failed to close: %s", target.id, exc)
+
+
+def build_gateway(
+    loaded: LoadedConfig,
+    registry: Registry,
+    *,
+    environ: Mapping[str, str] | None = None,
+    logger: logging.Logger | None = None,
+    redactor: Redactor | None = None,
+) -> Gateway:
+    """Resolve secrets, build targets and policies. Raises ``ConfigError``/``PluginError``."""
+    logger = logger or logging.getLogger("keeptrust")
+    secrets = resolve_secrets(loaded, environ)
+    redactor = redactor or Redactor()
+    redactor.add(*(s.reveal() for s in secrets.values()))
+    services: dict[str, Any] = {}
+    targets = build_targets(loaded, registry, secrets, redactor, logger, services)
+
+    keys: dict[str, GatewayKey] = {}
+    for i, key in enumerate(loaded.gateway.server.auth.keys):
+        value = secrets[f"key:{i}"].reveal()
+        keys[hashlib.sha256(value.encode()).hexdigest()] = GatewayKey(key.id or key_id(value), key.role)
+
+    env = PolicyEnv(logger=logger, registry=registry, config=loaded, services=services, targets=targets)
+    entries: list[tuple[str, Policy, str]] = []
+    for name in loaded.chain:
+        cls = registry.policies[name]
+        plugin = registry.owners.get(("policy", name), "?")
+        try:
+            policy = cls(loaded.policies[name], attrs.evolve(env, logger=logger.getChild(f"policy.{name}")))
+        except (ConfigError, GatewayError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a policy that cannot start names its plugin
+            dist = registry.plugins[plugin].distribution if plugin in registry.plugins else "?"
+            raise PluginError(f"policy '{name}' (plugin {plugin}, distribution {dist}) failed to start: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        entries.append((name, policy, plugin))
+    enabled = loaded.gateway.pack.enabled
+    chain = PolicyChain(entries, enabled=enabled)
+    if not enabled:
+        logger.warning("pack '%s' is disabled (pack.enabled: false): its policies are off; the audit log stays on",
+                       loaded.gateway.pack.name)
+    return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, keys, logger, services)

@@ -1,0 +1,121 @@
+"""Running the gateway under hypercorn's trio worker: one process, or ``--workers N`` sharing the
+listening socket; SIGTERM drains in-flight requests within ``graceful_timeout_seconds``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+
+from keeptrust.config.loader import LoadedConfig, load_config
+from keeptrust.plugins import Registry, load_registry
+from keeptrust.secrets import RedactingFilter, Redactor
+from keeptrust.server.app import GatewayApp
+from keeptrust.server.gateway import build_gateway
+
+logger = logging.getLogger("keeptrust")
+
+CONFIG_ENV = "KEEPTRUST_POLICY_CONFIG"
+DISABLE_ENV = "KEEPTRUST_DISABLE_PLUGINS"
+
+
+def setup_logging(level: str, redactor: Redactor) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    handler.addFilter(RedactingFilter(redactor))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # httpx logs URLs and headers at DEBUG; keep them out whatever the level.
+    for noisy in ("httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def hypercorn_config(listen: str, loaded: LoadedConfig) -> Config:
+    server = loaded.gateway.server
+    config = Config()
+    config.bind = [listen]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.include_server_header = False
+    config.keep_alive_timeout = server.keep_alive_timeout_seconds
+    config.graceful_timeout = server.graceful_timeout_seconds
+    config.h11_max_incomplete_size = 16 * 1024
+    config.backlog = 1024
+    return config
+
+
+def make_app(
+    config_path: str, *, registry: Registry | None = None, environ: Mapping[str, str] | None = None,
+    redactor: Redactor | None = None,
+) -> GatewayApp:
+    """Load config and plugins and build the ASGI app (each worker process calls this)."""
+    redactor = redactor or Redactor()
+    registry = registry or load_registry(disable=_split(os.environ.get(DISABLE_ENV)))
+    loaded = load_config(config_path, registry, environ=environ)
+    gateway = build_gateway(loaded, registry, environ=environ, logger=logger, redactor=redactor)
+    return GatewayApp(gateway)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def worker_app() -> GatewayApp:
+    """Entry point for hypercorn's multi-process mode (``--workers N``)."""
+    redactor = Redactor()
+    setup_logging(os.environ.get("KEEPTRUST_LOG_LEVEL", "info"), redactor)
+    return make_app(os.environ[CONFIG_ENV], redactor=redactor)
+
+
+async def _until_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            logger.info("received %s: draining in-flight requests", signal.Signals(signum).name)
+            return
+
+
+def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None = None) -> None:
+    loaded = app.gateway.loaded
+    hconfig = hypercorn_config(listen, loaded)
+    if workers <= 1:
+        from hypercorn.trio import serve
+
+        async def main() -> None:
+            await serve(app, hconfig, shutdown_trigger=_until_signal)
+
+        trio.run(main)
+        logger.info("gateway stopped")
+        return
+    # Several processes share the socket; each builds its own app from the config path.
+    from hypercorn.run import run as hypercorn_run
+
+    assert config_path is not None
+    os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+    hconfig.workers = workers
+    hconfig.worker_class = "trio"
+    hconfig.application_path = "keeptrust.server.run:worker_app()"
+    code = hypercorn_run(hconfig)
+    if code:
+        sys.exit(code)
+
+
+async def serve_demo_upstream(demo: Any, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+    """The quick start's local upstream, in the gateway's own nursery."""
+    from hypercorn.trio import serve
+
+    from keeptrust.demo import FakeOpenAI
+
+    config = Config()
+    config.bind = [demo.listen]
+    config.accesslog = None
+    config.include_server_header = False
+    app = FakeOpenAI(reply=demo.reply, chunk_delay=demo.chunk_delay_seconds)
+    logger.info("demo upstream (echo model) listening on http://%s", demo.listen)
+    await serve(app, config, task_status=task_status)

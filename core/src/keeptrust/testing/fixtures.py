@@ -1,0 +1,43 @@
+"""pytest fixtures, available to every project that installs keeptrust (``pytest11`` entry point).
+
+- ``fake_upstream``: a ``FakeOpenAI`` served on loopback; ``fake_upstream.url`` is its root and
+  ``fake_upstream.app`` the ``FakeOpenAI`` (``.requests``, ``.fail_next(...)``).
+- ``gateway_factory(config, environ=None, extra_plugins=(), disable=())``: starts a gateway from a
+  config dict and stops it after the test; returns a ``RunningGateway`` (``.base_url``, ``.client()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from keeptrust.demo import FakeOpenAI
+from keeptrust.testing.gateway import RunningGateway, start_gateway
+from keeptrust.testing.servers import BackgroundServer
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[BackgroundServer]:
+    server = BackgroundServer(FakeOpenAI()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
+    started: list[RunningGateway] = []
+
+    def factory(config: dict[str, Any], **kwargs: Any) -> RunningGateway:
+        gw = start_gateway(config, **kwargs)
+        started.append(gw)
+        return gw
+
+    try:
+        yield factory
+    finally:
+        for gw in started:
+            gw.stop()

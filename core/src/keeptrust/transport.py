@@ -1,0 +1,289 @@
+"""The upstream transport: one pooled httpx client per target, timeouts, retries, cold-start waits
+and the mapping of upstream failures to gateway errors."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+import trio
+
+from keeptrust.errors import (
+    AuthenticationError,
+    BodyTooLarge,
+    GatewayError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RequestError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+if TYPE_CHECKING:
+    from keeptrust.config.model import TargetConfig
+    from keeptrust.context import RequestContext
+    from keeptrust.secrets import Redactor
+
+MAX_RESPONSE_BYTES = 64 << 20  # a non-stream upstream answer larger than this is refused (502)
+MAX_ERROR_MESSAGE = 500
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+     "transfer-encoding", "upgrade", "host", "content-length"}
+)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (integer or HTTP date), or ``estimated_time`` from an HF 503 body."""
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    if response.status_code == 503:
+        try:
+            body = orjson.loads(response.content)
+        except (orjson.JSONDecodeError, httpx.ResponseNotRead):
+            return None
+        if isinstance(body, dict) and isinstance(body.get("estimated_time"), (int, float)):
+            return float(body["estimated_time"])
+    return None
+
+
+def upstream_message(response: httpx.Response, redact: Redactor) -> str:
+    """A bounded, secret-free message taken from an upstream error body (any common shape)."""
+    try:
+        body: Any = orjson.loads(response.content)
+    except (orjson.JSONDecodeError, httpx.ResponseNotRead):
+        body = None
+    message = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            message = err.get("message") or err.get("code")
+        elif isinstance(err, list):
+            message = "; ".join(str(e) for e in err)
+        elif isinstance(err, str):
+            message = body.get("error_description") or err
+        if message is None and isinstance(body.get("message"), str):
+            message = body["message"]
+        if message is None and isinstance(body.get("detail"), (str, list)):
+            detail = body["detail"]
+            message = detail if isinstance(detail, str) else "; ".join(
+                str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail
+            )
+        if message is None and isinstance(body.get("errors"), list):
+            message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"])
+    if message is None:
+        ctype = response.headers.get("content-type", "")
+        if ctype.startswith("text/plain"):
+            message = response.text
+    message = " ".join(str(message or "").split())
+    if len(message) > MAX_ERROR_MESSAGE:
+        message = message[:MAX_ERROR_MESSAGE] + "…"
+    return redact(message)
+
+
+class Upstream:
+    """HTTP access to one target's upstream. Providers call ``request``/``stream``; the transport
+    owns pooling, timeouts, retries (only before the first response byte) and error mapping."""
+
+    def __init__(
+        self,
+        config: TargetConfig,
+        *,
+        redactor: Redactor,
+        auth_header: Mapping[str, str] | None = None,
+        logger: logging.Logger | None = None,
+        client: httpx.AsyncClient | None = None,
+        secret_env: str | None = None,
+    ) -> None:
+        self.config = config
+        self.redact = redactor
+        self.logger = logger or logging.getLogger("keeptrust.transport")
+        self.secret_env = secret_env
+        self._auth = dict(auth_header or {})
+        limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
+        timeout = httpx.Timeout(
+            connect=config.connect_timeout_seconds, read=config.timeout_seconds, write=30.0, pool=config.timeout_seconds
+        )
+        headers = {**config.headers, **self._auth}
+        self.client = client or httpx.AsyncClient(
+            limits=limits, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False
+        )
+        self._loading_logged = False
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def request(
+        self,
+        ctx: RequestContext | None,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        stream: bool = False,
+        timeout: float | None = None,
+        retries: int | None = None,
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """Send a request, retrying connect errors, 429 and 5xx within ``timeout`` (default: the
+        target's ``timeout_seconds``, or ``stream_timeout_seconds`` for streams). With ``stream``
+        the response body is not read; the caller must ``aclose()`` it."""
+        budget = timeout if timeout is not None else (self.config.stream_timeout if stream else self.config.timeout_seconds)
+        max_retries = self.config.max_retries if retries is None else retries
+        deadline = trio.current_time() + budget
+        if json is not None:
+            content = orjson.dumps(json)
+            headers = {"content-type": "application/json", **(headers or {})}
+        read_timeout = self.config.stream_timeout if stream else self.config.timeout_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            if ctx is not None:
+                ctx.upstream_attempts += 1
+            remaining = deadline - trio.current_time()
+            request = self.client.build_request(
+                method, url, content=content, headers=headers, params=params,
+                timeout=httpx.Timeout(connect=min(self.config.connect_timeout_seconds, max(remaining, 0.001)),
+                                      read=max(min(read_timeout, remaining), 0.001), write=30.0, pool=max(remaining, 0.001)),
+            )
+            try:
+                response = await self.client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and attempt <= max_retries and trio.current_time() < deadline:
+                    await self._backoff(attempt, deadline)
+                    continue
+                raise UpstreamTimeout(f"target '{self.config.id}': the upstream did not answer within {budget:g}s") from None
+            except httpx.HTTPError as exc:
+                retryable = isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError))
+                if retryable and attempt <= max_retries and trio.current_time() < deadline:
+                    await self._backoff(attempt, deadline)
+                    continue
+                raise UpstreamError(
+                    f"target '{self.config.id}': the upstream could not be reached ({type(exc).__name__})"
+                ) from None
+
+            if response.status_code < 400 or response.status_code not in RETRY_STATUSES:
+                break
+            # Error statuses are small: read them so the retry hint and message are available.
+            await self._read(response, limit=1 << 20)
+            hint = retry_after_seconds(response)
+            remaining = deadline - trio.current_time()
+            loading = response.status_code == 503
+            # 503 "model loading" is waited out within the whole budget, not the retry count.
+            can_retry = (loading or attempt <= max_retries) and remaining > 0.05
+            if response.status_code == 429 and hint is not None and hint > remaining:
+                can_retry = False
+            if not can_retry:
+                break
+            if loading and not self._loading_logged:
+                self._loading_logged = True
+                self.logger.info("target '%s': upstream is loading (503); waiting up to %.0fs", self.config.id, remaining)
+            delay = self._delay(attempt, hint)
+            await trio.sleep(min(delay, max(remaining - 0.01, 0)))
+        if not stream and response.status_code < 400:
+            await self._read(response, limit=MAX_RESPONSE_BYTES)
+        if raise_for_status and response.status_code >= 400:
+            if not response.is_closed and stream:
+                await self._read(response, limit=1 << 20)
+            raise self.error_for(response)
+        return response
+
+    async def _read(self, response: httpx.Response, limit: int) -> None:
+        if hasattr(response, "_content"):
+            return
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise UpstreamError(f"target '{self.config.id}': the upstream answer is larger than {limit} bytes")
+                parts.append(chunk)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(f"target '{self.config.id}': the upstream stopped sending mid-answer") from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})") from None
+        finally:
+            await response.aclose()
+        response._content = b"".join(parts)  # noqa: SLF001 - httpx's own cache of a read body
+
+    def _delay(self, attempt: int, hint: float | None) -> float:
+        if hint is not None:
+            return min(max(hint, 0.05), 30.0)
+        return min(0.1 * (2 ** (attempt - 1)), 5.0) * (0.5 + random.random())
+
+    async def _backoff(self, attempt: int, deadline: float) -> None:
+        await trio.sleep(min(self._delay(attempt, None), max(deadline - trio.current_time(), 0)))
+
+    def error_for(self, response: httpx.Response) -> GatewayError:
+        """Map an upstream error status to the gateway error the client sees."""
+        status = response.status_code
+        message = upstream_message(response, self.redact)
+        tid = self.config.id
+        suffix = f": {message}" if message else ""
+        if status == 401:
+            env = f" (check the token in environment variable {self.secret_env})" if self.secret_env else ""
+            return AuthenticationError(f"target '{tid}': the upstream rejected the gateway's credentials{env}")
+        if status == 403:
+            return PermissionDenied(f"target '{tid}': the upstream refused access{suffix}")
+        if status == 404:
+            return NotFound(f"target '{tid}': the upstream answered 404{suffix}", code="upstream_not_found")
+        if status == 413:
+            return BodyTooLarge(f"target '{tid}': the upstream refused the request as too large{suffix}")
+        if status == 429:
+            hint = retry_after_seconds(response)
+            headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
+            return RateLimited(f"target '{tid}': the upstream is rate limiting requests{suffix}", headers=headers)
+        if status in (400, 422):
+            return RequestError(f"target '{tid}': the upstream rejected the request{suffix}", code="upstream_validation_error")
+        if status == 503:
+            hint = retry_after_seconds(response)
+            headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
+            est = f" (estimated {hint:.0f}s)" if hint is not None else ""
+            return UpstreamUnavailable(f"target '{tid}': the model is loading or unavailable{est}{suffix}", headers=headers)
+        if status == 504:
+            return UpstreamTimeout(f"target '{tid}': the upstream timed out{suffix}")
+        if 400 <= status < 500:
+            return RequestError(f"target '{tid}': the upstream answered {status}{suffix}", status=status)
+        return UpstreamError(f"target '{tid}': the upstream failed with {status}{suffix}")
+
+
+def forwardable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Upstream response headers worth passing to the client (rate-limit and request ids only)."""
+    out = {}
+    for key, value in headers.items():
+        k = key.lower()
+        if k in _HOP_BY_HOP:
+            continue
+        if k.startswith(("x-ratelimit", "ratelimit", "retry-after", "x-request-id", "openai-")):
+            out[k] = value
+    return out
+
+
+def parse_json_response(response: httpx.Response, target_id: str) -> Any:
+    """The upstream's JSON body, or a 502 naming the target when it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        ctype = response.headers.get("content-type", "?")
+        raise UpstreamError(f"target '{target_id}': the upstream answered with non-JSON content ({ctype})") from None
