@@ -10,11 +10,11 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-from keeptrust.config.model import SecretRef, TargetConfig  # noqa: E402
-from keeptrust.context import RequestContext, UploadedFile, Usage  # noqa: E402
-from keeptrust.errors import GatewayError  # noqa: E402
-from keeptrust.hookspecs import hookimpl  # noqa: E402
-from keeptrust.policy import (  # noqa: E402
+from keeptrust.config.model import SecretRef, TargetConfig
+from keeptrust.context import RequestContext, UploadedFile, Usage
+from keeptrust.errors import GatewayError
+from keeptrust.hookspecs import hookimpl
+from keeptrust.policy import (
     Allow,
     Block,
     Decision,
@@ -27,9 +27,9 @@ from keeptrust.policy import (  # noqa: E402
     StreamBlocked,
     StreamFilter,
 )
-from keeptrust.provider import Provider, ProviderEnv  # noqa: E402
-from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult  # noqa: E402
-from keeptrust.texts import TextRef, request_texts, response_texts  # noqa: E402
+from keeptrust.provider import Provider, ProviderEnv
+from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult
+from keeptrust.texts import TextRef, request_texts, response_texts
 
 __all__ = [
     "Allow", "BinaryResult", "Block", "Decision", "DecisionRecord", "Flag", "GatewayError", "JSONResult",

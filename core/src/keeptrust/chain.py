@@ -89,7 +89,7 @@ class PolicyChain:
                 decision = await entry.policy.on_request(ctx)
             except GatewayError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a plugin bug becomes a 500 naming the policy
+            except Exception as exc:  # a plugin bug becomes a 500 naming the policy
                 raise self._fail(entry, "request", exc) from exc
             if saved is not None:
                 ctx.body = saved
@@ -106,7 +106,7 @@ class PolicyChain:
                 decision = await entry.policy.on_response(ctx, target)
             except GatewayError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self._fail(entry, "response", exc) from exc
             if decision is None:
                 continue
@@ -120,7 +120,7 @@ class PolicyChain:
         for entry in self._stream:
             try:
                 f = entry.policy.stream_filter(ctx)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self._fail(entry, "stream", exc) from exc
             if f is not None:
                 filters.append((entry, f))
@@ -130,7 +130,7 @@ class PolicyChain:
         for entry in self._complete:
             try:
                 await entry.policy.on_complete(ctx)
-            except Exception as exc:  # noqa: BLE001 - one policy's failure never skips the others
+            except Exception as exc:  # one policy's failure never skips the others
                 logger.error("policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc)
 
 
@@ -175,8 +175,8 @@ class StreamFilters:
                     self._blocked_shadow.add(entry.name)
                     continue
                 raise PolicyViolation(blocked.message, param=entry.name) from None
-            except Exception as exc:  # noqa: BLE001
-                raise self.chain._fail(entry, "stream", exc) from exc  # noqa: SLF001
+            except Exception as exc:
+                raise self.chain._fail(entry, "stream", exc) from exc
             if not entry.shadow:
                 text = out
         return text

@@ -16,7 +16,8 @@ Registering a name that another plugin already registered is also a start-up err
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 

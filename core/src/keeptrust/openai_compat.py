@@ -135,7 +135,7 @@ async def stream_chunks(
     ctype = response.headers.get("content-type", "")
 
     if not ctype.startswith("text/event-stream"):
-        await upstream._read(response, limit=64 << 20)  # noqa: SLF001
+        await upstream._read(response, limit=64 << 20)
         body = normalize_completion(parse_json_response(response, target_id), ctx)
 
         async def replay() -> AsyncIterator[dict[str, Any]]:

@@ -24,6 +24,10 @@ ENTRY_POINT_GROUP = "keeptrust"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "keeptrust.builtins.openai_provider",
     "keeptrust.builtins.router_policy",
+    "keeptrust.builtins.audit_policy",
+    "keeptrust.builtins.audit_sinks",
+    "keeptrust.builtins.audit_commands",
+    "keeptrust.builtins.scaffold",
 )
 
 
@@ -141,14 +145,14 @@ def make_plugin_manager(
             raise PluginError(f"two plugins are named '{ep.name}' (distribution {dist} and {infos[ep.name].distribution})")
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import failure is reported with the distribution
+        except Exception as exc:  # any import failure is reported with the distribution
             raise PluginError(
                 f"plugin '{ep.name}' from distribution {dist} {version} failed to load: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         try:
             pm.register(module, name=ep.name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise PluginError(f"plugin '{ep.name}' from distribution {dist} could not be registered: {exc}") from exc
         infos[ep.name] = PluginInfo(ep.name, dist, version, ep.value, getattr(module, "__file__", None), False)
 
@@ -159,6 +163,16 @@ def make_plugin_manager(
             continue
         pm.register(module, name=name)
         infos[name] = PluginInfo(name, "(test)", "-", getattr(module, "__name__", "?"), getattr(module, "__file__", None), False)
+
+    # A plugin may add hooks for its own sub-plugins (keeptrust-hf adds ``register_hf_backends``) by
+    # naming the module holding them in ``KEEPTRUST_HOOKSPECS``; added before the check below so an
+    # implementation of such a hook is validated like any other.
+    added_specs: set[str] = set()
+    for plugin in pm.get_plugins():
+        spec_module = getattr(plugin, "KEEPTRUST_HOOKSPECS", None)
+        if isinstance(spec_module, str) and spec_module not in added_specs:
+            added_specs.add(spec_module)
+            pm.add_hookspecs(importlib.import_module(spec_module))
 
     try:
         pm.check_pending()
@@ -198,7 +212,7 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
                 impl(register=register)
             except PluginError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reported with the plugin's distribution
+            except Exception as exc:  # reported with the plugin's distribution
                 dist = infos[name].distribution if name in infos else "?"
                 raise PluginError(f"plugin '{name}' (distribution {dist}) failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
     return registry

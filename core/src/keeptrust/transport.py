@@ -200,8 +200,10 @@ class Upstream:
                 self.logger.info("target '%s': upstream is loading (503); waiting up to %.0fs", self.config.id, remaining)
             delay = self._delay(attempt, hint)
             await trio.sleep(min(delay, max(remaining - 0.01, 0)))
-        if not stream and response.status_code < 400:
-            await self._read(response, limit=MAX_RESPONSE_BYTES)
+        if not stream:
+            # Error bodies are read too: a caller passing raise_for_status=False inspects them, and an
+            # unread body would hold its pooled connection.
+            await self._read(response, limit=MAX_RESPONSE_BYTES if response.status_code < 400 else 1 << 20)
         if raise_for_status and response.status_code >= 400:
             if not response.is_closed and stream:
                 await self._read(response, limit=1 << 20)
@@ -225,7 +227,7 @@ class Upstream:
             raise UpstreamError(f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})") from None
         finally:
             await response.aclose()
-        response._content = b"".join(parts)  # noqa: SLF001 - httpx's own cache of a read body
+        response._content = b"".join(parts)  # httpx's own cache of a read body
 
     def _delay(self, attempt: int, hint: float | None) -> float:
         if hint is not None:

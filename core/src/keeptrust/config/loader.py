@@ -137,10 +137,7 @@ def load_config_data(
         raise ConfigError(f"{source}: the config must be a mapping with pack, providers and policies")
     data = _substitute(data, "", environ, errors)
 
-    try:
-        gateway = structure(data, GatewayConfig, "")
-    except ConfigError as exc:
-        raise ConfigError([_with_line(m.lstrip("."), source, lines) for m in exc.errors]) from None
+    gateway = _structure_sections(data, errors)
 
     targets = _load_targets(gateway, registry, errors)
     policies = _load_policies(gateway, registry, errors)
@@ -154,6 +151,26 @@ def load_config_data(
     if errors:
         raise ConfigError([_with_line(m, source, lines) for m in errors])
     return loaded
+
+
+def _structure_sections(data: dict[str, Any], errors: list[str]) -> GatewayConfig:
+    """Each top-level section on its own, so one bad section does not hide the others' errors."""
+    fields = {f.name: f for f in attrs.fields(attrs.resolve_types(GatewayConfig))}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            hint = difflib.get_close_matches(key, list(fields), n=1)
+            errors.append(f"{key}: unknown key" + (f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(fields)})"))
+            continue
+        field_type = fields[key].type
+        if key == "providers":
+            values[key] = value if value is not None else {"targets": []}
+            continue
+        try:
+            values[key] = structure(value, field_type, key)
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    return GatewayConfig(**values)
 
 
 def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str]) -> list[TargetConfig]:

@@ -145,7 +145,7 @@ def structure(data: Any, cls: type[T], path: str, converter: cattrs.Converter | 
         raise ConfigError([f"{path}: expected a mapping; got {_show(data)}"])
     try:
         return conv.structure(data, cls)
-    except Exception as exc:  # noqa: BLE001 - every structuring failure becomes a config error
+    except Exception as exc:  # every structuring failure becomes a config error
         raise ConfigError(list(_messages(exc, path, cls, data))) from None
 
 

@@ -156,7 +156,19 @@ class FakeOpenAI:
             if fault.body is not None:
                 await self._json(send, 200, fault.body, fault.headers)
                 return
-        await self.route(scope["method"], path, body or {}, send, fault)
+        # Hypercorn reports a client that went away only through receive(): watch it, so a
+        # cancelled request stops here as it would on a real upstream.
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    self.cancelled += 1
+                    nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            await self.route(scope["method"], path, body or {}, send, fault)
+            nursery.cancel_scope.cancel()
 
     async def route(self, method: str, path: str, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
         if path.endswith("/chat/completions") and method == "POST":
@@ -199,19 +211,15 @@ class FakeOpenAI:
         events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**base, "choices": [], "usage": self._usage(body, text)})
-        try:
-            for i, event in enumerate(events):
-                if fault is not None and fault.reset_after_chunks is not None and i >= fault.reset_after_chunks:
-                    # Abort the connection the way a crashed upstream does: no terminating chunk.
-                    raise trio.BrokenResourceError("injected reset")
-                await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
-                            "more_body": True})
-                if self.chunk_delay and i > 0:
-                    await trio.sleep(self.chunk_delay)
-            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
-        except trio.Cancelled:
-            self.cancelled += 1
-            raise
+        for i, event in enumerate(events):
+            if fault is not None and fault.reset_after_chunks is not None and i >= fault.reset_after_chunks:
+                # Abort the connection the way a crashed upstream does: no terminating chunk.
+                raise trio.BrokenResourceError("injected reset")
+            await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
+                        "more_body": True})
+            if self.chunk_delay and i > 0:
+                await trio.sleep(self.chunk_delay)
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
     async def _embeddings(self, body: dict[str, Any], send: Any) -> None:
         value = body.get("input")

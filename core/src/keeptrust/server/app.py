@@ -216,7 +216,7 @@ class GatewayApp:
                 ctx.error_code = exc.code
                 ctx.error_message = exc.message
             await self._send_error(send, exc, ctx)
-        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+        except Exception as exc:  # never a traceback to the client
             rid = ctx.request_id if ctx else "-"
             logger.error("request %s failed: %s: %s", rid, type(exc).__name__, exc, exc_info=exc)
             error = InternalError(f"internal error (request id {rid})")
@@ -236,7 +236,7 @@ class GatewayApp:
     async def _send_error(self, send: http.Send, exc: GatewayError, ctx: RequestContext | None) -> None:
         try:
             await http.send_error(send, exc, ctx.request_id if ctx else None)
-        except Exception:  # noqa: BLE001 - the client is gone; nothing more to tell it
+        except Exception:  # the client is gone; nothing more to tell it
             pass
 
     async def run_chain(self, ctx: RequestContext, send: http.Send, receive: http.Receive) -> None:
@@ -275,11 +275,17 @@ class GatewayApp:
     async def _execute(self, ctx: RequestContext, send: http.Send, receive: http.Receive) -> None:
         # The provider call and the answer run in a nursery next to a watcher, so a client that goes
         # away cancels the upstream request at once.
+        failure: Exception | None = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope, ctx)
-            result = await ctx.target.provider.execute(ctx)  # type: ignore[union-attr]
-            await self.respond(ctx, result, send, receive)
+            try:
+                result = await ctx.target.provider.execute(ctx)  # type: ignore[union-attr]
+                await self.respond(ctx, result, send, receive)
+            except Exception as exc:
+                failure = exc
             nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         if ctx.cancelled:
             ctx.status = 499
             ctx.error_code = "client_closed_request"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,12 +51,12 @@ class Gateway:
             if close is not None:
                 try:
                     await close()
-                except Exception as exc:  # noqa: BLE001 - shutdown goes on for the others
+                except Exception as exc:  # shutdown goes on for the others
                     self.logger.error("policy '%s' failed to close: %s", policy.name, exc)
         for target in self.targets.values():
             try:
                 await target.provider.aclose()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.logger.error("target '%s' failed to close: %s", target.id, exc)
 
 
@@ -72,7 +73,8 @@ def build_gateway(
     secrets = resolve_secrets(loaded, environ)
     redactor = redactor or Redactor()
     redactor.add(*(s.reveal() for s in secrets.values()))
-    services: dict[str, Any] = {}
+    # Policies (the audit sinks) resolve their own secret refs and scrub with the gateway's redactor.
+    services: dict[str, Any] = {"core.redactor": redactor, "core.environ": os.environ if environ is None else environ}
     targets = build_targets(loaded, registry, secrets, redactor, logger, services)
 
     keys: dict[str, GatewayKey] = {}
@@ -89,7 +91,7 @@ def build_gateway(
             policy = cls(loaded.policies[name], attrs.evolve(env, logger=logger.getChild(f"policy.{name}")))
         except (ConfigError, GatewayError):
             raise
-        except Exception as exc:  # noqa: BLE001 - a policy that cannot start names its plugin
+        except Exception as exc:  # a policy that cannot start names its plugin
             dist = registry.plugins[plugin].distribution if plugin in registry.plugins else "?"
             raise PluginError(f"policy '{name}' (plugin {plugin}, distribution {dist}) failed to start: "
                               f"{type(exc).__name__}: {exc}") from exc

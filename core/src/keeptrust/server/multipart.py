@@ -54,7 +54,7 @@ def parse_multipart(raw: bytes, content_type: bytes) -> dict[str, Any]:
     try:
         parser.write(raw)
         parser.finalize()
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the client's malformed body
+    except Exception as exc:  # any parse failure is the client's malformed body
         raise RequestError(f"the multipart body could not be parsed: {exc}", code="invalid_multipart") from None
 
     fields: dict[str, Any] = {}

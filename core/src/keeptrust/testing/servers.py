@@ -17,7 +17,7 @@ class BackgroundServer:
     ``url`` is ``http://127.0.0.1:<port>``; ``stop()`` shuts it down gracefully and joins the thread.
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, graceful_timeout: float = 2.0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, graceful_timeout: float = 0.5) -> None:
         self.app = app
         self.config = Config()
         self.config.bind = [f"{host}:{port}"]
@@ -52,7 +52,7 @@ class BackgroundServer:
 
         try:
             trio.run(main)
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+        except BaseException as exc:  # handed to the starting thread
             self._error = exc
             self._ready.set()
 

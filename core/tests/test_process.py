@@ -1,0 +1,155 @@
+"""The gateway as operators run it: `kt gateway run` in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from keeptrust.demo import FakeOpenAI, Fault
+from keeptrust.testing import openai_target, serve_app
+
+KT = str(Path(sys.executable).with_name("kt"))
+MARKER = "sk-SECRET-MARKER-7f3a9c2e41"
+GATEWAY_KEY = "gw-KEY-MARKER-55b1e0d9a3"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    def __init__(self, tmp_path: Path, config: dict, *args: str, env: dict | None = None) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        path = tmp_path / "policy-config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        self.log = tmp_path / "gateway.log"
+        environment = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none", **(env or {})}
+        self.proc = subprocess.Popen(
+            [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(path), *args],
+            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=environment, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError("gateway exited: " + self.log.read_text())
+            time.sleep(0.1)
+        raise AssertionError("gateway did not become ready: " + self.log.read_text())
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def upstream():
+    server = serve_app(FakeOpenAI(token=MARKER))
+    yield server
+    server.stop()
+
+
+def _config(upstream_url: str, **server) -> dict:
+    return {"pack": {"name": "proc", "version": "1.0.0"}, "server": server,
+            "providers": {"targets": [openai_target(upstream_url, secret_key_ref={"env": "UPSTREAM_KEY"})]}}
+
+
+def test_sigterm_drains_an_in_flight_stream_then_exits_0(tmp_path, upstream):
+    upstream.app.chunk_delay = 0.15
+    upstream.app.reply = "one two three four five six seven eight"
+    gw = Gateway(tmp_path, _config(upstream.url), env={"UPSTREAM_KEY": MARKER})
+    lines = []
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", timeout=20,
+                      json={"model": "fake/model", "messages": [{"role": "user", "content": "x"}], "stream": True}) as r:
+        for line in r.iter_lines():
+            if line and not lines:
+                os.killpg(gw.proc.pid, signal.SIGTERM)  # mid-stream
+            if line:
+                lines.append(line)
+    assert lines[-1] == "data: [DONE]"
+    assert gw.proc.wait(timeout=30) == 0
+    assert "draining in-flight requests" in gw.log.read_text()
+
+
+def test_workers_share_the_port(tmp_path, upstream):
+    gw = Gateway(tmp_path, _config(upstream.url), "--workers", "2", env={"UPSTREAM_KEY": MARKER})
+    try:
+        for _ in range(6):
+            r = httpx.post(gw.url + "/v1/chat/completions", timeout=10,
+                           json={"model": "fake/model", "messages": [{"role": "user", "content": "w"}]})
+            assert r.status_code == 200
+    finally:
+        assert gw.stop() == 0
+
+
+def test_no_secret_ever_appears_in_answers_or_logs(tmp_path, upstream):
+    config = _config(upstream.url, auth={"keys": [{"key_ref": {"env": "GATEWAY_KEY"}, "role": "dev"}]})
+    gw = Gateway(tmp_path, config, "--log-level", "debug", env={"UPSTREAM_KEY": MARKER, "GATEWAY_KEY": GATEWAY_KEY})
+    seen: list[str] = []
+    chat = {"model": "fake/model", "messages": [{"role": "user", "content": "hello"}]}
+    auth = {"authorization": f"Bearer {GATEWAY_KEY}"}
+    try:
+        with httpx.Client(base_url=gw.url, timeout=10) as client:
+            seen.append(client.post("/v1/chat/completions", json=chat).text)  # no key: 401
+            seen.append(client.post("/v1/chat/completions", json=chat, headers={"authorization": "Bearer " + MARKER}).text)
+            seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)  # ok
+            # The upstream echoes the credentials it got in its error (a real pattern).
+            for status in (401, 400, 500, 500, 500):
+                upstream.app.fail_next(Fault(status=status, body={"error": {"message": f"bad key Bearer {MARKER} {MARKER}"}}))
+            seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
+            seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
+            seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
+            seen.append(client.post("/v1/chat/completions", json={**chat, "stream": True}, headers=auth).text)
+            seen.append(client.get("/v1/models", headers=auth).text)
+    finally:
+        assert gw.stop() == 0
+    log = gw.log.read_text()
+    everything = "\n".join(seen) + log
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "policy-config.yaml":
+            everything += path.read_text(errors="replace")
+    assert MARKER not in everything and GATEWAY_KEY not in everything
+    assert "UPSTREAM_KEY" in "\n".join(seen)  # the 401 names the variable, not the value
+    assert upstream.app.requests[-1].headers["authorization"] == f"Bearer {MARKER}"
+
+
+def test_config_errors_stop_the_gateway_with_a_clear_message(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("providers:\n  targets:\n    - id: x\n      provider: openai\n      base_url: http://127.0.0.1:1/v1\n"
+                    "      secret_key_ref: {env: NOT_SET_ANYWHERE}\n")
+    result = subprocess.run([KT, "gateway", "run", "--policy-config", str(path)], capture_output=True, text=True,
+                            env={**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none"}, timeout=30)
+    assert result.returncode == 1
+    assert "NOT_SET_ANYWHERE" in result.stderr and "target 'x'" in result.stderr
+
+
+def test_cli_validate_and_plugins_list(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("providers:\n  targets:\n    - {id: x, provider: openai, base_url: 'http://127.0.0.1:1/v1'}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pack:\n  nmae: x\n")
+    env = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none"}
+    ok = subprocess.run([KT, "config", "validate", str(good)], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    ko = subprocess.run([KT, "config", "validate", str(bad)], capture_output=True, text=True, env=env)
+    assert ko.returncode == 1 and f"{bad}:2: pack.nmae: unknown key; did you mean 'name'?" in ko.stderr
+    listing = subprocess.run([KT, "plugins", "list"], capture_output=True, text=True, env=env)
+    assert "openai_provider (built-in): keeptrust" in listing.stdout and "provider: openai" in listing.stdout
+    disabled = subprocess.run([KT, "plugins", "list", "--disable-plugin", "router_policy"], capture_output=True,
+                              text=True, env=env)
+    assert "router_policy" not in disabled.stdout
