@@ -26,6 +26,7 @@ from keeptrust.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from keeptrust.h11_transport import TrioH11Transport
 
 if TYPE_CHECKING:
     from keeptrust.config.model import TargetConfig
@@ -123,7 +124,8 @@ class Upstream:
         )
         headers = {**config.headers, **self._auth}
         self.client = client or httpx.AsyncClient(
-            limits=limits, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False
+            transport=TrioH11Transport(max_connections=config.max_connections),
+            limits=limits, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False,
         )
         self._loading_logged = False
 
