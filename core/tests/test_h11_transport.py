@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 
 import httpx
 import pytest
@@ -95,3 +96,34 @@ async def test_connection_limit_waits_then_times_out(server):
         async with client.stream("POST", server.url + "/v1/chat/completions", json={**CHAT, "stream": True}):
             with pytest.raises(httpx.PoolTimeout):
                 await client.post(server.url + "/v1/chat/completions", json=CHAT)
+
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    srv = BackgroundServer(FakeOpenAI())
+    srv.config.certfile, srv.config.keyfile = str(cert_path), str(key_path)
+    srv.config.bind = ["localhost:0"]
+    srv.start()
+    yield srv, ca
+    srv.stop()
+
+
+async def test_https_with_certificate_verification(tls_server):
+    srv, ca = tls_server
+    port = srv.url.rsplit(":", 1)[1]
+    trusted = ssl.create_default_context()
+    ca.configure_trust(trusted)
+    async with httpx.AsyncClient(transport=TrioH11Transport(ssl_context=trusted), timeout=5) as client:
+        r = await client.post(f"https://localhost:{port}/v1/chat/completions", json=CHAT)
+        assert r.json()["choices"][0]["message"]["content"] == "You said: hi"
+    # Without the CA (the default context trusts the public roots only) the certificate is refused.
+    async with httpx.AsyncClient(transport=TrioH11Transport(), timeout=5) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"https://localhost:{port}/v1/models")

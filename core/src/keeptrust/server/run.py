@@ -69,6 +69,10 @@ def _split(value: str | None) -> list[str]:
 
 def worker_app() -> GatewayApp:
     """Entry point for hypercorn's multi-process mode (``--workers N``)."""
+    # The master turns SIGTERM into a graceful shutdown of every worker; a worker killed by a SIGTERM
+    # sent to the whole process group (systemd, `kill -- -PGID`) or by the master's terminate() once
+    # another worker exits would drop its in-flight requests and queued audit records.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     redactor = Redactor()
     setup_logging(os.environ.get("KEEPTRUST_LOG_LEVEL", "info"), redactor)
     return make_app(os.environ[CONFIG_ENV], redactor=redactor)
@@ -115,6 +119,7 @@ async def serve_demo_upstream(demo: Any, task_status: trio.TaskStatus[Any] = tri
     config = Config()
     config.bind = [demo.listen]
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.include_server_header = False
     app = FakeOpenAI(reply=demo.reply, chunk_delay=demo.chunk_delay_seconds)
     logger.info("demo upstream (echo model) listening on http://%s", demo.listen)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Start keeptrust for the harness: gateway.sh PORT CONFIG. Swaps in the variant's config (with the
+# harness's upstream port written in) for the `keeptrust-policies` system, and for VARIANT=router
+# also for `keeptrust` (the openai-provider baseline) plus a fake Hub mapping API.
+set -euo pipefail
+PORT=$1
+CONFIG=$2
+upstream=$(grep -oE '127\.0\.0\.1:[0-9]+' "$CONFIG" | head -1)
+render() { sed "s#127\.0\.0\.1:18080#$upstream#" "$KT_BENCH_DIR/configs/$1.yaml" >"$CONFIG.$1.yaml"; CONFIG="$CONFIG.$1.yaml"; }
+case "$(basename "$CONFIG")" in
+  keeptrust-bench-policies.yaml) [ "$VARIANT" = policies ] || render "$VARIANT" ;;
+  keeptrust-bench.yaml) [ "$VARIANT" = router ] && render openai-baseline ;;
+esac
+if [ "$VARIANT" = router ]; then
+  hub_port=$((${upstream##*:} + 20))
+  "$(dirname "$KT_BIN")/python" -m keeptrust_hf.testing.hub_server --listen "127.0.0.1:$hub_port" \
+    --map "bench/model=groq:bench/model:conversational" &
+  export KEEPTRUST_HF_HUB_URL="http://127.0.0.1:$hub_port" KEEPTRUST_HF_ROUTER_URL="http://$upstream"
+fi
+exec "$KT_BIN" gateway run --listen "127.0.0.1:$PORT" --policy-config "$CONFIG" --log-level warning

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the shared benchmark harness (../shared/bench/run.sh) against this checkout's gateway: keeptrust
+# beside LiteLLM, the bare trio/hypercorn proxy and the upstream itself, in one run.
+#
+#   bash benchmarks/run.sh                       # VARIANT=policies, all systems
+#   VARIANT=audit SYSTEMS="keeptrust keeptrust-policies" bash benchmarks/run.sh
+#
+# The harness has two keeptrust systems. `keeptrust` always runs the no-policy config, so every run
+# carries its own baseline; VARIANT picks what `keeptrust-policies` runs (configs/<variant>.yaml):
+#   policies  the harness's own chain: prompt-injection, pii-detector (redact), audit-logger
+#   audit     audit-logger only (jsonl sink, immutable hash chain, batch fsync)
+#   guard     prompt-injection, safety-filter, content-filter
+#   pii       pii-detector only
+#   router    keeptrust-hf's router path (per-backend route, Hub mapping cache hit); `keeptrust` then
+#             runs the core's `openai` provider against the same upstream, for the ratio
+# Every other harness setting (RUNS, DURATION, CONCURRENCY, ...) passes through; see its README.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+BENCH="${BENCH_DIR:-$ROOT/../shared/bench}"
+[ -f "$BENCH/run.sh" ] || { echo "benchmark harness not found at $BENCH (set BENCH_DIR)" >&2; exit 1; }
+[ -x "$ROOT/.venv/bin/kt" ] || { echo "run ./scripts/bootstrap first" >&2; exit 1; }
+export VARIANT="${VARIANT:-policies}"
+[ -f "$HERE/configs/$VARIANT.yaml" ] || [ "$VARIANT" = policies ] || { echo "unknown VARIANT $VARIANT" >&2; exit 1; }
+export KT_BIN="$ROOT/.venv/bin/kt" KT_BENCH_DIR="$HERE"
+# run.sh expands PORT and CONFIG; the first word must be an installed command, so use bash.
+export GATEWAY_CMD="bash $HERE/gateway.sh \$PORT \$CONFIG"
+exec bash "$BENCH/run.sh"
