@@ -168,13 +168,12 @@ def make_plugin_manager(
     # naming the module holding them in ``KEEPTRUST_HOOKSPECS``; added before the check below so an
     # implementation of such a hook is validated like any other.
     added_specs: set[str] = set()
-    for plugin in pm.get_plugins():
-        spec_module = getattr(plugin, "KEEPTRUST_HOOKSPECS", None)
-        if isinstance(spec_module, str) and spec_module not in added_specs:
-            added_specs.add(spec_module)
-            pm.add_hookspecs(importlib.import_module(spec_module))
-
     try:
+        for plugin in pm.get_plugins():
+            spec_module = getattr(plugin, "KEEPTRUST_HOOKSPECS", None)
+            if isinstance(spec_module, str) and spec_module not in added_specs:
+                added_specs.add(spec_module)
+                pm.add_hookspecs(importlib.import_module(spec_module))
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         plugin_name = pm.get_name(exc.plugin) if exc.plugin is not None else "?"

@@ -1,0 +1,96 @@
+"""Model names as clients and configs write them, validated before any URL is built from them.
+
+Forms (ARCHITECTURE §4): ``huggingface/{backend}/{org}/{name}`` (Bifrost style) and
+``{org}/{name}[:{backend}|:fastest|:cheapest|:preferred]`` (router style). Repo ids follow
+huggingface_hub's ``validate_repo_id`` rules (reliability.md §4): ASCII word characters, ``.``
+and ``-``, one ``/``, no ``..`` or ``--``, at most 96 characters per part.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+_PART = re.compile(r"[A-Za-z0-9_.-]{1,96}")
+_SUFFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# Router selection policies (hub-docs index.md "Provider Selection"). ``auto`` is rejected by the
+# router (400 model_not_supported, bifrost #1381), so it is never sent: it means "no suffix".
+POLICIES = frozenset({"fastest", "cheapest", "preferred"})
+
+# Names other gateways use for the same backends (seed 004, Bifrost docs) → router names.
+BACKEND_ALIASES = {
+    "fireworks": "fireworks-ai",
+    "featherless": "featherless-ai",
+    "ovhcloud-ai-endpoints": "ovhcloud",
+    "public-ai": "publicai",
+    "z-ai": "zai-org",
+    "zai": "zai-org",
+    "fal": "fal-ai",
+}
+
+
+@attrs.frozen
+class ModelRef:
+    """A parsed model name: the Hub repo id plus a backend or a router policy (at most one)."""
+
+    hub_model: str
+    backend: str | None = None
+    policy: str | None = None
+
+    def router_model(self) -> str:
+        """The ``model`` for the router's OpenAI-compatible endpoint."""
+        suffix = self.backend or self.policy
+        return f"{self.hub_model}:{suffix}" if suffix else self.hub_model
+
+
+def is_repo_id(value: str) -> bool:
+    """True for ``org/name`` that huggingface_hub would accept as a repo id."""
+    parts = value.split("/")
+    if len(parts) != 2:
+        return False
+    for part in parts:
+        if not _PART.fullmatch(part) or ".." in part or "--" in part or part.startswith(("-", ".")) \
+                or part.endswith(("-", ".")):
+            return False
+    return True
+
+
+def canonical_backend(name: str) -> str:
+    return BACKEND_ALIASES.get(name, name)
+
+
+def parse_model(value: str) -> ModelRef | None:
+    """Parse a client's model name; ``None`` when it is not a valid Hugging Face model name."""
+    if not value or len(value) > 300 or "://" in value:
+        return None
+    if value.startswith("huggingface/"):
+        rest = value[len("huggingface/"):]
+        parts = rest.split("/")
+        if len(parts) == 2:
+            repo = rest
+            if not is_repo_id(repo):
+                return None
+            return ModelRef(repo)
+        if len(parts) != 3 or not _SUFFIX.fullmatch(parts[0]):
+            return None
+        repo = "/".join(parts[1:])
+        if not is_repo_id(repo):
+            return None
+        return _with_suffix(repo, parts[0])
+    repo, sep, suffix = value.partition(":")
+    if not is_repo_id(repo):
+        return None
+    if not sep:
+        return ModelRef(repo)
+    if not _SUFFIX.fullmatch(suffix):
+        return None
+    return _with_suffix(repo, suffix)
+
+
+def _with_suffix(repo: str, suffix: str) -> ModelRef:
+    if suffix == "auto":
+        return ModelRef(repo)
+    if suffix in POLICIES:
+        return ModelRef(repo, policy=suffix)
+    return ModelRef(repo, backend=canonical_backend(suffix))

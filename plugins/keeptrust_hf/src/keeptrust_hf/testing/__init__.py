@@ -1,0 +1,47 @@
+"""Test kit for keeptrust-hf and backend packages: fake Hugging Face services on loopback.
+
+    from keeptrust_hf.testing import FakeHF, FakeTGI, serve_fake_hf, fake_hf_environ
+
+``FakeHF`` is the Hub API plus the Inference Providers router; ``FakeTGI`` a Dedicated Endpoint
+(TGI or a plain pipeline). Both record every request (``.requests``, ``.last``) and misbehave on
+demand (``.fail_next(path_prefix, status, body, headers, times)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from keeptrust.testing import BackgroundServer, serve_app
+
+from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, WAV, FakeRequest, FakeResponse, sse
+from keeptrust_hf.testing.fake_hf import FakeHF, vector
+from keeptrust_hf.testing.fake_tgi import FakeTGI
+
+TOKEN = "hf_" + "t" * 34
+TOKEN_ENV = "HF_API_TOKEN"
+
+
+def fake_hf_environ(server: BackgroundServer) -> dict[str, str]:
+    """The environment that points keeptrust-hf at a served ``FakeHF`` (router and Hub)."""
+    return {"KEEPTRUST_HF_ROUTER_URL": server.url, "KEEPTRUST_HF_HUB_URL": server.url}
+
+
+def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
+    """A ``huggingface`` target entry using ``TOKEN_ENV`` as its secret, plus ``keys``."""
+    return {"id": target_id, "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV}, **keys}
+
+
+@contextmanager
+def serve_fake_hf(app: Any = None) -> Iterator[BackgroundServer]:
+    """Serve ``app`` (a new ``FakeHF(token=TOKEN)`` by default) on 127.0.0.1 for the block."""
+    server = serve_app(app if app is not None else FakeHF(token=TOKEN))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+__all__ = ["FLAC", "MP3", "PNG", "TOKEN", "TOKEN_ENV", "WAV", "FakeHF", "FakeRequest", "FakeResponse", "FakeTGI",
+           "fake_hf_environ", "hf_target", "serve_fake_hf", "sse", "vector"]
