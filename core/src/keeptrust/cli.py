@@ -168,19 +168,35 @@ def demo_upstream(listen: str, reply: str | None) -> None:
     trio.run(serve, FakeOpenAI(reply=reply, chunk_delay=0.02), config)
 
 
-def main() -> None:
-    try:
-        from keeptrust.plugins import make_plugin_manager
+def _add_plugin_commands() -> None:
+    """Let each plugin add its sub-commands. A plugin that fails costs a warning naming it, never `kt`."""
+    import importlib
 
-        pm, _ = make_plugin_manager()
-        for plugin in pm.get_plugins():
-            impl = getattr(plugin, "register_commands", None)
-            if impl is not None:
-                impl(cli=cli)
+    from keeptrust.plugins import DEFAULT_PLUGINS, make_plugin_manager
+
+    try:
+        pm, infos = make_plugin_manager()
+        plugins = [(pm.get_name(p) or "?", p) for p in pm.get_plugins()]
     except PluginError as exc:
-        # Commands from plugins are unavailable, but `kt plugins list` and friends still run and
-        # `kt gateway run` reports the failure itself.
+        # Commands from plugins are unavailable, but the built-ins' (`kt plugin new`, `kt audit`) stay,
+        # `kt plugins list` and friends still run and `kt gateway run` reports the failure itself.
         click.echo(f"warning: {exc}", err=True)
+        infos = {}
+        plugins = [(name.rsplit(".", 1)[1], importlib.import_module(name)) for name in DEFAULT_PLUGINS]
+    for name, plugin in plugins:
+        impl = getattr(plugin, "register_commands", None)
+        if impl is None:
+            continue
+        try:
+            impl(cli=cli)
+        except Exception as exc:  # a third-party bug; reported like a start-up hook failure
+            dist = infos[name].distribution if name in infos else "keeptrust"
+            click.echo(f"warning: plugin '{name}' (distribution {dist}) failed in register_commands: "
+                       f"{type(exc).__name__}: {exc}", err=True)
+
+
+def main() -> None:
+    _add_plugin_commands()
     cli()
 
 

@@ -141,7 +141,7 @@ class GatewayApp:
                 return
         plugin_route = self.routes.get((method, path))
         if plugin_route is not None:
-            await self.operation(scope, receive, send, "route", True, handler=plugin_route.handler)
+            await self.operation(scope, receive, send, "route", True, handler=self._guard_route(plugin_route))
             return
         if route is not None or path in self.route_paths or path == "/v1/models":
             await http.send_error(send, MethodNotAllowed(f"{method} is not allowed on {path}"))
@@ -279,8 +279,8 @@ class GatewayApp:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope, ctx)
             try:
-                result = await ctx.target.provider.execute(ctx)  # type: ignore[union-attr]
-                await self.respond(ctx, result, send, receive)
+                result = await self._call_provider(ctx)
+                await self.respond(ctx, result, _completion_tracking(send, ctx), receive)
             except Exception as exc:
                 failure = exc
             nursery.cancel_scope.cancel()
@@ -289,6 +289,38 @@ class GatewayApp:
         if ctx.cancelled:
             ctx.status = 499
             ctx.error_code = "client_closed_request"
+
+    def _plugin_failed(self, what: str, owner: tuple[str, str], exc: Exception) -> None:
+        # A plugin's bug costs one request a 500; the log line says whose bug it is.
+        plugin = self.gateway.registry.owners.get(owner, "?")
+        family = f"provider {owner[1]}, " if owner[0] == "provider" else ""
+        logger.error("%s (%splugin %s) raised: %s: %s", what, family, plugin, type(exc).__name__, exc, exc_info=exc)
+
+    async def _call_provider(self, ctx: RequestContext) -> Result:
+        target = ctx.target
+        assert target is not None
+        try:
+            return await target.provider.execute(ctx)
+        except GatewayError:
+            raise
+        except Exception as exc:  # a plugin bug becomes a 500 naming the plugin
+            self._plugin_failed(f"target '{target.id}'", ("provider", target.provider.name), exc)
+            message = f"target '{target.id}' failed; see the gateway log (request id {ctx.request_id})"
+            raise InternalError(message) from exc
+
+    def _guard_route(self, route: Any) -> Callable[[GatewayRequest], Awaitable[Result]]:
+        async def handler(request: GatewayRequest) -> Result:
+            try:
+                return await route.handler(request)
+            except GatewayError:
+                raise
+            except Exception as exc:
+                key = f"{route.method} {route.path}"
+                self._plugin_failed(f"route {key}", ("route", key), exc)
+                raise InternalError(f"{route.method} {route.path} failed; see the gateway log "
+                                    f"(request id {request.ctx.request_id})") from exc
+
+        return handler
 
     async def respond(self, ctx: RequestContext, result: Result, send: http.Send, receive: http.Receive) -> None:
         if isinstance(result, JSONResult):
@@ -301,10 +333,15 @@ class GatewayApp:
             if result.status < 400:
                 body = await self.gateway.chain.on_response(ctx, body)
             ctx.response_body = body
-            payload = orjson.dumps(body)
+            if result.render is not None:
+                payload, ctype = result.render(body)
+                content_type = ctype.encode("latin-1")
+            else:
+                payload, content_type = orjson.dumps(body), http.JSON_TYPE
             ctx.response_size = len(payload)
             ctx.status = result.status
-            await http.send_bytes(send, result.status, payload, headers=result.headers, rid=ctx.request_id)
+            await http.send_bytes(send, result.status, payload, content_type, headers=result.headers,
+                                  rid=ctx.request_id)
             ctx.first_byte_at = ctx.finished_at = time.monotonic()
         elif isinstance(result, StreamResult):
             filters = self.gateway.chain.stream_filters(ctx)
@@ -401,6 +438,9 @@ class GatewayApp:
                         results[i] = await target.provider.list_models()
                 except (GatewayError, trio.TooSlowError) as exc:
                     logger.warning("listing models of target '%s' failed: %s", target.id, exc)
+                except Exception as exc:  # one plugin's bug leaves the rest of the listing up
+                    owner = ("provider", target.provider.name)
+                    self._plugin_failed(f"listing models of target '{target.id}'", owner, exc)
 
             async with trio.open_nursery() as nursery:
                 for i, target in enumerate(open_targets):
@@ -415,9 +455,20 @@ async def _watch_disconnect(receive: http.Receive, scope: trio.CancelScope, ctx:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            ctx.cancelled = True
-            scope.cancel()
+            # ASGI servers also send http.disconnect once the response is complete: not a cancellation.
+            if not ctx.extra.get("core.response_complete"):
+                ctx.cancelled = True
+                scope.cancel()
             return
+
+
+def _completion_tracking(send: http.Send, ctx: RequestContext) -> http.Send:
+    async def tracked(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            ctx.extra["core.response_complete"] = True
+        await send(message)
+
+    return tracked
 
 
 # Re-exported for plugin route handlers that want to raise request errors.

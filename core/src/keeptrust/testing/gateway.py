@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -60,7 +61,9 @@ def start_gateway(
 ) -> RunningGateway:
     """Validate ``config`` exactly as ``kt gateway run`` would, and serve it on 127.0.0.1."""
     redactor = redactor or Redactor()
-    registry = load_registry(disable=disable, extra_plugins=extra_plugins, environ=dict(environ or {}))
+    # Plugin selection follows the process environment (as `kt` does) unless ``environ`` sets it.
+    selection = {k: v for k, v in os.environ.items() if k in ("KEEPTRUST_LOAD_PLUGINS", "KEEPTRUST_DISABLE_PLUGINS")}
+    registry = load_registry(disable=disable, extra_plugins=extra_plugins, environ={**selection, **(environ or {})})
     loaded = load_config_data(dict(config), registry, environ=environ or {})
     logger = logging.getLogger("keeptrust")
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
