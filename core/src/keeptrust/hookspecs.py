@@ -87,6 +87,9 @@ def register_audit_sinks(register: Callable[[type], None]) -> None:
     ``sink`` options), ``__init__(self, config, env)``, ``async write(records: list[dict])`` which
     must not return before the records are durable as far as the sink promises, and
     ``async aclose()``. Sinks are written from one writer task, never from the request path.
+    ``env`` is a ``keeptrust.audit.SinkEnv``; the records arrive sealed (``chain``, ``seq``,
+    ``prev_hash``, ``hash``). Optional ``open``, ``run`` and ``prune`` methods are described in
+    ``keeptrust.audit.sink``.
     """
 
 

@@ -10,11 +10,16 @@ import attrs
 
 @attrs.define
 class JSONResult:
-    """A whole JSON answer. ``body`` is a parsed dict; the core encodes it once."""
+    """A whole JSON answer. ``body`` is a parsed dict; the core encodes it once.
+
+    ``render`` (optional) turns the body, after the response-phase policies, into the bytes and
+    content type actually sent: for answers that are text, not JSON (transcriptions as ``text``,
+    ``srt``, ``vtt``), so that policies still read and redact them in their JSON form."""
 
     body: Any
     status: int = 200
     headers: dict[str, str] = attrs.Factory(dict)
+    render: Callable[[Any], tuple[bytes, str]] | None = None
 
 
 @attrs.define

@@ -1,0 +1,89 @@
+"""Reading records back for ``kt audit tail`` and ``kt audit query``, from SQLite or JSONL chains."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from keeptrust.audit.segments import segments
+from keeptrust.audit.verify import find_logs
+
+
+@attrs.frozen(kw_only=True)
+class Filter:
+    request_id: str | None = None
+    status: int | None = None
+    model: str | None = None
+    target: str | None = None
+    role: str | None = None
+    type: str | None = None
+    since: str | None = None  # RFC 3339 prefix compare, e.g. 2026-11-26 or 2026-11-26T13:00
+    until: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        names = ("request_id", "status", "model", "target", "role", "type")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        for name, value in self.columns().items():
+            if record.get(name) != value:
+                return False
+        ts = record.get("ts") or ""
+        if self.since is not None and ts < self.since:
+            return False
+        return not (self.until is not None and ts >= self.until)
+
+
+def _sqlite_records(path: Path, flt: Filter, limit: int | None, newest: bool) -> list[dict[str, Any]]:
+    where, args = [], []
+    for name, value in flt.columns().items():
+        where.append(f"{name} = ?")
+        args.append(value)
+    if flt.since is not None:
+        where.append("ts >= ?")
+        args.append(flt.since)
+    if flt.until is not None:
+        where.append("ts < ?")
+        args.append(flt.until)
+    sql = "SELECT record FROM audit_records"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY ts DESC, seq DESC" if newest else " ORDER BY ts, seq"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = [orjson.loads(text) for (text,) in db.execute(sql, args)]
+    finally:
+        db.close()
+    return rows[::-1] if newest else rows
+
+
+def _chain_records(chain_dir: Path) -> Iterator[dict[str, Any]]:
+    for path in segments(chain_dir):
+        with open(path, "rb") as f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    try:
+                        yield orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue  # verify reports it; reading shows what can be read
+
+
+def read_records(path: Path, flt: Filter, limit: int | None = None, newest: bool = False) -> list[dict[str, Any]]:
+    """Matching records in time order; with ``newest`` only the last ``limit`` of them."""
+    out: list[dict[str, Any]] = []
+    for kind, where in find_logs(path):
+        if kind == "sqlite":
+            out.extend(_sqlite_records(where, flt, limit, newest))
+        else:
+            out.extend(r for r in _chain_records(where) if flt.matches(r))
+    out.sort(key=lambda r: (r.get("ts") or "", r.get("chain") or "", r.get("seq") or 0))
+    if limit is not None:
+        out = out[-limit:] if newest else out[:limit]
+    return out

@@ -1,0 +1,42 @@
+"""What the audit writer hands a sink, and what a sink may offer beyond ``write``/``aclose``.
+
+Sinks are registered through ``register_audit_sinks`` (built-in ones too, see
+``keeptrust.builtins.audit_sinks``). Required: ``name``, ``config_class`` (structured from the
+audit-logger block's ``sink:`` options), ``__init__(config, env: SinkEnv)``, ``async write(records)``
+(returns once the records are as durable as the sink promises) and ``async aclose()``. Optional:
+
+- ``async open() -> OpenedChain``: the chain the sink resumes (its durable head), so the writer numbers
+  and links new records after it. Without it the writer starts a fresh chain at every start.
+- ``async run(task_status)``: a background task (periodic fsync, delivery to a collector), started in
+  the writer's nursery after ``open`` and cancelled after ``aclose``.
+- ``async prune(now) -> int``: apply ``retention_days``; returns the number of records pruned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from keeptrust.audit.config import AuditLoggerConfig
+from keeptrust.audit.hashchain import ChainState
+
+
+@attrs.frozen
+class SinkEnv:
+    audit: AuditLoggerConfig
+    logger: logging.Logger
+    environ: Mapping[str, str]
+    redact: Callable[[str], str] | None = None
+    # Secrets a sink resolved for itself are added here so logs scrub them too.
+    add_secret: Callable[[str], None] = lambda _value: None
+
+
+@attrs.define
+class OpenedChain:
+    state: ChainState
+    # Set when the sink repaired a torn last line left by a crash; written as a ``recovery`` record.
+    recovery: dict[str, Any] | None = None
+    resumed: bool = False

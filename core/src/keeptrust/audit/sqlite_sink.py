@@ -1,0 +1,153 @@
+"""Sink ``sqlite``: the audit log in one embedded, queryable SQLite database.
+
+Each record is a row keyed by ``(chain, seq)``; ``record`` holds its canonical JSON (hash included),
+and a few columns are copied out for queries (``kt audit tail|query``). WAL mode; ``synchronous=FULL``
+for ``fsync: batch|every_record`` (a committed transaction survives power loss), ``NORMAL`` for
+``interval``. One transaction per batch (per record with ``every_record``). SQLite never leaves a torn
+row, so there is nothing to recover after a crash; each writer process starts its own chain. Rows
+cannot be updated (a trigger refuses it); retention deletes the oldest rows of a chain and stores an
+anchor row with the hash of the last pruned record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+import trio
+
+from keeptrust.audit.hashchain import ChainState, canonical, record_hash
+from keeptrust.audit.record import rfc3339
+from keeptrust.audit.segments import new_chain_id
+from keeptrust.audit.sink import OpenedChain, SinkEnv
+
+DEFAULT_FILE = "audit.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_records (
+    chain TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT, type TEXT, request_id TEXT, status INTEGER,
+    model TEXT, target TEXT, role TEXT, endpoint TEXT, record TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+);
+CREATE INDEX IF NOT EXISTS audit_records_ts ON audit_records (ts);
+CREATE INDEX IF NOT EXISTS audit_records_request_id ON audit_records (request_id);
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    chain TEXT NOT NULL, pruned_through_seq INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (chain, pruned_through_seq)
+);
+CREATE TRIGGER IF NOT EXISTS audit_records_append_only BEFORE UPDATE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+"""
+
+COLUMNS = ("chain", "seq", "ts", "type", "request_id", "status", "model", "target", "role", "endpoint")
+
+
+@attrs.frozen(kw_only=True)
+class SqliteOptions:
+    # The database file; default ``<directory>/audit.sqlite3``.
+    path: str | None = None
+
+
+def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
+    # The connection is used from trio worker threads, one call at a time (a CapacityLimiter of 1).
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.executescript(SCHEMA)
+    return db
+
+
+class SqliteSink:
+    name = "sqlite"
+    config_class = SqliteOptions
+
+    def __init__(self, config: SqliteOptions, env: SinkEnv) -> None:
+        self.audit = env.audit
+        self.path = Path(config.path) if config.path else Path(env.audit.directory) / DEFAULT_FILE
+        self.db: sqlite3.Connection | None = None
+        self.chain = new_chain_id()
+        self._limiter = trio.CapacityLimiter(1)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+    async def open(self) -> OpenedChain:
+        def open_db() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = connect(self.path, "NORMAL" if self.audit.fsync == "interval" else "FULL")
+
+        await self._run(open_db)
+        return OpenedChain(ChainState(self.chain))
+
+    async def write(self, records: list[dict[str, Any]]) -> None:
+        await self._run(self._insert, records)
+
+    def _insert(self, records: list[dict[str, Any]]) -> None:
+        db = self.db
+        assert db is not None, "write before open"
+        rows = [(*(r.get(c) for c in COLUMNS), canonical(r).decode()) for r in records]
+        groups = [[row] for row in rows] if self.audit.fsync == "every_record" else [rows]
+        for group in groups:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES "
+                               f"({', '.join('?' * (len(COLUMNS) + 1))})", group)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    async def prune(self, now: float) -> int:
+        days = self.audit.retention_days
+        if days is None:
+            return 0
+        return await self._run(prune_database, self.db, now - days * 86400)
+
+    async def aclose(self) -> None:
+        db, self.db = self.db, None
+        if db is not None:
+            await self._run(db.close)
+
+
+def prune_database(db: sqlite3.Connection, cutoff: float) -> int:
+    """Delete, per chain, the oldest rows whose ``ts`` is before ``cutoff``, behind an anchor row."""
+    limit = rfc3339(cutoff)
+    pruned = 0
+    for (chain,) in db.execute("SELECT DISTINCT chain FROM audit_records").fetchall():
+        # The retained records must stay contiguous: stop at the first record that is young enough.
+        row = db.execute("SELECT MIN(seq) FROM audit_records WHERE chain = ? AND ts >= ?", (chain, limit)).fetchone()
+        if row[0] is None:
+            row = db.execute("SELECT MAX(seq) + 1 FROM audit_records WHERE chain = ?", (chain,)).fetchone()
+        through = row[0] - 1
+        old = db.execute("SELECT record FROM audit_records WHERE chain = ? AND seq <= ? ORDER BY seq",
+                         (chain, through)).fetchall()
+        if not old:
+            continue
+        digest = hashlib.sha256()
+        for (text,) in old:
+            digest.update(text.encode() + b"\n")
+        last = orjson.loads(old[-1][0])
+        previous = db.execute("SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC "
+                              "LIMIT 1", (chain,)).fetchone()
+        anchor: dict[str, Any] = {
+            "type": "anchor", "chain": chain, "pruned_through_seq": through, "last_hash": last.get("hash"),
+            "records": len(old), "first_seq": orjson.loads(old[0][0])["seq"], "sha256": digest.hexdigest(),
+            "pruned_at": time.time(), "prev_anchor_hash": orjson.loads(previous[0]).get("hash") if previous else None,
+        }
+        anchor["hash"] = record_hash(anchor)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO audit_anchors (chain, pruned_through_seq, record) VALUES (?, ?, ?)",
+                       (chain, through, canonical(anchor).decode()))
+            db.execute("DELETE FROM audit_records WHERE chain = ? AND seq <= ?", (chain, through))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        pruned += len(old)
+    return pruned

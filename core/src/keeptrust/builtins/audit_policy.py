@@ -1,0 +1,92 @@
+"""Policy ``audit-logger``: one record per request, written off the request path (ARCHITECTURE §7).
+
+    audit-logger:
+      immutable: true          # hash-chained, append-only segments; `kt audit verify` proves them
+      retention_days: 365      # prune whole old segments behind a verifiable anchor
+      log_all_access: true     # also 401s, unknown models, bad bodies and GET /v1/models
+      destination: jsonl       # or sqlite, api (with endpoint:), or a plugin's sink
+      include_request: true    # bodies *after* every redaction
+      include_response: true
+      include_policy_decisions: true
+
+See docs/audit.md for every key. The records flow: ``on_complete`` builds a dict and enqueues it
+(``keeptrust.audit.writer``); the writer task, started by the server's lifespan through ``run``,
+seals and writes batches to the sink registered under ``destination``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from keeptrust.audit.api_sink import ApiOptions
+from keeptrust.audit.config import AuditLoggerConfig, check
+from keeptrust.audit.jsonl_sink import JsonlOptions
+from keeptrust.audit.record import build_record, is_access_event
+from keeptrust.audit.sink import SinkEnv
+from keeptrust.audit.sqlite_sink import SqliteOptions
+from keeptrust.audit.writer import AuditWriter
+from keeptrust.config.structure import structure
+from keeptrust.context import RequestContext
+from keeptrust.errors import ConfigError
+from keeptrust.hookspecs import hookimpl
+from keeptrust.policy import Policy, PolicyEnv
+
+_PATH = "policies.policy.audit-logger"
+# The built-in sinks' option classes, so `kt config validate` checks `sink:` without starting anything.
+_BUILTIN_OPTIONS: dict[str, type] = {"jsonl": JsonlOptions, "sqlite": SqliteOptions, "api": ApiOptions}
+
+
+class AuditLoggerPolicy(Policy):
+    name = "audit-logger"
+    config_class = AuditLoggerConfig
+
+    @classmethod
+    def check_config(cls, config: AuditLoggerConfig, loaded: Any) -> list[str]:
+        errors = check(config)
+        options = _BUILTIN_OPTIONS.get(config.destination)
+        if options is not None:
+            try:
+                structure(config.sink, options, "sink")
+            except ConfigError as exc:
+                errors.extend(exc.errors)
+        return errors
+
+    def __init__(self, config: AuditLoggerConfig, env: PolicyEnv) -> None:
+        super().__init__(config, env)
+        sinks = env.registry.audit_sinks
+        sink_class = sinks.get(config.destination)
+        if sink_class is None:
+            raise ConfigError(f"{_PATH}.destination: unknown audit sink '{config.destination}' "
+                              f"(installed: {', '.join(sorted(sinks)) or 'none'})")
+        options = structure(config.sink, sink_class.config_class, f"{_PATH}.sink")
+        redactor = env.services.get("core.redactor")
+        sink_env = SinkEnv(
+            audit=config, logger=env.logger, environ=env.services.get("core.environ", os.environ), redact=redactor,
+            add_secret=redactor.add if redactor is not None else (lambda _value: None),
+        )
+        pack = env.config.gateway.pack
+        self.pack = pack
+        self.writer = AuditWriter(sink_class(options, sink_env), sink_env, {"name": pack.name, "version": pack.version})
+
+    async def on_request(self, ctx: RequestContext) -> None:
+        if self.config.include_response:
+            # The core keeps a stream's assembled (filtered) text only when someone asks for it.
+            ctx.extra["core.keep_stream_text"] = True
+        return None
+
+    async def on_complete(self, ctx: RequestContext) -> None:
+        if not self.config.log_all_access and is_access_event(ctx):
+            return
+        await self.writer.submit(build_record(ctx, self.config, self.pack))
+
+    async def run(self, task_status: Any) -> None:
+        await self.writer.run(task_status)
+
+    async def aclose(self) -> None:
+        await self.writer.aclose()
+
+
+@hookimpl
+def register_policies(register: Any) -> None:
+    register(AuditLoggerPolicy)
