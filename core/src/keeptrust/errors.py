@@ -206,3 +206,10 @@ class InternalError(GatewayError):
 
     status = 500
     code = "internal_error"
+
+
+def leaf_errors(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, which trio's nurseries wrap failures in."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in leaf_errors(sub)]
+    return [exc]

@@ -23,6 +23,7 @@ from keeptrust.errors import (
     RequestError,
     UnsupportedOperation,
     UpstreamUnavailable,
+    leaf_errors,
 )
 from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult
 from keeptrust.server import http
@@ -113,10 +114,14 @@ class GatewayApp:
                 # close policies first so the audit writer flushes, then stop their tasks.
                 await self.gateway.aclose()
                 nursery.cancel_scope.cancel()
-        except BaseException as exc:
+        except Exception as exc:
             if not self.ready and not self.draining:
-                logger.error("start-up failed: %s", exc)
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                # A nursery wraps the failure in an exception group: report the causes themselves.
+                message = "; ".join(f"{type(e).__name__}: {e}" if not isinstance(e, GatewayError) else str(e)
+                                    for e in leaf_errors(exc))
+                logger.error("start-up failed: %s", message)
+                logger.debug("start-up failure details", exc_info=exc)
+                await send({"type": "lifespan.startup.failed", "message": message})
                 return
             raise
         await send({"type": "lifespan.shutdown.complete"})

@@ -14,6 +14,7 @@ import trio
 from hypercorn.config import Config
 
 from keeptrust.config.loader import LoadedConfig, load_config
+from keeptrust.errors import leaf_errors
 from keeptrust.plugins import Registry, load_registry
 from keeptrust.secrets import RedactingFilter, Redactor
 from keeptrust.server.app import GatewayApp
@@ -94,7 +95,13 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
         async def main() -> None:
             await serve(app, hconfig, shutdown_trigger=_until_signal)
 
-        trio.run(main)
+        try:
+            trio.run(main)
+        except Exception as exc:  # start-up failed (already logged by the app) or the bind failed
+            for leaf in leaf_errors(exc):
+                if "LifespanFailure" not in type(leaf).__name__:
+                    logger.error("the gateway stopped: %s: %s", type(leaf).__name__, leaf)
+            sys.exit(1)
         logger.info("gateway stopped")
         return
     # Several processes share the socket; each builds its own app from the config path.
