@@ -162,10 +162,14 @@ def transcription_result(text: str, chunks: Sequence[dict[str, Any]] | None, res
                          "tokens": [], "temperature": 0.0, "avg_logprob": 0.0, "compression_ratio": 0.0,
                          "no_speech_prob": 0.0})
     fmt = response_format or "json"
+    # text/srt/vtt are rendered after the response-phase policies ran on {"text", "segments"}, so a
+    # redacting policy reaches plain-text transcripts too (a BinaryResult would bypass it).
     if fmt == "text":
-        return BinaryResult(text.encode(), "text/plain; charset=utf-8")
+        return JSONResult({"text": text, "segments": segments},
+                          render=lambda body: (body["text"].encode(), "text/plain; charset=utf-8"))
     if fmt in ("srt", "vtt"):
-        return BinaryResult(_subtitles(text, segments, fmt).encode(), "text/plain; charset=utf-8")
+        return JSONResult({"text": text, "segments": segments}, render=lambda body: (
+            _subtitles(body["text"], body["segments"], fmt).encode(), "text/plain; charset=utf-8"))
     if fmt == "verbose_json":
         duration = segments[-1]["end"] if segments else 0.0
         return JSONResult({"task": "transcribe", "language": "unknown", "duration": duration, "text": text,
