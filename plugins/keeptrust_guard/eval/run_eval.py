@@ -1,0 +1,172 @@
+"""Measure the default (heuristic) detectors on the labelled sets and print TPR/FPR per family.
+
+    python eval/run_eval.py                       # both splits, medium sensitivity
+    python eval/run_eval.py --split dev --misses  # what the dev split misses (tune on dev only)
+    python eval/run_eval.py --check               # exit 1 when a figure falls below its floor (CI)
+
+The ``heldout`` split is for reporting: do not tune on it (``--misses`` refuses it unless
+``--i-am-not-tuning`` is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from collections import defaultdict
+
+import datasets
+
+from keeptrust_guard.config import THRESHOLDS
+from keeptrust_guard.detection import DetectorSetup, Segment
+from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
+
+CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
+# Floors the CI check enforces (medium sensitivity), a margin below the figures in the README (dev
+# 0.990/0.008 and 0.987/0.009; held-out 0.827/0.025 and 0.978/0.000), so a regression fails the build
+# but a one-example wobble does not. Dev is the tuned split; held-out was measured, never tuned on.
+FLOORS = {
+    ("dev", "injection", "tpr"): 0.95, ("dev", "injection", "fpr"): 0.03,
+    ("heldout", "injection", "tpr"): 0.78, ("heldout", "injection", "fpr"): 0.05,
+    ("dev", "content", "tpr"): 0.95, ("dev", "content", "fpr"): 0.03,
+    ("heldout", "content", "tpr"): 0.90, ("heldout", "content", "fpr"): 0.05,
+}
+BENCH_SYSTEM = "You are a helpful assistant."
+BENCH_USER = ("Hi, I am John Smith (john.smith@example.com, +1 415 555 0100). Explain the attention mechanism in "
+              "transformers in two sentences.")
+
+
+def _detector(task: str, categories: tuple[str, ...]) -> HeuristicDetector:
+    setup = DetectorSetup("eval", task, categories, logging.getLogger("eval"), "eval")  # type: ignore[arg-type]
+    return HeuristicDetector(HeuristicOptions(), setup)
+
+
+def _score(det: HeuristicDetector, text: str, role: str) -> dict[str, float]:
+    found = det.scan([Segment(text, role)])
+    return {f.category: f.score for f in found.findings}
+
+
+def _rate(hits: int, n: int) -> str:
+    return f"{hits / n:.3f}" if n else "-"
+
+
+def eval_injection(split: str, threshold: float, misses: bool) -> dict[str, float]:
+    det = _detector("prompt_injection", ("prompt_injection",))
+    by_family: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    times: list[float] = []
+    missed: list[str] = []
+    for ex in datasets.injection(split):
+        start = time.perf_counter()
+        score = _score(det, ex.text, ex.role).get("prompt_injection", 0.0)
+        times.append(time.perf_counter() - start)
+        flagged = score >= threshold
+        by_family[ex.family][0] += 1
+        by_family[ex.family][1] += flagged
+        if misses and flagged != ex.positive:
+            kind = "MISS" if ex.positive else "FP  "
+            missed.append(f"  {kind} {ex.family}{'/' + ex.detail if ex.detail else ''} {score:.2f} "
+                          f"[{ex.role}] {ex.text[:110]!r}")
+    print(f"\n## prompt-injection, {split} split (threshold {threshold})\n")
+    print("| family | n | flagged | rate |\n|---|---|---|---|")
+    pos = [by_family[f] for f in datasets.INJECTION_FAMILIES]
+    neg = [by_family[f] for f in datasets.NEGATIVE]
+    for family in (*datasets.INJECTION_FAMILIES, *datasets.NEGATIVE):
+        n, k = by_family[family]
+        print(f"| {family} | {n} | {k} | {_rate(k, n)} {'TPR' if family not in datasets.NEGATIVE else 'FPR'} |")
+    tp, n_pos = sum(k for _, k in pos), sum(n for n, _ in pos)
+    fp, n_neg = sum(k for _, k in neg), sum(n for n, _ in neg)
+    print(f"| **all attacks** | {n_pos} | {tp} | **TPR {_rate(tp, n_pos)}** |")
+    print(f"| **all benign** | {n_neg} | {fp} | **FPR {_rate(fp, n_neg)}** |")
+    print(f"\nper message: median {statistics.median(times) * 1e6:.0f} µs, mean {statistics.mean(times) * 1e6:.0f} µs")
+    for line in missed:
+        print(line)
+    return {"tpr": tp / n_pos, "fpr": fp / n_neg}
+
+
+def eval_content(split: str, threshold: float, misses: bool) -> dict[str, float]:
+    det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # n, own category, any category
+    tox: list[int] = [0, 0, 0, 0]  # toxic n, toxic flagged, clean n, clean flagged
+    missed: list[str] = []
+    for ex in datasets.content(split):
+        scores = _score(det, ex.text, ex.role)
+        over = {c for c in CONTENT_CATEGORIES if scores.get(c, 0.0) >= threshold}
+        row = rows[ex.family]
+        row[0] += 1
+        row[1] += ex.family in over
+        row[2] += bool(over)
+        toxic_flag = scores.get("toxicity", 0.0) >= threshold
+        if ex.family in ("hate_speech", "harassment"):
+            tox[0] += 1
+            tox[1] += toxic_flag
+        elif not ex.positive:
+            tox[2] += 1
+            tox[3] += toxic_flag
+        wrong = (ex.positive and ex.family not in over) or (not ex.positive and over)
+        if misses and wrong:
+            kind = "MISS" if ex.positive else "FP  "
+            got = ",".join(f"{c}={s:.2f}" for c, s in scores.items())
+            missed.append(f"  {kind} {ex.family} [{got}] {ex.text[:110]!r}")
+    print(f"\n## content-filter, {split} split (threshold {threshold})\n")
+    print("| family | n | own category flagged | any category flagged |\n|---|---|---|---|")
+    for family in (*datasets.CONTENT_FAMILIES, *datasets.NEGATIVE):
+        n, own, anyc = rows[family]
+        label = "FPR" if family in datasets.NEGATIVE else "TPR"
+        own_cell = "-" if family in datasets.NEGATIVE else _rate(own, n)
+        print(f"| {family} | {n} | {own_cell} | {_rate(anyc, n)} {label} |")
+    n_pos = sum(rows[f][0] for f in datasets.CONTENT_FAMILIES)
+    tp = sum(rows[f][1] for f in datasets.CONTENT_FAMILIES)
+    n_neg = sum(rows[f][0] for f in datasets.NEGATIVE)
+    fp = sum(rows[f][2] for f in datasets.NEGATIVE)
+    print(f"| **all harmful** | {n_pos} | **TPR {_rate(tp, n_pos)}** | |")
+    print(f"| **all benign** | {n_neg} | | **FPR {_rate(fp, n_neg)}** |")
+    print(f"\nsafety-filter (toxicity) on hate speech + harassment: TPR {_rate(tox[1], tox[0])}; "
+          f"on benign + hard negatives: FPR {_rate(tox[3], tox[2])}")
+    for line in missed:
+        print(line)
+    return {"tpr": tp / n_pos, "fpr": fp / n_neg}
+
+
+def bench_message() -> None:
+    inj = _detector("prompt_injection", ("prompt_injection",))
+    con = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
+    segments = [Segment(BENCH_SYSTEM, "system"), Segment(BENCH_USER, "user")]
+    for name, det in (("prompt-injection", inj), ("content+safety", con)):
+        rounds = 2000
+        start = time.perf_counter()
+        for _ in range(rounds):
+            det.scan(segments[1:])
+        print(f"benchmark message, {name}: {(time.perf_counter() - start) / rounds * 1e6:.1f} µs")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
+    parser.add_argument("--sensitivity", choices=tuple(THRESHOLDS), default="medium")
+    parser.add_argument("--misses", action="store_true", help="print misses and false positives")
+    parser.add_argument("--i-am-not-tuning", action="store_true", help="allow --misses on the held-out split")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure is below its floor")
+    args = parser.parse_args()
+    threshold = THRESHOLDS[args.sensitivity]
+    splits = ("dev", "heldout") if args.split == "both" else (args.split,)
+    failures = []
+    for split in splits:
+        show = args.misses and (split == "dev" or args.i_am_not_tuning)
+        for task, fn in (("injection", eval_injection), ("content", eval_content)):
+            got = fn(split, threshold, show)
+            if args.check and args.sensitivity == "medium":
+                if got["tpr"] < FLOORS[(split, task, "tpr")]:
+                    failures.append(f"{split} {task} TPR {got['tpr']:.3f} < {FLOORS[(split, task, 'tpr')]}")
+                if got["fpr"] > FLOORS[(split, task, "fpr")]:
+                    failures.append(f"{split} {task} FPR {got['fpr']:.3f} > {FLOORS[(split, task, 'fpr')]}")
+    print()
+    bench_message()
+    for failure in failures:
+        print("FAIL:", failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

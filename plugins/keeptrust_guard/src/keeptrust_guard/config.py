@@ -1,0 +1,71 @@
+"""The config classes of the three policies (frozen attrs, kw_only, structured by the core).
+
+Every policy takes ``action``, ``sensitivity`` (or an explicit ``threshold``), ``apply_to``,
+``roles``, ``detector`` and ``detector_options``, plus ``mode`` from ``keeptrust.PolicyConfig``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from keeptrust import PolicyConfig
+
+Action = Literal["block", "flag"]
+Sensitivity = Literal["low", "medium", "high"]
+Phase = Literal["request", "response"]
+ContentCategory = Literal["hate_speech", "harassment", "self_harm", "sexual", "violence", "toxicity"]
+
+# Score a finding must reach, per sensitivity. Chosen on the development split of the eval set
+# (``eval/README.md``); "medium" is the operating point the README reports.
+THRESHOLDS: dict[str, float] = {"low": 0.85, "medium": 0.6, "high": 0.4}
+
+
+def _threshold(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not 0.0 < value <= 1.0:
+        raise ValueError(f"{attribute.name}: expected a number in (0, 1]; got {value!r}")
+
+
+def _nonempty(_: Any, attribute: attrs.Attribute[Any], value: list[Any]) -> None:
+    if not value:
+        raise ValueError(f"{attribute.name}: expected at least one entry")
+
+
+@attrs.frozen(kw_only=True)
+class GuardConfig(PolicyConfig):
+    action: Action = "block"
+    sensitivity: Sensitivity = "medium"
+    # Overrides ``sensitivity``: the score (0-1) at which a finding counts.
+    threshold: float | None = attrs.field(default=None, validator=_threshold)
+    apply_to: list[Phase] = attrs.field(factory=lambda: ["request"], validator=_nonempty)
+    # Message roles checked in requests (answers are always the assistant's).
+    roles: list[str] = attrs.field(factory=lambda: ["user"], validator=_nonempty)
+    detector: str = "heuristic"
+    detector_options: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def score_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else THRESHOLDS[self.sensitivity]
+
+
+@attrs.frozen(kw_only=True)
+class PromptInjectionConfig(GuardConfig):
+    # Tool and function results are where indirect injection arrives; the system prompt is the
+    # operator's own and is not checked.
+    roles: list[str] = attrs.field(factory=lambda: ["user", "tool", "function"], validator=_nonempty)
+
+
+@attrs.frozen(kw_only=True)
+class SafetyFilterConfig(GuardConfig):
+    check_toxicity: bool = True
+    check_self_harm: bool = False
+    apply_to: list[Phase] = attrs.field(factory=lambda: ["request", "response"], validator=_nonempty)
+
+
+@attrs.frozen(kw_only=True)
+class ContentFilterConfig(GuardConfig):
+    categories: list[ContentCategory] = attrs.field(
+        factory=lambda: ["hate_speech", "harassment", "self_harm", "sexual", "violence"], validator=_nonempty
+    )
+    apply_to: list[Phase] = attrs.field(factory=lambda: ["request", "response"], validator=_nonempty)

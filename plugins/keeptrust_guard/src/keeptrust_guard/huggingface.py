@@ -1,0 +1,162 @@
+"""``detector: huggingface``: a Hugging Face text-classification model through the Inference
+Providers router (``POST {router}/hf-inference/models/{model}`` with ``{"inputs": ...}``, answered
+with ``[[{"label", "score"}, ...], ...]``) or a dedicated endpoint (``url``).
+
+The call goes through keeptrust's upstream transport (pooling, timeouts, error mapping) with the
+token from ``secret_key_ref``. A slow or failing classifier never hangs a request: the whole call
+has a deadline, and ``fail_mode`` says what happens then: ``open`` lets the text through (recorded
+as ``detector_unavailable``), ``closed`` refuses it with 503.
+
+keeptrust-hf (the ``hf`` extra) is optional: its router-URL helper is used when installed, imported
+at start-up only, never at module import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal
+
+import attrs
+import orjson
+import trio
+
+from keeptrust import SecretRef
+from keeptrust.config.model import TargetConfig
+from keeptrust.errors import ConfigError, GatewayError
+from keeptrust.secrets import Redactor
+from keeptrust.transport import Upstream
+from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment
+
+DEFAULT_ROUTER_URL = "https://router.huggingface.co"
+
+# Labels of common public classifiers, mapped to the categories the policies use. Labels not listed
+# (``SAFE``, ``neutral``, ``LABEL_0`` ...) count as benign. ``labels`` in the options extends this.
+INJECTION_LABELS = {"injection": "prompt_injection", "jailbreak": "prompt_injection", "unsafe": "prompt_injection",
+                    "malicious": "prompt_injection", "label_1": "prompt_injection"}
+CONTENT_LABELS = {
+    "toxic": "toxicity", "toxicity": "toxicity", "severe_toxic": "toxicity", "severe_toxicity": "toxicity",
+    "obscene": "toxicity", "offensive": "toxicity", "insult": "harassment", "harassment": "harassment",
+    "threat": "violence", "violence": "violence", "identity_hate": "hate_speech", "identity_attack": "hate_speech",
+    "hate": "hate_speech", "hateful": "hate_speech", "sexual_explicit": "sexual", "sexual": "sexual",
+    "self_harm": "self_harm", "self-harm": "self_harm",
+}
+
+
+@attrs.frozen(kw_only=True)
+class HFDetectorOptions:
+    model: str
+    secret_key_ref: SecretRef | None = None
+    # Router root (default: env KEEPTRUST_HF_ROUTER_URL, else https://router.huggingface.co).
+    router_url: str | None = None
+    # A full classification URL (a dedicated endpoint); replaces router_url + model route.
+    url: str | None = None
+    timeout_seconds: float = 3.0
+    fail_mode: Literal["open", "closed"] = "open"
+    # Extra or overriding label → category entries (labels compared case-insensitively).
+    labels: dict[str, str] = attrs.Factory(dict)
+    # Texts are cut to this many characters (classifiers see ~512 tokens anyway).
+    max_chars: int = 4000
+    # Ask for every label's score (multi-label toxicity models answer only the top one otherwise).
+    top_k: int | None = None
+
+
+def _router_root(options: HFDetectorOptions) -> str:
+    if options.router_url:
+        return options.router_url.rstrip("/")
+    try:
+        from keeptrust_hf.config import router_url  # optional extra: keeps one source of truth
+    except ImportError:
+        return (os.environ.get("KEEPTRUST_HF_ROUTER_URL") or DEFAULT_ROUTER_URL).rstrip("/")
+    return router_url()
+
+
+def parse_scores(payload: Any, count: int) -> list[list[tuple[str, float]]]:
+    """Normalise the answer shapes of text classification to one label list per input:
+    ``[[{label, score}]]`` (batch), ``[{label, score}]`` (one input) or ``{labels, scores}``."""
+    if isinstance(payload, dict) and isinstance(payload.get("labels"), list):
+        scores = payload.get("scores") or []
+        payload = [[{"label": lb, "score": sc} for lb, sc in zip(payload["labels"], scores, strict=False)]]
+    if not isinstance(payload, list):
+        raise ValueError("expected a list")
+    if payload and all(isinstance(x, dict) for x in payload):
+        payload = [payload] if count == 1 else [[x] for x in payload]
+    out: list[list[tuple[str, float]]] = []
+    for item in payload:
+        row = item if isinstance(item, list) else [item]
+        out.append([(str(x["label"]), float(x["score"])) for x in row if isinstance(x, dict) and "label" in x])
+    if len(out) != count:
+        raise ValueError(f"expected {count} results, got {len(out)}")
+    return out
+
+
+class HuggingFaceDetector:
+    name: ClassVar[str] = "huggingface"
+    config_class: ClassVar[type] = HFDetectorOptions
+
+    def __init__(self, config: HFDetectorOptions, setup: DetectorSetup) -> None:
+        self.config = config
+        self.setup = setup
+        self.logger = setup.logger
+        token = None
+        if config.secret_key_ref is not None:
+            token = os.environ.get(config.secret_key_ref.env)
+            if not token:
+                raise ConfigError(f"{setup.path}.secret_key_ref.env: environment variable "
+                                  f"{config.secret_key_ref.env} (the Hugging Face token of policy "
+                                  f"'{setup.policy}') is not set")
+        self.url = config.url or f"{_router_root(config)}/hf-inference/models/{config.model}"
+        base = INJECTION_LABELS if setup.task == "prompt_injection" else CONTENT_LABELS
+        self.labels = {**base, **{k.lower(): v for k, v in config.labels.items()}}
+        target = TargetConfig(id=f"guard:{setup.policy}", provider="huggingface", base_url=self.url,
+                              timeout_seconds=config.timeout_seconds,
+                              connect_timeout_seconds=min(config.timeout_seconds, 10.0), max_retries=0,
+                              max_connections=64)
+        self.upstream = Upstream(target, redactor=Redactor([token] if token else []),
+                                 auth_header={"authorization": f"Bearer {token}"} if token else None,
+                                 logger=self.logger)
+
+    def _payload(self, segments: Sequence[Segment]) -> dict[str, Any]:
+        texts = [s.text[: self.config.max_chars] for s in segments]
+        payload: dict[str, Any] = {"inputs": texts[0] if len(texts) == 1 else texts}
+        if self.config.top_k is not None:
+            payload["parameters"] = {"top_k": self.config.top_k}
+        return payload
+
+    async def _call(self, segments: Sequence[Segment]) -> list[list[tuple[str, float]]]:
+        response = await self.upstream.request(None, "POST", self.url, json=self._payload(segments),
+                                               timeout=self.config.timeout_seconds, retries=0)
+        return parse_scores(orjson.loads(response.content), len(segments))
+
+    async def detect(self, segments: Sequence[Segment]) -> Detection:
+        if not segments:
+            return Detection()
+        rows: list[list[tuple[str, float]]] | None = None
+        error = "timeout"
+        with trio.move_on_after(self.config.timeout_seconds):
+            try:
+                rows = await self._call(segments)
+            except GatewayError as exc:
+                error = f"upstream: {exc.code or type(exc).__name__}"
+            except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+                error = "unexpected answer shape"
+        if rows is None:
+            self.logger.warning("policy '%s': classifier %s unavailable (%s); fail-%s", self.setup.policy,
+                                self.config.model, error, self.config.fail_mode)
+            return Detection(error=error)
+        best: dict[str, Finding] = {}
+        for segment, row in zip(segments, rows, strict=True):
+            for label, score in row:
+                category = self.labels.get(label.lower())
+                if category is None or category not in self.setup.categories:
+                    continue
+                if category not in best or score > best[category].score:
+                    best[category] = Finding(category, round(score, 4), (f"label:{label}",), "model",
+                                             segment.where, segment.role)
+        return Detection(tuple(best.values()))
+
+    def stream_scanner(self) -> Callable[[str], Detection] | None:
+        return None
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()

@@ -1,0 +1,21 @@
+"""The eval script runs in CI with floors, so detection quality cannot silently regress."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EVAL = Path(__file__).resolve().parents[1] / "eval" / "run_eval.py"
+
+
+def test_eval_floors_hold():
+    done = subprocess.run([sys.executable, str(EVAL), "--check"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "prompt-injection, heldout split" in done.stdout
+
+
+def test_modules_stay_small():
+    package = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard"
+    sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
+    assert max(sizes.values()) <= 500, sizes
