@@ -51,7 +51,7 @@ def replace_section(text: str, section: str) -> str:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise ValueError(f"{DOC.name} has no generated section; add the lines {BEGIN!r} and {END!r}")
-    return text[:start] + section + text[end + len(END):]
+    return text[:start] + section + text[end + len(END) :]
 
 
 def main(argv: list[str] | None = None) -> int:

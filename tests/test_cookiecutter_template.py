@@ -22,6 +22,7 @@ from typing import Any
 
 import openai
 import pytest
+
 from keeptrust.builtins.scaffold import find_template
 from keeptrust.testing import RunningGateway, openai_target, start_gateway
 
@@ -54,8 +55,20 @@ def kt(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -
 def pip_install(target: Path, *packages: Path) -> None:
     # Without build isolation pip needs no network when hatchling is already installed.
     isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
-    done = run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *isolation, "--target", str(target),
-                *map(str, packages)])
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            *isolation,
+            "--target",
+            str(target),
+            *map(str, packages),
+        ]
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -68,13 +81,28 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("rendered")
     packages = {}
     for kind in ("policy", "backend", "provider"):
-        done = kt("plugin", "new", PLUGINS[kind].replace("-", " "), "--kind", kind, "--author", 'Ada "the" Author',
-                  "--description", 'Keeps "bad" things out \\o/', "-o", str(out))
+        done = kt(
+            "plugin",
+            "new",
+            PLUGINS[kind].replace("-", " "),
+            "--kind",
+            kind,
+            "--author",
+            'Ada "the" Author',
+            "--description",
+            'Keeps "bad" things out \\o/',
+            "-o",
+            str(out),
+        )
         assert done.returncode == 0, done.stderr
         packages[kind] = out / f"keeptrust-{PLUGINS[kind]}"
         assert f"created {packages[kind]}" in done.stdout
-    made = cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out),
-                        extra_context={"plugin_name": "audit file", "kind": "audit-sink"})
+    made = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        output_dir=str(out),
+        extra_context={"plugin_name": "audit file", "kind": "audit-sink"},
+    )
     packages["audit-sink"] = Path(made)
     return packages
 
@@ -147,8 +175,12 @@ def test_kt_plugins_list_shows_where_each_came_from(site: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     # What the core registers for each kind (an HF backend registers with keeptrust-hf instead).
-    registered = {"policy": {"policy": ["word-filter"]}, "backend": {}, "provider": {"provider": ["acme-llm"]},
-                  "audit-sink": {"audit sink": ["audit-file"]}}
+    registered = {
+        "policy": {"policy": ["word-filter"]},
+        "backend": {},
+        "provider": {"provider": ["acme-llm"]},
+        "audit-sink": {"audit sink": ["audit-file"]},
+    }
     for kind, name in PLUGINS.items():
         if name not in LOADED:
             continue
@@ -162,18 +194,23 @@ def test_kt_plugins_list_shows_where_each_came_from(site: Path) -> None:
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=needs_hf) if k == "backend" else k for k in PLUGINS])
 def test_the_generated_test_suite_passes(kind: str, rendered: dict[str, Path], site: Path) -> None:
-    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=rendered[kind],
-               env={"PYTHONPATH": str(site)})
+    done = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=rendered[kind],
+        env={"PYTHONPATH": str(site)},
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
 
 
 def test_policy_plugin_end_to_end(fake_upstream: Any, gateway: Any) -> None:
     name = PLUGINS["policy"]
-    gw = gateway({
-        "providers": {"targets": [openai_target(fake_upstream.url)]},
-        "policies": {"chain": [name], "policy": {name: {"words": ["rutabaga"]}}},
-    })
+    gw = gateway(
+        {
+            "providers": {"targets": [openai_target(fake_upstream.url)]},
+            "policies": {"chain": [name], "policy": {name: {"words": ["rutabaga"]}}},
+        }
+    )
     client = gw.client()
     answer = client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "hi"}])
     assert answer.choices[0].message.content == "You said: hi"
@@ -212,12 +249,21 @@ def test_provider_plugin_end_to_end(fake_upstream: Any, gateway: Any) -> None:
 def test_audit_sink_plugin_end_to_end(fake_upstream: Any, gateway: Any, tmp_path: Path) -> None:
     name = PLUGINS["audit-sink"]
     path = tmp_path / "audit.jsonl"
-    gw = gateway({
-        "providers": {"targets": [openai_target(fake_upstream.url)]},
-        "policies": {"chain": ["audit-logger"],
-                     "policy": {"audit-logger": {"destination": name, "directory": str(tmp_path / "spool"),
-                                                 "sink": {"path": str(path)}}}},
-    })
+    gw = gateway(
+        {
+            "providers": {"targets": [openai_target(fake_upstream.url)]},
+            "policies": {
+                "chain": ["audit-logger"],
+                "policy": {
+                    "audit-logger": {
+                        "destination": name,
+                        "directory": str(tmp_path / "spool"),
+                        "sink": {"path": str(path)},
+                    }
+                },
+            },
+        }
+    )
     gw.client().chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "hi"}])
     gw.stop()  # shutdown drains the audit writer into the sink
     records = [json.loads(line) for line in path.read_text().splitlines()]
@@ -245,14 +291,40 @@ def test_the_source_checkout_finds_the_template() -> None:
 def test_an_installed_wheel_carries_the_template(tmp_path: Path) -> None:
     """``kt plugin new`` must work from ``pip install keeptrust``, where no checkout is near."""
     isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
-    built = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *isolation, "-w", str(tmp_path / "dist"),
-                 str(ROOT / "core")])
+    built = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            *isolation,
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT / "core"),
+        ]
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((tmp_path / "dist").glob("keeptrust-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         assert "keeptrust/plugin_template/cookiecutter.json" in zf.namelist()
     pip_install(tmp_path / "site", wheel)
-    done = run([sys.executable, "-m", "keeptrust.cli", "plugin", "new", "from wheel", "--kind", "audit-sink", "-o",
-                str(tmp_path / "out")], env={**ONLY_OURS, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "keeptrust.cli",
+            "plugin",
+            "new",
+            "from wheel",
+            "--kind",
+            "audit-sink",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        env={**ONLY_OURS, "PYTHONPATH": str(tmp_path / "site")},
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "keeptrust-from-wheel" / "src" / "keeptrust_from_wheel" / "sink.py").is_file()

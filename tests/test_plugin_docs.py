@@ -12,13 +12,17 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from keeptrust import hookspecs as core_hookspecs
 from keeptrust.plugins import DEFAULT_PLUGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugins.md"
-SPEC_NAMES = [f.__name__ for f in (getattr(core_hookspecs, n) for n in dir(core_hookspecs))
-              if callable(f) and hasattr(f, "keeptrust_spec")]
+SPEC_NAMES = [
+    f.__name__
+    for f in (getattr(core_hookspecs, n) for n in dir(core_hookspecs))
+    if callable(f) and hasattr(f, "keeptrust_spec")
+]
 # Hooks no built-in or shipped plugin needs yet; each is still exercised by the named test module,
 # which must implement it. Remove an entry as soon as a shipped plugin implements the hook.
 EXERCISED_ONLY_BY_TESTS = {"register_routes": ROOT / "tests" / "test_plugin_safety.py"}
@@ -34,8 +38,11 @@ def load_generator() -> ModuleType:
 
 def defined_functions(path: Path) -> set[str]:
     """Top-level and nested function names in a Python file, read without importing it."""
-    return {node.name for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    return {
+        node.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
 
 
 def shipped_plugin_modules() -> list[Path]:
@@ -53,8 +60,13 @@ def shipped_plugin_modules() -> list[Path]:
 
 
 def test_the_core_has_hooks() -> None:
-    assert {"register_providers", "register_policies", "register_audit_sinks", "register_commands",
-            "register_routes"} <= set(SPEC_NAMES)
+    assert {
+        "register_providers",
+        "register_policies",
+        "register_audit_sinks",
+        "register_commands",
+        "register_routes",
+    } <= set(SPEC_NAMES)
 
 
 @pytest.mark.parametrize("name", SPEC_NAMES)
@@ -117,8 +129,14 @@ def test_every_hook_is_implemented_by_a_builtin_or_shipped_plugin() -> None:
 
 
 def test_the_template_implements_the_hook_of_each_kind() -> None:
-    text = (ROOT / "cookiecutter-plugin" / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__module}}"
-            / "plugin.py").read_text(encoding="utf-8")
+    text = (
+        ROOT
+        / "cookiecutter-plugin"
+        / "{{cookiecutter.project_slug}}"
+        / "src"
+        / "{{cookiecutter.__module}}"
+        / "plugin.py"
+    ).read_text(encoding="utf-8")
     hooks = set(re.findall(r"^def (register_\w+)\(", text, flags=re.M))
     assert len(hooks) == 4  # one per kind
     assert hooks <= set(SPEC_NAMES) | set(plugin_hookspecs())

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+
 from keeptrust import JSONResult, Policy, Provider, __version__, hookimpl
 from keeptrust.errors import ConfigError
 from keeptrust.testing import RunningGateway, openai_target, start_gateway
@@ -55,8 +56,9 @@ def install_fake_dist(root: Path) -> Path:
 
 def kt(*args: str, path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, **ONLY, "PYTHONPATH": str(path), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "keeptrust.cli", *args], env=environ, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "keeptrust.cli", *args], env=environ, capture_output=True, text=True, check=False
+    )
 
 
 # ---------------------------------------------------------------- provenance and switching off
@@ -74,8 +76,13 @@ def test_plugins_list_says_where_each_plugin_came_from(tmp_path: Path) -> None:
 
     rows = {row["name"]: row for row in json.loads(kt("plugins", "list", "--json", path=tmp_path).stdout)}
     assert rows["shout"] == {
-        "name": "shout", "distribution": "keeptrust-shout", "version": "0.3.1", "module": "keeptrust_shout",
-        "path": str(module), "builtin": False, "registered": {"policy": ["shout"]},
+        "name": "shout",
+        "distribution": "keeptrust-shout",
+        "version": "0.3.1",
+        "module": "keeptrust_shout",
+        "path": str(module),
+        "builtin": False,
+        "registered": {"policy": ["shout"]},
     }
     assert all(Path(row["path"]).is_file() for row in rows.values())
 
@@ -83,10 +90,14 @@ def test_plugins_list_says_where_each_plugin_came_from(tmp_path: Path) -> None:
 def test_disable_plugin_switches_a_plugin_off(tmp_path: Path) -> None:
     install_fake_dist(tmp_path)
     config = tmp_path / "policy-config.yaml"
-    config.write_text(json.dumps({
-        "providers": {"targets": [{"id": "t", "provider": "openai", "base_url": "http://127.0.0.1:9/v1"}]},
-        "policies": {"chain": ["shout"]},
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "providers": {"targets": [{"id": "t", "provider": "openai", "base_url": "http://127.0.0.1:9/v1"}]},
+                "policies": {"chain": ["shout"]},
+            }
+        )
+    )
     assert kt("config", "validate", str(config), path=tmp_path).returncode == 0
 
     listed = kt("plugins", "list", "--disable-plugin", "shout", path=tmp_path)
@@ -181,9 +192,13 @@ def buggy_plugin() -> types.ModuleType:
 @pytest.fixture
 def gateway(fake_upstream: Any) -> Iterator[RunningGateway]:
     config = {
-        "providers": {"targets": [openai_target(fake_upstream.url),
-                                  {"id": "crashing", "provider": "crashing", "model": "crash/model"},
-                                  {"id": "open-crashing", "provider": "crashing"}]},
+        "providers": {
+            "targets": [
+                openai_target(fake_upstream.url),
+                {"id": "crashing", "provider": "crashing", "model": "crash/model"},
+                {"id": "open-crashing", "provider": "crashing"},
+            ]
+        },
         "policies": {"chain": ["explosive"], "policy": {"explosive": {}}},
     }
     gw = start_gateway(config, environ=ONLY, extra_plugins=[buggy_plugin()])
@@ -269,13 +284,15 @@ def test_a_plugin_route_raising_is_a_500_naming_its_plugin(
 
 
 def test_a_plugin_whose_command_hook_raises_does_not_take_kt_down(tmp_path: Path) -> None:
-    install_fake_dist(tmp_path).write_text(textwrap.dedent("""
+    install_fake_dist(tmp_path).write_text(
+        textwrap.dedent("""
         from keeptrust import hookimpl
 
         @hookimpl
         def register_commands(cli):
             raise RuntimeError("bug in register_commands")
-    """))
+    """)
+    )
     done = kt("plugins", "list", path=tmp_path)
     assert done.returncode == 0
     assert "shout (plugin): keeptrust-shout 0.3.1" in done.stdout

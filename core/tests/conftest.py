@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from keeptrust import Allow, Block, Flag, Modify, Policy, PolicyConfig, StreamBlocked, hookimpl, request_texts
 from keeptrust.testing import openai_target
 

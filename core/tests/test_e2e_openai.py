@@ -8,6 +8,7 @@ import struct
 import httpx
 import openai
 import pytest
+
 from keeptrust.demo import Fault
 
 
@@ -33,7 +34,9 @@ def test_target_id_selects_target_and_model_is_rewritten(fake_upstream, gateway_
 def test_chat_stream_with_usage(fake_upstream, gateway_factory, simple_config, env):
     gw = gateway_factory(simple_config, environ=env)
     stream = gw.client().chat.completions.create(
-        model="fake/model", messages=[{"role": "user", "content": "one two three"}], stream=True,
+        model="fake/model",
+        messages=[{"role": "user", "content": "one two three"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     text, finish, usage = "", None, None
@@ -65,8 +68,9 @@ def test_embeddings_float_and_base64(fake_upstream, gateway_factory, simple_conf
     assert fake_upstream.app.last.body["encoding_format"] == "base64"
     floats = client.embeddings.create(model="fake/model", input="alpha", encoding_format="float")
     assert floats.data[0].embedding == pytest.approx(result.data[0].embedding, abs=1e-6)
-    raw = httpx.post(gw.base_url + "/embeddings", json={"model": "fake/model", "input": "alpha",
-                                                         "encoding_format": "base64"}).json()
+    raw = httpx.post(
+        gw.base_url + "/embeddings", json={"model": "fake/model", "input": "alpha", "encoding_format": "base64"}
+    ).json()
     decoded = struct.unpack("<16f", base64.b64decode(raw["data"][0]["embedding"]))
     assert decoded == pytest.approx(floats.data[0].embedding, abs=1e-6)
 

@@ -41,6 +41,7 @@ async def test_sequential_requests_reuse_one_connection(server):
 async def test_concurrent_requests_open_parallel_connections(server):
     transport = TrioH11Transport()
     async with httpx.AsyncClient(transport=transport, timeout=5) as client:
+
         async def one() -> None:
             r = await client.post(server.url + "/v1/chat/completions", json={**CHAT, "stream": True})
             assert r.text.endswith("data: [DONE]\n\n")
@@ -91,12 +92,11 @@ async def test_connect_error():
 
 async def test_connection_limit_waits_then_times_out(server):
     server.app.chunk_delay = 0.3
-    async with httpx.AsyncClient(transport=TrioH11Transport(max_connections=1),
-                                 timeout=httpx.Timeout(5, pool=0.2)) as client:
-        async with client.stream("POST", server.url + "/v1/chat/completions", json={**CHAT, "stream": True}):
-            with pytest.raises(httpx.PoolTimeout):
-                await client.post(server.url + "/v1/chat/completions", json=CHAT)
-
+    async with httpx.AsyncClient(
+        transport=TrioH11Transport(max_connections=1), timeout=httpx.Timeout(5, pool=0.2)
+    ) as client, client.stream("POST", server.url + "/v1/chat/completions", json={**CHAT, "stream": True}):
+        with pytest.raises(httpx.PoolTimeout):
+            await client.post(server.url + "/v1/chat/completions", json=CHAT)
 
 
 @pytest.fixture

@@ -13,8 +13,12 @@ CHAT = {"model": "fake/model", "messages": [{"role": "user", "content": "hi"}]}
 
 @pytest.fixture
 def gw(gateway_factory, simple_config, env):
-    simple_config["server"] = {"max_body_bytes": 4096, "body_timeout_seconds": 0.5, "max_header_bytes": 2048,
-                               "max_streams_per_client": 2}
+    simple_config["server"] = {
+        "max_body_bytes": 4096,
+        "body_timeout_seconds": 0.5,
+        "max_header_bytes": 2048,
+        "max_streams_per_client": 2,
+    }
     return gateway_factory(simple_config, environ=env)
 
 
@@ -50,21 +54,32 @@ def _raw(gw, data: bytes, wait: float = 5.0) -> bytes:
 
 
 def test_malformed_json(gw):
-    err = _error(httpx.post(gw.base_url + "/chat/completions", content=b'{"model": ', headers={"content-type": "application/json"}),
-                 400, "invalid_json")
+    err = _error(
+        httpx.post(
+            gw.base_url + "/chat/completions", content=b'{"model": ', headers={"content-type": "application/json"}
+        ),
+        400,
+        "invalid_json",
+    )
     assert "not valid JSON" in err["message"]
     _error(httpx.post(gw.base_url + "/chat/completions", json=[1, 2]), 400, "invalid_json")
     _ok(gw)
 
 
 def test_wrong_types_and_missing_fields_name_the_param(gw):
-    err = _error(httpx.post(gw.base_url + "/chat/completions", json={"model": "fake/model"}), 400, "missing_required_parameter")
+    err = _error(
+        httpx.post(gw.base_url + "/chat/completions", json={"model": "fake/model"}), 400, "missing_required_parameter"
+    )
     assert err["param"] == "messages"
-    err = _error(httpx.post(gw.base_url + "/chat/completions", json={**CHAT, "temperature": "hot"}), 400, "invalid_type")
+    err = _error(
+        httpx.post(gw.base_url + "/chat/completions", json={**CHAT, "temperature": "hot"}), 400, "invalid_type"
+    )
     assert err["param"] == "temperature"
     err = _error(httpx.post(gw.base_url + "/chat/completions", json={**CHAT, "stream": "yes"}), 400, "invalid_type")
     assert err["param"] == "stream"
-    err = _error(httpx.post(gw.base_url + "/embeddings", json={"model": "fake/model", "input": {"a": 1}}), 400, "invalid_type")
+    err = _error(
+        httpx.post(gw.base_url + "/embeddings", json={"model": "fake/model", "input": {"a": 1}}), 400, "invalid_type"
+    )
     assert err["param"] == "input"
     _ok(gw)
 
@@ -77,17 +92,26 @@ def test_body_over_limit_is_413_by_header_and_while_reading(gw):
         for _ in range(10):
             yield b" " * 1000
 
-    _error(httpx.post(gw.base_url + "/chat/completions", content=chunks(), headers={"content-type": "application/json"}),
-           413, "request_too_large")
+    _error(
+        httpx.post(gw.base_url + "/chat/completions", content=chunks(), headers={"content-type": "application/json"}),
+        413,
+        "request_too_large",
+    )
     _ok(gw)
 
 
 def test_unsupported_media_type_and_deep_json(gw):
-    _error(httpx.post(gw.base_url + "/chat/completions", content=b"a=b", headers={"content-type": "text/plain"}),
-           415, "unsupported_media_type")
+    _error(
+        httpx.post(gw.base_url + "/chat/completions", content=b"a=b", headers={"content-type": "text/plain"}),
+        415,
+        "unsupported_media_type",
+    )
     deep = b'{"model": "fake/model", "messages": ' + b"[" * 100 + b"]" * 100 + b"}"
-    err = _error(httpx.post(gw.base_url + "/chat/completions", content=deep, headers={"content-type": "application/json"}),
-                 400, "invalid_json")
+    err = _error(
+        httpx.post(gw.base_url + "/chat/completions", content=deep, headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
+    )
     assert "nested deeper" in err["message"]
     _ok(gw)
 
@@ -103,8 +127,10 @@ def test_unknown_route_and_wrong_method(gw):
 def test_slow_body_gets_408(gw):
     host, port = gw.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"model\"")
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"model"'
+        )
         time.sleep(1.0)  # longer than body_timeout_seconds (0.5 s): the gateway answers on its own
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 408") and b'"request_timeout"' in answer
@@ -118,8 +144,10 @@ def test_headers_over_limit_are_431(gw):
 
 
 def test_content_length_with_chunked_is_refused(gw):
-    request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n")
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n"
+    )
     answer = _raw(gw, request)
     assert answer.startswith(b"HTTP/1.1 400") and b"ambiguous_framing" in answer
     _ok(gw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from keeptrust.errors import PluginError
 from keeptrust.plugins import DEFAULT_PLUGINS, load_registry
 
@@ -44,7 +45,9 @@ def test_entry_point_plugin_is_discovered_with_its_distribution(tmp_path, monkey
 
 
 def test_import_failure_names_the_distribution(tmp_path, monkeypatch):
-    _install_fake_dist(tmp_path, "keeptrust-broken", "keeptrust_broken", "import not_a_module_anywhere\n", name="broken")
+    _install_fake_dist(
+        tmp_path, "keeptrust-broken", "keeptrust_broken", "import not_a_module_anywhere\n", name="broken"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     only = {"KEEPTRUST_LOAD_PLUGINS": "broken,shout"}
     with pytest.raises(PluginError) as err:

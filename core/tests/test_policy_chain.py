@@ -7,6 +7,7 @@ import logging
 import httpx
 import openai
 import pytest
+
 from keeptrust.testing import openai_target
 
 MSG = [{"role": "user", "content": "tell me about apples"}]
@@ -68,8 +69,9 @@ def test_stream_block_ends_with_content_filter(gateway_factory, fake_upstream, e
     gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"response_block": ["forbidden"]})
     fake_upstream.app.reply = "this answer has a forbidden word in the middle of it"
     received = []
-    with httpx.stream("POST", gw.base_url + "/chat/completions",
-                      json={"model": "fake/model", "messages": MSG, "stream": True}) as response:
+    with httpx.stream(
+        "POST", gw.base_url + "/chat/completions", json={"model": "fake/model", "messages": MSG, "stream": True}
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
                 received.append(line[6:])
@@ -93,10 +95,20 @@ def test_a_raising_policy_is_a_500_naming_it_and_the_gateway_keeps_serving(
 
 def test_router_routes_by_role_header_and_default(gateway_factory, fake_upstream, env):
     config = {
-        "providers": {"targets": [openai_target(fake_upstream.url, "small", "org/small"),
-                                  openai_target(fake_upstream.url, "large", "org/large")]},
-        "policies": {"chain": ["router"], "policy": {"router": {"rules": [
-            {"when_role": "production", "target": "large"}, {"default": True, "target": "small"}]}}},
+        "providers": {
+            "targets": [
+                openai_target(fake_upstream.url, "small", "org/small"),
+                openai_target(fake_upstream.url, "large", "org/large"),
+            ]
+        },
+        "policies": {
+            "chain": ["router"],
+            "policy": {
+                "router": {
+                    "rules": [{"when_role": "production", "target": "large"}, {"default": True, "target": "small"}]
+                }
+            },
+        },
     }
     gw = gateway_factory(config, environ=env)
     body = {"model": "anything", "messages": MSG}
@@ -108,12 +120,26 @@ def test_router_routes_by_role_header_and_default(gateway_factory, fake_upstream
 
 def test_gateway_keys_give_roles_and_reject_others(gateway_factory, fake_upstream, env):
     config = {
-        "server": {"auth": {"keys": [{"key_ref": {"env": "PROD_KEY"}, "role": "production"},
-                                     {"key_ref": {"env": "DEV_KEY"}, "role": "developer"}]}},
-        "providers": {"targets": [openai_target(fake_upstream.url, "small", "org/small"),
-                                  openai_target(fake_upstream.url, "large", "org/large")]},
-        "policies": {"chain": ["router"], "policy": {"router": {"rules": [
-            {"when_role": "production", "target": "large"}, {"default": {"target": "small"}}]}}},
+        "server": {
+            "auth": {
+                "keys": [
+                    {"key_ref": {"env": "PROD_KEY"}, "role": "production"},
+                    {"key_ref": {"env": "DEV_KEY"}, "role": "developer"},
+                ]
+            }
+        },
+        "providers": {
+            "targets": [
+                openai_target(fake_upstream.url, "small", "org/small"),
+                openai_target(fake_upstream.url, "large", "org/large"),
+            ]
+        },
+        "policies": {
+            "chain": ["router"],
+            "policy": {
+                "router": {"rules": [{"when_role": "production", "target": "large"}, {"default": {"target": "small"}}]}
+            },
+        },
     }
     gw = gateway_factory(config, environ={**env, "PROD_KEY": "prod-key-123456", "DEV_KEY": "dev-key-123456"})
     with pytest.raises(openai.AuthenticationError):
@@ -122,6 +148,7 @@ def test_gateway_keys_give_roles_and_reject_others(gateway_factory, fake_upstrea
     assert fake_upstream.app.last.body["model"] == "org/large"
     # A role header cannot override the key's role.
     gw.client(api_key="dev-key-123456", default_headers={"x-keeptrust-role": "production"}).chat.completions.create(
-        model="x", messages=MSG)
+        model="x", messages=MSG
+    )
     assert fake_upstream.app.last.body["model"] == "org/small"
     assert "prod-key-123456" not in fake_upstream.app.last.headers.get("authorization", "")

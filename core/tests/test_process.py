@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
 from keeptrust.demo import FakeOpenAI, Fault
 from keeptrust.testing import openai_target, serve_app
 
@@ -37,7 +38,10 @@ class Gateway:
         environment = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none", **(env or {})}
         self.proc = subprocess.Popen(
             [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(path), *args],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=environment, start_new_session=True,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -65,8 +69,11 @@ def upstream():
 
 
 def _config(upstream_url: str, **server) -> dict:
-    return {"pack": {"name": "proc", "version": "1.0.0"}, "server": server,
-            "providers": {"targets": [openai_target(upstream_url, secret_key_ref={"env": "UPSTREAM_KEY"})]}}
+    return {
+        "pack": {"name": "proc", "version": "1.0.0"},
+        "server": server,
+        "providers": {"targets": [openai_target(upstream_url, secret_key_ref={"env": "UPSTREAM_KEY"})]},
+    }
 
 
 def test_sigterm_drains_an_in_flight_stream_then_exits_0(tmp_path, upstream):
@@ -74,8 +81,12 @@ def test_sigterm_drains_an_in_flight_stream_then_exits_0(tmp_path, upstream):
     upstream.app.reply = "one two three four five six seven eight"
     gw = Gateway(tmp_path, _config(upstream.url), env={"UPSTREAM_KEY": MARKER})
     lines = []
-    with httpx.stream("POST", gw.url + "/v1/chat/completions", timeout=20,
-                      json={"model": "fake/model", "messages": [{"role": "user", "content": "x"}], "stream": True}) as r:
+    with httpx.stream(
+        "POST",
+        gw.url + "/v1/chat/completions",
+        timeout=20,
+        json={"model": "fake/model", "messages": [{"role": "user", "content": "x"}], "stream": True},
+    ) as r:
         for line in r.iter_lines():
             if line and not lines:
                 os.killpg(gw.proc.pid, signal.SIGTERM)  # mid-stream
@@ -90,8 +101,11 @@ def test_workers_share_the_port(tmp_path, upstream):
     gw = Gateway(tmp_path, _config(upstream.url), "--workers", "2", env={"UPSTREAM_KEY": MARKER})
     try:
         for _ in range(6):
-            r = httpx.post(gw.url + "/v1/chat/completions", timeout=10,
-                           json={"model": "fake/model", "messages": [{"role": "user", "content": "w"}]})
+            r = httpx.post(
+                gw.url + "/v1/chat/completions",
+                timeout=10,
+                json={"model": "fake/model", "messages": [{"role": "user", "content": "w"}]},
+            )
             assert r.status_code == 200
     finally:
         assert gw.stop() == 0
@@ -106,11 +120,15 @@ def test_no_secret_ever_appears_in_answers_or_logs(tmp_path, upstream):
     try:
         with httpx.Client(base_url=gw.url, timeout=10) as client:
             seen.append(client.post("/v1/chat/completions", json=chat).text)  # no key: 401
-            seen.append(client.post("/v1/chat/completions", json=chat, headers={"authorization": "Bearer " + MARKER}).text)
+            seen.append(
+                client.post("/v1/chat/completions", json=chat, headers={"authorization": "Bearer " + MARKER}).text
+            )
             seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)  # ok
             # The upstream echoes the credentials it got in its error (a real pattern).
             for status in (401, 400, 500, 500, 500):
-                upstream.app.fail_next(Fault(status=status, body={"error": {"message": f"bad key Bearer {MARKER} {MARKER}"}}))
+                upstream.app.fail_next(
+                    Fault(status=status, body={"error": {"message": f"bad key Bearer {MARKER} {MARKER}"}})
+                )
             seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
             seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
             seen.append(client.post("/v1/chat/completions", json=chat, headers=auth).text)
@@ -130,10 +148,17 @@ def test_no_secret_ever_appears_in_answers_or_logs(tmp_path, upstream):
 
 def test_config_errors_stop_the_gateway_with_a_clear_message(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("providers:\n  targets:\n    - id: x\n      provider: openai\n      base_url: http://127.0.0.1:1/v1\n"
-                    "      secret_key_ref: {env: NOT_SET_ANYWHERE}\n")
-    result = subprocess.run([KT, "gateway", "run", "--policy-config", str(path)], capture_output=True, text=True,
-                            env={**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none"}, timeout=30)
+    path.write_text(
+        "providers:\n  targets:\n    - id: x\n      provider: openai\n      base_url: http://127.0.0.1:1/v1\n"
+        "      secret_key_ref: {env: NOT_SET_ANYWHERE}\n"
+    )
+    result = subprocess.run(
+        [KT, "gateway", "run", "--policy-config", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none"},
+        timeout=30,
+    )
     assert result.returncode == 1
     assert "NOT_SET_ANYWHERE" in result.stderr and "target 'x'" in result.stderr
 
@@ -150,6 +175,7 @@ def test_cli_validate_and_plugins_list(tmp_path):
     assert ko.returncode == 1 and f"{bad}:2: pack.nmae: unknown key; did you mean 'name'?" in ko.stderr
     listing = subprocess.run([KT, "plugins", "list"], capture_output=True, text=True, env=env)
     assert "openai_provider (built-in): keeptrust" in listing.stdout and "provider: openai" in listing.stdout
-    disabled = subprocess.run([KT, "plugins", "list", "--disable-plugin", "router_policy"], capture_output=True,
-                              text=True, env=env)
+    disabled = subprocess.run(
+        [KT, "plugins", "list", "--disable-plugin", "router_policy"], capture_output=True, text=True, env=env
+    )
     assert "router_policy" not in disabled.stdout

@@ -8,6 +8,7 @@ import time
 import httpx
 import openai
 import pytest
+
 from keeptrust.demo import Fault
 from keeptrust.testing import openai_target
 
@@ -88,7 +89,9 @@ def test_reset_mid_stream_raises_in_the_sdk(fake_upstream, gateway_factory, simp
 def test_error_before_stream_starts_is_a_json_error(fake_upstream, gateway_factory, simple_config, env):
     simple_config["providers"]["targets"][0]["max_retries"] = 0
     gw = gateway_factory(simple_config, environ=env)
-    fake_upstream.app.fail_next(status=400, body={"error": {"message": "bad stop sequence", "type": "invalid_request_error"}})
+    fake_upstream.app.fail_next(
+        status=400, body={"error": {"message": "bad stop sequence", "type": "invalid_request_error"}}
+    )
     with pytest.raises(openai.BadRequestError) as err:
         gw.client().chat.completions.create(model="fake/model", messages=MSG, stream=True)
     assert "bad stop sequence" in err.value.body["message"]
@@ -97,9 +100,12 @@ def test_error_before_stream_starts_is_a_json_error(fake_upstream, gateway_facto
 def test_client_disconnect_cancels_the_upstream_stream(fake_upstream, gateway_factory, simple_config, env):
     fake_upstream.app.chunk_delay = 0.2
     gw = gateway_factory(simple_config, environ=env)
-    with httpx.Client(timeout=10) as client, client.stream(
-        "POST", gw.base_url + "/chat/completions", json={"model": "fake/model", "messages": MSG, "stream": True}
-    ) as response:
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream(
+            "POST", gw.base_url + "/chat/completions", json={"model": "fake/model", "messages": MSG, "stream": True}
+        ) as response,
+    ):
         next(response.iter_raw())
     deadline = time.monotonic() + 5
     while fake_upstream.app.cancelled == 0 and time.monotonic() < deadline:

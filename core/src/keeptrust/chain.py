@@ -46,9 +46,14 @@ class PolicyChain:
             shadow = getattr(policy.config, "mode", "enforce") == "shadow"
             self.entries.append(
                 ChainEntry(
-                    name, policy, shadow, plugin,
-                    _overrides(policy, "on_request"), _overrides(policy, "on_response"),
-                    _overrides(policy, "stream_filter"), _overrides(policy, "on_complete"),
+                    name,
+                    policy,
+                    shadow,
+                    plugin,
+                    _overrides(policy, "on_request"),
+                    _overrides(policy, "on_response"),
+                    _overrides(policy, "stream_filter"),
+                    _overrides(policy, "on_complete"),
                 )
             )
         active = self.entries if enabled else [e for e in self.entries if _always_on(e)]
@@ -70,14 +75,23 @@ class PolicyChain:
             return
         ctx.decisions.append(
             DecisionRecord(
-                policy=entry.name, phase=phase, action=action, reason=getattr(decision, "reason", "") or "",
-                mode="shadow" if entry.shadow else "enforce", details=dict(getattr(decision, "details", {}) or {}),
+                policy=entry.name,
+                phase=phase,
+                action=action,
+                reason=getattr(decision, "reason", "") or "",
+                mode="shadow" if entry.shadow else "enforce",
+                details=dict(getattr(decision, "details", {}) or {}),
             )
         )
 
     def _fail(self, entry: ChainEntry, phase: str, exc: Exception) -> InternalError:
         logger.error(
-            "policy '%s' (plugin %s) raised in %s: %s: %s", entry.name, entry.plugin, phase, type(exc).__name__, exc,
+            "policy '%s' (plugin %s) raised in %s: %s: %s",
+            entry.name,
+            entry.plugin,
+            phase,
+            type(exc).__name__,
+            exc,
             exc_info=exc,
         )
         return InternalError(f"policy '{entry.name}' failed while checking the {phase}; see the gateway log")
@@ -131,7 +145,9 @@ class PolicyChain:
             try:
                 await entry.policy.on_complete(ctx)
             except Exception as exc:  # one policy's failure never skips the others
-                logger.error("policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc)
+                logger.error(
+                    "policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc
+                )
 
 
 def _always_on(entry: ChainEntry) -> bool:
@@ -168,8 +184,14 @@ class StreamFilters:
                     out += f.flush()
             except StreamBlocked as blocked:
                 self.ctx.decisions.append(
-                    DecisionRecord(entry.name, "stream", "block", blocked.reason or "blocked mid-stream",
-                                   "shadow" if entry.shadow else "enforce", dict(blocked.details))
+                    DecisionRecord(
+                        entry.name,
+                        "stream",
+                        "block",
+                        blocked.reason or "blocked mid-stream",
+                        "shadow" if entry.shadow else "enforce",
+                        dict(blocked.details),
+                    )
                 )
                 if entry.shadow:
                     self._blocked_shadow.add(entry.name)

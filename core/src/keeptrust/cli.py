@@ -38,11 +38,15 @@ def gateway() -> None:
 
 @gateway.command("run")
 @click.option("--listen", default="127.0.0.1:41002", show_default=True, help="HOST:PORT to listen on.")
-@click.option("--policy-config", "config_path", required=True, type=click.Path(dir_okay=False), help="policy-config.yaml")
+@click.option(
+    "--policy-config", "config_path", required=True, type=click.Path(dir_okay=False), help="policy-config.yaml"
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--disable-plugin", multiple=True, help="Skip a plugin by name (repeatable).")
 @click.option("--log-level", default=None, help="debug, info, warning or error (default: server.log_level).")
-def gateway_run(listen: str, config_path: str, workers: int, disable_plugin: tuple[str, ...], log_level: str | None) -> None:
+def gateway_run(
+    listen: str, config_path: str, workers: int, disable_plugin: tuple[str, ...], log_level: str | None
+) -> None:
     """Start the gateway with a policy config."""
     from keeptrust.secrets import Redactor
     from keeptrust.server import run as runner
@@ -66,7 +70,11 @@ def gateway_run(listen: str, config_path: str, workers: int, disable_plugin: tup
     loaded = app.gateway.loaded
     runner.logger.info(
         "pack %s %s: %d target(s), chain [%s], listening on %s",
-        loaded.gateway.pack.name, loaded.gateway.pack.version, len(loaded.targets), ", ".join(loaded.chain), listen,
+        loaded.gateway.pack.name,
+        loaded.gateway.pack.version,
+        len(loaded.targets),
+        ", ".join(loaded.chain),
+        listen,
     )
     runner.run(listen, app, workers=workers, config_path=config_path)
 
@@ -101,8 +109,10 @@ def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], che
                 missing = exc.errors
             if missing and check_secrets:
                 raise ConfigError(missing)
-            click.echo(f"{path}: OK (pack {loaded.gateway.pack.name} {loaded.gateway.pack.version}, "
-                       f"{len(loaded.targets)} target(s), chain: {', '.join(loaded.chain) or 'empty'})")
+            click.echo(
+                f"{path}: OK (pack {loaded.gateway.pack.name} {loaded.gateway.pack.version}, "
+                f"{len(loaded.targets)} target(s), chain: {', '.join(loaded.chain) or 'empty'})"
+            )
             for line in missing:
                 click.echo(f"  warning: {line}")
         except ConfigError as exc:
@@ -130,10 +140,17 @@ def plugins_list(as_json: bool, disable_plugin: tuple[str, ...]) -> None:
         return
     rows = []
     for info in registry.plugins.values():
-        rows.append({
-            "name": info.name, "distribution": info.distribution, "version": info.version, "module": info.module,
-            "path": info.path, "builtin": info.builtin, "registered": info.registered,
-        })
+        rows.append(
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "module": info.module,
+                "path": info.path,
+                "builtin": info.builtin,
+                "registered": info.registered,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -191,8 +208,11 @@ def _add_plugin_commands() -> None:
             impl(cli=cli)
         except Exception as exc:  # a third-party bug; reported like a start-up hook failure
             dist = infos[name].distribution if name in infos else "keeptrust"
-            click.echo(f"warning: plugin '{name}' (distribution {dist}) failed in register_commands: "
-                       f"{type(exc).__name__}: {exc}", err=True)
+            click.echo(
+                f"warning: plugin '{name}' (distribution {dist}) failed in register_commands: "
+                f"{type(exc).__name__}: {exc}",
+                err=True,
+            )
 
 
 def main() -> None:

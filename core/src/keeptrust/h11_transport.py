@@ -48,7 +48,11 @@ class _Connection:
 
     async def send(self, request: httpx.Request, body: bytes) -> None:
         target = request.url.raw_path
-        headers = [(b"host", request.url.netloc), *request.headers.raw] if "host" not in request.headers else request.headers.raw
+        headers = (
+            [(b"host", request.url.netloc), *request.headers.raw]
+            if "host" not in request.headers
+            else request.headers.raw
+        )
         if body and "content-length" not in request.headers:
             headers = [*headers, (b"content-length", str(len(body)).encode())]
         data = self.h11.send(h11.Request(method=request.method.encode(), target=target, headers=headers))
@@ -133,8 +137,9 @@ class TrioH11Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 to one or a few origins, pooled. ``max_connections`` bounds open connections
     (waiting for one counts against the request's ``pool`` timeout)."""
 
-    def __init__(self, *, max_connections: int = 512, keepalive_expiry: float = 4.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, max_connections: int = 512, keepalive_expiry: float = 4.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._slots = trio.Semaphore(max_connections)
         self._keepalive_expiry = keepalive_expiry
@@ -209,8 +214,13 @@ class TrioH11Transport(httpx.AsyncBaseTransport):
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     raise _StaleConnection() if reused else httpx.ReadError(str(exc), request=request) from None
                 if isinstance(event, h11.ConnectionClosed):
-                    raise _StaleConnection() if reused else httpx.RemoteProtocolError(
-                        "the upstream closed the connection without answering", request=request)
+                    raise (
+                        _StaleConnection()
+                        if reused
+                        else httpx.RemoteProtocolError(
+                            "the upstream closed the connection without answering", request=request
+                        )
+                    )
             except _StaleConnection:
                 await self.release(conn, reusable=False)
                 if attempt == 0:
@@ -227,7 +237,9 @@ class TrioH11Transport(httpx.AsyncBaseTransport):
                 raise
             assert isinstance(event, h11.Response)
             return httpx.Response(
-                event.status_code, headers=event.headers, stream=_Body(self, conn, request),
+                event.status_code,
+                headers=event.headers,
+                stream=_Body(self, conn, request),
                 extensions={"http_version": b"HTTP/1.1", "reason_phrase": event.reason},
             )
         raise AssertionError("unreachable")

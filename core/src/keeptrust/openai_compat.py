@@ -91,7 +91,12 @@ def normalize_chunk(chunk: dict[str, Any], ctx: RequestContext, state: dict[str,
 
 
 async def post_json(
-    upstream: Upstream, ctx: RequestContext, url: str, payload: Any, *, headers: Mapping[str, str] | None = None,
+    upstream: Upstream,
+    ctx: RequestContext,
+    url: str,
+    payload: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """POST JSON, return the parsed JSON answer and the headers worth forwarding."""
     response = await upstream.request(ctx, "POST", url, json=payload, headers=headers)
@@ -99,7 +104,11 @@ async def post_json(
 
 
 async def chat_completion(
-    upstream: Upstream, ctx: RequestContext, url: str, payload: dict[str, Any], *,
+    upstream: Upstream,
+    ctx: RequestContext,
+    url: str,
+    payload: dict[str, Any],
+    *,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResult | StreamResult:
     """A chat completion against an OpenAI-compatible route, streamed when ``payload['stream']``."""
@@ -112,7 +121,12 @@ async def chat_completion(
 def completion_to_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
     """A whole completion as the chunk sequence a stream would have carried (for upstreams that
     answer a stream request with plain JSON)."""
-    base = {"id": body.get("id"), "object": "chat.completion.chunk", "created": body.get("created"), "model": body.get("model")}
+    base = {
+        "id": body.get("id"),
+        "object": "chat.completion.chunk",
+        "created": body.get("created"),
+        "model": body.get("model"),
+    }
     chunks = []
     for choice in body.get("choices") or []:
         message = choice.get("message") or {}
@@ -120,14 +134,26 @@ def completion_to_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
         if message.get("tool_calls"):
             delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(message["tool_calls"])]
         chunks.append({**base, "choices": [{"index": choice.get("index", 0), "delta": delta, "finish_reason": None}]})
-        chunks.append({**base, "choices": [{"index": choice.get("index", 0), "delta": {}, "finish_reason": choice.get("finish_reason")}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {"index": choice.get("index", 0), "delta": {}, "finish_reason": choice.get("finish_reason")}
+                ],
+            }
+        )
     if body.get("usage"):
         chunks.append({**base, "choices": [], "usage": body["usage"]})
     return chunks
 
 
 async def stream_chunks(
-    upstream: Upstream, ctx: RequestContext, url: str, payload: Any, *, headers: Mapping[str, str] | None = None,
+    upstream: Upstream,
+    ctx: RequestContext,
+    url: str,
+    payload: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
     normalize: bool = True,
 ) -> StreamResult:
     response = await upstream.request(ctx, "POST", url, json=payload, headers=headers, stream=True)
@@ -160,8 +186,9 @@ async def stream_chunks(
                 if "error" in chunk and "choices" not in chunk:
                     err = chunk["error"]
                     message = err.get("message") if isinstance(err, dict) else str(err)
-                    raise UpstreamError(f"target '{target_id}': the upstream failed mid-stream: "
-                                        f"{upstream.redact(str(message))[:300]}")
+                    raise UpstreamError(
+                        f"target '{target_id}': the upstream failed mid-stream: {upstream.redact(str(message))[:300]}"
+                    )
                 yield normalize_chunk(chunk, ctx, state) if normalize else chunk
         except UpstreamError:
             raise
@@ -169,8 +196,11 @@ async def stream_chunks(
             import httpx
 
             if isinstance(exc, httpx.TimeoutException):
-                raise UpstreamError(f"target '{target_id}': the upstream stream stalled for more than "
-                                    f"{upstream.config.stream_timeout:g}s", code="upstream_timeout") from None
+                raise UpstreamError(
+                    f"target '{target_id}': the upstream stream stalled for more than "
+                    f"{upstream.config.stream_timeout:g}s",
+                    code="upstream_timeout",
+                ) from None
             if isinstance(exc, httpx.HTTPError):
                 raise UpstreamError(f"target '{target_id}': the upstream stream broke ({type(exc).__name__})") from None
             raise

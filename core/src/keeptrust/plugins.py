@@ -134,7 +134,9 @@ def make_plugin_manager(
             continue
         module = importlib.import_module(module_name)
         pm.register(module, name=short)
-        infos[short] = PluginInfo(short, "keeptrust", core_version, module_name, getattr(module, "__file__", None), True)
+        infos[short] = PluginInfo(
+            short, "keeptrust", core_version, module_name, getattr(module, "__file__", None), True
+        )
 
     for ep in entry_points(group=entry_point_group):
         if ep.name in disabled or (only and ep.name not in only):
@@ -142,13 +144,14 @@ def make_plugin_manager(
         dist = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else "?"
         if ep.name in infos:
-            raise PluginError(f"two plugins are named '{ep.name}' (distribution {dist} and {infos[ep.name].distribution})")
+            raise PluginError(
+                f"two plugins are named '{ep.name}' (distribution {dist} and {infos[ep.name].distribution})"
+            )
         try:
             module = ep.load()
         except Exception as exc:  # any import failure is reported with the distribution
             raise PluginError(
-                f"plugin '{ep.name}' from distribution {dist} {version} failed to load: "
-                f"{type(exc).__name__}: {exc}"
+                f"plugin '{ep.name}' from distribution {dist} {version} failed to load: {type(exc).__name__}: {exc}"
             ) from exc
         try:
             pm.register(module, name=ep.name)
@@ -162,7 +165,9 @@ def make_plugin_manager(
         if name in disabled:
             continue
         pm.register(module, name=name)
-        infos[name] = PluginInfo(name, "(test)", "-", getattr(module, "__name__", "?"), getattr(module, "__file__", None), False)
+        infos[name] = PluginInfo(
+            name, "(test)", "-", getattr(module, "__name__", "?"), getattr(module, "__file__", None), False
+        )
 
     # A plugin may add hooks for its own sub-plugins (keeptrust-hf adds ``register_hf_backends``) by
     # naming the module holding them in ``KEEPTRUST_HOOKSPECS``; added before the check below so an
@@ -213,7 +218,9 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
                 raise
             except Exception as exc:  # reported with the plugin's distribution
                 dist = infos[name].distribution if name in infos else "?"
-                raise PluginError(f"plugin '{name}' (distribution {dist}) failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
+                raise PluginError(
+                    f"plugin '{name}' (distribution {dist}) failed in {hook_name}: {type(exc).__name__}: {exc}"
+                ) from exc
     return registry
 
 

@@ -9,7 +9,9 @@ from collections.abc import Iterable
 
 # Token shapes scrubbed even when they are not configured secrets (a client's own key in an
 # upstream's echo, an HF token pasted into a prompt that ends up in an error message).
-_TOKEN_SHAPES = re.compile(r"(hf_[A-Za-z0-9]{20,}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}|(?i:key)\s+[A-Za-z0-9:._-]{16,})")
+_TOKEN_SHAPES = re.compile(
+    r"(hf_[A-Za-z0-9]{20,}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}|(?i:key)\s+[A-Za-z0-9:._-]{16,})"
+)
 # _TOKEN_SHAPES scans at ~50 ns a byte (case-insensitive alternation); this literal pre-check on the
 # lowered text is ~10x cheaper and true whenever _TOKEN_SHAPES can match (audit records, log lines).
 _KEY_THEN_SPACE = re.compile(r"key\s")

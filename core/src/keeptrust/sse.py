@@ -40,7 +40,9 @@ async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
                 line = line[:-1]
             if not line:
                 if data_lines:
-                    yield Event(b"\n".join(data_lines).decode("utf-8", "replace"), event_name.decode() if event_name else None)
+                    yield Event(
+                        b"\n".join(data_lines).decode("utf-8", "replace"), event_name.decode() if event_name else None
+                    )
                 data_lines = []
                 event_name = None
                 continue

@@ -87,8 +87,14 @@ def build_targets(
             logger=logger.getChild(f"target.{config.id}"),
             secret_env=config.secret_key_ref.env if config.secret_key_ref else None,
         )
-        env = ProviderEnv(upstream=upstream, secret=secret, redactor=redactor, logger=logger.getChild(cls.name),
-                          registry=registry, services=services)
+        env = ProviderEnv(
+            upstream=upstream,
+            secret=secret,
+            redactor=redactor,
+            logger=logger.getChild(cls.name),
+            registry=registry,
+            services=services,
+        )
         targets[config.id] = Target(config, cls(config, env))
     return targets
 

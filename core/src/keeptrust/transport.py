@@ -37,8 +37,18 @@ MAX_RESPONSE_BYTES = 64 << 20  # a non-stream upstream answer larger than this i
 MAX_ERROR_MESSAGE = 500
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
 )
 
 
@@ -84,8 +94,10 @@ def upstream_message(response: httpx.Response, redact: Redactor) -> str:
             message = body["message"]
         if message is None and isinstance(body.get("detail"), (str, list)):
             detail = body["detail"]
-            message = detail if isinstance(detail, str) else "; ".join(
-                str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail
+            message = (
+                detail
+                if isinstance(detail, str)
+                else "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
             )
         if message is None and isinstance(body.get("errors"), list):
             message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"])
@@ -125,7 +137,11 @@ class Upstream:
         headers = {**config.headers, **self._auth}
         self.client = client or httpx.AsyncClient(
             transport=TrioH11Transport(max_connections=config.max_connections),
-            limits=limits, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False,
+            limits=limits,
+            timeout=timeout,
+            headers=headers,
+            follow_redirects=False,
+            trust_env=False,
         )
         self._loading_logged = False
 
@@ -150,7 +166,9 @@ class Upstream:
         """Send a request, retrying connect errors, 429 and 5xx within ``timeout`` (default: the
         target's ``timeout_seconds``, or ``stream_timeout_seconds`` for streams). With ``stream``
         the response body is not read; the caller must ``aclose()`` it."""
-        budget = timeout if timeout is not None else (self.config.stream_timeout if stream else self.config.timeout_seconds)
+        budget = (
+            timeout if timeout is not None else (self.config.stream_timeout if stream else self.config.timeout_seconds)
+        )
         max_retries = self.config.max_retries if retries is None else retries
         deadline = trio.current_time() + budget
         if json is not None:
@@ -164,17 +182,31 @@ class Upstream:
                 ctx.upstream_attempts += 1
             remaining = deadline - trio.current_time()
             request = self.client.build_request(
-                method, url, content=content, headers=headers, params=params,
-                timeout=httpx.Timeout(connect=min(self.config.connect_timeout_seconds, max(remaining, 0.001)),
-                                      read=max(min(read_timeout, remaining), 0.001), write=30.0, pool=max(remaining, 0.001)),
+                method,
+                url,
+                content=content,
+                headers=headers,
+                params=params,
+                timeout=httpx.Timeout(
+                    connect=min(self.config.connect_timeout_seconds, max(remaining, 0.001)),
+                    read=max(min(read_timeout, remaining), 0.001),
+                    write=30.0,
+                    pool=max(remaining, 0.001),
+                ),
             )
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.TimeoutException as exc:
-                if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and attempt <= max_retries and trio.current_time() < deadline:
+                if (
+                    isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                    and attempt <= max_retries
+                    and trio.current_time() < deadline
+                ):
                     await self._backoff(attempt, deadline)
                     continue
-                raise UpstreamTimeout(f"target '{self.config.id}': the upstream did not answer within {budget:g}s") from None
+                raise UpstreamTimeout(
+                    f"target '{self.config.id}': the upstream did not answer within {budget:g}s"
+                ) from None
             except httpx.HTTPError as exc:
                 retryable = isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError))
                 if retryable and attempt <= max_retries and trio.current_time() < deadline:
@@ -199,7 +231,9 @@ class Upstream:
                 break
             if loading and not self._loading_logged:
                 self._loading_logged = True
-                self.logger.info("target '%s': upstream is loading (503); waiting up to %.0fs", self.config.id, remaining)
+                self.logger.info(
+                    "target '%s': upstream is loading (503); waiting up to %.0fs", self.config.id, remaining
+                )
             delay = self._delay(attempt, hint)
             await trio.sleep(min(delay, max(remaining - 0.01, 0)))
         if not stream:
@@ -226,7 +260,9 @@ class Upstream:
         except httpx.TimeoutException:
             raise UpstreamTimeout(f"target '{self.config.id}': the upstream stopped sending mid-answer") from None
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})") from None
+            raise UpstreamError(
+                f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})"
+            ) from None
         finally:
             await response.aclose()
         response._content = b"".join(parts)  # httpx's own cache of a read body
@@ -259,12 +295,16 @@ class Upstream:
             headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
             return RateLimited(f"target '{tid}': the upstream is rate limiting requests{suffix}", headers=headers)
         if status in (400, 422):
-            return RequestError(f"target '{tid}': the upstream rejected the request{suffix}", code="upstream_validation_error")
+            return RequestError(
+                f"target '{tid}': the upstream rejected the request{suffix}", code="upstream_validation_error"
+            )
         if status == 503:
             hint = retry_after_seconds(response)
             headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
             est = f" (estimated {hint:.0f}s)" if hint is not None else ""
-            return UpstreamUnavailable(f"target '{tid}': the model is loading or unavailable{est}{suffix}", headers=headers)
+            return UpstreamUnavailable(
+                f"target '{tid}': the model is loading or unavailable{est}{suffix}", headers=headers
+            )
         if status == 504:
             return UpstreamTimeout(f"target '{tid}': the upstream timed out{suffix}")
         if 400 <= status < 500:

@@ -32,8 +32,9 @@ def free_port() -> int:
 
 
 def kt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KT, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **BASE_ENV, **(env or {})})
+    return subprocess.run(
+        [KT, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **BASE_ENV, **(env or {})}
+    )
 
 
 def read_chain_records(directory: Path) -> list[dict[str, Any]]:
@@ -53,8 +54,9 @@ def request_records(directory: Path) -> list[dict[str, Any]]:
 class GatewayProcess:
     """``kt gateway run`` in a subprocess with a YAML config written to ``tmp_path``."""
 
-    def __init__(self, tmp_path: Path, config: dict[str, Any], workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, config: dict[str, Any], workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.config_path = tmp_path / f"policy-config-{free_port()}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.port = free_port()
@@ -67,8 +69,20 @@ class GatewayProcess:
     def start(self) -> GatewayProcess:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(self.config_path),
-             "--workers", str(self.workers)], stdout=log, stderr=subprocess.STDOUT, env=self.env,
+            [
+                KT,
+                "gateway",
+                "run",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--policy-config",
+                str(self.config_path),
+                "--workers",
+                str(self.workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
             start_new_session=True,
         )
         log.close()
@@ -91,8 +105,9 @@ class GatewayProcess:
     def client(self, **kwargs: Any) -> Any:
         import openai
 
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=kwargs.pop("api_key", "unused"), max_retries=0,
-                             timeout=30, **kwargs)
+        return openai.OpenAI(
+            base_url=self.url + "/v1", api_key=kwargs.pop("api_key", "unused"), max_retries=0, timeout=30, **kwargs
+        )
 
     def stop(self) -> int:
         """SIGTERM to the whole process group (hypercorn's workers too) and wait: a graceful stop."""

@@ -55,16 +55,25 @@ def wait_for(predicate: Any, what: str) -> None:
 def ask(gw, request_ids: list[str]) -> None:
     client = gw.client()
     for request_id in request_ids:
-        client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": request_id}],
-                                       extra_headers={"x-request-id": request_id})
+        client.chat.completions.create(
+            model="fake/model",
+            messages=[{"role": "user", "content": request_id}],
+            extra_headers={"x-request-id": request_id},
+        )
 
 
 def test_a_collector_that_was_down_receives_every_record_once_and_in_order(upstream, gateway_process, tmp_path):
     port = free_port()
     audit_dir = tmp_path / "audit"
-    config = audit_config(upstream.url, audit_dir, destination="api", endpoint=f"http://127.0.0.1:{port}/ingest",
-                          secret_key_ref={"env": "COLLECTOR_KEY"}, include_request=True,
-                          sink={"retry_initial_ms": 20, "retry_max_ms": 200, "drain_timeout_seconds": 0.5})
+    config = audit_config(
+        upstream.url,
+        audit_dir,
+        destination="api",
+        endpoint=f"http://127.0.0.1:{port}/ingest",
+        secret_key_ref={"env": "COLLECTOR_KEY"},
+        include_request=True,
+        sink={"retry_initial_ms": 20, "retry_max_ms": 200, "drain_timeout_seconds": 0.5},
+    )
     env = {"COLLECTOR_KEY": COLLECTOR_KEY}
     # The collector is down through a whole gateway run and the start of the next one.
     first = gateway_process(config, env=env)

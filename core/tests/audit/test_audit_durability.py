@@ -16,12 +16,14 @@ from .conftest import audit_config, kt, read_chain_records, request_records
 def chat(client, request_id: str, stream: bool = False) -> None:
     messages = [{"role": "user", "content": f"hello {request_id}"}]
     if stream:
-        for _ in client.chat.completions.create(model="fake/model", messages=messages, stream=True,
-                                                extra_headers={"x-request-id": request_id}):
+        for _ in client.chat.completions.create(
+            model="fake/model", messages=messages, stream=True, extra_headers={"x-request-id": request_id}
+        ):
             pass
     else:
-        client.chat.completions.create(model="fake/model", messages=messages,
-                                       extra_headers={"x-request-id": request_id})
+        client.chat.completions.create(
+            model="fake/model", messages=messages, extra_headers={"x-request-id": request_id}
+        )
 
 
 def test_every_request_of_a_concurrent_multi_worker_run_is_recorded_exactly_once(upstream, gateway_process, tmp_path):
@@ -44,7 +46,8 @@ def test_every_request_of_a_concurrent_multi_worker_run_is_recorded_exactly_once
 
 
 def test_sigkill_under_load_leaves_a_log_verify_accepts_and_the_restart_continues_the_chain(
-        upstream, gateway_process, tmp_path):
+    upstream, gateway_process, tmp_path
+):
     audit_dir = tmp_path / "audit"
     queue_size, batch = 64, 16
     config = audit_config(upstream.url, audit_dir, queue_size=queue_size, batch_max_records=batch)
@@ -158,17 +161,21 @@ def test_tampering_is_reported_at_the_record_and_says_how(upstream, gateway_proc
     def flip_one_byte(lines):
         line = lines[5]
         at = line.index(b'"request_id":"r-4"') + len('"request_id":"r-')
-        lines[5] = line[:at] + b"5" + line[at + 1:]
+        lines[5] = line[:at] + b"5" + line[at + 1 :]
         return lines
 
     assert "seg-000001.jsonl line 6 (seq 5): edited — the record's hash does not match" in tampered(
-        "flipped", flip_one_byte)
+        "flipped", flip_one_byte
+    )
     assert "line 6 (seq 6): deleted — seq 5 missing before this record" in tampered(
-        "deleted", lambda lines: lines[:5] + lines[6:])
+        "deleted", lambda lines: lines[:5] + lines[6:]
+    )
     assert "line 6 (seq 6): reordered — seq 6 is stored before seq 5" in tampered(
-        "reordered", lambda lines: [*lines[:5], lines[6], lines[5], *lines[7:]])
+        "reordered", lambda lines: [*lines[:5], lines[6], lines[5], *lines[7:]]
+    )
     assert "truncated — head.json says seq 10 was durable, but the log ends at seq 8" in tampered(
-        "truncated", lambda lines: lines[:9])
+        "truncated", lambda lines: lines[:9]
+    )
 
     def rewrite_with_a_fresh_hash(lines):
         from keeptrust.audit import canonical, record_hash
@@ -180,23 +187,33 @@ def test_tampering_is_reported_at_the_record_and_says_how(upstream, gateway_proc
         return lines
 
     assert "line 5 (seq 4): edited — prev_hash is not the hash of seq 3" in tampered(
-        "rehashed", rewrite_with_a_fresh_hash)
+        "rehashed", rewrite_with_a_fresh_hash
+    )
     untouched = kt("audit", "verify", str(original))
     assert untouched.returncode == 0 and "11 record(s) (seq 0-10)" in untouched.stdout
 
 
 def test_retention_prunes_whole_segments_behind_an_anchor(upstream, gateway_process, tmp_path):
     audit_dir = tmp_path / "audit"
-    small = audit_config(upstream.url, audit_dir, include_request=True, segment_max_bytes=1500,
-                         batch_max_delay_ms=0)
+    small = audit_config(upstream.url, audit_dir, include_request=True, segment_max_bytes=1500, batch_max_delay_ms=0)
     run_some(gateway_process, small, 12)
     chain = next(p for p in audit_dir.iterdir() if p.is_dir())
     before = sorted(p.name for p in chain.glob("seg-*.jsonl"))
     assert len(before) > 3
 
     # The running gateway prunes at start-up (and then every prune_interval_minutes).
-    run_some(gateway_process, {**small, "policies": {"chain": ["audit-logger"], "policy": {"audit-logger": {
-        **small["policies"]["policy"]["audit-logger"], "retention_days": 0}}}}, 3, prefix="later")
+    run_some(
+        gateway_process,
+        {
+            **small,
+            "policies": {
+                "chain": ["audit-logger"],
+                "policy": {"audit-logger": {**small["policies"]["policy"]["audit-logger"], "retention_days": 0}},
+            },
+        },
+        3,
+        prefix="later",
+    )
     after = sorted(p.name for p in chain.glob("seg-*.jsonl"))
     assert before[0] not in after
     anchor = orjson.loads((chain / "anchor.json").read_bytes())

@@ -41,17 +41,21 @@ def register_policies(register: Any) -> None:
     register(RedactEmails)
 
 
-def start(gateway_factory: Any, upstream_url: str, directory: Path, target: dict[str, Any] | None = None,
-          **audit: Any) -> Any:
+def start(
+    gateway_factory: Any, upstream_url: str, directory: Path, target: dict[str, Any] | None = None, **audit: Any
+) -> Any:
     config = {
         "pack": {"name": "audit-test", "version": "1.2.3"},
         "providers": {"targets": [openai_target(upstream_url, secret_key_ref={"env": "UP_KEY"}, **(target or {}))]},
         "server": {"auth": {"keys": [{"key_ref": {"env": "GW_KEY"}, "role": "developer"}]}},
-        "policies": {"chain": ["test-redactor", "audit-logger"],
-                     "policy": {"audit-logger": {"directory": str(directory), **audit}}},
+        "policies": {
+            "chain": ["test-redactor", "audit-logger"],
+            "policy": {"audit-logger": {"directory": str(directory), **audit}},
+        },
     }
-    return gateway_factory(config, environ={**BASE_ENV, "GW_KEY": GW_KEY, "UP_KEY": UP_KEY},
-                           extra_plugins=[sys.modules[__name__]])
+    return gateway_factory(
+        config, environ={**BASE_ENV, "GW_KEY": GW_KEY, "UP_KEY": UP_KEY}, extra_plugins=[sys.modules[__name__]]
+    )
 
 
 def by_id(directory: Path) -> dict[str, dict[str, Any]]:
@@ -60,23 +64,35 @@ def by_id(directory: Path) -> dict[str, dict[str, Any]]:
 
 def test_records_carry_the_request_after_redaction_and_never_a_secret(fake_upstream, gateway_factory, tmp_path):
     audit_dir = tmp_path / "audit"
-    gw = start(gateway_factory, fake_upstream.url, audit_dir, include_request=True, include_response=True,
-               log_all_access=True)
+    gw = start(
+        gateway_factory, fake_upstream.url, audit_dir, include_request=True, include_response=True, log_all_access=True
+    )
     client = gw.client(api_key=GW_KEY)
     prompt = f"mail alice@example.com, my key is {UP_KEY} and {GW_KEY}"
-    client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": prompt}],
-                                   extra_headers={"x-request-id": "plain-1"})
-    stream = client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "stream me"}],
-                                            stream=True, extra_headers={"x-request-id": "stream-1"})
+    client.chat.completions.create(
+        model="fake/model", messages=[{"role": "user", "content": prompt}], extra_headers={"x-request-id": "plain-1"}
+    )
+    stream = client.chat.completions.create(
+        model="fake/model",
+        messages=[{"role": "user", "content": "stream me"}],
+        stream=True,
+        extra_headers={"x-request-id": "stream-1"},
+    )
     streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "forbidden"}],
-                                       extra_headers={"x-request-id": "blocked-1"})
+        client.chat.completions.create(
+            model="fake/model",
+            messages=[{"role": "user", "content": "forbidden"}],
+            extra_headers={"x-request-id": "blocked-1"},
+        )
     with pytest.raises(openai.AuthenticationError):
         gw.client(api_key="wrong-key-MARKER").models.list(extra_headers={"x-request-id": "unauth-1"})
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(model="no/such-model", messages=[{"role": "user", "content": "x"}],
-                                       extra_headers={"x-request-id": "unknown-model-1"})
+        client.chat.completions.create(
+            model="no/such-model",
+            messages=[{"role": "user", "content": "x"}],
+            extra_headers={"x-request-id": "unknown-model-1"},
+        )
     client.models.list(extra_headers={"x-request-id": "models-1"})
     gw.stop()
 
@@ -95,8 +111,15 @@ def test_records_carry_the_request_after_redaction_and_never_a_secret(fake_upstr
     sent = plain["request"]["messages"][0]["content"]
     assert "<EMAIL_ADDRESS>" in sent and "alice@example.com" not in sent
     assert "<EMAIL_ADDRESS>" in plain["response"]["choices"][0]["message"]["content"]
-    assert plain["decisions"] == [{"policy": "test-redactor", "phase": "request", "action": "modify",
-                                   "reason": "redacted", "details": {"EMAIL_ADDRESS": 1}}]
+    assert plain["decisions"] == [
+        {
+            "policy": "test-redactor",
+            "phase": "request",
+            "action": "modify",
+            "reason": "redacted",
+            "details": {"EMAIL_ADDRESS": 1},
+        }
+    ]
 
     stream_record = records["stream-1"]
     assert stream_record["stream"] is True and stream_record["status"] == 200
@@ -118,16 +141,23 @@ def test_records_carry_the_request_after_redaction_and_never_a_secret(fake_upstr
     assert b"***" in everything  # the scrubbed secrets in the prompt
 
 
-def test_without_log_all_access_only_requests_that_reached_the_chain_are_recorded(fake_upstream, gateway_factory,
-                                                                                  tmp_path):
+def test_without_log_all_access_only_requests_that_reached_the_chain_are_recorded(
+    fake_upstream, gateway_factory, tmp_path
+):
     audit_dir = tmp_path / "audit"
     gw = start(gateway_factory, fake_upstream.url, audit_dir, include_policy_decisions=False)
     client = gw.client(api_key=GW_KEY)
-    client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "alice@example.com"}],
-                                   extra_headers={"x-request-id": "ok-1"})
+    client.chat.completions.create(
+        model="fake/model",
+        messages=[{"role": "user", "content": "alice@example.com"}],
+        extra_headers={"x-request-id": "ok-1"},
+    )
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "forbidden"}],
-                                       extra_headers={"x-request-id": "blocked-1"})
+        client.chat.completions.create(
+            model="fake/model",
+            messages=[{"role": "user", "content": "forbidden"}],
+            extra_headers={"x-request-id": "blocked-1"},
+        )
     with pytest.raises(openai.AuthenticationError):
         gw.client(api_key="nope").chat.completions.create(model="fake/model", messages=[])
     client.models.list(extra_headers={"x-request-id": "models-1"})
@@ -151,16 +181,25 @@ def test_upstream_failures_and_cancelled_streams_still_get_their_record(gateway_
         slow.fail_next(status=500)
         slow.fail_next(status=500)
         with pytest.raises(openai.APIStatusError):
-            client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "x"}],
-                                           extra_headers={"x-request-id": "failed-1"})
+            client.chat.completions.create(
+                model="fake/model",
+                messages=[{"role": "user", "content": "x"}],
+                extra_headers={"x-request-id": "failed-1"},
+            )
         slow.fail_next(delay=3)
         with pytest.raises(openai.APIStatusError):
-            client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "x"}],
-                                           extra_headers={"x-request-id": "timed-out-1"})
+            client.chat.completions.create(
+                model="fake/model",
+                messages=[{"role": "user", "content": "x"}],
+                extra_headers={"x-request-id": "timed-out-1"},
+            )
         # A client that leaves mid-stream: read one event, then close the connection.
         with httpx.Client(base_url=gw.url, timeout=30) as http:
-            body = {"model": "fake/model", "stream": True,
-                    "messages": [{"role": "user", "content": " ".join(["word"] * 200)}]}
+            body = {
+                "model": "fake/model",
+                "stream": True,
+                "messages": [{"role": "user", "content": " ".join(["word"] * 200)}],
+            }
             headers = {"authorization": f"Bearer {GW_KEY}", "x-request-id": "cancelled-1"}
             with http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
                 next(response.iter_lines())

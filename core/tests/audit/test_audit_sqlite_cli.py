@@ -13,8 +13,11 @@ def test_sqlite_sink_is_queryable_and_verifiable(upstream, gateway_process, tmp_
     gw = gateway_process(audit_config(upstream.url, audit_dir, destination="sqlite", log_all_access=True))
     client = gw.client()
     for i in range(6):
-        client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": f"q{i}"}],
-                                       extra_headers={"x-request-id": f"sq-{i}"})
+        client.chat.completions.create(
+            model="fake/model",
+            messages=[{"role": "user", "content": f"q{i}"}],
+            extra_headers={"x-request-id": f"sq-{i}"},
+        )
     client.models.list(extra_headers={"x-request-id": "sq-models"})
     assert gw.stop() == 0
     database = audit_dir / "audit.sqlite3"
@@ -43,8 +46,10 @@ def test_sqlite_sink_is_queryable_and_verifiable(upstream, gateway_process, tmp_
         except sqlite3.DatabaseError as exc:
             assert "append-only" in str(exc)
         db.execute("DROP TRIGGER audit_records_append_only")
-        db.execute("UPDATE audit_records SET record = replace(record, '\"status\":200', '\"status\":500') "
-                   "WHERE request_id = 'sq-2'")
+        db.execute(
+            "UPDATE audit_records SET record = replace(record, '\"status\":200', '\"status\":500') "
+            "WHERE request_id = 'sq-2'"
+        )
         db.commit()
     finally:
         db.close()
@@ -58,8 +63,9 @@ def test_tail_and_query_read_jsonl_chains(upstream, gateway_process, tmp_path):
     gw = gateway_process(audit_config(upstream.url, audit_dir))
     client = gw.client()
     for i in range(4):
-        client.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "x"}],
-                                       extra_headers={"x-request-id": f"j-{i}"})
+        client.chat.completions.create(
+            model="fake/model", messages=[{"role": "user", "content": "x"}], extra_headers={"x-request-id": f"j-{i}"}
+        )
     assert gw.stop() == 0
     tail = kt("audit", "tail", str(audit_dir), "-n", "2", "--type", "request", "--json")
     assert [json.loads(line)["request_id"] for line in tail.stdout.splitlines()] == ["j-2", "j-3"]

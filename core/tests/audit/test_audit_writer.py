@@ -137,12 +137,17 @@ def test_sealing_links_hashes_and_scrubs_secrets_before_hashing():
 def test_a_third_party_sink_registered_through_the_hook_receives_the_records(fake_upstream, gateway_factory):
     config = {
         "providers": {"targets": [openai_target(fake_upstream.url)]},
-        "policies": {"chain": ["audit-logger"],
-                     "policy": {"audit-logger": {"destination": "memory", "sink": {"label": "mine"}}}},
+        "policies": {
+            "chain": ["audit-logger"],
+            "policy": {"audit-logger": {"destination": "memory", "sink": {"label": "mine"}}},
+        },
     }
     gw = gateway_factory(config, environ=BASE_ENV, extra_plugins=[sys.modules[__name__]])
-    gw.client().chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "hi"}],
-                                        extra_headers={"x-request-id": "third-party-1"})
+    gw.client().chat.completions.create(
+        model="fake/model",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"x-request-id": "third-party-1"},
+    )
     policy = next(p for p in gw.app.gateway.chain.policies if p.name == "audit-logger")
     gw.stop()
     sink = policy.writer.sink
@@ -156,8 +161,9 @@ async def test_each_fsync_policy_leaves_a_verifiable_log_and_a_matching_head(tmp
     from keeptrust.audit.verify import verify_path
 
     for policy in ("batch", "interval", "every_record"):
-        audit = AuditLoggerConfig(directory=str(tmp_path / policy), fsync=policy, segment_max_bytes=4096,
-                                 batch_max_records=10)
+        audit = AuditLoggerConfig(
+            directory=str(tmp_path / policy), fsync=policy, segment_max_bytes=4096, batch_max_records=10
+        )
         env = SinkEnv(audit=audit, logger=logging.getLogger("test.audit"), environ={})
         writer = AuditWriter(JsonlSink(JsonlOptions(), env), env, {"name": "p", "version": "1"})
         async with trio.open_nursery() as nursery:

@@ -24,12 +24,28 @@ from keeptrust.secrets import Redactor
 
 def sample_record(i: int) -> dict:
     return {
-        "type": "request", "ts": "2026-11-26T13:00:00.000Z", "request_id": f"req_{i:024d}", "role": "developer",
-        "key_id": "key_0123456789abcdef", "target": "hf-llama-8b", "model": "meta-llama/Meta-Llama-3.1-8B-Instruct",
-        "endpoint": "/v1/chat/completions", "stream": False, "status": 200, "latency_ms": 12.5, "usage":
-        {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}, "upstream_attempts": 1,
-        "decisions": [{"policy": "pii-detector", "phase": "request", "action": "modify", "reason": "redacted",
-                       "details": {"EMAIL_ADDRESS": 1}}],
+        "type": "request",
+        "ts": "2026-11-26T13:00:00.000Z",
+        "request_id": f"req_{i:024d}",
+        "role": "developer",
+        "key_id": "key_0123456789abcdef",
+        "target": "hf-llama-8b",
+        "model": "meta-llama/Meta-Llama-3.1-8B-Instruct",
+        "endpoint": "/v1/chat/completions",
+        "stream": False,
+        "status": 200,
+        "latency_ms": 12.5,
+        "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42},
+        "upstream_attempts": 1,
+        "decisions": [
+            {
+                "policy": "pii-detector",
+                "phase": "request",
+                "action": "modify",
+                "reason": "redacted",
+                "details": {"EMAIL_ADDRESS": 1},
+            }
+        ],
     }
 
 
@@ -46,9 +62,11 @@ async def measure(count: int, directory: str, fsync: str = "batch") -> float:
         await writer.aclose()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     # CPU time per record is the stable figure on a busy machine; records/s also includes fsync waits.
-    print(f"fsync={fsync}: {count} records in {elapsed:.2f}s = {count / elapsed:,.0f} records/s, "
-          f"{cpu / count * 1e6:.1f} us CPU per record ({writer.batches} batches, "
-          f"{count / writer.batches:.0f} records/batch)")
+    print(
+        f"fsync={fsync}: {count} records in {elapsed:.2f}s = {count / elapsed:,.0f} records/s, "
+        f"{cpu / count * 1e6:.1f} us CPU per record ({writer.batches} batches, "
+        f"{count / writer.batches:.0f} records/batch)"
+    )
     return count / elapsed
 
 

@@ -49,19 +49,30 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[FalWorld]:
 
 def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
     # Fast polls keep the queue tests quick; nothing asserts on time.
-    return {"id": target_id, "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV},
-            "poll_interval_seconds": 0.001, **keys}
+    return {
+        "id": target_id,
+        "provider": "huggingface",
+        "secret_key_ref": {"env": TOKEN_ENV},
+        "poll_interval_seconds": 0.001,
+        **keys,
+    }
 
 
 @pytest.fixture
 def gateway() -> Iterator[Callable[..., RunningGateway]]:
     started: list[RunningGateway] = []
 
-    def start(*targets: dict[str, Any], environ: dict[str, str] | None = None, extra_plugins: Any = (),
-              disable: Any = (), **config: Any) -> RunningGateway:
+    def start(
+        *targets: dict[str, Any],
+        environ: dict[str, str] | None = None,
+        extra_plugins: Any = (),
+        disable: Any = (),
+        **config: Any,
+    ) -> RunningGateway:
         data = {"providers": {"targets": list(targets or [hf_target()])}, **config}
-        gw = start_gateway(data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, extra_plugins=extra_plugins,
-                           disable=disable)
+        gw = start_gateway(
+            data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, extra_plugins=extra_plugins, disable=disable
+        )
         started.append(gw)
         return gw
 

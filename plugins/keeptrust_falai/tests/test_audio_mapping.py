@@ -15,8 +15,17 @@ WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 32
 
 
 def test_speech_request_maps_input_voice_speed_and_extras():
-    request = audio.speech_request({"model": "m", "input": "Hello", "voice": "af_heart", "speed": 1.5,
-                                    "response_format": "wav", "instructions": "calm", "seed": 3})
+    request = audio.speech_request(
+        {
+            "model": "m",
+            "input": "Hello",
+            "voice": "af_heart",
+            "speed": 1.5,
+            "response_format": "wav",
+            "instructions": "calm",
+            "seed": 3,
+        }
+    )
     assert request.payload == {"text": "Hello", "prompt": "Hello", "voice": "af_heart", "speed": 1.5, "seed": 3}
     assert request.response_format == "wav"
 
@@ -26,8 +35,10 @@ def test_openai_voices_fall_back_to_the_model_default():
     assert audio.speech_request({"input": "Hi", "voice": {"id": "voice_123"}}).payload["voice"] == "voice_123"
 
 
-@pytest.mark.parametrize("body", [{"input": "x", "speed": 9}, {"input": "x", "response_format": "ogg"},
-                                  {"input": "x", "stream_format": "sse"}])
+@pytest.mark.parametrize(
+    "body",
+    [{"input": "x", "speed": 9}, {"input": "x", "response_format": "ogg"}, {"input": "x", "stream_format": "sse"}],
+)
 def test_speech_rejects_out_of_range(body):
     with pytest.raises(RequestError):
         audio.speech_request(body)
@@ -46,18 +57,26 @@ def _transcription(body, limit=10_000_000):
 
 
 def test_transcription_sends_a_data_uri_with_fal_media_type():
-    request = _transcription({"file": UploadedFile("a.mp3", "audio/mp3", MP3), "language": "en", "prompt": "fox",
-                              "temperature": 0.2})
-    assert request.payload == {"audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(),
-                               "task": "transcribe", "language": "en", "prompt": "fox"}
+    request = _transcription(
+        {"file": UploadedFile("a.mp3", "audio/mp3", MP3), "language": "en", "prompt": "fox", "temperature": 0.2}
+    )
+    assert request.payload == {
+        "audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(),
+        "task": "transcribe",
+        "language": "en",
+        "prompt": "fox",
+    }
 
 
-@pytest.mark.parametrize(("name", "ctype", "data", "expected"), [
-    ("a.wav", "audio/wav", WAV, "audio/x-wav"),
-    ("a.webm", "audio/webm", b"\x1a\x45\xdf\xa3xxxx", "video/webm"),
-    ("clip", "application/octet-stream", WAV, "audio/x-wav"),
-    ("clip.mp3", "application/octet-stream", b"????", "audio/mpeg"),
-])
+@pytest.mark.parametrize(
+    ("name", "ctype", "data", "expected"),
+    [
+        ("a.wav", "audio/wav", WAV, "audio/x-wav"),
+        ("a.webm", "audio/webm", b"\x1a\x45\xdf\xa3xxxx", "video/webm"),
+        ("clip", "application/octet-stream", WAV, "audio/x-wav"),
+        ("clip.mp3", "application/octet-stream", b"????", "audio/mpeg"),
+    ],
+)
 def test_audio_types_are_relabelled_for_fal(name, ctype, data, expected):
     assert audio.audio_media_type(UploadedFile(name, ctype, data)) == expected
 
@@ -82,8 +101,9 @@ def test_oversized_audio_is_a_413_naming_the_limit():
 
 def test_granularities_choose_the_chunk_level():
     file = UploadedFile("a.mp3", "audio/mpeg", MP3)
-    words = _transcription({"file": file, "response_format": "verbose_json",
-                            "timestamp_granularities": ["word", "segment"]})
+    words = _transcription(
+        {"file": file, "response_format": "verbose_json", "timestamp_granularities": ["word", "segment"]}
+    )
     assert words.payload["chunk_level"] == "word" and words.words
     assert _transcription({"file": file, "response_format": "srt"}).payload["chunk_level"] == "segment"
     assert "chunk_level" not in _transcription({"file": file}).payload
@@ -93,8 +113,11 @@ def test_granularities_choose_the_chunk_level():
         _transcription({"file": file, "response_format": "verbose_json", "timestamp_granularities": "letter"})
 
 
-RESULT = {"text": "Hello world.", "inferred_languages": ["en"],
-          "chunks": [{"text": "Hello", "timestamp": [0.0, 0.5]}, {"text": " world.", "timestamp": [0.5, None]}]}
+RESULT = {
+    "text": "Hello world.",
+    "inferred_languages": ["en"],
+    "chunks": [{"text": "Hello", "timestamp": [0.0, 0.5]}, {"text": " world.", "timestamp": [0.5, None]}],
+}
 
 
 def _answer(fmt, words=False):
@@ -116,7 +139,9 @@ def test_transcription_answers_in_every_format():
     verbose = _answer("verbose_json")
     assert verbose["language"] == "en" and verbose["duration"] == 0.5 and verbose["text"] == "Hello world."
     assert [(s["id"], s["start"], s["end"], s["text"]) for s in verbose["segments"]] == [
-        (0, 0.0, 0.5, "Hello"), (1, 0.5, 0.5, " world.")]
+        (0, 0.0, 0.5, "Hello"),
+        (1, 0.5, 0.5, " world."),
+    ]
     words = _answer("verbose_json", words=True)
     assert words["words"] == [{"word": "Hello", "start": 0.0, "end": 0.5}, {"word": "world.", "start": 0.5, "end": 0.5}]
     assert len(words["segments"]) == 1
@@ -124,8 +149,9 @@ def test_transcription_answers_in_every_format():
 
 def test_alternative_transcription_shape():
     request = audio.TranscriptionRequest({}, "verbose_json", False)
-    answer = audio.transcription_answer({"output": "hi", "segments": [{"text": "hi", "start": 1, "end": 2}]},
-                                        request, {"language": "fr"})
+    answer = audio.transcription_answer(
+        {"output": "hi", "segments": [{"text": "hi", "start": 1, "end": 2}]}, request, {"language": "fr"}
+    )
     assert answer["text"] == "hi" and answer["language"] == "fr" and answer["segments"][0]["end"] == 2.0
     with pytest.raises(UpstreamError):
         audio.transcription_answer({"chunks": []}, request, {})

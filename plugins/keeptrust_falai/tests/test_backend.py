@@ -24,8 +24,12 @@ from keeptrust_falai.testing import MP3, PNG, FakeFal
 from keeptrust_hf.backend import BackendCall
 from keeptrust_hf.mapping import MappingEntry
 
-ENDPOINTS = {ops.IMAGES: "/v1/images/generations", ops.IMAGE_EDIT: "/v1/images/edits", ops.SPEECH: "/v1/audio/speech",
-             ops.TRANSCRIPTION: "/v1/audio/transcriptions"}
+ENDPOINTS = {
+    ops.IMAGES: "/v1/images/generations",
+    ops.IMAGE_EDIT: "/v1/images/edits",
+    ops.SPEECH: "/v1/audio/speech",
+    ops.TRANSCRIPTION: "/v1/audio/transcriptions",
+}
 
 
 @pytest.fixture
@@ -44,14 +48,31 @@ async def _download(url: str) -> tuple[bytes, str]:
         return response.content, response.headers.get("content-type", "")
 
 
-def _call(url: str, operation: str, body: dict[str, Any], *, model: str = "fal-ai/flux/dev",
-          mapping: MappingEntry | None = None) -> BackendCall:
+def _call(
+    url: str,
+    operation: str,
+    body: dict[str, Any],
+    *,
+    model: str = "fal-ai/flux/dev",
+    mapping: MappingEntry | None = None,
+) -> BackendCall:
     config = TargetConfig(id="hf", provider="huggingface", max_retries=0)
     ctx = RequestContext(request_id="r", operation=operation, endpoint=ENDPOINTS[operation], body=body)
-    return BackendCall(ctx=ctx, operation=operation, hub_model="black-forest-labs/FLUX.1-dev", provider_model=model,
-                       mapping=mapping, base_url=url + "/fal-ai", via_router=True,
-                       upstream=Upstream(config, redactor=Redactor()), headers={"x-hf-bill-to": "acme"},
-                       download=_download, logger=logging.getLogger("test"), timeout=10.0, poll_interval=0.001)
+    return BackendCall(
+        ctx=ctx,
+        operation=operation,
+        hub_model="black-forest-labs/FLUX.1-dev",
+        provider_model=model,
+        mapping=mapping,
+        base_url=url + "/fal-ai",
+        via_router=True,
+        upstream=Upstream(config, redactor=Redactor()),
+        headers={"x-hf-bill-to": "acme"},
+        download=_download,
+        logger=logging.getLogger("test"),
+        timeout=10.0,
+        poll_interval=0.001,
+    )
 
 
 async def test_images_through_the_queue(fal):
@@ -60,8 +81,13 @@ async def test_images_through_the_queue(fal):
     result = await FalAI().execute(_call(url, ops.IMAGES, body))
     submit = app.calls("POST")[0]
     assert (submit.path, submit.query) == ("/fal-ai/fal-ai/flux/dev", {"_subdomain": "queue"})
-    assert submit.body == {"prompt": "a red fox", "num_images": 2, "image_size": {"width": 512, "height": 512},
-                           "output_format": "jpeg", "enable_safety_checker": False}
+    assert submit.body == {
+        "prompt": "a red fox",
+        "num_images": 2,
+        "image_size": {"width": 512, "height": 512},
+        "output_format": "jpeg",
+        "enable_safety_checker": False,
+    }
     assert submit.headers["x-hf-bill-to"] == "acme"
     assert isinstance(result, JSONResult)
     answer = result.body
@@ -80,8 +106,14 @@ async def test_b64_images_inline_or_fetched(fal, ignores_sync_mode):
 
 async def test_lora_mapping_adds_the_adapter(fal):
     app, url = fal
-    entry = MappingEntry(provider="fal-ai", provider_id="fal-ai/lora", task="text-to-image", adapter="lora",
-                         adapter_weights_path="w.safetensors", hf_model_id="me/my-lora")
+    entry = MappingEntry(
+        provider="fal-ai",
+        provider_id="fal-ai/lora",
+        task="text-to-image",
+        adapter="lora",
+        adapter_weights_path="w.safetensors",
+        hf_model_id="me/my-lora",
+    )
     await FalAI().execute(_call(url, ops.IMAGES, {"prompt": "x"}, model="fal-ai/lora", mapping=entry))
     body = app.calls("POST")[0].body
     assert body["loras"] == [{"path": "https://huggingface.co/me/my-lora/resolve/main/w.safetensors", "scale": 1}]
@@ -120,8 +152,9 @@ async def test_image_stream_events(fal):
 async def test_image_stream_error_event(fal):
     app, url = fal
     app.stream_error_after = 2
-    result = await FalAI().execute(_call(url, ops.IMAGE_EDIT, {"prompt": "x", "stream": True,
-                                                                "image": "https://example.com/a.png"}))
+    result = await FalAI().execute(
+        _call(url, ops.IMAGE_EDIT, {"prompt": "x", "stream": True, "image": "https://example.com/a.png"})
+    )
     seen = []
     with pytest.raises(UpstreamError, match="the runner crashed"):
         async for event in result.chunks:
@@ -149,13 +182,21 @@ async def test_speech_is_a_sync_run_streamed_back(fal):
 
 async def test_transcription_verbose(fal):
     app, url = fal
-    body = {"file": UploadedFile("a.mp3", "audio/mpeg", MP3), "language": "en", "response_format": "verbose_json",
-            "timestamp_granularities": ["segment"]}
+    body = {
+        "file": UploadedFile("a.mp3", "audio/mpeg", MP3),
+        "language": "en",
+        "response_format": "verbose_json",
+        "timestamp_granularities": ["segment"],
+    }
     result = await FalAI().execute(_call(url, ops.TRANSCRIPTION, body, model="fal-ai/whisper"))
     sent = app.calls("POST")[0]
     assert sent.path == "/fal-ai/fal-ai/whisper" and sent.query == {}
-    assert sent.body == {"audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(), "task": "transcribe",
-                         "language": "en", "chunk_level": "segment"}
+    assert sent.body == {
+        "audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(),
+        "task": "transcribe",
+        "language": "en",
+        "chunk_level": "segment",
+    }
     assert result.body["text"] == "The quick brown fox jumps over the lazy dog."
     assert [s["end"] for s in result.body["segments"]] == [1.5, 3.25] and result.body["duration"] == 3.25
 
@@ -183,9 +224,20 @@ async def test_other_operations_are_unsupported(fal):
     _, url = fal
     config = TargetConfig(id="hf", provider="huggingface")
     ctx = RequestContext(request_id="r", operation=ops.CHAT, endpoint="/v1/chat/completions", body={})
-    call = BackendCall(ctx=ctx, operation=ops.CHAT, hub_model="a/b", provider_model="a/b", mapping=None,
-                       base_url=url, via_router=True, upstream=Upstream(config, redactor=Redactor()), headers={},
-                       download=_download, logger=logging.getLogger("t"), timeout=1.0)
+    call = BackendCall(
+        ctx=ctx,
+        operation=ops.CHAT,
+        hub_model="a/b",
+        provider_model="a/b",
+        mapping=None,
+        base_url=url,
+        via_router=True,
+        upstream=Upstream(config, redactor=Redactor()),
+        headers={},
+        download=_download,
+        logger=logging.getLogger("t"),
+        timeout=1.0,
+    )
     with pytest.raises(UnsupportedOperation):
         await FalAI().execute(call)
 
@@ -210,8 +262,7 @@ async def test_sync_validation_error_is_a_400_with_fal_detail(fal):
 async def test_image_stream_route_answering_json(fal):
     app, url = fal
     # An app without progressive output answers its stream route with the whole result.
-    app.fail_next(200, {"images": [{"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}]},
-                  path="/stream")
+    app.fail_next(200, {"images": [{"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}]}, path="/stream")
     result = await FalAI().execute(_call(url, ops.IMAGES, {"prompt": "x", "stream": True}))
     events = [e async for e in result.chunks]
     await result.aclose()

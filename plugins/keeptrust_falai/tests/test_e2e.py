@@ -23,13 +23,18 @@ TEXT = "".join(t for t, _, _ in TRANSCRIPT)
 
 def test_images_generate_through_the_router_queue(world, gateway):
     client = gateway().client()
-    answer = client.images.generate(model=FLUX, prompt="a lighthouse at dawn", n=2, size="1024x768",
-                                    extra_body={"seed": 7})
+    answer = client.images.generate(
+        model=FLUX, prompt="a lighthouse at dawn", n=2, size="1024x768", extra_body={"seed": 7}
+    )
     submit = world.fal.calls("POST")[0]
     assert (submit.path, submit.query) == ("/fal-ai/fal-ai/flux/dev", QUEUE)
     assert submit.headers["authorization"] == f"Bearer {TOKEN}"
-    assert submit.body == {"prompt": "a lighthouse at dawn", "num_images": 2,
-                           "image_size": {"width": 1024, "height": 768}, "seed": 7}
+    assert submit.body == {
+        "prompt": "a lighthouse at dawn",
+        "num_images": 2,
+        "image_size": {"width": 1024, "height": 768},
+        "seed": 7,
+    }
     polled = [(r.method, r.path, r.query) for r in world.fal.requests[1:]]
     assert polled[-1] == ("GET", "/fal-ai/fal-ai/flux/requests/req-0001", QUEUE)
     assert polled[:-1] == [("GET", "/fal-ai/fal-ai/flux/requests/req-0001/status", QUEUE)] * 3
@@ -41,10 +46,19 @@ def test_images_generate_through_the_router_queue(world, gateway):
 
 
 def test_images_b64_json(world, gateway):
-    answer = gateway().client().images.generate(model=FLUX, prompt="x", response_format="b64_json",
-                                                extra_body={"output_format": "jpg", "moderation": "low"})
-    assert world.fal.calls("POST")[0].body == {"prompt": "x", "sync_mode": True, "output_format": "jpeg",
-                                               "enable_safety_checker": False}
+    answer = (
+        gateway()
+        .client()
+        .images.generate(
+            model=FLUX, prompt="x", response_format="b64_json", extra_body={"output_format": "jpg", "moderation": "low"}
+        )
+    )
+    assert world.fal.calls("POST")[0].body == {
+        "prompt": "x",
+        "sync_mode": True,
+        "output_format": "jpeg",
+        "enable_safety_checker": False,
+    }
     assert base64.b64decode(answer.data[0].b64_json) == PNG
 
 
@@ -65,43 +79,63 @@ def test_invalid_size_is_a_400_before_fal(world, gateway):
 
 def test_images_edit_multipart(world, gateway):
     client = gateway().client()
-    answer = client.images.edit(model=KONTEXT, prompt="add a hat", image=("cat.png", io.BytesIO(PNG), "image/png"),
-                                mask=("mask.png", io.BytesIO(PNG), "image/png"), response_format="b64_json")
+    answer = client.images.edit(
+        model=KONTEXT,
+        prompt="add a hat",
+        image=("cat.png", io.BytesIO(PNG), "image/png"),
+        mask=("mask.png", io.BytesIO(PNG), "image/png"),
+        response_format="b64_json",
+    )
     uri = "data:image/png;base64," + base64.b64encode(PNG).decode()
     sent = world.fal.calls("POST")[0]
     assert (sent.path, sent.query) == ("/fal-ai/fal-ai/flux-kontext/dev", QUEUE)
-    assert sent.body == {"prompt": "add a hat", "sync_mode": True, "image_url": uri, "image_urls": [uri],
-                         "mask_url": uri}
+    assert sent.body == {
+        "prompt": "add a hat",
+        "sync_mode": True,
+        "image_url": uri,
+        "image_urls": [uri],
+        "mask_url": uri,
+    }
     assert base64.b64decode(answer.data[0].b64_json) == PNG
 
 
 def test_images_edit_several_images(world, gateway):
     client = gateway().client()
-    client.images.edit(model=KONTEXT, prompt="merge", image=[("a.png", io.BytesIO(PNG), "image/png"),
-                                                              ("b.png", io.BytesIO(PNG), "image/png")])
+    client.images.edit(
+        model=KONTEXT,
+        prompt="merge",
+        image=[("a.png", io.BytesIO(PNG), "image/png"), ("b.png", io.BytesIO(PNG), "image/png")],
+    )
     body = world.fal.calls("POST")[0].body
     assert len(body["image_urls"]) == 2 and "image_url" not in body
 
 
 def test_images_edit_json_body_with_url(world, gateway):
     gw = gateway()
-    response = httpx.post(gw.base_url + "/images/edits", json={"model": KONTEXT, "prompt": "p",
-                                                                "image": "https://example.com/cat.png"}, timeout=30)
+    response = httpx.post(
+        gw.base_url + "/images/edits",
+        json={"model": KONTEXT, "prompt": "p", "image": "https://example.com/cat.png"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     assert world.fal.calls("POST")[0].body["image_url"] == "https://example.com/cat.png"
 
 
 def test_edit_on_another_backend_is_unsupported(world, gateway):
     with pytest.raises(openai.BadRequestError) as info:
-        gateway().client().images.edit(model="huggingface/groq/black-forest-labs/FLUX.1-Kontext-dev", prompt="p",
-                                       image=("a.png", io.BytesIO(PNG), "image/png"))
+        gateway().client().images.edit(
+            model="huggingface/groq/black-forest-labs/FLUX.1-Kontext-dev",
+            prompt="p",
+            image=("a.png", io.BytesIO(PNG), "image/png"),
+        )
     assert info.value.body["code"] == "unsupported_operation"
 
 
 def test_speech(world, gateway):
     client = gateway().client()
-    with client.audio.speech.with_streaming_response.create(model=KOKORO, input="Hello there", voice="alloy",
-                                                            speed=1.5) as response:
+    with client.audio.speech.with_streaming_response.create(
+        model=KOKORO, input="Hello there", voice="alloy", speed=1.5
+    ) as response:
         assert response.headers["content-type"] == "audio/mpeg"
         audio = b"".join(response.iter_bytes())
     assert audio == MP3
@@ -115,13 +149,22 @@ def test_speech(world, gateway):
 def test_transcriptions(world, gateway, fmt):
     client = gateway().client()
     kwargs = {"timestamp_granularities": ["word"]} if fmt == "verbose_json" else {}
-    answer = client.audio.transcriptions.create(model=WHISPER, file=("talk.wav", io.BytesIO(b"RIFF\0\0\0\0WAVE"),
-                                                                     "audio/wav"),
-                                                language="en", prompt="fox", response_format=fmt, **kwargs)
+    answer = client.audio.transcriptions.create(
+        model=WHISPER,
+        file=("talk.wav", io.BytesIO(b"RIFF\0\0\0\0WAVE"), "audio/wav"),
+        language="en",
+        prompt="fox",
+        response_format=fmt,
+        **kwargs,
+    )
     sent = world.fal.calls("POST")[0]
     assert (sent.path, sent.query) == ("/fal-ai/fal-ai/whisper", {})
-    expected = {"audio_url": "data:audio/x-wav;base64," + base64.b64encode(b"RIFF\0\0\0\0WAVE").decode(),
-                "task": "transcribe", "language": "en", "prompt": "fox"}
+    expected = {
+        "audio_url": "data:audio/x-wav;base64," + base64.b64encode(b"RIFF\0\0\0\0WAVE").decode(),
+        "task": "transcribe",
+        "language": "en",
+        "prompt": "fox",
+    }
     if fmt in ("verbose_json", "srt", "vtt"):
         expected["chunk_level"] = "word" if fmt == "verbose_json" else "segment"
     assert sent.body == expected
@@ -138,8 +181,9 @@ def test_transcriptions(world, gateway, fmt):
 
 def test_unsupported_audio_format(world, gateway):
     with pytest.raises(openai.BadRequestError) as info:
-        gateway().client().audio.transcriptions.create(model=WHISPER, file=("a.m4a", io.BytesIO(b"\0\0\0 ftypM4A "),
-                                                                            "audio/mp4"))
+        gateway().client().audio.transcriptions.create(
+            model=WHISPER, file=("a.m4a", io.BytesIO(b"\0\0\0 ftypM4A "), "audio/mp4")
+        )
     assert info.value.body["code"] == "unsupported_audio_format" and not world.fal.requests
 
 
@@ -152,8 +196,11 @@ def test_failed_job_is_a_502_with_fal_message(world, gateway):
 
 
 def test_validation_error_in_a_job_is_a_400(world, gateway):
-    world.fal.plan_next(JobPlan(result_status=422, result_detail=[{"loc": ["body", "prompt"], "msg": "too long",
-                                                                   "type": "value_error"}]))
+    world.fal.plan_next(
+        JobPlan(
+            result_status=422, result_detail=[{"loc": ["body", "prompt"], "msg": "too long", "type": "value_error"}]
+        )
+    )
     with pytest.raises(openai.BadRequestError) as info:
         gateway().client().images.generate(model=FLUX, prompt="x")
     assert "too long" in info.value.body["message"]
@@ -161,8 +208,15 @@ def test_validation_error_in_a_job_is_a_400(world, gateway):
 
 def test_slow_job_times_out_and_is_cancelled(world, gateway):
     world.fal.plan_next(JobPlan(hold=True))
-    gw = gateway({"id": "hf", "provider": "huggingface", "secret_key_ref": {"env": "HF_API_TOKEN"},
-                  "poll_interval_seconds": 0.01, "timeout_seconds": 0.5})
+    gw = gateway(
+        {
+            "id": "hf",
+            "provider": "huggingface",
+            "secret_key_ref": {"env": "HF_API_TOKEN"},
+            "poll_interval_seconds": 0.01,
+            "timeout_seconds": 0.5,
+        }
+    )
     with pytest.raises(openai.APIStatusError) as info:
         gw.client().images.generate(model=FLUX, prompt="x")
     assert info.value.status_code == 504
@@ -182,15 +236,23 @@ def test_client_disconnect_cancels_the_job(world, gateway):
 
 def test_images_edit_stream(world, gateway):
     client = gateway().client()
-    events = list(client.images.edit(model=KONTEXT, prompt="hat", image=("a.png", io.BytesIO(PNG), "image/png"),
-                                     stream=True))
+    events = list(
+        client.images.edit(model=KONTEXT, prompt="hat", image=("a.png", io.BytesIO(PNG), "image/png"), stream=True)
+    )
     assert [e.type for e in events] == ["image_edit.partial_image"] * 2 + ["image_edit.completed"]
     assert world.fal.calls("POST")[0].path == "/fal-ai/fal-ai/flux-kontext/dev/stream"
 
 
 def test_bill_to_reaches_every_queue_call(world, gateway):
-    gw = gateway({"id": "hf", "provider": "huggingface", "secret_key_ref": {"env": "HF_API_TOKEN"},
-                  "poll_interval_seconds": 0.001, "bill_to": "acme"})
+    gw = gateway(
+        {
+            "id": "hf",
+            "provider": "huggingface",
+            "secret_key_ref": {"env": "HF_API_TOKEN"},
+            "poll_interval_seconds": 0.001,
+            "bill_to": "acme",
+        }
+    )
     gw.client().images.generate(model=FLUX, prompt="x")
     assert {r.headers.get("x-hf-bill-to") for r in world.fal.requests} == {"acme"}
     assert not world.fal.calls("PUT")  # a finished job is left alone

@@ -13,14 +13,31 @@ from keeptrust_falai.testing import PNG
 
 
 def test_generation_maps_every_openai_parameter():
-    request = images.generation_request({
-        "model": "huggingface/fal-ai/black-forest-labs/FLUX.1-dev", "prompt": "a lighthouse", "n": 2,
-        "size": "1024x768", "response_format": "b64_json", "output_format": "jpg", "moderation": "low",
-        "quality": "hd", "style": "vivid", "user": "u-1", "seed": 7, "num_inference_steps": 12,
-    })
+    request = images.generation_request(
+        {
+            "model": "huggingface/fal-ai/black-forest-labs/FLUX.1-dev",
+            "prompt": "a lighthouse",
+            "n": 2,
+            "size": "1024x768",
+            "response_format": "b64_json",
+            "output_format": "jpg",
+            "moderation": "low",
+            "quality": "hd",
+            "style": "vivid",
+            "user": "u-1",
+            "seed": 7,
+            "num_inference_steps": 12,
+        }
+    )
     assert request.payload == {
-        "prompt": "a lighthouse", "num_images": 2, "image_size": {"width": 1024, "height": 768}, "sync_mode": True,
-        "output_format": "jpeg", "enable_safety_checker": False, "quality": "high", "seed": 7,
+        "prompt": "a lighthouse",
+        "num_images": 2,
+        "image_size": {"width": 1024, "height": 768},
+        "sync_mode": True,
+        "output_format": "jpeg",
+        "enable_safety_checker": False,
+        "quality": "high",
+        "seed": 7,
         "num_inference_steps": 12,
     }
     assert request.response_format == "b64_json"
@@ -63,13 +80,19 @@ def test_edit_single_upload_goes_in_both_fields_with_mask():
     mask = UploadedFile("mask.png", "image/png", PNG)
     request = images.edit_request({"prompt": "add a hat", "image": upload, "mask": mask, "n": 1})
     uri = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    assert request.payload == {"prompt": "add a hat", "num_images": 1, "image_url": uri, "image_urls": [uri],
-                               "mask_url": uri}
+    assert request.payload == {
+        "prompt": "add a hat",
+        "num_images": 1,
+        "image_url": uri,
+        "image_urls": [uri],
+        "mask_url": uri,
+    }
 
 
 def test_edit_several_images_use_image_urls_and_urls_pass_through():
-    request = images.edit_request({"prompt": "merge", "image": ["https://example.com/a.png",
-                                                                UploadedFile("b.png", "image/png", PNG)]})
+    request = images.edit_request(
+        {"prompt": "merge", "image": ["https://example.com/a.png", UploadedFile("b.png", "image/png", PNG)]}
+    )
     assert request.payload["image_urls"][0] == "https://example.com/a.png"
     assert request.payload["image_urls"][1].startswith("data:image/png;base64,")
     assert "image_url" not in request.payload
@@ -83,8 +106,15 @@ def test_edit_override_and_its_conflict():
         images.edit_request({"prompt": "p", "image": [one, one], "use_image_urls": False})
 
 
-@pytest.mark.parametrize("bad", [UploadedFile("a.txt", "text/plain", b"hello"), "file:///etc/passwd",
-                                 "data:text/html;base64,AAAA", UploadedFile("a.png", "image/png", b"")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        UploadedFile("a.txt", "text/plain", b"hello"),
+        "file:///etc/passwd",
+        "data:text/html;base64,AAAA",
+        UploadedFile("a.png", "image/png", b""),
+    ],
+)
 def test_edit_rejects_what_is_not_an_image(bad):
     with pytest.raises(RequestError) as info:
         images.edit_request({"prompt": "p", "image": bad})
@@ -107,11 +137,18 @@ def test_result_images_accepts_fal_shapes():
 
 def test_openai_answer_carries_created_size_format_and_usage():
     request = images.generation_request({"prompt": "x"})
-    result = {"images": [{"url": "https://cdn/x.png", "width": 512, "height": 256, "content_type": "image/png"}],
-              "usage": {"input_tokens": 3, "output_tokens": 9, "total_tokens": 12}}
+    result = {
+        "images": [{"url": "https://cdn/x.png", "width": 512, "height": 256, "content_type": "image/png"}],
+        "usage": {"input_tokens": 3, "output_tokens": 9, "total_tokens": 12},
+    }
     answer = images.openai_answer(result, [{"url": "https://cdn/x.png"}], request, created=123)
-    assert answer == {"created": 123, "data": [{"url": "https://cdn/x.png"}], "output_format": "png",
-                      "size": "512x256", "usage": {"input_tokens": 3, "output_tokens": 9, "total_tokens": 12}}
+    assert answer == {
+        "created": 123,
+        "data": [{"url": "https://cdn/x.png"}],
+        "output_format": "png",
+        "size": "512x256",
+        "usage": {"input_tokens": 3, "output_tokens": 9, "total_tokens": 12},
+    }
 
 
 def test_data_uri_round_trip():
@@ -124,9 +161,21 @@ def test_data_uri_round_trip():
 
 def test_form_extras_are_typed_back_json_extras_are_not():
     upload = UploadedFile("a.png", "image/png", PNG)
-    form = images.edit_request({"prompt": "p", "image": upload, "guidance_scale": "3.5", "seed": "7",
-                                "enable_safety_checker": "false", "negative_prompt": "blurry"}).payload
+    form = images.edit_request(
+        {
+            "prompt": "p",
+            "image": upload,
+            "guidance_scale": "3.5",
+            "seed": "7",
+            "enable_safety_checker": "false",
+            "negative_prompt": "blurry",
+        }
+    ).payload
     assert (form["guidance_scale"], form["seed"], form["enable_safety_checker"], form["negative_prompt"]) == (
-        3.5, 7, False, "blurry")
+        3.5,
+        7,
+        False,
+        "blurry",
+    )
     json_body = images.edit_request({"prompt": "p", "image": "https://x/a.png", "negative_prompt": "1999"}).payload
     assert json_body["negative_prompt"] == "1999"

@@ -48,8 +48,15 @@ def direct_fal():
 
 
 def _direct_gateway(gateway, url: str, **target: Any):
-    spec = {"id": "fal", "provider": "huggingface", "model": "black-forest-labs/FLUX.1-dev", "backend": "fal-ai",
-            "secret_key_ref": {"env": "FAL_KEY"}, "poll_interval_seconds": 0.001, **target}
+    spec = {
+        "id": "fal",
+        "provider": "huggingface",
+        "model": "black-forest-labs/FLUX.1-dev",
+        "backend": "fal-ai",
+        "secret_key_ref": {"env": "FAL_KEY"},
+        "poll_interval_seconds": 0.001,
+        **target,
+    }
     return gateway(spec, environ={"FAL_KEY": FAL_KEY}, disable=["falai"], extra_plugins=[_direct_backend_plugin(url)])
 
 
@@ -82,6 +89,7 @@ def test_without_this_package_fal_models_say_how_to_get_it(world, gateway):
 
 # ---------------------------------------------------------------------------------------- policies
 
+
 def _guard_plugin(seen: list[dict[str, Any]]) -> types.ModuleType:
     """A test-only request-phase policy: redacts an e-mail address, blocks a word, and records
     what on_complete sees (sizes, status) as an audit sink would."""
@@ -106,8 +114,15 @@ def _guard_plugin(seen: list[dict[str, Any]]) -> types.ModuleType:
             return Modify("redacted") if refs else None
 
         async def on_complete(self, ctx):
-            seen.append({"operation": ctx.operation, "status": ctx.status, "request_bytes": ctx.request_size,
-                         "response_bytes": ctx.response_size, "falai": dict(ctx.extra.get("falai", {}))})
+            seen.append(
+                {
+                    "operation": ctx.operation,
+                    "status": ctx.status,
+                    "request_bytes": ctx.request_size,
+                    "response_bytes": ctx.response_size,
+                    "falai": dict(ctx.extra.get("falai", {})),
+                }
+            )
 
     return _plugin("prompt_guard", register_policies=lambda register: register(PromptGuard))
 
@@ -124,8 +139,7 @@ def test_image_and_speech_prompts_are_redacted_before_fal(world, guarded):
     client = gw.client()
     client.images.generate(model=FLUX, prompt="a portrait of alice@example.com")
     client.audio.speech.create(model=KOKORO, input="mail alice@example.com now", voice="alloy").read()
-    client.images.edit(model=KONTEXT, prompt="sign it alice@example.com",
-                       image=("a.png", io.BytesIO(PNG), "image/png"))
+    client.images.edit(model=KONTEXT, prompt="sign it alice@example.com", image=("a.png", io.BytesIO(PNG), "image/png"))
     gw.stop()  # on_complete runs after the answer is sent: let the requests finish
     bodies = [r.body for r in world.fal.calls("POST")]
     assert bodies[0]["prompt"] == "a portrait of <EMAIL_ADDRESS>"
@@ -155,8 +169,9 @@ def test_blocked_prompts_never_reach_fal(world, guarded, call):
 @pytest.mark.parametrize("fmt", ["text", "srt", "vtt", "verbose_json"])
 def test_transcripts_pass_the_response_policies_in_every_format(world, guarded, fmt):
     gw, _ = guarded
-    answer = gw.client().audio.transcriptions.create(model=WHISPER, file=("a.mp3", io.BytesIO(MP3), "audio/mpeg"),
-                                                     response_format=fmt)
+    answer = gw.client().audio.transcriptions.create(
+        model=WHISPER, file=("a.mp3", io.BytesIO(MP3), "audio/mpeg"), response_format=fmt
+    )
     text = answer if isinstance(answer, str) else answer.model_dump_json()
     assert "[REDACTED]" in text and "lazy dog" not in text
 
@@ -165,8 +180,9 @@ def test_audit_records_sizes_not_payloads(world, gateway, tmp_path):
     audit = {"destination": "jsonl", "directory": str(tmp_path), "include_request": True, "include_response": True}
     gw = gateway(policies={"chain": ["audit-logger"], "policy": {"audit-logger": audit}})
     client = gw.client()
-    client.images.edit(model=KONTEXT, prompt="hat", image=("a.png", io.BytesIO(PNG * 50), "image/png"),
-                       response_format="b64_json")
+    client.images.edit(
+        model=KONTEXT, prompt="hat", image=("a.png", io.BytesIO(PNG * 50), "image/png"), response_format="b64_json"
+    )
     client.audio.transcriptions.create(model=WHISPER, file=("a.mp3", io.BytesIO(MP3), "audio/mpeg"))
     client.audio.speech.create(model=KOKORO, input="hello", voice="alloy").read()
     gw.stop()  # flushes the audit writer

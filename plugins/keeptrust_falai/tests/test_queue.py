@@ -71,9 +71,15 @@ def _queue(url: str, *, timeout: float = 10.0, ctx: RequestContext | None = None
     config = TargetConfig(id="fal", provider="huggingface", max_retries=0)
     upstream = Upstream(config, redactor=Redactor())
     ctx = ctx or RequestContext(request_id="r", operation="images", endpoint="/v1/images/generations", body={})
-    return FalQueue(ctx=ctx, upstream=upstream, endpoints=FalEndpoints.for_base(url + "/fal-ai", via_router=True),
-                    headers={"authorization": "Bearer hf_test"}, timeout=timeout, poll_interval=0.001,
-                    logger=logging.getLogger("test"))
+    return FalQueue(
+        ctx=ctx,
+        upstream=upstream,
+        endpoints=FalEndpoints.for_base(url + "/fal-ai", via_router=True),
+        headers={"authorization": "Bearer hf_test"},
+        timeout=timeout,
+        poll_interval=0.001,
+        logger=logging.getLogger("test"),
+    )
 
 
 async def test_submit_poll_and_fetch(fake):
@@ -129,8 +135,9 @@ async def test_budget_spent_cancels_the_job(fake):
     with pytest.raises(UpstreamTimeout, match="cancelled"):
         await _queue(url, timeout=0.3).run(MODEL, {"prompt": "x"})
     cancel = app.calls("PUT")
-    assert [(r.path, r.query) for r in cancel] == [("/fal-ai/fal-ai/flux/requests/req-0001/cancel",
-                                                    {"_subdomain": "queue"})]
+    assert [(r.path, r.query) for r in cancel] == [
+        ("/fal-ai/fal-ai/flux/requests/req-0001/cancel", {"_subdomain": "queue"})
+    ]
     assert app.jobs["req-0001"].cancelled
 
 

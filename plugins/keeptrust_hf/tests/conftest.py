@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from keeptrust.testing import RunningGateway, start_gateway
 from keeptrust_hf.testing import TOKEN, TOKEN_ENV, FakeHF, fake_hf_environ, serve_fake_hf
 
@@ -27,8 +28,9 @@ def gateway() -> Iterator[Callable[..., RunningGateway]]:
     ``disable`` names plugins to leave out (``falai``, to test the gateway without keeptrust-falai)."""
     started: list[RunningGateway] = []
 
-    def start(*targets: dict[str, Any], environ: dict[str, str] | None = None, disable: tuple[str, ...] = (),
-              **config: Any) -> RunningGateway:
+    def start(
+        *targets: dict[str, Any], environ: dict[str, str] | None = None, disable: tuple[str, ...] = (), **config: Any
+    ) -> RunningGateway:
         data = {"providers": {"targets": list(targets)}, **config}
         gw = start_gateway(data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, disable=disable)
         started.append(gw)
@@ -39,4 +41,3 @@ def gateway() -> Iterator[Callable[..., RunningGateway]]:
     finally:
         for gw in started:
             gw.stop()
-

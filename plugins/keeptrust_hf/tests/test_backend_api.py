@@ -8,6 +8,7 @@ import types
 from pathlib import Path
 
 import pytest
+
 from keeptrust import context as ops
 from keeptrust import hookimpl
 from keeptrust.errors import PluginError
@@ -36,8 +37,9 @@ class Acme(Backend):
         from keeptrust_hf import media
 
         url = call.url(self.route(ops.IMAGES, call.provider_model))
-        response = await call.upstream.request(call.ctx, "POST", url, json={"text": call.body["prompt"]},
-                                               headers=call.headers)
+        response = await call.upstream.request(
+            call.ctx, "POST", url, json={"text": call.body["prompt"]}, headers=call.headers
+        )
         answer = parse_json_response(response, "acme")
         return await media.images_result([answer["image_url"]], call.body.get("response_format"), call.download)
 
@@ -69,8 +71,9 @@ def test_a_third_party_backend_end_to_end(hf):
         return FakeResponse(200, {"image_url": f"{request.base_url}/files/image.png"})
 
     hf.app.add_route("POST", "/acme-ai/generate/", generate)
-    gw = start_gateway({"providers": {"targets": [hf_target("open")]}}, environ={TOKEN_ENV: TOKEN},
-                       extra_plugins=[plugin_module(Acme)])
+    gw = start_gateway(
+        {"providers": {"targets": [hf_target("open")]}}, environ={TOKEN_ENV: TOKEN}, extra_plugins=[plugin_module(Acme)]
+    )
     try:
         result = gw.client().images.generate(model="acme/painter:acme-ai", prompt="a cat", response_format="b64_json")
     finally:
@@ -88,8 +91,11 @@ def test_registering_a_name_twice_fails_at_start_up(hf):
         name = "groq"
 
     with pytest.raises(PluginError, match="'groq' is registered twice"):
-        start_gateway({"providers": {"targets": [hf_target("open")]}}, environ={TOKEN_ENV: TOKEN},
-                      extra_plugins=[plugin_module(Twin)])
+        start_gateway(
+            {"providers": {"targets": [hf_target("open")]}},
+            environ={TOKEN_ENV: TOKEN},
+            extra_plugins=[plugin_module(Twin)],
+        )
 
 
 def test_a_misspelt_hook_argument_fails_at_start_up():
@@ -109,7 +115,8 @@ def test_readme_capability_table_is_generated():
     block = re.search(r"<!-- capability-table:start -->\n(.*?)\n<!-- capability-table:end -->", readme, re.S)
     assert block is not None, "README.md lacks the capability table markers"
     assert block.group(1).strip() == builtin_table(), (
-        "README table is stale; regenerate with: python -m keeptrust_hf.capabilities")
+        "README table is stale; regenerate with: python -m keeptrust_hf.capabilities"
+    )
 
 
 def test_capability_table_follows_the_specs():
@@ -122,18 +129,28 @@ def test_modules_stay_small():
         assert len(path.read_text().splitlines()) <= 500, path
 
 
-@pytest.mark.parametrize(("name", "ref"), [
-    ("org/name", ModelRef("org/name")),
-    ("org/name:groq", ModelRef("org/name", "groq")),
-    ("org/name:fastest", ModelRef("org/name", policy="fastest")),
-    ("org/name:auto", ModelRef("org/name")),
-    ("huggingface/together/org/name", ModelRef("org/name", "together")),
-    ("huggingface/z-ai/org/name", ModelRef("org/name", "zai-org")),
-    ("huggingface/org/name", ModelRef("org/name")),
-    ("Org_1/Name-2.5", ModelRef("Org_1/Name-2.5")),
-    ("org/name:", None), ("org", None), ("/name", None), ("org/na%2Fme", None), ("org/-name", None),
-    ("org/name--x", None), ("a" * 97 + "/x", None), ("org/näme", None), ("org/name\n", None),
-])
+@pytest.mark.parametrize(
+    ("name", "ref"),
+    [
+        ("org/name", ModelRef("org/name")),
+        ("org/name:groq", ModelRef("org/name", "groq")),
+        ("org/name:fastest", ModelRef("org/name", policy="fastest")),
+        ("org/name:auto", ModelRef("org/name")),
+        ("huggingface/together/org/name", ModelRef("org/name", "together")),
+        ("huggingface/z-ai/org/name", ModelRef("org/name", "zai-org")),
+        ("huggingface/org/name", ModelRef("org/name")),
+        ("Org_1/Name-2.5", ModelRef("Org_1/Name-2.5")),
+        ("org/name:", None),
+        ("org", None),
+        ("/name", None),
+        ("org/na%2Fme", None),
+        ("org/-name", None),
+        ("org/name--x", None),
+        ("a" * 97 + "/x", None),
+        ("org/näme", None),
+        ("org/name\n", None),
+    ],
+)
 def test_model_name_parsing(name, ref):
     assert parse_model(name) == ref
 
@@ -145,18 +162,31 @@ def test_a_backend_key_goes_only_to_the_backends_own_host(hf):
         direct_base_url = hf.url + "/direct-acme"
 
     async def chat(request):
-        return FakeResponse(200, {"id": "x", "object": "chat.completion", "created": 1, "model": "painter-v2",
-                                  "choices": [{"index": 0, "finish_reason": "stop",
-                                               "message": {"role": "assistant", "content": "direct"}}]})
+        return FakeResponse(
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "painter-v2",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "direct"}}
+                ],
+            },
+        )
 
     hf.app.add_route("POST", "/direct-acme/", chat)
     key = "acme_" + "k" * 30
-    gw = start_gateway({"providers": {"targets": [hf_target("open")]}}, environ={TOKEN_ENV: key},
-                       extra_plugins=[plugin_module(DirectAcme)])
+    gw = start_gateway(
+        {"providers": {"targets": [hf_target("open")]}},
+        environ={TOKEN_ENV: key},
+        extra_plugins=[plugin_module(DirectAcme)],
+    )
     try:
         client = gw.client()
-        answer = client.chat.completions.create(model="acme/painter:acme-ai",
-                                                messages=[{"role": "user", "content": "x"}])
+        answer = client.chat.completions.create(
+            model="acme/painter:acme-ai", messages=[{"role": "user", "content": "x"}]
+        )
         assert answer.choices[0].message.content == "direct"
         import openai
 

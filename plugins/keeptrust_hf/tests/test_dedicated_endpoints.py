@@ -7,6 +7,7 @@ import logging
 
 import openai
 import pytest
+
 from keeptrust.testing import serve_app
 from keeptrust_hf.testing import TOKEN, FakeTGI, hf_target
 
@@ -31,8 +32,11 @@ def tgi():
 
 def test_benchmark_target_uses_the_messages_api_directly(tgi, gateway):
     server = tgi()
-    gw = gateway(hf_target("bench", model="bench/model", base_url=server.url + "/v1", format="huggingface",
-                           provider_type="huggingface"))
+    gw = gateway(
+        hf_target(
+            "bench", model="bench/model", base_url=server.url + "/v1", format="huggingface", provider_type="huggingface"
+        )
+    )
     client = gw.client()
     answer = client.chat.completions.create(model="bench/model", messages=USER, stop=["x"])
     assert answer.choices[0].message.content == "You said: hello there"
@@ -47,20 +51,34 @@ def test_benchmark_target_uses_the_messages_api_directly(tgi, gateway):
 
 def test_seed_dedicated_target_and_eu_region_url(tgi, gateway):
     server = tgi()
-    gw = gateway(hf_target("hf-eu-llama-70b", provider="huggingface:chat:meta-llama/Meta-Llama-3.1-70B-Instruct",
-                           base_url=server.url + "/v1/"))
+    gw = gateway(
+        hf_target(
+            "hf-eu-llama-70b",
+            provider="huggingface:chat:meta-llama/Meta-Llama-3.1-70B-Instruct",
+            base_url=server.url + "/v1/",
+        )
+    )
     gw.client().chat.completions.create(model="meta-llama/Meta-Llama-3.1-70B-Instruct", messages=USER)
     assert server.app.last.path == "/v1/chat/completions"
 
 
 def test_native_tgi_generate_with_mapped_parameters(tgi, gateway):
-    template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-                "{% if add_generation_prompt %}[assistant]{% endif %}")
+    template = (
+        "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}[assistant]{% endif %}"
+    )
     server = tgi(reply="the answer is here", chat_template=template)
     gw = gateway(hf_target(model="mistralai/Mistral-7B-Instruct-v0.3", base_url=server.url, format="huggingface"))
     client = gw.client()
-    answer = client.chat.completions.create(model="mistralai/Mistral-7B-Instruct-v0.3", messages=USER, max_tokens=50,
-                                            temperature=0, top_p=1.0, stop="END", seed=3)
+    answer = client.chat.completions.create(
+        model="mistralai/Mistral-7B-Instruct-v0.3",
+        messages=USER,
+        max_tokens=50,
+        temperature=0,
+        top_p=1.0,
+        stop="END",
+        seed=3,
+    )
     assert answer.choices[0].message.content == "the answer is here"
     assert answer.choices[0].finish_reason == "stop"
     # usage from TGI's x-prompt-tokens header and details.generated_tokens
@@ -69,10 +87,18 @@ def test_native_tgi_generate_with_mapped_parameters(tgi, gateway):
     assert (info.method, info.path, generate.path) == ("GET", "/info", "/generate")
     assert generate.json == {
         "inputs": "[system] Be brief.\n[user] hello there\n[assistant]",
-        "parameters": {"details": True, "return_full_text": False, "max_new_tokens": 50, "do_sample": False,
-                       "seed": 3, "stop": ["END"]}}
-    short = client.chat.completions.create(model="mistralai/Mistral-7B-Instruct-v0.3", messages=USER, max_tokens=2,
-                                           temperature=0.5)
+        "parameters": {
+            "details": True,
+            "return_full_text": False,
+            "max_new_tokens": 50,
+            "do_sample": False,
+            "seed": 3,
+            "stop": ["END"],
+        },
+    }
+    short = client.chat.completions.create(
+        model="mistralai/Mistral-7B-Instruct-v0.3", messages=USER, max_tokens=2, temperature=0.5
+    )
     assert short.choices[0].finish_reason == "length"
     assert server.app.last.json["parameters"]["temperature"] == 0.5
     assert len(server.app.requests_to("/info")) == 1  # detected once
@@ -81,8 +107,11 @@ def test_native_tgi_generate_with_mapped_parameters(tgi, gateway):
 def test_native_tgi_stream_translated_to_chunks(tgi, gateway):
     server = tgi(reply="Hi there friend")
     gw = gateway(hf_target(model="org/model", base_url=server.url, format="huggingface"))
-    chunks = list(gw.client().chat.completions.create(model="org/model", messages=USER, stream=True,
-                                                      stream_options={"include_usage": True}))
+    chunks = list(
+        gw.client().chat.completions.create(
+            model="org/model", messages=USER, stream=True, stream_options={"include_usage": True}
+        )
+    )
     deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert "".join(deltas) == "Hi there friend"  # the special </s> token is dropped
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"  # eos_token
@@ -105,8 +134,10 @@ def test_default_prompt_and_hub_chat_template(tgi, hf, gateway):
     gw.client().chat.completions.create(model="org/model", messages=USER)
     assert server.app.last.json["inputs"] == "<|system|>\nBe brief.</s>\n<|user|>\nhello there</s>\n<|assistant|>\n"
     # the model's own template from its tokenizer_config.json on the Hub
-    hf.app.tokenizers["org/templated"] = {"chat_template": "{{ bos_token }}{% for m in messages %}<{{ m.role }}>"
-                                          "{{ m.content }}{% endfor %}", "bos_token": {"content": "<s>"}}
+    hf.app.tokenizers["org/templated"] = {
+        "chat_template": "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}",
+        "bos_token": {"content": "<s>"},
+    }
     server2 = tgi()
     gw2 = gateway(hf_target("t2", model="org/templated", base_url=server2.url, format="huggingface"))
     gw2.client().chat.completions.create(model="org/templated", messages=USER)
@@ -143,10 +174,13 @@ def test_cold_start_is_waited_out_and_logged_once(tgi, gateway, caplog):
 def test_cold_start_that_never_ends_is_503_model_loading(tgi, gateway):
     server = tgi()
     server.app.loading = 1000
-    gw = gateway(hf_target(model="org/model", base_url=server.url + "/v1", timeout_seconds=1,
-                           stream_timeout_seconds=1))
-    server.app.fail_next("/v1/chat/completions", 503, {"error": "Model org/model is currently loading",
-                                                       "estimated_time": 0.3}, times=1000)
+    gw = gateway(hf_target(model="org/model", base_url=server.url + "/v1", timeout_seconds=1, stream_timeout_seconds=1))
+    server.app.fail_next(
+        "/v1/chat/completions",
+        503,
+        {"error": "Model org/model is currently loading", "estimated_time": 0.3},
+        times=1000,
+    )
     with pytest.raises(openai.InternalServerError) as info:
         gw.client().chat.completions.create(model="org/model", messages=USER, stream=True)
     assert info.value.status_code == 503
@@ -158,5 +192,6 @@ def test_tools_on_a_native_endpoint_point_to_the_messages_api(tgi, gateway):
     server = tgi()
     gw = gateway(hf_target(model="org/model", base_url=server.url, format="huggingface"))
     with pytest.raises(openai.BadRequestError, match="/v1"):
-        gw.client().chat.completions.create(model="org/model", messages=USER, tools=[
-            {"type": "function", "function": {"name": "f", "parameters": {}}}])
+        gw.client().chat.completions.create(
+            model="org/model", messages=USER, tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import openai
 import pytest
+
 from keeptrust.errors import ConfigError
 from keeptrust_hf.testing import TOKEN, TOKEN_ENV, hf_target
 
@@ -64,8 +65,11 @@ def test_fal_ai_without_its_package_is_a_clear_400(hf, gateway):
     hf.app.add_mapping("black-forest-labs/FLUX.1-dev", "fal-ai", "fal-ai/flux/dev", task="text-to-image")
     gw = gateway(hf_target("open"), disable=("falai",))
     client = gw.client()
-    for model in ("black-forest-labs/FLUX.1-dev:fal-ai", "huggingface/fal-ai/black-forest-labs/FLUX.1-dev",
-                  "black-forest-labs/FLUX.1-dev"):
+    for model in (
+        "black-forest-labs/FLUX.1-dev:fal-ai",
+        "huggingface/fal-ai/black-forest-labs/FLUX.1-dev",
+        "black-forest-labs/FLUX.1-dev",
+    ):
         with pytest.raises(openai.BadRequestError) as info:
             client.images.generate(model=model, prompt="a cat")
         assert "pip install keeptrust-falai" in info.value.body["message"]
@@ -138,13 +142,16 @@ def test_gated_model_refused_by_the_hub_mapping_api(hf, gateway):
     assert f"https://huggingface.co/{LLAMA}" in info.value.body["message"]
 
 
-@pytest.mark.parametrize(("keys", "message"), [
-    ({"format": "hugginface"}, "format: expected one of openai, huggingface; got 'hugginface'"),
-    ({"bakend": "groq"}, "bakend: unknown key; did you mean 'backend'?"),
-    ({"provider": "huggingface:chta:o/m"}, "unknown kind 'chta'"),
-    ({"model": "not a repo"}, "is not a Hugging Face repo id"),
-    ({"backend": "groq", "base_url": "http://127.0.0.1:9/v1"}, "cannot be combined with base_url"),
-])
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"format": "hugginface"}, "format: expected one of openai, huggingface; got 'hugginface'"),
+        ({"bakend": "groq"}, "bakend: unknown key; did you mean 'backend'?"),
+        ({"provider": "huggingface:chta:o/m"}, "unknown kind 'chta'"),
+        ({"model": "not a repo"}, "is not a Hugging Face repo id"),
+        ({"backend": "groq", "base_url": "http://127.0.0.1:9/v1"}, "cannot be combined with base_url"),
+    ],
+)
 def test_config_errors_name_the_key(hf, gateway, keys, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
         gateway(hf_target(**{"model": LLAMA, **keys}))

@@ -9,6 +9,7 @@ import struct
 
 import openai
 import pytest
+
 from keeptrust_hf.testing import FLAC, MP3, PNG, TOKEN, WAV, hf_target, vector
 
 BGE = "BAAI/bge-large-en-v1.5"
@@ -29,13 +30,15 @@ def floats(b64: str) -> list[float]:
 # ------------------------------------------------------------------------------------ embeddings
 def test_seed_bge_example_end_to_end(hf, gateway):
     hf.app.add_mapping(BGE, "hf-inference", task="feature-extraction")
-    gw = gateway({"id": "hf-bge-embeddings", "provider": "huggingface", "model": BGE,
-                  "secret_key_ref": {"env": "HF_API_TOKEN"}})
+    gw = gateway(
+        {"id": "hf-bge-embeddings", "provider": "huggingface", "model": BGE, "secret_key_ref": {"env": "HF_API_TOKEN"}}
+    )
     embedding = gw.client().embeddings.create(model=BGE, input="enterprise AI governance policy enforcement gateway")
     assert len(embedding.data) == 1
     # the SDK asked for base64 (its default) and decoded it: the same floats, float32-rounded
-    assert embedding.data[0].embedding == pytest.approx(vector("enterprise AI governance policy enforcement gateway"),
-                                                        rel=1e-6)
+    assert embedding.data[0].embedding == pytest.approx(
+        vector("enterprise AI governance policy enforcement gateway"), rel=1e-6
+    )
     sent = hf.app.requests_to("/hf-inference")[0]
     assert sent.path == f"/hf-inference/models/{BGE}/pipeline/feature-extraction"
     assert sent.json == {"inputs": "enterprise AI governance policy enforcement gateway"}
@@ -45,8 +48,9 @@ def test_seed_bge_example_end_to_end(hf, gateway):
 def test_hf_inference_batch_params_float_and_token_level_pooling(hf, gateway):
     hf.app.add_mapping(BGE, "hf-inference", task="feature-extraction")
     client = open_gateway(gateway)
-    batch = client.embeddings.create(model=BGE, input=["a b", "c"], encoding_format="float",
-                                     extra_body={"normalize": True, "truncate": True})
+    batch = client.embeddings.create(
+        model=BGE, input=["a b", "c"], encoding_format="float", extra_body={"normalize": True, "truncate": True}
+    )
     assert [d.embedding for d in batch.data] == [vector("a b"), vector("c")]
     assert [d.index for d in batch.data] == [0, 1]
     assert hf.app.last.json == {"inputs": ["a b", "c"], "normalize": True, "truncate": True}
@@ -58,9 +62,14 @@ def test_hf_inference_batch_params_float_and_token_level_pooling(hf, gateway):
         client.embeddings.create(model=BGE, input="a", dimensions=64)
 
 
-@pytest.mark.parametrize(("backend", "path"), [("together", "/together/v1/embeddings"),
-                                               ("scaleway", "/scaleway/v1/embeddings"),
-                                               ("deepinfra", "/deepinfra/v1/openai/embeddings")])
+@pytest.mark.parametrize(
+    ("backend", "path"),
+    [
+        ("together", "/together/v1/embeddings"),
+        ("scaleway", "/scaleway/v1/embeddings"),
+        ("deepinfra", "/deepinfra/v1/openai/embeddings"),
+    ],
+)
 def test_openai_style_embedding_backends(hf, gateway, backend, path):
     hf.app.add_mapping(BGE, backend, f"{backend}-bge", task="feature-extraction")
     client = open_gateway(gateway)
@@ -74,24 +83,56 @@ def test_openai_style_embedding_backends(hf, gateway, backend, path):
 
 
 # ------------------------------------------------------------------------------------ images
-@pytest.mark.parametrize(("backend", "path", "check"), [
-    ("hf-inference", f"/hf-inference/models/{FLUX}",
-     lambda r: r.json == {"inputs": "a cat", "parameters": {"width": 512, "height": 256}}
-     and r.header("accept") == "image/png"),
-    ("together", "/together/v1/images/generations",
-     lambda r: r.json == {"prompt": "a cat", "model": "t-flux", "width": 512, "height": 256,
-                          "response_format": "base64"}),
-    ("nscale", "/nscale/v1/images/generations",
-     lambda r: r.json == {"prompt": "a cat", "model": "n-flux", "response_format": "b64_json", "size": "512x256"}),
-    ("replicate", "/replicate/v1/models/r-owner/flux/predictions",
-     lambda r: r.json == {"input": {"prompt": "a cat", "width": 512, "height": 256}} and r.header("prefer") == "wait"),
-    ("wavespeed", "/wavespeed/api/v3/w-flux", lambda r: r.json == {"prompt": "a cat", "width": 512, "height": 256}),
-    ("zai-org", "/zai-org/api/paas/v4/async/images/generations",
-     lambda r: r.json == {"model": "z-flux", "prompt": "a cat", "size": "512x256"}),
-])
+@pytest.mark.parametrize(
+    ("backend", "path", "check"),
+    [
+        (
+            "hf-inference",
+            f"/hf-inference/models/{FLUX}",
+            lambda r: (
+                r.json == {"inputs": "a cat", "parameters": {"width": 512, "height": 256}}
+                and r.header("accept") == "image/png"
+            ),
+        ),
+        (
+            "together",
+            "/together/v1/images/generations",
+            lambda r: (
+                r.json
+                == {"prompt": "a cat", "model": "t-flux", "width": 512, "height": 256, "response_format": "base64"}
+            ),
+        ),
+        (
+            "nscale",
+            "/nscale/v1/images/generations",
+            lambda r: (
+                r.json == {"prompt": "a cat", "model": "n-flux", "response_format": "b64_json", "size": "512x256"}
+            ),
+        ),
+        (
+            "replicate",
+            "/replicate/v1/models/r-owner/flux/predictions",
+            lambda r: (
+                r.json == {"input": {"prompt": "a cat", "width": 512, "height": 256}} and r.header("prefer") == "wait"
+            ),
+        ),
+        ("wavespeed", "/wavespeed/api/v3/w-flux", lambda r: r.json == {"prompt": "a cat", "width": 512, "height": 256}),
+        (
+            "zai-org",
+            "/zai-org/api/paas/v4/async/images/generations",
+            lambda r: r.json == {"model": "z-flux", "prompt": "a cat", "size": "512x256"},
+        ),
+    ],
+)
 def test_images_on_every_image_backend(hf, gateway, backend, path, check):
-    ids = {"hf-inference": FLUX, "together": "t-flux", "nscale": "n-flux", "replicate": "r-owner/flux",
-           "wavespeed": "w-flux", "zai-org": "z-flux"}
+    ids = {
+        "hf-inference": FLUX,
+        "together": "t-flux",
+        "nscale": "n-flux",
+        "replicate": "r-owner/flux",
+        "wavespeed": "w-flux",
+        "zai-org": "z-flux",
+    }
     hf.app.add_mapping(FLUX, backend, ids[backend], task="text-to-image")
     client = open_gateway(gateway)
     b64 = client.images.generate(model=f"{FLUX}:{backend}", prompt="a cat", size="512x256", response_format="b64_json")
@@ -110,9 +151,11 @@ def test_async_jobs_poll_through_the_router(hf, gateway):
     hf.app.pending_polls = 2
     hf.app.replicate_pending = True
     client = open_gateway(gateway)
-    for backend, poll_prefix in (("wavespeed", "/wavespeed/api/v3/predictions/"),
-                                 ("zai-org", "/zai-org/api/paas/v4/async-result/"),
-                                 ("replicate", "/replicate/v1/predictions/")):
+    for backend, poll_prefix in (
+        ("wavespeed", "/wavespeed/api/v3/predictions/"),
+        ("zai-org", "/zai-org/api/paas/v4/async-result/"),
+        ("replicate", "/replicate/v1/predictions/"),
+    ):
         client.images.generate(model=f"{FLUX}:{backend}", prompt="a cat", response_format="b64_json")
         polls = [r for r in hf.app.requests if r.method == "GET" and r.path.startswith(poll_prefix)]
         assert len(polls) == 3, backend
@@ -129,12 +172,18 @@ def test_image_edits(hf, gateway):
     client = open_gateway(gateway)
     uri = "data:image/png;base64," + base64.b64encode(PNG).decode()
     for backend in ("hf-inference", "together", "replicate", "wavespeed"):
-        result = client.images.edit(model=f"{FLUX}:{backend}", image=("cat.png", io.BytesIO(PNG), "image/png"),
-                                    prompt="make it blue", response_format="b64_json")
+        result = client.images.edit(
+            model=f"{FLUX}:{backend}",
+            image=("cat.png", io.BytesIO(PNG), "image/png"),
+            prompt="make it blue",
+            response_format="b64_json",
+        )
         assert base64.b64decode(result.data[0].b64_json) == PNG
     bodies = {r.path.split("/")[1]: r.json for r in hf.app.requests if r.method == "POST"}
-    assert bodies["hf-inference"] == {"inputs": base64.b64encode(PNG).decode(),
-                                      "parameters": {"prompt": "make it blue"}}
+    assert bodies["hf-inference"] == {
+        "inputs": base64.b64encode(PNG).decode(),
+        "parameters": {"prompt": "make it blue"},
+    }
     assert bodies["together"]["image_url"] == uri and bodies["together"]["prompt"] == "make it blue"
     assert bodies["replicate"]["input"]["input_image"] == uri and bodies["replicate"]["input"]["images"] == [uri]
     assert bodies["wavespeed"] == {"prompt": "make it blue", "image": uri}
@@ -153,12 +202,15 @@ def test_upload_over_the_backend_limit_is_413(hf, gateway):
 
 
 # ------------------------------------------------------------------------------------ audio
-@pytest.mark.parametrize(("backend", "path", "audio"), [
-    ("hf-inference", f"/hf-inference/models/{TTS}", FLAC),
-    ("together", "/together/v1/audio/speech", MP3),
-    ("deepinfra", "/deepinfra/v1/openai/audio/speech", MP3),
-    ("replicate", "/replicate/v1/models/r-owner/tts/predictions", MP3),
-])
+@pytest.mark.parametrize(
+    ("backend", "path", "audio"),
+    [
+        ("hf-inference", f"/hf-inference/models/{TTS}", FLAC),
+        ("together", "/together/v1/audio/speech", MP3),
+        ("deepinfra", "/deepinfra/v1/openai/audio/speech", MP3),
+        ("replicate", "/replicate/v1/models/r-owner/tts/predictions", MP3),
+    ],
+)
 def test_speech(hf, gateway, backend, path, audio):
     ids = {"hf-inference": TTS, "together": "t-tts", "deepinfra": "d-tts", "replicate": "r-owner/tts"}
     hf.app.add_mapping(TTS, backend, ids[backend], task="text-to-speech")
@@ -168,10 +220,12 @@ def test_speech(hf, gateway, backend, path, audio):
     assert speech.response.headers["content-type"].startswith("audio/")
     sent = next(r for r in hf.app.requests if r.method == "POST")
     assert sent.path == path
-    expected = {"hf-inference": {"inputs": "Hello!"},
-                "together": {"input": "Hello!", "voice": "af_heart", "model": "t-tts"},
-                "deepinfra": {"input": "Hello!", "voice": "af_heart", "model": "d-tts"},
-                "replicate": {"input": {"text": "Hello!", "voice": "af_heart"}}}[backend]
+    expected = {
+        "hf-inference": {"inputs": "Hello!"},
+        "together": {"input": "Hello!", "voice": "af_heart", "model": "t-tts"},
+        "deepinfra": {"input": "Hello!", "voice": "af_heart", "model": "d-tts"},
+        "replicate": {"input": {"text": "Hello!", "voice": "af_heart"}},
+    }[backend]
     assert sent.json == expected
 
 
@@ -181,8 +235,9 @@ def test_transcriptions(hf, gateway):
     hf.app.add_mapping(WHISPER, "replicate", "r-owner/whisper:abc123", task="automatic-speech-recognition")
     client = open_gateway(gateway)
     for backend in ("hf-inference", "deepinfra", "replicate"):
-        text = client.audio.transcriptions.create(model=f"{WHISPER}:{backend}", file=("a.wav", io.BytesIO(WAV),
-                                                                                       "audio/wav"))
+        text = client.audio.transcriptions.create(
+            model=f"{WHISPER}:{backend}", file=("a.wav", io.BytesIO(WAV), "audio/wav")
+        )
         assert text.text == "hello world", backend
     raw = hf.app.requests_to("/hf-inference")[0]
     assert raw.raw == WAV and raw.header("content-type") == "audio/wav"  # raw bytes, typed by MIME
@@ -192,12 +247,16 @@ def test_transcriptions(hf, gateway):
     assert b"d-whisper" in multipart.raw and WAV in multipart.raw
     replicate = hf.app.requests_to("/replicate")[0]
     assert replicate.path == "/replicate/v1/predictions"
-    assert replicate.json == {"input": {"audio": "data:audio/wav;base64," + base64.b64encode(WAV).decode()},
-                              "version": "abc123"}
-    verbose = client.audio.transcriptions.create(model=f"{WHISPER}:hf-inference", response_format="verbose_json",
-                                                 file=("a.flac", io.BytesIO(FLAC), "audio/flac"))
+    assert replicate.json == {
+        "input": {"audio": "data:audio/wav;base64," + base64.b64encode(WAV).decode()},
+        "version": "abc123",
+    }
+    verbose = client.audio.transcriptions.create(
+        model=f"{WHISPER}:hf-inference", response_format="verbose_json", file=("a.flac", io.BytesIO(FLAC), "audio/flac")
+    )
     assert [s.text for s in verbose.segments] == ["hello", " world"]
     assert hf.app.requests_to("/hf-inference")[-1].json["parameters"] == {"return_timestamps": True}
-    srt = client.audio.transcriptions.create(model=f"{WHISPER}:deepinfra", response_format="srt",
-                                             file=("a.wav", io.BytesIO(WAV), "audio/wav"))
+    srt = client.audio.transcriptions.create(
+        model=f"{WHISPER}:deepinfra", response_format="srt", file=("a.wav", io.BytesIO(WAV), "audio/wav")
+    )
     assert "00:00:00,000 --> 00:00:01,500" in srt

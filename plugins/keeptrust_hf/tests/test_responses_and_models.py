@@ -22,9 +22,13 @@ def test_responses_translated_to_chat_for_a_backend(hf, gateway):
     hf.app.add_mapping(LLAMA, "together", "t-llama")
     gw = gateway(hf_target(model=LLAMA, backend="together"))
     client = gw.client()
-    response = client.responses.create(model=LLAMA, instructions="Be brief.", input=[
-        {"role": "user", "content": [{"type": "input_text", "text": "hello"}]}], max_output_tokens=30,
-        text={"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}})
+    response = client.responses.create(
+        model=LLAMA,
+        instructions="Be brief.",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "hello"}]}],
+        max_output_tokens=30,
+        text={"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}},
+    )
     assert response.output_text == "You said: hello"
     assert response.usage.input_tokens == 5 and response.status == "completed"
     sent = hf.app.last
@@ -44,12 +48,14 @@ def test_responses_translated_to_chat_for_a_backend(hf, gateway):
 def test_responses_function_calls_round_trip(hf, gateway):
     hf.app.add_mapping(LLAMA, "hf-inference")
     gw = gateway(hf_target(model=LLAMA, backend="hf-inference"))
-    response = gw.client().responses.create(model=LLAMA, input="weather?", tools=[
-        {"type": "function", "name": "search", "parameters": {"type": "object"}}])
+    response = gw.client().responses.create(
+        model=LLAMA, input="weather?", tools=[{"type": "function", "name": "search", "parameters": {"type": "object"}}]
+    )
     call = response.output[0]
     assert (call.type, call.name, call.arguments) == ("function_call", "search", '{"q":"weather?"}')
-    assert hf.app.last.json["tools"] == [{"type": "function", "function": {"name": "search",
-                                                                           "parameters": {"type": "object"}}}]
+    assert hf.app.last.json["tools"] == [
+        {"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}
+    ]
 
 
 def test_responses_on_a_native_endpoint(gateway):

@@ -7,6 +7,7 @@ import json
 
 import openai
 import pytest
+
 from keeptrust_hf.testing import TOKEN, TOKEN_ENV, hf_target
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
@@ -63,8 +64,9 @@ def test_every_chat_backend_gets_its_route_and_provider_id(hf, gateway, backend)
     hf.app.add_mapping(LLAMA, backend, provider_id(backend))
     gw = gateway(hf_target(model=LLAMA, backend=backend, bill_to="acme"))
     client = gw.client()
-    answer = client.chat.completions.create(model=LLAMA, messages=USER, temperature=0.5, top_p=0.9, max_tokens=16,
-                                            stop=["\n\n"], seed=7, n=1)
+    answer = client.chat.completions.create(
+        model=LLAMA, messages=USER, temperature=0.5, top_p=0.9, max_tokens=16, stop=["\n\n"], seed=7, n=1
+    )
     assert answer.choices[0].message.content == "You said: hello there"
     assert answer.choices[0].finish_reason == "stop"  # TGI's stop_sequence/eos_token normalised
     assert answer.id  # TGI's empty id replaced
@@ -74,7 +76,13 @@ def test_every_chat_backend_gets_its_route_and_provider_id(hf, gateway, backend)
     assert sent.header("x-hf-bill-to") == "acme"
     assert sent.json["model"] == provider_id(backend)
     assert {k: sent.json[k] for k in ("temperature", "top_p", "max_tokens", "stop", "seed", "n")} == {
-        "temperature": 0.5, "top_p": 0.9, "max_tokens": 16, "stop": ["\n\n"], "seed": 7, "n": 1}
+        "temperature": 0.5,
+        "top_p": 0.9,
+        "max_tokens": 16,
+        "stop": ["\n\n"],
+        "seed": 7,
+        "n": 1,
+    }
     if backend == "zai-org":
         assert sent.header("x-source-channel") == "hugging_face"
         assert sent.header("accept-language") == "en-US,en"
@@ -82,8 +90,9 @@ def test_every_chat_backend_gets_its_route_and_provider_id(hf, gateway, backend)
     assert mapping.query == {"expand[]": ["inferenceProviderMapping"]}
     assert mapping.header("authorization") == f"Bearer {TOKEN}"
 
-    chunks = list(client.chat.completions.create(model=LLAMA, messages=USER, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(model=LLAMA, messages=USER, stream=True, stream_options={"include_usage": True})
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip() == "You said: hello there"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
@@ -93,23 +102,30 @@ def test_every_chat_backend_gets_its_route_and_provider_id(hf, gateway, backend)
     assert len(hf.app.requests_to("/api/models/")) == 1
 
 
-@pytest.mark.parametrize(("backend", "expected"), [
-    ("cohere", {"type": "json_object", "schema": {"type": "object"}}),
-    ("fireworks-ai", {"type": "json_object", "schema": {"type": "object"}}),
-    ("together", {"type": "json_schema", "schema": {"type": "object"}}),
-    ("hf-inference", {"type": "json_object", "value": {"type": "object"}}),
-    ("groq", {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}),
-])
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        ("cohere", {"type": "json_object", "schema": {"type": "object"}}),
+        ("fireworks-ai", {"type": "json_object", "schema": {"type": "object"}}),
+        ("together", {"type": "json_schema", "schema": {"type": "object"}}),
+        ("hf-inference", {"type": "json_object", "value": {"type": "object"}}),
+        ("groq", {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}),
+    ],
+)
 def test_response_format_dialects(hf, gateway, backend, expected):
     hf.app.add_mapping(LLAMA, backend, provider_id(backend))
     gw = gateway(hf_target(model=LLAMA, backend=backend))
-    gw.client().chat.completions.create(model=LLAMA, messages=USER, response_format={
-        "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}})
+    gw.client().chat.completions.create(
+        model=LLAMA,
+        messages=USER,
+        response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+    )
     assert hf.app.last.json["response_format"] == expected
 
 
-@pytest.mark.parametrize(("backend", "kept"), [("together", True), ("hf-inference", True), ("groq", False),
-                                               ("cerebras", False)])
+@pytest.mark.parametrize(
+    ("backend", "kept"), [("together", True), ("hf-inference", True), ("groq", False), ("cerebras", False)]
+)
 def test_top_k_only_where_supported(hf, gateway, backend, kept):
     hf.app.add_mapping(LLAMA, backend, provider_id(backend))
     gw = gateway(hf_target(model=LLAMA, backend=backend))
@@ -129,16 +145,19 @@ def test_tools_and_tgi_tool_call_quirks(hf, gateway):
     assert hf.app.last.json["tools"] == tools and hf.app.last.json["tool_choice"] == "auto"
 
 
-@pytest.mark.parametrize(("name", "path", "model"), [
-    (f"{LLAMA}", "/v1/chat/completions", LLAMA),
-    (f"{LLAMA}:fastest", "/v1/chat/completions", f"{LLAMA}:fastest"),
-    (f"{LLAMA}:cheapest", "/v1/chat/completions", f"{LLAMA}:cheapest"),
-    (f"{LLAMA}:auto", "/v1/chat/completions", LLAMA),  # the router rejects ':auto': never sent
-    (f"{LLAMA}:groq", "/groq/openai/v1/chat/completions", "llama-groq"),
-    (f"huggingface/groq/{LLAMA}", "/groq/openai/v1/chat/completions", "llama-groq"),
-    (f"huggingface/fireworks/{LLAMA}", "/fireworks-ai/inference/v1/chat/completions", "llama-fw"),
-    (f"huggingface/{LLAMA}", "/v1/chat/completions", LLAMA),
-])
+@pytest.mark.parametrize(
+    ("name", "path", "model"),
+    [
+        (f"{LLAMA}", "/v1/chat/completions", LLAMA),
+        (f"{LLAMA}:fastest", "/v1/chat/completions", f"{LLAMA}:fastest"),
+        (f"{LLAMA}:cheapest", "/v1/chat/completions", f"{LLAMA}:cheapest"),
+        (f"{LLAMA}:auto", "/v1/chat/completions", LLAMA),  # the router rejects ':auto': never sent
+        (f"{LLAMA}:groq", "/groq/openai/v1/chat/completions", "llama-groq"),
+        (f"huggingface/groq/{LLAMA}", "/groq/openai/v1/chat/completions", "llama-groq"),
+        (f"huggingface/fireworks/{LLAMA}", "/fireworks-ai/inference/v1/chat/completions", "llama-fw"),
+        (f"huggingface/{LLAMA}", "/v1/chat/completions", LLAMA),
+    ],
+)
 def test_open_target_model_names(hf, gateway, name, path, model):
     hf.app.add_mapping(LLAMA, "groq", "llama-groq")
     hf.app.add_mapping(LLAMA, "fireworks-ai", "llama-fw")
@@ -148,9 +167,22 @@ def test_open_target_model_names(hf, gateway, name, path, model):
     assert (hf.app.last.path, hf.app.last.json["model"]) == (path, model)
 
 
-@pytest.mark.parametrize("name", ["../etc/passwd", "org/na me", "org/name:UPPER", "http://evil/x", "org/name?x=1",
-                                  "org//name", "org/a..b", "org/name:groq:x", "huggingface/x/y/z/w", "org/name@1",
-                                  "org/name:unknown-backend"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../etc/passwd",
+        "org/na me",
+        "org/name:UPPER",
+        "http://evil/x",
+        "org/name?x=1",
+        "org//name",
+        "org/a..b",
+        "org/name:groq:x",
+        "huggingface/x/y/z/w",
+        "org/name@1",
+        "org/name:unknown-backend",
+    ],
+)
 def test_invalid_model_names_never_reach_upstream(hf, gateway, name):
     gw = gateway(hf_target("open"))
     with pytest.raises(openai.NotFoundError) as info:

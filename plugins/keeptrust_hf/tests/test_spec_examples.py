@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+
 from keeptrust.plugins import load_registry
 from keeptrust.testing import serve_app
 from keeptrust_hf.testing import TOKEN, FakeTGI
+
 
 def _examples_dir() -> Path:
     # shared/ lies beside the repository (CI's clean clone) or at /work/shared (development machines).
@@ -66,8 +68,10 @@ def test_example_runs_against_the_fakes(path, hf, gateway, tgi_server, tmp_path,
         task = "feature-extraction" if "bge" in model.lower() else "conversational"
         hf.app.add_mapping(model, "hf-inference", task=task)
     chain = [p for p in config["policies"]["chain"] if p in CORE_POLICIES]
-    config["policies"] = {"chain": chain, "policy": {k: v for k, v in config["policies"].get("policy", {}).items()
-                                                     if k in chain}}
+    config["policies"] = {
+        "chain": chain,
+        "policy": {k: v for k, v in config["policies"].get("policy", {}).items() if k in chain},
+    }
     audit = config["policies"]["policy"].get("audit-logger")
     if isinstance(audit, dict) and audit.get("destination") == "api":
         audit.pop("destination")  # the audit API is not under test here: the default local sink is used
@@ -80,16 +84,21 @@ def test_example_runs_against_the_fakes(path, hf, gateway, tgi_server, tmp_path,
             result = client.embeddings.create(model=model, input="enterprise AI governance")
             assert len(result.data[0].embedding) == 8
             continue
-        answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello"}],
-                                                max_tokens=64)
+        answer = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hello"}], max_tokens=64
+        )
         text = answer.choices[0].message.content
         assert text in ("You said: hello", "endpoint reply"), (target.id, text)
-        chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello"}],
-                                                     stream=True))
+        chunks = list(
+            client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello"}], stream=True)
+        )
         assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip() == text
     if "router" in chain:
-        routed = client.chat.completions.create(model="hf-llama-8b", messages=[{"role": "user", "content": "hi"}],
-                                                extra_headers={"x-keeptrust-role": "production"})
+        routed = client.chat.completions.create(
+            model="hf-llama-8b",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-keeptrust-role": "production"},
+        )
         assert routed.choices[0].message.content == "endpoint reply"  # the dedicated target
 
 
@@ -102,6 +111,7 @@ def test_example_validates_with_kt(path, tmp_path):
         pytest.skip(f"policy packages not installed for: {', '.join(sorted(missing))}")
     kt = Path(sys.executable).with_name("kt")
     env = {**os.environ, "HF_API_TOKEN": TOKEN, "HF_TOKEN": TOKEN}
-    done = subprocess.run([str(kt), "config", "validate", str(path)], capture_output=True, text=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [str(kt), "config", "validate", str(path)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr

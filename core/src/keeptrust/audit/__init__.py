@@ -9,5 +9,13 @@ from keeptrust.audit.hashchain import GENESIS, canonical, record_hash
 from keeptrust.audit.sink import OpenedChain, SinkEnv
 from keeptrust.audit.verify import ChainReport, verify_path
 
-__all__ = ["GENESIS", "AuditLoggerConfig", "ChainReport", "OpenedChain", "SinkEnv", "canonical", "record_hash",
-           "verify_path"]
+__all__ = [
+    "GENESIS",
+    "AuditLoggerConfig",
+    "ChainReport",
+    "OpenedChain",
+    "SinkEnv",
+    "canonical",
+    "record_hash",
+    "verify_path",
+]

@@ -68,8 +68,10 @@ class ApiSink:
         audit = env.audit
         endpoint = audit.endpoint or env.environ.get(ENDPOINT_ENV)
         if not endpoint:
-            raise ConfigError(f"{_PATH}.endpoint: required with destination: api; set `endpoint:` in the block "
-                              f"or the environment variable {ENDPOINT_ENV}")
+            raise ConfigError(
+                f"{_PATH}.endpoint: required with destination: api; set `endpoint:` in the block "
+                f"or the environment variable {ENDPOINT_ENV}"
+            )
         if not endpoint.startswith(("http://", "https://")):
             raise ConfigError(f"{_PATH}.endpoint: expected an http:// or https:// URL; got {endpoint!r}")
         self.endpoint = endpoint
@@ -77,8 +79,10 @@ class ApiSink:
         if audit.secret_key_ref is not None:
             secret = env.environ.get(audit.secret_key_ref.env)
             if not secret:
-                raise ConfigError(f"{_PATH}.secret_key_ref.env: environment variable {audit.secret_key_ref.env} "
-                                  "(the audit collector's key) is not set")
+                raise ConfigError(
+                    f"{_PATH}.secret_key_ref.env: environment variable {audit.secret_key_ref.env} "
+                    "(the audit collector's key) is not set"
+                )
             env.add_secret(secret)
             name = config.auth_header.lower()
             self.headers[name] = f"Bearer {secret}" if name == "authorization" else secret
@@ -144,15 +148,25 @@ class ApiSink:
                 response = await client.post(self.endpoint, content=body, headers=headers)
                 if 200 <= response.status_code < 300:
                     if attempt > 1:
-                        self.logger.info("audit collector reachable again: delivered seq %d-%d after %d attempts",
-                                         first, last, attempt)
+                        self.logger.info(
+                            "audit collector reachable again: delivered seq %d-%d after %d attempts",
+                            first,
+                            last,
+                            attempt,
+                        )
                     return
                 problem = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}"
             if attempt == 1 or attempt % 10 == 0:
-                self.logger.warning("audit collector %s: %s delivering seq %d-%d (attempt %d); records stay spooled, "
-                                    "retrying", self.endpoint, problem, first, last, attempt)
+                self.logger.warning(
+                    "audit collector %s: %s delivering seq %d-%d (attempt %d); records stay spooled, retrying",
+                    self.endpoint,
+                    problem,
+                    first,
+                    last,
+                    attempt,
+                )
             await trio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, self.options.retry_max_ms / 1000)
 
@@ -164,8 +178,11 @@ class ApiSink:
         with trio.move_on_after(self.options.drain_timeout_seconds):
             await self._idle.wait()
         if not self._idle.is_set():
-            self.logger.warning("audit collector %s not caught up at shutdown: the undelivered records stay in the "
-                                "spool and are delivered, in order, by the next start", self.endpoint)
+            self.logger.warning(
+                "audit collector %s not caught up at shutdown: the undelivered records stay in the "
+                "spool and are delivered, in order, by the next start",
+                self.endpoint,
+            )
         await self.spool.aclose()
 
 

@@ -54,8 +54,10 @@ def check(config: AuditLoggerConfig) -> list[str]:
     """Value checks the types cannot express; each message starts with the key's name."""
     errors = []
     positive = {
-        "queue_size": config.queue_size, "batch_max_records": config.batch_max_records,
-        "segment_max_bytes": config.segment_max_bytes, "fsync_interval_ms": config.fsync_interval_ms,
+        "queue_size": config.queue_size,
+        "batch_max_records": config.batch_max_records,
+        "segment_max_bytes": config.segment_max_bytes,
+        "fsync_interval_ms": config.fsync_interval_ms,
     }
     for key, value in positive.items():
         if value < 1:

@@ -37,8 +37,11 @@ def _json_default(value: Any) -> Any:
     # Multipart bodies hold uploaded files: the audit keeps their shape, never their bytes.
     data = getattr(value, "data", None)
     if isinstance(data, bytes | bytearray):
-        return {"filename": getattr(value, "filename", None), "content_type": getattr(value, "content_type", None),
-                "bytes": len(data)}
+        return {
+            "filename": getattr(value, "filename", None),
+            "content_type": getattr(value, "content_type", None),
+            "bytes": len(data),
+        }
     if isinstance(value, bytes | bytearray):
         return {"bytes": len(value)}
     if isinstance(value, set | frozenset | tuple):

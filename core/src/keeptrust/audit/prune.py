@@ -110,7 +110,12 @@ def _describe(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     first = orjson.loads(lines[0])
     tail = orjson.loads(lines[-1])
     entry = {
-        "segment": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "records": len(lines),
-        "first_seq": first["seq"], "last_seq": tail["seq"], "last_ts": tail.get("ts"),
+        "segment": path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "records": len(lines),
+        "first_seq": first["seq"],
+        "last_seq": tail["seq"],
+        "last_ts": tail.get("ts"),
     }
     return entry, tail

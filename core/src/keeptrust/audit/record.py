@@ -8,7 +8,7 @@ behind, i.e. after every redaction; decisions carry policy, action, reason and c
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from keeptrust.context import IMAGE_EDIT, IMAGES, MODELS
@@ -24,13 +24,13 @@ ACCESS = "access"
 
 def rfc3339(epoch: float) -> str:
     """UTC with milliseconds, e.g. ``2026-11-26T13:20:00.123Z``."""
-    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(epoch, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 def parse_ts(text: str) -> float:
     """The inverse of ``rfc3339``: epoch seconds."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 def is_access_event(ctx: RequestContext) -> bool:
@@ -82,10 +82,12 @@ def build_record(ctx: RequestContext, config: AuditLoggerConfig, pack: Pack) -> 
 def _without_media(value: Any) -> Any:
     """Images travel as base64 (``b64_json``, ``data:`` URIs): the audit keeps their size, never the bytes."""
     if isinstance(value, dict):
-        return {k: {"bytes": len(v)} if k == "b64_json" and isinstance(v, str) else _without_media(v)
-                for k, v in value.items()}
+        return {
+            k: {"bytes": len(v)} if k == "b64_json" and isinstance(v, str) else _without_media(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_without_media(v) for v in value]
     if isinstance(value, str) and value.startswith("data:") and ";base64," in value[:100]:
-        return {"data_uri": value[:value.index(",")], "bytes": len(value)}
+        return {"data_uri": value[: value.index(",")], "bytes": len(value)}
     return value

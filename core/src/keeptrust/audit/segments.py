@@ -165,8 +165,12 @@ class ChainStore:
             try:
                 store._resume()
             except (ChainDamaged, ValueError) as exc:
-                logger.error("audit chain %s is damaged (%s); leaving it untouched for `kt audit verify` and "
-                             "starting another chain", chain_dir, exc)
+                logger.error(
+                    "audit chain %s is damaged (%s); leaving it untouched for `kt audit verify` and "
+                    "starting another chain",
+                    chain_dir,
+                    exc,
+                )
                 store.close()
                 continue
             return store
@@ -174,10 +178,16 @@ class ChainStore:
         chain_dir.mkdir()
         lock_fd = _try_lock(chain_dir / LOCK_FILE)
         assert lock_fd is not None, "a chain directory this process just created is locked by another"
-        write_json_atomic(chain_dir / CHAIN_FILE, {
-            "chain": chain_dir.name, "created": time.time(), "pid": os.getpid(), "host": socket.gethostname(),
-            "immutable": immutable,
-        })
+        write_json_atomic(
+            chain_dir / CHAIN_FILE,
+            {
+                "chain": chain_dir.name,
+                "created": time.time(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "immutable": immutable,
+            },
+        )
         store = cls(chain_dir, lock_fd, immutable)
         store._open_segment(1)
         fsync_dir(directory)
@@ -247,10 +257,16 @@ class ChainStore:
     def write_head(self, seq: int, record_hash: str | None) -> None:
         """Record the last durable record. Called only after the fsync that made it durable, so the
         head never claims more than the disk holds; verify reports a log shorter than its head."""
-        write_json_atomic(self.chain_dir / HEAD_FILE, {
-            "chain": self.chain, "seq": seq, "hash": record_hash, "segment": segment_name(self.segment),
-            "ts": time.time(),
-        })
+        write_json_atomic(
+            self.chain_dir / HEAD_FILE,
+            {
+                "chain": self.chain,
+                "seq": seq,
+                "hash": record_hash,
+                "segment": segment_name(self.segment),
+                "ts": time.time(),
+            },
+        )
 
     def should_rotate(self, max_bytes: int, max_age_seconds: float) -> bool:
         if self.size == 0:
@@ -326,6 +342,8 @@ def _cut_torn_tail(path: Path, good: int, total: int) -> dict[str, Any]:
         os.close(fd)
     fsync_dir(path.parent)
     return {
-        "segment": path.name, "truncated_bytes": total - good, "fragment_sha256": hashlib.sha256(fragment).hexdigest(),
+        "segment": path.name,
+        "truncated_bytes": total - good,
+        "fragment_sha256": hashlib.sha256(fragment).hexdigest(),
         "fragment_file": keep.name,
     }

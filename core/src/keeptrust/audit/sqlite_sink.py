@@ -95,8 +95,11 @@ class SqliteSink:
         for group in groups:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES "
-                               f"({', '.join('?' * (len(COLUMNS) + 1))})", group)
+                db.executemany(
+                    f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES "
+                    f"({', '.join('?' * (len(COLUMNS) + 1))})",
+                    group,
+                )
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -124,26 +127,36 @@ def prune_database(db: sqlite3.Connection, cutoff: float) -> int:
         if row[0] is None:
             row = db.execute("SELECT MAX(seq) + 1 FROM audit_records WHERE chain = ?", (chain,)).fetchone()
         through = row[0] - 1
-        old = db.execute("SELECT record FROM audit_records WHERE chain = ? AND seq <= ? ORDER BY seq",
-                         (chain, through)).fetchall()
+        old = db.execute(
+            "SELECT record FROM audit_records WHERE chain = ? AND seq <= ? ORDER BY seq", (chain, through)
+        ).fetchall()
         if not old:
             continue
         digest = hashlib.sha256()
         for (text,) in old:
             digest.update(text.encode() + b"\n")
         last = orjson.loads(old[-1][0])
-        previous = db.execute("SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC "
-                              "LIMIT 1", (chain,)).fetchone()
+        previous = db.execute(
+            "SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC LIMIT 1", (chain,)
+        ).fetchone()
         anchor: dict[str, Any] = {
-            "type": "anchor", "chain": chain, "pruned_through_seq": through, "last_hash": last.get("hash"),
-            "records": len(old), "first_seq": orjson.loads(old[0][0])["seq"], "sha256": digest.hexdigest(),
-            "pruned_at": time.time(), "prev_anchor_hash": orjson.loads(previous[0]).get("hash") if previous else None,
+            "type": "anchor",
+            "chain": chain,
+            "pruned_through_seq": through,
+            "last_hash": last.get("hash"),
+            "records": len(old),
+            "first_seq": orjson.loads(old[0][0])["seq"],
+            "sha256": digest.hexdigest(),
+            "pruned_at": time.time(),
+            "prev_anchor_hash": orjson.loads(previous[0]).get("hash") if previous else None,
         }
         anchor["hash"] = record_hash(anchor)
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT INTO audit_anchors (chain, pruned_through_seq, record) VALUES (?, ?, ?)",
-                       (chain, through, canonical(anchor).decode()))
+            db.execute(
+                "INSERT INTO audit_anchors (chain, pruned_through_seq, record) VALUES (?, ?, ?)",
+                (chain, through, canonical(anchor).decode()),
+            )
             db.execute("DELETE FROM audit_records WHERE chain = ? AND seq <= ?", (chain, through))
         except BaseException:
             db.execute("ROLLBACK")

@@ -50,8 +50,9 @@ class _Broken(Exception):
 class ChainChecker:
     """Feeds records in stored order; raises ``_Broken`` at the first one that breaks the chain."""
 
-    def __init__(self, report: ChainReport, immutable: bool, anchor: dict[str, Any] | None,
-                 head: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, report: ChainReport, immutable: bool, anchor: dict[str, Any] | None, head: dict[str, Any] | None = None
+    ) -> None:
         self.report = report
         self.immutable = immutable
         self.anchor = anchor
@@ -63,8 +64,10 @@ class ChainChecker:
         if anchor is not None:
             if anchor.get("hash") != record_hash(anchor):
                 raise _Broken(f"{ANCHOR_FILE}: edited — the anchor's hash does not match its content")
-            report.notes.append(f"records up to seq {anchor['pruned_through_seq']} were pruned by retention "
-                                f"(anchored by hash {str(anchor.get('last_hash'))[:16]}…)")
+            report.notes.append(
+                f"records up to seq {anchor['pruned_through_seq']} were pruned by retention "
+                f"(anchored by hash {str(anchor.get('last_hash'))[:16]}…)"
+            )
 
     def feed(self, record: Any, where: str) -> None:
         if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
@@ -86,16 +89,21 @@ class ChainChecker:
             if digest != record_hash(record):
                 raise _Broken(f"{at}: edited — the record's hash does not match its content")
             if self.expected is not None and record.get("prev_hash") != self.prev:
-                raise _Broken(f"{at}: edited — prev_hash is not the hash of seq {seq - 1} "
-                              "(that record was rewritten, or this one was moved)")
+                raise _Broken(
+                    f"{at}: edited — prev_hash is not the hash of seq {seq - 1} "
+                    "(that record was rewritten, or this one was moved)"
+                )
             self.prev = digest
         if record.get("type") == "recovery":
             rec = record.get("recovery") or {}
-            self.report.notes.append(f"seq {seq}: recovered after a crash — {rec.get('truncated_bytes')} torn "
-                                     f"byte(s) cut from {rec.get('segment')} (kept as {rec.get('fragment_file')})")
+            self.report.notes.append(
+                f"seq {seq}: recovered after a crash — {rec.get('truncated_bytes')} torn "
+                f"byte(s) cut from {rec.get('segment')} (kept as {rec.get('fragment_file')})"
+            )
         if record.get("type") == "drops":
-            self.report.warnings.append(f"seq {seq}: {record.get('dropped')} record(s) dropped (on_full: "
-                                        "drop_and_count)")
+            self.report.warnings.append(
+                f"seq {seq}: {record.get('dropped')} record(s) dropped (on_full: drop_and_count)"
+            )
         if self.head is not None and seq == self.head.get("seq"):
             self.head_hash_seen = record.get("hash")
         report = self.report
@@ -112,8 +120,10 @@ class ChainChecker:
                 raise _Broken(f"{at}: edited — the first record's prev_hash is not the genesis value")
             return
         if anchor is None:
-            raise _Broken(f"{at}: deleted — the chain starts at seq {seq}; seqs 0-{seq - 1} are missing and no "
-                          "retention anchor covers them")
+            raise _Broken(
+                f"{at}: deleted — the chain starts at seq {seq}; seqs 0-{seq - 1} are missing and no "
+                "retention anchor covers them"
+            )
         through = anchor["pruned_through_seq"]
         if seq != through + 1:
             raise _Broken(f"{at}: deleted — the anchor covers seqs up to {through}, but the log resumes at seq {seq}")
@@ -147,8 +157,12 @@ def verify_chain_dir(chain_dir: Path) -> ChainReport:
     report = ChainReport(chain_dir.name, str(chain_dir))
     meta = read_json(chain_dir / CHAIN_FILE) or {}
     try:
-        checker = ChainChecker(report, bool(meta.get("immutable", True)), read_json(chain_dir / ANCHOR_FILE),
-                               read_json(chain_dir / HEAD_FILE))
+        checker = ChainChecker(
+            report,
+            bool(meta.get("immutable", True)),
+            read_json(chain_dir / ANCHOR_FILE),
+            read_json(chain_dir / HEAD_FILE),
+        )
         paths = segments(chain_dir)
         report.parts = len(paths)
         for i, path in enumerate(paths):
@@ -165,8 +179,10 @@ def verify_chain_dir(chain_dir: Path) -> ChainReport:
                 where = f"{path.name} line {len(lines) + 1}"
                 if i != len(paths) - 1:
                     raise _Broken(f"{where}: truncated — unterminated line inside a closed segment")
-                report.warnings.append(f"{where}: torn last line ({len(torn)} bytes, no newline) — a crash mid-write; "
-                                       "the gateway cuts it and writes a recovery record at its next start")
+                report.warnings.append(
+                    f"{where}: torn last line ({len(torn)} bytes, no newline) — a crash mid-write; "
+                    "the gateway cuts it and writes a recovery record at its next start"
+                )
         checker.finish()
         if not meta.get("immutable", True):
             report.warnings.append("not hash-chained (immutable: false): only seq continuity was checked")
@@ -180,8 +196,9 @@ def verify_chain_dir(chain_dir: Path) -> ChainReport:
 def verify_sqlite(path: Path) -> list[ChainReport]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        chains = [c for (c,) in db.execute(
-            "SELECT chain FROM audit_records UNION SELECT chain FROM audit_anchors ORDER BY 1")]
+        chains = [
+            c for (c,) in db.execute("SELECT chain FROM audit_records UNION SELECT chain FROM audit_anchors ORDER BY 1")
+        ]
         return [_verify_sqlite_chain(db, path, chain) for chain in chains]
     finally:
         db.close()
@@ -189,8 +206,9 @@ def verify_sqlite(path: Path) -> list[ChainReport]:
 
 def _verify_sqlite_chain(db: sqlite3.Connection, path: Path, chain: str) -> ChainReport:
     report = ChainReport(chain, f"{path}#{chain}", parts=1)
-    anchor_row = db.execute("SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC "
-                            "LIMIT 1", (chain,)).fetchone()
+    anchor_row = db.execute(
+        "SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC LIMIT 1", (chain,)
+    ).fetchone()
     anchor = orjson.loads(anchor_row[0]) if anchor_row else None
     try:
         checker: ChainChecker | None = None

@@ -66,8 +66,11 @@ class AuditWriter:
             self.dropped += 1
             # Log the first drop and then every power of two, so a flood does not flood the log.
             if self.dropped & (self.dropped - 1) == 0:
-                self.logger.warning("audit queue full (queue_size %d): %d record(s) dropped so far (on_full: "
-                                    "drop_and_count)", self.config.queue_size, self.dropped)
+                self.logger.warning(
+                    "audit queue full (queue_size %d): %d record(s) dropped so far (on_full: drop_and_count)",
+                    self.config.queue_size,
+                    self.dropped,
+                )
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             self._lost_after_close()
 
@@ -114,21 +117,30 @@ class AuditWriter:
             return await opener()
         except OSError as exc:
             # Refuse to serve without an audit log, and say which setting to fix.
-            raise ConfigError(f"policies.policy.audit-logger: the {self.config.destination} sink cannot open its "
-                              f"files: {exc.strerror}: {exc.filename}") from exc
+            raise ConfigError(
+                f"policies.policy.audit-logger: the {self.config.destination} sink cannot open its "
+                f"files: {exc.strerror}: {exc.filename}"
+            ) from exc
 
     def _start_record(self, opened: OpenedChain) -> dict[str, Any]:
         record: dict[str, Any] = {
-            "type": "recovery" if opened.recovery else "start", "ts": rfc3339(time.time()), "pid": os.getpid(),
-            "version": __version__, "pack": self.pack, "resumed": opened.resumed,
+            "type": "recovery" if opened.recovery else "start",
+            "ts": rfc3339(time.time()),
+            "pid": os.getpid(),
+            "version": __version__,
+            "pack": self.pack,
+            "resumed": opened.resumed,
             "destination": self.config.destination,
         }
         if opened.recovery:
             record["recovery"] = opened.recovery
             self.logger.warning(
                 "audit chain %s: a torn last line (%d bytes) left by a crash was cut from %s and kept as %s; the "
-                "chain resumes at seq %d with a recovery record", opened.state.chain,
-                opened.recovery["truncated_bytes"], opened.recovery["segment"], opened.recovery["fragment_file"],
+                "chain resumes at seq %d with a recovery record",
+                opened.state.chain,
+                opened.recovery["truncated_bytes"],
+                opened.recovery["segment"],
+                opened.recovery["fragment_file"],
                 opened.state.seq,
             )
         return record
@@ -177,8 +189,14 @@ class AuditWriter:
                 await self.sink.write(sealed)
                 break
             except Exception as exc:
-                self.logger.error("audit sink %s failed to write %d record(s): %s: %s; retrying in %.2fs",
-                                  self.config.destination, len(sealed), type(exc).__name__, exc, delay)
+                self.logger.error(
+                    "audit sink %s failed to write %d record(s): %s: %s; retrying in %.2fs",
+                    self.config.destination,
+                    len(sealed),
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
                 await trio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
         self.written += len(sealed)
@@ -191,8 +209,9 @@ class AuditWriter:
             self.logger.error("audit retention failed: %s: %s", type(exc).__name__, exc)
             return
         if pruned:
-            self.logger.info("audit retention: pruned %d record(s) older than %g day(s)", pruned,
-                             self.config.retention_days)
+            self.logger.info(
+                "audit retention: pruned %d record(s) older than %g day(s)", pruned, self.config.retention_days
+            )
 
     async def _prune_periodically(self) -> None:
         while True:
@@ -209,7 +228,8 @@ class AuditWriter:
             await self._finished.wait()
         left = self._send.statistics().current_buffer_used
         if left:
-            self.logger.error("audit writer did not finish within %gs: %d queued record(s) not written",
-                              _CLOSE_TIMEOUT, left)
+            self.logger.error(
+                "audit writer did not finish within %gs: %d queued record(s) not written", _CLOSE_TIMEOUT, left
+            )
         if self.dropped:
             self.logger.warning("audit writer closed: %d record(s) written, %d dropped", self.written, self.dropped)

@@ -34,10 +34,25 @@ def verify(path: Path, as_json: bool) -> None:
     reports = verify_path(path)
     failed = [r for r in reports if not r.ok]
     if as_json:
-        click.echo(json.dumps([{
-            "chain": r.chain, "where": r.where, "ok": r.ok, "records": r.records, "first_seq": r.first_seq,
-            "last_seq": r.last_seq, "problem": r.problem, "warnings": r.warnings, "notes": r.notes,
-        } for r in reports], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "chain": r.chain,
+                        "where": r.where,
+                        "ok": r.ok,
+                        "records": r.records,
+                        "first_seq": r.first_seq,
+                        "last_seq": r.last_seq,
+                        "problem": r.problem,
+                        "warnings": r.warnings,
+                        "notes": r.notes,
+                    }
+                    for r in reports
+                ],
+                indent=2,
+            )
+        )
     else:
         for line in summary_lines(reports):
             click.echo(line)
@@ -51,13 +66,18 @@ def verify(path: Path, as_json: bool) -> None:
 
 
 def _filter_options(fn: Any) -> Any:
-    for option in reversed([
-        click.option("--request-id"), click.option("--status", type=int), click.option("--model"),
-        click.option("--target"), click.option("--role"),
-        click.option("--type", "type_", help="request, access, start, recovery, drops"),
-        click.option("--since", help="ISO time or prefix, e.g. 2026-11-26T13:00"),
-        click.option("--until", help="ISO time or prefix (exclusive)"),
-    ]):
+    for option in reversed(
+        [
+            click.option("--request-id"),
+            click.option("--status", type=int),
+            click.option("--model"),
+            click.option("--target"),
+            click.option("--role"),
+            click.option("--type", "type_", help="request, access, start, recovery, drops"),
+            click.option("--since", help="ISO time or prefix, e.g. 2026-11-26T13:00"),
+            click.option("--until", help="ISO time or prefix (exclusive)"),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -66,9 +86,11 @@ def _summary(record: dict[str, Any]) -> str:
     if record.get("type") not in ("request", "access"):
         return f"{record.get('ts')}  {record.get('type'):<8} chain={record.get('chain')} seq={record.get('seq')}"
     latency = record.get("latency_ms")
-    return (f"{record.get('ts')}  {record.get('type'):<8} {record.get('status')!s:>3}  {record.get('endpoint')}  "
-            f"model={record.get('model')} target={record.get('target')} role={record.get('role')} "
-            f"latency={latency}ms id={record.get('request_id')}")
+    return (
+        f"{record.get('ts')}  {record.get('type'):<8} {record.get('status')!s:>3}  {record.get('endpoint')}  "
+        f"model={record.get('model')} target={record.get('target')} role={record.get('role')} "
+        f"latency={latency}ms id={record.get('request_id')}"
+    )
 
 
 def _emit(records: list[dict[str, Any]], as_json: bool) -> None:
@@ -92,8 +114,11 @@ def tail(path: Path, count: int, as_json: bool, follow: bool, **filters: Any) ->
     seen = {(r.get("chain"), r.get("seq")) for r in records}
     while follow:
         time.sleep(1.0)
-        fresh = [r for r in read_records(path, flt, limit=max(count, 1000), newest=True)
-                 if (r.get("chain"), r.get("seq")) not in seen]
+        fresh = [
+            r
+            for r in read_records(path, flt, limit=max(count, 1000), newest=True)
+            if (r.get("chain"), r.get("seq")) not in seen
+        ]
         seen.update((r.get("chain"), r.get("seq")) for r in fresh)
         _emit(fresh, as_json)
 
@@ -120,8 +145,12 @@ def _make_filter(filters: dict[str, Any]) -> Any:
 @audit.command("prune")
 @click.argument("path", type=_PATH_ARG)
 @click.option("--retention-days", type=float, default=None, help="Prune segments older than this.")
-@click.option("--policy-config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="Take retention_days from this config's audit-logger block.")
+@click.option(
+    "--policy-config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Take retention_days from this config's audit-logger block.",
+)
 def prune(path: Path, retention_days: float | None, config_path: str | None) -> None:
     """Remove whole segments (or SQLite rows) older than the retention, behind a verifiable anchor."""
     from keeptrust.audit.prune import prune_directory

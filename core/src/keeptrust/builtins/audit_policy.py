@@ -57,12 +57,17 @@ class AuditLoggerPolicy(Policy):
         sinks = env.registry.audit_sinks
         sink_class = sinks.get(config.destination)
         if sink_class is None:
-            raise ConfigError(f"{_PATH}.destination: unknown audit sink '{config.destination}' "
-                              f"(installed: {', '.join(sorted(sinks)) or 'none'})")
+            raise ConfigError(
+                f"{_PATH}.destination: unknown audit sink '{config.destination}' "
+                f"(installed: {', '.join(sorted(sinks)) or 'none'})"
+            )
         options = structure(config.sink, sink_class.config_class, f"{_PATH}.sink")
         redactor = env.services.get("core.redactor")
         sink_env = SinkEnv(
-            audit=config, logger=env.logger, environ=env.services.get("core.environ", os.environ), redact=redactor,
+            audit=config,
+            logger=env.logger,
+            environ=env.services.get("core.environ", os.environ),
+            redact=redactor,
             add_secret=redactor.add if redactor is not None else (lambda _value: None),
         )
         pack = env.config.gateway.pack

@@ -90,11 +90,14 @@ class OpenAIProvider(Provider):
                 elif v is not None:
                     data.setdefault(key, []).append(str(v).lower() if isinstance(v, bool) else str(v))
         request = httpx.Request("POST", url, data=data, files=files)
-        response = await self.upstream.request(ctx, "POST", url, content=request.read(),
-                                               headers={"content-type": request.headers["content-type"]})
+        response = await self.upstream.request(
+            ctx, "POST", url, content=request.read(), headers={"content-type": request.headers["content-type"]}
+        )
         ctype = response.headers.get("content-type", "")
         if ctype.startswith("application/json"):
-            return JSONResult(parse_json_response(response, self.config.id), headers=forwardable_headers(response.headers))
+            return JSONResult(
+                parse_json_response(response, self.config.id), headers=forwardable_headers(response.headers)
+            )
         return BinaryResult(response.content, ctype or "text/plain", headers=forwardable_headers(response.headers))
 
 

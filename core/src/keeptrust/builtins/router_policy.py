@@ -1,13 +1,13 @@
 """Policy ``router``: pick the target by the caller's role (ARCHITECTURE §4).
 
-    router:
-      rules:
-        - when_role: production
-          target: hf-dedicated-llama-70b
-        - when_role: [developer, analyst]
-          target: hf-llama-8b
-        - default:
-            target: hf-llama-8b        # or: `- default: true` with `target:` beside it
+router:
+  rules:
+    - when_role: production
+      target: hf-dedicated-llama-70b
+    - when_role: [developer, analyst]
+      target: hf-llama-8b
+    - default:
+        target: hf-llama-8b        # or: `- default: true` with `target:` beside it
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ class RouterPolicy(Policy):
                 ctx.target = target
                 ctx.upstream_model = None
                 why = "default rule" if is_default else f"rule {i}"
-                return Allow(reason=f"routed to target '{target.id}' by {why}", details={"target": target.id, "rule": i})
+                return Allow(
+                    reason=f"routed to target '{target.id}' by {why}", details={"target": target.id, "rule": i}
+                )
         return None
 
 

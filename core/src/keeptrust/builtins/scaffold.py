@@ -101,11 +101,17 @@ def plugin_group() -> None:
 @click.option("--email", "author_email", default=None, help="Author e-mail for pyproject.toml.")
 @click.option("--github-username", default=None, help="For the project URL.")
 @click.option(
-    "-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
     help="Where to create the package directory.",
 )
 @click.option(
-    "--template", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    "--template",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
     help="Another copy of cookiecutter-plugin (default: the one shipped with keeptrust).",
 )
 def plugin_new(name: str, kind: str, output_dir: Path, template: Path | None, **options: Any) -> None:

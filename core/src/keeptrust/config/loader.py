@@ -99,7 +99,9 @@ def _with_line(message: str, source: str, lines: Mapping[str, int]) -> str:
     return f"{source}: {message}"
 
 
-def load_config(path: str | os.PathLike[str], registry: Registry, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+def load_config(
+    path: str | os.PathLike[str], registry: Registry, environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
     """Load and validate a config file. Raises ``ConfigError`` listing every problem found."""
     source = str(path)
     try:
@@ -160,7 +162,9 @@ def _structure_sections(data: dict[str, Any], errors: list[str]) -> GatewayConfi
     for key, value in data.items():
         if key not in fields:
             hint = difflib.get_close_matches(key, list(fields), n=1)
-            errors.append(f"{key}: unknown key" + (f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(fields)})"))
+            errors.append(
+                f"{key}: unknown key" + (f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(fields)})")
+            )
             continue
         field_type = fields[key].type
         if key == "providers":
@@ -181,7 +185,9 @@ def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str])
     extra = set(providers) - {"targets"}
     for key in sorted(extra):
         hint = difflib.get_close_matches(key, ["targets"], n=1)
-        errors.append(f"providers.{key}: unknown key" + (f"; did you mean '{hint[0]}'?" if hint else " (known: targets)"))
+        errors.append(
+            f"providers.{key}: unknown key" + (f"; did you mean '{hint[0]}'?" if hint else " (known: targets)")
+        )
     raw_targets = providers.get("targets") or []
     if not isinstance(raw_targets, list):
         errors.append("providers.targets: expected a list of targets")

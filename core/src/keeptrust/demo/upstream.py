@@ -77,8 +77,15 @@ def _last_user_text(messages: Any) -> str:
 class FakeOpenAI:
     """ASGI app. ``reply`` overrides the echo; ``chunk_delay`` spaces stream chunks."""
 
-    def __init__(self, *, reply: str | None = None, chunk_delay: float = 0.0, embed_dim: int = 16,
-                 token: str | None = None, keep: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        reply: str | None = None,
+        chunk_delay: float = 0.0,
+        embed_dim: int = 16,
+        token: str | None = None,
+        keep: int = 1000,
+    ) -> None:
         self.reply = reply
         self.chunk_delay = chunk_delay
         self.embed_dim = embed_dim
@@ -129,14 +136,19 @@ class FakeOpenAI:
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            body: Any = orjson.loads(raw) if raw and headers.get("content-type", "").startswith("application/json") else None
+            body: Any = (
+                orjson.loads(raw) if raw and headers.get("content-type", "").startswith("application/json") else None
+            )
         except orjson.JSONDecodeError:
             body = None
         path = scope["path"]
         self.requests.append(Recorded(scope["method"], path, headers, body, raw))
         if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
-            await self._json(send, 401, {"error": {"message": "Invalid API key", "type": "invalid_request_error",
-                                                   "code": "invalid_api_key"}})
+            await self._json(
+                send,
+                401,
+                {"error": {"message": "Invalid API key", "type": "invalid_request_error", "code": "invalid_api_key"}},
+            )
             return
         fault = self._fault_for(path)
         if fault is not None:
@@ -146,8 +158,13 @@ class FakeOpenAI:
                 hdrs = dict(fault.headers)
                 if fault.retry_after is not None:
                     hdrs["retry-after"] = str(fault.retry_after)
-                payload = fault.body if fault.body is not None else {
-                    "error": {"message": f"injected failure {fault.status}", "type": "server_error", "code": None}}
+                payload = (
+                    fault.body
+                    if fault.body is not None
+                    else {
+                        "error": {"message": f"injected failure {fault.status}", "type": "server_error", "code": None}
+                    }
+                )
                 await self._json(send, fault.status, payload, hdrs)
                 return
             if fault.invalid_json:
@@ -179,10 +196,18 @@ class FakeOpenAI:
         elif path.endswith("/embeddings") and method == "POST":
             await self._embeddings(body, send)
         elif path.endswith("/models") and method == "GET":
-            await self._json(send, 200, {"object": "list", "data": [
-                {"id": "demo/echo", "object": "model", "created": 0, "owned_by": "keeptrust-demo"}]})
+            await self._json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": "demo/echo", "object": "model", "created": 0, "owned_by": "keeptrust-demo"}],
+                },
+            )
         else:
-            await self._json(send, 404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}})
+            await self._json(
+                send, 404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}}
+            )
 
     def _usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages") or [] if isinstance(m, dict))
@@ -193,21 +218,37 @@ class FakeOpenAI:
         text = self.answer_text(body)
         n = body.get("n") or 1
         return {
-            "id": "chatcmpl-demo", "object": "chat.completion", "created": int(time.time()),
+            "id": "chatcmpl-demo",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body.get("model") or "demo/echo",
-            "choices": [{"index": i, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": text}} for i in range(n)],
+            "choices": [
+                {
+                    "index": i,
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": text},
+                }
+                for i in range(n)
+            ],
             "usage": self._usage(body, text),
         }
 
     async def _stream(self, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
         text = self.answer_text(body)
-        base = {"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body.get("model") or "demo/echo"}
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")]})
-        events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-        events += [{**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in _words(text)]
+        base = {
+            "id": "chatcmpl-demo",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model") or "demo/echo",
+        }
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        events = [
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        ]
+        events += [
+            {**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in _words(text)
+        ]
         events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**base, "choices": [], "usage": self._usage(body, text)})
@@ -215,8 +256,9 @@ class FakeOpenAI:
             if fault is not None and fault.reset_after_chunks is not None and i >= fault.reset_after_chunks:
                 # Abort the connection the way a crashed upstream does: no terminating chunk.
                 raise trio.BrokenResourceError("injected reset")
-            await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
-                        "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n", "more_body": True}
+            )
             if self.chunk_delay and i > 0:
                 await trio.sleep(self.chunk_delay)
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
@@ -229,18 +271,33 @@ class FakeOpenAI:
         for i, item in enumerate(inputs):
             vec = embed(str(item), dim)
             if body.get("encoding_format") == "base64":
-                data.append({"object": "embedding", "index": i,
-                             "embedding": base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode()})
+                data.append(
+                    {
+                        "object": "embedding",
+                        "index": i,
+                        "embedding": base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode(),
+                    }
+                )
             else:
                 data.append({"object": "embedding", "index": i, "embedding": vec})
         tokens = sum(len(str(x).split()) for x in inputs)
-        await self._json(send, 200, {"object": "list", "model": body.get("model") or "demo/embed", "data": data,
-                                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        await self._json(
+            send,
+            200,
+            {
+                "object": "list",
+                "model": body.get("model") or "demo/embed",
+                "data": data,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
     async def _json(self, send: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         await self._raw(send, status, orjson.dumps(payload), b"application/json", headers)
 
-    async def _raw(self, send: Any, status: int, data: bytes, ctype: bytes, headers: dict[str, str] | None = None) -> None:
+    async def _raw(
+        self, send: Any, status: int, data: bytes, ctype: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         hdrs = [(b"content-type", ctype), (b"content-length", str(len(data)).encode())]
         hdrs += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
         await send({"type": "http.response.start", "status": status, "headers": hdrs})

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
-import orjson
 import trio
 
 from keeptrust import context as ops
@@ -25,11 +24,12 @@ from keeptrust.errors import (
     UpstreamUnavailable,
     leaf_errors,
 )
-from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult
+from keeptrust.results import Result
 from keeptrust.server import http
 from keeptrust.server.gateway import Gateway
+from keeptrust.server.models import list_models
 from keeptrust.server.multipart import parse_multipart
-from keeptrust.server.streaming import StreamRelay
+from keeptrust.server.respond import respond
 from keeptrust.server.validate import coerce_form, validate
 
 logger = logging.getLogger("keeptrust.server")
@@ -117,8 +117,9 @@ class GatewayApp:
         except Exception as exc:
             if not self.ready and not self.draining:
                 # A nursery wraps the failure in an exception group: report the causes themselves.
-                message = "; ".join(f"{type(e).__name__}: {e}" if not isinstance(e, GatewayError) else str(e)
-                                    for e in leaf_errors(exc))
+                message = "; ".join(
+                    f"{type(e).__name__}: {e}" if not isinstance(e, GatewayError) else str(e) for e in leaf_errors(exc)
+                )
                 logger.error("start-up failed: %s", message)
                 logger.debug("start-up failure details", exc_info=exc)
                 await send({"type": "lifespan.startup.failed", "message": message})
@@ -156,8 +157,9 @@ class GatewayApp:
     # ------------------------------------------------------------------ requests
     def _begin(self, scope: dict[str, Any], operation: str) -> tuple[RequestContext, dict[bytes, bytes]]:
         client = scope.get("client")
-        ctx = RequestContext(request_id="", operation=operation, endpoint=scope["path"], body={},
-                             client=client[0] if client else None)
+        ctx = RequestContext(
+            request_id="", operation=operation, endpoint=scope["path"], body={}, client=client[0] if client else None
+        )
         headers = http.header_map(scope, self.max_header_bytes, self.max_header_count)
         ctx.request_id = http.request_id(headers)
         return ctx, headers
@@ -178,7 +180,12 @@ class GatewayApp:
                 ctx.role = role.decode("latin-1")[:64]
 
     async def operation(
-        self, scope: dict[str, Any], receive: http.Receive, send: http.Send, operation: str, multipart: bool,
+        self,
+        scope: dict[str, Any],
+        receive: http.Receive,
+        send: http.Send,
+        operation: str,
+        multipart: bool,
         handler: Callable[[GatewayRequest], Awaitable[Result]] | None = None,
     ) -> None:
         ctx: RequestContext | None = None
@@ -186,8 +193,11 @@ class GatewayApp:
         try:
             ctx, headers = self._begin(scope, operation)
             if self.inflight >= self.max_inflight:
-                raise UpstreamUnavailable("the gateway is at its limit of concurrent requests; retry shortly",
-                                          code="overloaded", headers={"retry-after": "1"})
+                raise UpstreamUnavailable(
+                    "the gateway is at its limit of concurrent requests; retry shortly",
+                    code="overloaded",
+                    headers={"retry-after": "1"},
+                )
             self.inflight += 1
             counted = True
             self._authenticate(ctx, headers)
@@ -202,8 +212,11 @@ class GatewayApp:
                 body = http.parse_json(raw, headers, self.max_depth)
             ctx.body = body
             if handler is not None:
-                result = await handler(GatewayRequest(scope["method"], scope["path"], headers, scope.get("query_string", b""),
-                                                      body, ctx, self.gateway))
+                result = await handler(
+                    GatewayRequest(
+                        scope["method"], scope["path"], headers, scope.get("query_string", b""), body, ctx, self.gateway
+                    )
+                )
                 await self.respond(ctx, result, send, receive)
                 return
             validate(operation, body)
@@ -263,8 +276,10 @@ class GatewayApp:
             client = ctx.client or "-"
             count = self.streams.get(client, 0)
             if count >= self.max_streams:
-                raise RateLimited(f"too many concurrent streams from this client (limit {self.max_streams})",
-                                  headers={"retry-after": "1"})
+                raise RateLimited(
+                    f"too many concurrent streams from this client (limit {self.max_streams})",
+                    headers={"retry-after": "1"},
+                )
             self.streams[client] = count + 1
             try:
                 await self._execute(ctx, send, receive)
@@ -322,69 +337,14 @@ class GatewayApp:
             except Exception as exc:
                 key = f"{route.method} {route.path}"
                 self._plugin_failed(f"route {key}", ("route", key), exc)
-                raise InternalError(f"{route.method} {route.path} failed; see the gateway log "
-                                    f"(request id {request.ctx.request_id})") from exc
+                raise InternalError(
+                    f"{route.method} {route.path} failed; see the gateway log (request id {request.ctx.request_id})"
+                ) from exc
 
         return handler
 
     async def respond(self, ctx: RequestContext, result: Result, send: http.Send, receive: http.Receive) -> None:
-        if isinstance(result, JSONResult):
-            body = result.body
-            usage = body.get("usage") if isinstance(body, dict) else None
-            if isinstance(usage, dict):
-                ctx.usage.prompt_tokens = usage.get("prompt_tokens")
-                ctx.usage.completion_tokens = usage.get("completion_tokens")
-                ctx.usage.total_tokens = usage.get("total_tokens")
-            if result.status < 400:
-                body = await self.gateway.chain.on_response(ctx, body)
-            ctx.response_body = body
-            if result.render is not None:
-                payload, ctype = result.render(body)
-                content_type = ctype.encode("latin-1")
-            else:
-                payload, content_type = orjson.dumps(body), http.JSON_TYPE
-            ctx.response_size = len(payload)
-            ctx.status = result.status
-            await http.send_bytes(send, result.status, payload, content_type, headers=result.headers,
-                                  rid=ctx.request_id)
-            ctx.first_byte_at = ctx.finished_at = time.monotonic()
-        elif isinstance(result, StreamResult):
-            filters = self.gateway.chain.stream_filters(ctx)
-            relay = StreamRelay(ctx, result, send, filters, keep_text=bool(ctx.extra.get("core.keep_stream_text")))
-            try:
-                await relay.run()
-            finally:
-                if result.aclose is not None:
-                    with trio.CancelScope(shield=True):
-                        await result.aclose()
-                ctx.finished_at = time.monotonic()
-        elif isinstance(result, BinaryResult):
-            await self._send_binary(ctx, result, send)
-        else:
-            raise InternalError(f"provider returned {type(result).__name__}, not a Result")
-
-    async def _send_binary(self, ctx: RequestContext, result: BinaryResult, send: http.Send) -> None:
-        ctype = result.content_type.encode("latin-1")
-        try:
-            if isinstance(result.content, bytes):
-                ctx.response_size = len(result.content)
-                await http.send_bytes(send, result.status, result.content, ctype, headers=result.headers, rid=ctx.request_id)
-                ctx.first_byte_at = time.monotonic()
-            else:
-                size = 0
-                await http.start_stream(send, result.status, ctype, result.headers, ctx.request_id)
-                ctx.first_byte_at = time.monotonic()
-                async for part in result.content:
-                    size += len(part)
-                    await send({"type": "http.response.body", "body": part, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-                ctx.response_size = size
-            ctx.status = result.status
-        finally:
-            if result.aclose is not None:
-                with trio.CancelScope(shield=True):
-                    await result.aclose()
-            ctx.finished_at = time.monotonic()
+        await respond(ctx, result, send, self.gateway.chain)
 
     # ------------------------------------------------------------------ models
     async def models(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
@@ -395,13 +355,15 @@ class GatewayApp:
             data = await self.list_models()
             path = scope["path"]
             if path != "/v1/models":
-                wanted = path[len("/v1/models/"):]
+                wanted = path[len("/v1/models/") :]
                 for item in data:
                     if item["id"] == wanted:
                         ctx.status = 200
                         await http.send_json(send, 200, item, rid=ctx.request_id)
                         return
-                raise NotFound(f"the model '{wanted}' does not exist on this gateway", code="model_not_found", param="model")
+                raise NotFound(
+                    f"the model '{wanted}' does not exist on this gateway", code="model_not_found", param="model"
+                )
             ctx.status = 200
             await http.send_json(send, 200, {"object": "list", "data": data}, rid=ctx.request_id)
         except GatewayError as exc:
@@ -416,44 +378,7 @@ class GatewayApp:
                     await self.gateway.chain.on_complete(ctx)
 
     async def list_models(self) -> list[dict[str, Any]]:
-        created = self.created
-        seen: set[str] = set()
-        data: list[dict[str, Any]] = []
-
-        def add(item: dict[str, Any]) -> None:
-            if item["id"] not in seen:
-                seen.add(item["id"])
-                data.append(item)
-
-        open_targets = []
-        for target in self.gateway.targets.values():
-            owner = target.config.family
-            add({"id": target.id, "object": "model", "created": created, "owned_by": owner, "target": target.id})
-            if target.config.model:
-                add({"id": target.config.model, "object": "model", "created": created, "owned_by": owner,
-                     "target": target.id})
-            else:
-                open_targets.append(target)
-        if open_targets:
-            results: list[list[dict[str, Any]]] = [[] for _ in open_targets]
-
-            async def fetch(i: int, target: Any) -> None:
-                try:
-                    with trio.fail_after(target.config.timeout_seconds):
-                        results[i] = await target.provider.list_models()
-                except (GatewayError, trio.TooSlowError) as exc:
-                    logger.warning("listing models of target '%s' failed: %s", target.id, exc)
-                except Exception as exc:  # one plugin's bug leaves the rest of the listing up
-                    owner = ("provider", target.provider.name)
-                    self._plugin_failed(f"listing models of target '{target.id}'", owner, exc)
-
-            async with trio.open_nursery() as nursery:
-                for i, target in enumerate(open_targets):
-                    nursery.start_soon(fetch, i, target)
-            for items in results:
-                for item in items:
-                    add(item)
-        return data
+        return await list_models(self.gateway, self.created, self._plugin_failed)
 
 
 async def _watch_disconnect(receive: http.Receive, scope: trio.CancelScope, ctx: RequestContext) -> None:

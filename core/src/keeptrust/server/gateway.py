@@ -93,12 +93,15 @@ def build_gateway(
             raise
         except Exception as exc:  # a policy that cannot start names its plugin
             dist = registry.plugins[plugin].distribution if plugin in registry.plugins else "?"
-            raise PluginError(f"policy '{name}' (plugin {plugin}, distribution {dist}) failed to start: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise PluginError(
+                f"policy '{name}' (plugin {plugin}, distribution {dist}) failed to start: {type(exc).__name__}: {exc}"
+            ) from exc
         entries.append((name, policy, plugin))
     enabled = loaded.gateway.pack.enabled
     chain = PolicyChain(entries, enabled=enabled)
     if not enabled:
-        logger.warning("pack '%s' is disabled (pack.enabled: false): its policies are off; the audit log stays on",
-                       loaded.gateway.pack.name)
+        logger.warning(
+            "pack '%s' is disabled (pack.enabled: false): its policies are off; the audit log stays on",
+            loaded.gateway.pack.name,
+        )
     return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, keys, logger, services)

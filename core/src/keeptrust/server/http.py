@@ -122,7 +122,8 @@ def parse_json(raw: bytes, headers: Mapping[bytes, bytes], max_depth: int) -> di
     ctype = headers.get(b"content-type", b"")
     if ctype and not (ctype.startswith(JSON_TYPE) or b"+json" in ctype):
         raise UnsupportedMediaType(
-            f"expected Content-Type application/json; got {ctype.decode('latin-1')[:100]!r}", code="unsupported_media_type"
+            f"expected Content-Type application/json; got {ctype.decode('latin-1')[:100]!r}",
+            code="unsupported_media_type",
         )
     if not raw:
         raise RequestError("the request body is empty; expected a JSON object", code="invalid_json")
@@ -131,13 +132,17 @@ def parse_json(raw: bytes, headers: Mapping[bytes, bytes], max_depth: int) -> di
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc.msg} (at byte {exc.pos})", code="invalid_json") from None
+        raise RequestError(
+            f"the request body is not valid JSON: {exc.msg} (at byte {exc.pos})", code="invalid_json"
+        ) from None
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object", code="invalid_json")
     return body
 
 
-def _headers(content_type: bytes, extra: Mapping[str, str] | None, rid: str | None, length: int | None) -> list[tuple[bytes, bytes]]:
+def _headers(
+    content_type: bytes, extra: Mapping[str, str] | None, rid: str | None, length: int | None
+) -> list[tuple[bytes, bytes]]:
     out = [(b"content-type", content_type)]
     if length is not None:
         out.append((b"content-length", str(length).encode()))
@@ -149,14 +154,23 @@ def _headers(content_type: bytes, extra: Mapping[str, str] | None, rid: str | No
 
 
 async def send_bytes(
-    send: Send, status: int, body: bytes, content_type: bytes = JSON_TYPE, *,
-    headers: Mapping[str, str] | None = None, rid: str | None = None,
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON_TYPE,
+    *,
+    headers: Mapping[str, str] | None = None,
+    rid: str | None = None,
 ) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _headers(content_type, headers, rid, len(body))})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": _headers(content_type, headers, rid, len(body))}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_json(send: Send, status: int, payload: Any, *, headers: Mapping[str, str] | None = None, rid: str | None = None) -> None:
+async def send_json(
+    send: Send, status: int, payload: Any, *, headers: Mapping[str, str] | None = None, rid: str | None = None
+) -> None:
     await send_bytes(send, status, orjson.dumps(payload), headers=headers, rid=rid)
 
 
@@ -164,7 +178,9 @@ async def send_error(send: Send, error: GatewayError, rid: str | None = None) ->
     await send_bytes(send, error.status, error.body(), headers=error.headers, rid=rid)
 
 
-async def start_stream(send: Send, status: int, content_type: bytes, headers: Mapping[str, str] | None, rid: str | None) -> None:
+async def start_stream(
+    send: Send, status: int, content_type: bytes, headers: Mapping[str, str] | None, rid: str | None
+) -> None:
     hdrs = _headers(content_type, headers, rid, None)
     if content_type.startswith(b"text/event-stream"):
         hdrs.append((b"cache-control", b"no-cache"))

@@ -46,8 +46,12 @@ def parse_multipart(raw: bytes, content_type: bytes) -> dict[str, Any]:
     parser = MultipartParser(
         boundary,
         {
-            "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-            "on_header_end": on_header_end, "on_part_data": on_part_data, "on_part_end": on_part_end,
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
         },
         max_header_count=16,
     )
@@ -78,7 +82,7 @@ def parse_multipart(raw: bytes, content_type: bytes) -> dict[str, Any]:
                 raise RequestError(f"form field '{name}' is not UTF-8 text", code="invalid_multipart") from None
         if name in fields:
             existing = fields[name]
-            fields[name] = existing + [value] if isinstance(existing, list) else [existing, value]
+            fields[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
         else:
             fields[name] = value
     return fields

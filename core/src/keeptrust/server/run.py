@@ -53,7 +53,10 @@ def hypercorn_config(listen: str, loaded: LoadedConfig) -> Config:
 
 
 def make_app(
-    config_path: str, *, registry: Registry | None = None, environ: Mapping[str, str] | None = None,
+    config_path: str,
+    *,
+    registry: Registry | None = None,
+    environ: Mapping[str, str] | None = None,
     redactor: Redactor | None = None,
 ) -> GatewayApp:
     """Load config and plugins and build the ASGI app (each worker process calls this)."""

@@ -20,16 +20,20 @@ SSE_TYPE = b"text/event-stream; charset=utf-8"
 
 def _content_chunk(template: dict[str, Any], index: int, text: str) -> dict[str, Any]:
     return {
-        "id": template.get("id", ""), "object": "chat.completion.chunk", "created": template.get("created", 0),
-        "model": template.get("model", ""), "choices": [{"index": index, "delta": {"content": text}, "finish_reason": None}],
+        "id": template.get("id", ""),
+        "object": "chat.completion.chunk",
+        "created": template.get("created", 0),
+        "model": template.get("model", ""),
+        "choices": [{"index": index, "delta": {"content": text}, "finish_reason": None}],
     }
 
 
 class StreamRelay:
     """Writes one SSE answer to the client. The caller cancels it when the client goes away."""
 
-    def __init__(self, ctx: RequestContext, result: StreamResult, send: Send, filters: StreamFilters | None,
-                 keep_text: bool) -> None:
+    def __init__(
+        self, ctx: RequestContext, result: StreamResult, send: Send, filters: StreamFilters | None, keep_text: bool
+    ) -> None:
         self.ctx = ctx
         self.result = result
         self.send = send

@@ -66,7 +66,9 @@ def coerce_form(fields: dict[str, Any]) -> dict[str, Any]:
             try:
                 fields[name] = kind(fields[name])
             except ValueError:
-                raise RequestError(f"'{name}' must be a number; got {fields[name][:40]!r}", param=name, code="invalid_type") from None
+                raise RequestError(
+                    f"'{name}' must be a number; got {fields[name][:40]!r}", param=name, code="invalid_type"
+                ) from None
     for name in _FORM_BOOLS:
         if isinstance(fields.get(name), str):
             fields[name] = fields[name].lower() in ("true", "1", "yes")
@@ -103,12 +105,18 @@ def validate(operation: str, body: dict[str, Any]) -> None:
                 raise RequestError(f"'messages[{i}]' must be an object", param=f"messages[{i}]", code="invalid_type")
             role = message.get("role")
             if not isinstance(role, str):
-                raise RequestError(f"'messages[{i}].role' is required and must be a string", param=f"messages[{i}].role",
-                                   code="invalid_type")
+                raise RequestError(
+                    f"'messages[{i}].role' is required and must be a string",
+                    param=f"messages[{i}].role",
+                    code="invalid_type",
+                )
             content = message.get("content")
             if content is not None and not isinstance(content, (str, list)):
-                raise RequestError(f"'messages[{i}].content' must be a string or a list of content parts",
-                                   param=f"messages[{i}].content", code="invalid_type")
+                raise RequestError(
+                    f"'messages[{i}].content' must be a string or a list of content parts",
+                    param=f"messages[{i}].content",
+                    code="invalid_type",
+                )
         n = body.get("n")
         if isinstance(n, int) and not 1 <= n <= 128:
             raise RequestError("'n' must be between 1 and 128", param="n", code="invalid_value")
@@ -118,7 +126,9 @@ def validate(operation: str, body: dict[str, Any]) -> None:
         _require(body, "input", "a string, a list of strings or token ids", ok)
         fmt = body.get("encoding_format")
         if fmt is not None and fmt not in ("float", "base64"):
-            raise RequestError("'encoding_format' must be 'float' or 'base64'", param="encoding_format", code="invalid_value")
+            raise RequestError(
+                "'encoding_format' must be 'float' or 'base64'", param="encoding_format", code="invalid_value"
+            )
     elif operation == ops.RESPONSES:
         value = body.get("input")
         _require(body, "input", "a string or a list of input items", isinstance(value, (str, list)))

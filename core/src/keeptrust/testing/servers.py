@@ -45,8 +45,14 @@ class BackgroundServer:
             self._token = trio.lowlevel.current_trio_token()
             self._stop = trio.Event()
             async with trio.open_nursery() as nursery:
-                binds = await nursery.start(lambda task_status: serve(self.app, self.config, shutdown_trigger=self._stop.wait,  # type: ignore[union-attr]
-                                                                       task_status=task_status))
+                binds = await nursery.start(
+                    lambda task_status: serve(
+                        self.app,
+                        self.config,
+                        shutdown_trigger=self._stop.wait,  # type: ignore[union-attr]
+                        task_status=task_status,
+                    )
+                )
                 self.url = binds[0]
                 self._ready.set()
 

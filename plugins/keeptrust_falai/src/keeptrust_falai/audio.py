@@ -18,14 +18,22 @@ from keeptrust_falai import captions, forms, media
 
 # OpenAI's own voices name nothing in a fal TTS app: with one of them the app's default voice is
 # used. Any other value is the app's own voice id (kokoro "af_heart", elevenlabs "Rachel", ...).
-OPENAI_VOICES = frozenset({"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
-                           "verse", "marin", "cedar"})
-_OPENAI_SPEECH_KEYS = frozenset({"model", "input", "voice", "instructions", "response_format", "speed", "stream_format",
-                                 "stream", "user"})
-SPEECH_CONTENT_TYPES = MappingProxyType({
-    "mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav",
-    "pcm": "audio/pcm",
-})
+OPENAI_VOICES = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+_OPENAI_SPEECH_KEYS = frozenset(
+    {"model", "input", "voice", "instructions", "response_format", "speed", "stream_format", "stream", "user"}
+)
+SPEECH_CONTENT_TYPES = MappingProxyType(
+    {
+        "mp3": "audio/mpeg",
+        "opus": "audio/ogg",
+        "aac": "audio/aac",
+        "flac": "audio/flac",
+        "wav": "audio/wav",
+        "pcm": "audio/pcm",
+    }
+)
 
 
 @attrs.frozen
@@ -36,8 +44,11 @@ class SpeechRequest:
 
 def speech_request(body: dict[str, Any]) -> SpeechRequest:
     if body.get("stream_format") == "sse":
-        raise RequestError("the fal-ai backend returns speech as audio bytes (streamed), not as SSE events; "
-                           "use stream_format 'audio'", param="stream_format", code="unsupported_parameter")
+        raise RequestError(
+            "the fal-ai backend returns speech as audio bytes (streamed), not as SSE events; use stream_format 'audio'",
+            param="stream_format",
+            code="unsupported_parameter",
+        )
     text = body["input"]
     # fal TTS apps name their text ``text`` (dia, chatterbox, elevenlabs, minimax) or ``prompt``
     # (kokoro); the Hub mapping does not say which, so both carry it, as fal ignores unknown fields.
@@ -50,13 +61,17 @@ def speech_request(body: dict[str, Any]) -> SpeechRequest:
     speed = body.get("speed")
     if speed is not None:
         if not 0.25 <= float(speed) <= 4.0:
-            raise RequestError(f"'speed' must be between 0.25 and 4.0; got {speed}", param="speed",
-                               code="invalid_value")
+            raise RequestError(
+                f"'speed' must be between 0.25 and 4.0; got {speed}", param="speed", code="invalid_value"
+            )
         payload["speed"] = speed
     fmt = body.get("response_format") or "mp3"
     if fmt not in SPEECH_CONTENT_TYPES:
-        raise RequestError(f"'response_format' must be one of {', '.join(SPEECH_CONTENT_TYPES)}; got {str(fmt)[:20]!r}",
-                           param="response_format", code="invalid_value")
+        raise RequestError(
+            f"'response_format' must be one of {', '.join(SPEECH_CONTENT_TYPES)}; got {str(fmt)[:20]!r}",
+            param="response_format",
+            code="invalid_value",
+        )
     payload.update(forms.extras(body, _OPENAI_SPEECH_KEYS, payload))
     return SpeechRequest(payload, fmt)
 
@@ -91,17 +106,38 @@ def speech_output(result: Any) -> AudioOutput:
 
 # The media types fal accepts in an audio data URI, and the labels clients commonly use for them:
 # fal refuses audio/wav and audio/webm but reads the same bytes as audio/x-wav and video/webm.
-_FAL_AUDIO_TYPES = MappingProxyType({
-    "audio/mpeg": "audio/mpeg", "audio/mp3": "audio/mpeg", "audio/mpga": "audio/mpeg", "audio/x-mpeg": "audio/mpeg",
-    "audio/wav": "audio/x-wav", "audio/x-wav": "audio/x-wav", "audio/wave": "audio/x-wav",
-    "audio/vnd.wave": "audio/x-wav",
-    "audio/webm": "video/webm", "video/webm": "video/webm",
-})
-_EXTENSIONS = MappingProxyType({".mp3": "audio/mpeg", ".mpga": "audio/mpeg", ".mpeg": "audio/mpeg",
-                                ".wav": "audio/x-wav", ".webm": "video/webm"})
+_FAL_AUDIO_TYPES = MappingProxyType(
+    {
+        "audio/mpeg": "audio/mpeg",
+        "audio/mp3": "audio/mpeg",
+        "audio/mpga": "audio/mpeg",
+        "audio/x-mpeg": "audio/mpeg",
+        "audio/wav": "audio/x-wav",
+        "audio/x-wav": "audio/x-wav",
+        "audio/wave": "audio/x-wav",
+        "audio/vnd.wave": "audio/x-wav",
+        "audio/webm": "video/webm",
+        "video/webm": "video/webm",
+    }
+)
+_EXTENSIONS = MappingProxyType(
+    {".mp3": "audio/mpeg", ".mpga": "audio/mpeg", ".mpeg": "audio/mpeg", ".wav": "audio/x-wav", ".webm": "video/webm"}
+)
 TRANSCRIPTION_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-_OPENAI_TRANSCRIPTION_KEYS = frozenset({"file", "model", "language", "prompt", "response_format", "temperature",
-                                        "timestamp_granularities", "include", "stream", "chunking_strategy"})
+_OPENAI_TRANSCRIPTION_KEYS = frozenset(
+    {
+        "file",
+        "model",
+        "language",
+        "prompt",
+        "response_format",
+        "temperature",
+        "timestamp_granularities",
+        "include",
+        "stream",
+        "chunking_strategy",
+    }
+)
 
 
 def _sniff_audio(data: bytes) -> str | None:
@@ -124,7 +160,9 @@ def audio_media_type(upload: UploadedFile) -> str:
     if mime is None:
         raise RequestError(
             f"the fal-ai backend transcribes mp3, wav and webm audio; '{upload.filename or 'file'}' "
-            f"({declared or 'unknown type'}) is none of them", param="file", code="unsupported_audio_format",
+            f"({declared or 'unknown type'}) is none of them",
+            param="file",
+            code="unsupported_audio_format",
         )
     return mime
 
@@ -141,8 +179,11 @@ def _granularities(value: Any) -> set[str]:
     out = {str(v) for v in items}
     unknown = out - {"word", "segment"}
     if unknown:
-        raise RequestError(f"'timestamp_granularities' may hold 'word' and 'segment'; got {sorted(unknown)}",
-                           param="timestamp_granularities", code="invalid_value")
+        raise RequestError(
+            f"'timestamp_granularities' may hold 'word' and 'segment'; got {sorted(unknown)}",
+            param="timestamp_granularities",
+            code="invalid_value",
+        )
     return out
 
 
@@ -155,18 +196,23 @@ def transcription_request(body: dict[str, Any], *, max_audio_bytes: int, limit_r
     if len(upload.data) > max_audio_bytes:
         raise BodyTooLarge(
             f"the audio file is {len(upload.data)} bytes; the fal-ai backend accepts at most {max_audio_bytes} bytes "
-            f"({limit_reason})", param="file",
+            f"({limit_reason})",
+            param="file",
         )
     if body.get("stream") is True:
         # fal's speech-to-text apps answer once; an SSE stream of one event would also bypass the
         # response-phase policies, which only see whole answers and chat deltas.
-        raise RequestError("the fal-ai backend does not stream transcriptions; send stream=false",
-                           param="stream", code="unsupported_parameter")
+        raise RequestError(
+            "the fal-ai backend does not stream transcriptions; send stream=false",
+            param="stream",
+            code="unsupported_parameter",
+        )
     fmt = body.get("response_format") or "json"
     if fmt not in TRANSCRIPTION_FORMATS:
         raise RequestError(
             f"'response_format' must be one of {', '.join(TRANSCRIPTION_FORMATS)}; got {str(fmt)[:20]!r}",
-            param="response_format", code="invalid_value",
+            param="response_format",
+            code="invalid_value",
         )
     payload: dict[str, Any] = {"audio_url": media.data_uri(audio_media_type(upload), upload.data), "task": "transcribe"}
     if isinstance(body.get("language"), str) and body["language"]:
@@ -176,8 +222,11 @@ def transcription_request(body: dict[str, Any], *, max_audio_bytes: int, limit_r
     grains = _granularities(body.get("timestamp_granularities"))
     words = "word" in grains
     if words and fmt != "verbose_json":
-        raise RequestError("'timestamp_granularities' needs response_format 'verbose_json'",
-                           param="timestamp_granularities", code="invalid_value")
+        raise RequestError(
+            "'timestamp_granularities' needs response_format 'verbose_json'",
+            param="timestamp_granularities",
+            code="invalid_value",
+        )
     # fal's whisper apps return one timestamp level: words when asked, else segments.
     if words:
         payload["chunk_level"] = "word"
@@ -238,9 +287,7 @@ def _language(result: dict[str, Any], request_body: dict[str, Any]) -> str | Non
     return language if isinstance(language, str) and language else None
 
 
-def transcription_answer(
-    result: Any, request: TranscriptionRequest, request_body: dict[str, Any]
-) -> dict[str, Any]:
+def transcription_answer(result: Any, request: TranscriptionRequest, request_body: dict[str, Any]) -> dict[str, Any]:
     """The answer as JSON, in the shape response policies read (``text``, ``segments[].text``).
     ``text``, ``srt`` and ``vtt`` are rendered from it afterwards (``text_renderer``), so what a
     policy redacts is what the client gets."""
@@ -258,13 +305,26 @@ def transcription_answer(
         words = None
         spans = chunks
     segments = [
-        {"id": i, "seek": 0, "start": s["start"], "end": s["end"], "text": s["text"], "tokens": [],
-         "temperature": 0.0, "avg_logprob": 0.0, "compression_ratio": 0.0, "no_speech_prob": 0.0}
+        {
+            "id": i,
+            "seek": 0,
+            "start": s["start"],
+            "end": s["end"],
+            "text": s["text"],
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": 0.0,
+            "compression_ratio": 0.0,
+            "no_speech_prob": 0.0,
+        }
         for i, s in enumerate(spans)
     ]
     answer: dict[str, Any] = {
-        "task": "transcribe", "language": _language(result, request_body) or "unknown",
-        "duration": max((s["end"] for s in (chunks or [])), default=0.0), "text": text, "segments": segments,
+        "task": "transcribe",
+        "language": _language(result, request_body) or "unknown",
+        "duration": max((s["end"] for s in (chunks or [])), default=0.0),
+        "text": text,
+        "segments": segments,
     }
     if words is not None:
         answer["words"] = words

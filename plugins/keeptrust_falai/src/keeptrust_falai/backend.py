@@ -51,8 +51,9 @@ class FalAI(Backend):
     max_upload_bytes = None
     # Image jobs can take minutes and are worth cancelling: queue. Speech and transcription are
     # short: a synchronous run saves the polling round trips (the official clients do the same).
-    modes: ClassVar[Mapping[str, str]] = MappingProxyType({ops.IMAGES: QUEUE, ops.IMAGE_EDIT: QUEUE, ops.SPEECH: SYNC,
-                                                           ops.TRANSCRIPTION: SYNC})
+    modes: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {ops.IMAGES: QUEUE, ops.IMAGE_EDIT: QUEUE, ops.SPEECH: SYNC, ops.TRANSCRIPTION: SYNC}
+    )
 
     async def execute(self, call: BackendCall) -> Result:
         if not self.supports(call.operation):
@@ -71,11 +72,24 @@ class FalAI(Backend):
         info = call.ctx.extra.setdefault(EXTRA_KEY, {})
         info["mode"] = mode
         if mode == SYNC:
-            response = await call.upstream.request(call.ctx, "POST", endpoints.run(call.provider_model), json=payload,
-                                                   headers=call.headers, timeout=call.timeout)
+            response = await call.upstream.request(
+                call.ctx,
+                "POST",
+                endpoints.run(call.provider_model),
+                json=payload,
+                headers=call.headers,
+                timeout=call.timeout,
+            )
             return parse_json_response(response, call.ctx.target.id if call.ctx.target else "fal-ai")
-        queue = FalQueue(ctx=call.ctx, upstream=call.upstream, endpoints=endpoints, headers=call.headers,
-                         timeout=call.timeout, poll_interval=call.poll_interval, logger=call.logger)
+        queue = FalQueue(
+            ctx=call.ctx,
+            upstream=call.upstream,
+            endpoints=endpoints,
+            headers=call.headers,
+            timeout=call.timeout,
+            poll_interval=call.poll_interval,
+            logger=call.logger,
+        )
         return await queue.run(call.provider_model, payload)
 
     # ------------------------------------------------------------------ images
@@ -101,8 +115,12 @@ class FalAI(Backend):
         if streaming:
             info["mode"] = "stream"
             response = await call.upstream.request(
-                call.ctx, "POST", endpoints.stream(call.provider_model), json=request.payload,
-                headers={**call.headers, "accept": "text/event-stream"}, stream=True,
+                call.ctx,
+                "POST",
+                endpoints.stream(call.provider_model),
+                json=request.payload,
+                headers={**call.headers, "accept": "text/event-stream"},
+                stream=True,
             )
             kind = "image_edit" if edit else "image_generation"
             return stream_result(ImageStream(response, request, kind, call.download, call.upstream.redact))
@@ -155,8 +173,9 @@ class FalAI(Backend):
     # ------------------------------------------------------------------ transcription
     def transcription_limit(self, call: BackendCall) -> tuple[int, str]:
         if call.via_router:
-            return ROUTER_MAX_AUDIO_BYTES, ("the Hugging Face router takes request bodies up to 2 MB, "
-                                            "audio base64-encoded")
+            return ROUTER_MAX_AUDIO_BYTES, (
+                "the Hugging Face router takes request bodies up to 2 MB, audio base64-encoded"
+            )
         return DIRECT_MAX_AUDIO_BYTES, "fal's direct API, audio sent base64-encoded"
 
     async def transcription(self, call: BackendCall, endpoints: FalEndpoints) -> Result:

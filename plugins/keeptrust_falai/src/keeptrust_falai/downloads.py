@@ -55,14 +55,18 @@ class Download:
         return parts, aclose
 
 
-async def open_download(url: str, *, timeout: float, max_bytes: int = MAX_DOWNLOAD_BYTES,
-                        headers: dict[str, Any] | None = None) -> Download:
+async def open_download(
+    url: str, *, timeout: float, max_bytes: int = MAX_DOWNLOAD_BYTES, headers: dict[str, Any] | None = None
+) -> Download:
     """Start downloading ``url`` (http or https only); the caller must ``aclose`` the result."""
     if not url.startswith(("https://", "http://")):
         raise UpstreamError("fal-ai returned a result URL that is not http(s)")
     client = httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=True, max_redirects=3,
-        trust_env=False, headers=headers or {},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=True,
+        max_redirects=3,
+        trust_env=False,
+        headers=headers or {},
     )
     try:
         response = await client.send(client.build_request("GET", url), stream=True)

@@ -85,7 +85,7 @@ def queue_job(model: str, submitted: Any, endpoints: FalEndpoints | None = None)
             base = httpx.URL(endpoints.queue_base)
             prefix = base.path.rstrip("/")
             if url.host == base.host and prefix and path.startswith(prefix + "/"):
-                path = path[len(prefix):]
+                path = path[len(prefix) :]
         if _JOB_PATH.match(path) and ".." not in path and path.endswith("/" + request_id):
             return QueueJob(request_id, path)
     app = "/".join(model.split("/")[:2])

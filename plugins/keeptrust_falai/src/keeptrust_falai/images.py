@@ -15,11 +15,29 @@ from keeptrust_falai import forms, media
 
 # OpenAI image parameters this module translates (or deliberately drops); every other key in the
 # body is a fal-native parameter (seed, num_inference_steps, guidance_scale, loras, ...) sent as is.
-_OPENAI_IMAGE_KEYS = frozenset({
-    "model", "prompt", "n", "size", "response_format", "quality", "style", "output_format", "moderation", "user",
-    "stream", "partial_images", "image", "images", "mask", "input_fidelity", "output_compression",
-    "use_image_urls", "background",
-})
+_OPENAI_IMAGE_KEYS = frozenset(
+    {
+        "model",
+        "prompt",
+        "n",
+        "size",
+        "response_format",
+        "quality",
+        "style",
+        "output_format",
+        "moderation",
+        "user",
+        "stream",
+        "partial_images",
+        "image",
+        "images",
+        "mask",
+        "input_fidelity",
+        "output_compression",
+        "use_image_urls",
+        "background",
+    }
+)
 
 # fal's named sizes, accepted as ``size`` too so a client can ask for them directly.
 FAL_NAMED_SIZES = frozenset({"square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"})
@@ -28,8 +46,7 @@ _SIZE = re.compile(r"^(\d{1,5})\s*[xX]\s*(\d{1,5})$")
 
 OUTPUT_FORMATS = MappingProxyType({"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"})
 # dall-e-3's quality words, in the vocabulary fal's quality-aware apps (gpt-image, imagen) use.
-_QUALITY = MappingProxyType({"standard": "medium", "hd": "high", "low": "low", "medium": "medium",
-                             "high": "high"})
+_QUALITY = MappingProxyType({"standard": "medium", "hd": "high", "low": "low", "medium": "medium", "high": "high"})
 # dall-e-3's styles have no counterpart in any fal app; other style values are model-specific
 # (ideogram, recraft) and are passed on.
 _OPENAI_ONLY_STYLES = frozenset({"vivid", "natural"})
@@ -67,12 +84,17 @@ def parse_size(value: Any) -> dict[str, int] | str | None:
     if match is None:
         raise RequestError(
             f"'size' must be WIDTHxHEIGHT (for example 1024x1024), 'auto' or one of "
-            f"{', '.join(sorted(FAL_NAMED_SIZES))}; got {value[:40]!r}", param="size", code="invalid_size",
+            f"{', '.join(sorted(FAL_NAMED_SIZES))}; got {value[:40]!r}",
+            param="size",
+            code="invalid_size",
         )
     width, height = int(match.group(1)), int(match.group(2))
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
-        raise RequestError(f"'size' sides must be between 1 and {MAX_SIDE} pixels; got {width}x{height}",
-                           param="size", code="invalid_size")
+        raise RequestError(
+            f"'size' sides must be between 1 and {MAX_SIDE} pixels; got {width}x{height}",
+            param="size",
+            code="invalid_size",
+        )
     return {"width": width, "height": height}
 
 
@@ -81,16 +103,22 @@ def _output_format(value: Any) -> str | None:
         return None
     fmt = OUTPUT_FORMATS.get(str(value).lower())
     if fmt is None:
-        raise RequestError(f"'output_format' must be png, jpeg or webp; got {str(value)[:20]!r}",
-                           param="output_format", code="invalid_value")
+        raise RequestError(
+            f"'output_format' must be png, jpeg or webp; got {str(value)[:20]!r}",
+            param="output_format",
+            code="invalid_value",
+        )
     return fmt
 
 
 def _response_format(body: dict[str, Any]) -> str:
     value = body.get("response_format") or "url"
     if value not in ("url", "b64_json"):
-        raise RequestError(f"'response_format' must be 'url' or 'b64_json'; got {str(value)[:20]!r}",
-                           param="response_format", code="invalid_value")
+        raise RequestError(
+            f"'response_format' must be 'url' or 'b64_json'; got {str(value)[:20]!r}",
+            param="response_format",
+            code="invalid_value",
+        )
     return value
 
 
@@ -140,8 +168,11 @@ def image_fields(images: list[str], use_image_urls: bool | None) -> dict[str, An
         return {"image_urls": images}
     if use_image_urls is False:
         if len(images) > 1:
-            raise RequestError(f"'use_image_urls' is false but {len(images)} images were sent; this sends one image",
-                               param="image", code="invalid_value")
+            raise RequestError(
+                f"'use_image_urls' is false but {len(images)} images were sent; this sends one image",
+                param="image",
+                code="invalid_value",
+            )
         return {"image_url": images[0]}
     if len(images) == 1:
         return {"image_url": images[0], "image_urls": images}
@@ -202,8 +233,9 @@ def image_format(image: dict[str, Any]) -> str | None:
     return None
 
 
-def openai_answer(result: dict[str, Any], data: list[dict[str, Any]], request: ImageRequest,
-                  created: int | None = None) -> dict[str, Any]:
+def openai_answer(
+    result: dict[str, Any], data: list[dict[str, Any]], request: ImageRequest, created: int | None = None
+) -> dict[str, Any]:
     """OpenAI's ``images`` answer around ``data`` (already url / b64_json items)."""
     images = result_images(result)
     answer: dict[str, Any] = {"created": created if created is not None else int(time.time()), "data": data}

@@ -22,8 +22,7 @@ _IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"WEBP", 8, "image/webp"),
 )
 
-IMAGE_FORMATS = MappingProxyType({"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp",
-                                  "image/gif": "gif"})
+IMAGE_FORMATS = MappingProxyType({"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"})
 
 
 def data_uri(mime: str, data: bytes) -> str:
@@ -39,7 +38,7 @@ def decode_data_uri(value: str) -> tuple[str, bytes]:
     match = _DATA_URI.match(value)
     if match is None:
         raise UpstreamError("fal-ai returned a malformed data URI")
-    payload = value[match.end():]
+    payload = value[match.end() :]
     mime = match.group("mime") or "application/octet-stream"
     if match.group("b64"):
         try:
@@ -57,12 +56,12 @@ def data_uri_base64(value: str) -> str:
     if match is None or not match.group("b64"):
         _, data = decode_data_uri(value)
         return base64.b64encode(data).decode("ascii")
-    return value[match.end():]
+    return value[match.end() :]
 
 
 def sniff_image(data: bytes) -> str | None:
     for magic, offset, mime in _IMAGE_MAGIC:
-        if data[offset:offset + len(magic)] == magic:
+        if data[offset : offset + len(magic)] == magic:
             if mime == "image/webp" and data[:4] != b"RIFF":
                 continue
             return mime
@@ -83,7 +82,8 @@ def image_reference(value: Any, param: str) -> str:
             if declared not in IMAGE_FORMATS:
                 raise RequestError(
                     f"'{param}' ({value.filename or 'upload'}) is not a PNG, JPEG, WEBP or GIF image",
-                    param=param, code="invalid_image_format",
+                    param=param,
+                    code="invalid_image_format",
                 )
             mime = declared
         return data_uri(mime, value.data)
@@ -96,7 +96,8 @@ def image_reference(value: Any, param: str) -> str:
         if value.startswith("data:image/") and _DATA_URI.match(value):
             return value
         raise RequestError(
-            f"'{param}' must be an image file, an http(s) URL or a data:image/... URI", param=param,
+            f"'{param}' must be an image file, an http(s) URL or a data:image/... URI",
+            param=param,
             code="invalid_image",
         )
     raise RequestError(f"'{param}' must be an image file or an image URL", param=param, code="invalid_image")

@@ -53,8 +53,17 @@ def _status_message(status: dict[str, Any]) -> str:
 class FalQueue:
     """One queue round trip for one request. Stateless between requests."""
 
-    def __init__(self, *, ctx: RequestContext, upstream: Upstream, endpoints: FalEndpoints,
-                 headers: Mapping[str, str], timeout: float, poll_interval: float, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: RequestContext,
+        upstream: Upstream,
+        endpoints: FalEndpoints,
+        headers: Mapping[str, str],
+        timeout: float,
+        poll_interval: float,
+        logger: logging.Logger,
+    ) -> None:
         self.ctx = ctx
         self.upstream = upstream
         self.endpoints = endpoints
@@ -95,8 +104,13 @@ class FalQueue:
 
     async def submit(self, model: str, payload: dict[str, Any], deadline: float) -> QueueJob:
         response = await self.upstream.request(
-            self.ctx, "POST", self.endpoints.submit(model), json=payload, headers=self.headers,
-            params=self.endpoints.params, timeout=self._remaining(deadline),
+            self.ctx,
+            "POST",
+            self.endpoints.submit(model),
+            json=payload,
+            headers=self.headers,
+            params=self.endpoints.params,
+            timeout=self._remaining(deadline),
         )
         job = queue_job(model, _json(response, "queue submission"), self.endpoints)
         self.logger.debug("fal-ai job %s submitted for %s", job.request_id, model)
@@ -111,7 +125,11 @@ class FalQueue:
             interval = min(interval * 1.5, self.max_interval)
             try:
                 response = await self.upstream.request(
-                    self.ctx, "GET", url, headers=self.headers, params=self.endpoints.params,
+                    self.ctx,
+                    "GET",
+                    url,
+                    headers=self.headers,
+                    params=self.endpoints.params,
                     timeout=self._remaining(deadline),
                 )
             except NotFound:
@@ -132,8 +150,13 @@ class FalQueue:
 
     async def result(self, job: QueueJob, deadline: float) -> Any:
         response = await self.upstream.request(
-            self.ctx, "GET", self.endpoints.job_url(job), headers=self.headers, params=self.endpoints.params,
-            timeout=self._remaining(deadline), raise_for_status=False,
+            self.ctx,
+            "GET",
+            self.endpoints.job_url(job),
+            headers=self.headers,
+            params=self.endpoints.params,
+            timeout=self._remaining(deadline),
+            raise_for_status=False,
         )
         if response.status_code < 400:
             return _json(response, "job result")
@@ -148,8 +171,9 @@ class FalQueue:
         if response.status_code in (400, 422):
             # The model rejected its input (fal validates when the job runs): the client's to fix,
             # as the same input sent synchronously would have been.
-            raise RequestError(f"fal-ai rejected the request (job {job.request_id}){suffix}",
-                               code="upstream_validation_error")
+            raise RequestError(
+                f"fal-ai rejected the request (job {job.request_id}){suffix}", code="upstream_validation_error"
+            )
         raise FalJobFailed(f"fal-ai job {job.request_id} failed with {response.status_code}{suffix}")
 
     async def cancel(self, job: QueueJob) -> None:
@@ -157,8 +181,14 @@ class FalQueue:
         with trio.CancelScope(shield=True), trio.move_on_after(CANCEL_TIMEOUT):
             try:
                 response = await self.upstream.request(
-                    self.ctx, "PUT", self.endpoints.job_url(job, "/cancel"), headers=self.headers,
-                    params=self.endpoints.params, timeout=CANCEL_TIMEOUT, retries=0, raise_for_status=False,
+                    self.ctx,
+                    "PUT",
+                    self.endpoints.job_url(job, "/cancel"),
+                    headers=self.headers,
+                    params=self.endpoints.params,
+                    timeout=CANCEL_TIMEOUT,
+                    retries=0,
+                    raise_for_status=False,
                 )
             except GatewayError as exc:
                 self.logger.warning("fal-ai job %s could not be cancelled: %s", job.request_id, exc.message)

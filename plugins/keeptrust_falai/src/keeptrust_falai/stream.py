@@ -56,8 +56,14 @@ async def _b64(image: dict[str, Any], download: Downloader) -> str:
 class ImageStream:
     """Turns one fal SSE response into OpenAI image events."""
 
-    def __init__(self, response: httpx.Response, request: image_map.ImageRequest, kind: str, download: Downloader,
-                 redact: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        request: image_map.ImageRequest,
+        kind: str,
+        download: Downloader,
+        redact: Callable[[str], str],
+    ) -> None:
         self.response = response
         self.request = request
         self.kind = kind  # "image_generation" | "image_edit"
@@ -70,8 +76,12 @@ class ImageStream:
         known = isinstance(width, int) and isinstance(height, int)
         size = f"{width}x{height}" if known else (self.request.size or "auto")
         return {
-            "type": f"{self.kind}.{suffix}", "b64_json": b64, "created_at": self.created, "size": size,
-            "quality": "auto", "background": "auto",
+            "type": f"{self.kind}.{suffix}",
+            "b64_json": b64,
+            "created_at": self.created,
+            "size": size,
+            "quality": "auto",
+            "background": "auto",
             "output_format": self.request.output_format or image_map.image_format(image) or "png",
         }
 

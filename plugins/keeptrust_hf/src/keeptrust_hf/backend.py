@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import httpx
+
 from keeptrust import context as ops
 from keeptrust.errors import UnsupportedOperation
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from keeptrust.context import RequestContext
     from keeptrust.results import Result
     from keeptrust.transport import Upstream
-
     from keeptrust_hf.mapping import MappingEntry
 
 # Hub task names (the ``task`` of a mapping entry) for each keeptrust operation, as the official

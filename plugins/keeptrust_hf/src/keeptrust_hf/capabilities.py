@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from keeptrust import context as ops
-
 from keeptrust_hf.backend import Backend
 
 COLUMNS: tuple[tuple[str, str], ...] = (

@@ -7,12 +7,25 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
+
 from keeptrust.config.model import TargetConfig
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
-SHORTHAND_KINDS = frozenset({"chat", "embeddings", "images", "speech", "transcription", "text-generation",
-                             "feature-extraction", "text-to-image", "text-to-speech", "automatic-speech-recognition"})
+SHORTHAND_KINDS = frozenset(
+    {
+        "chat",
+        "embeddings",
+        "images",
+        "speech",
+        "transcription",
+        "text-generation",
+        "feature-extraction",
+        "text-to-image",
+        "text-to-speech",
+        "automatic-speech-recognition",
+    }
+)
 
 
 @attrs.frozen(kw_only=True)

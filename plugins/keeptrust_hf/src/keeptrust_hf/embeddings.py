@@ -17,8 +17,11 @@ def input_texts(body: dict[str, Any], backend: str) -> list[str] | str:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    raise RequestError(f"the Hugging Face backend '{backend}' takes text input; token ids are not supported",
-                       param="input", code="unsupported_input")
+    raise RequestError(
+        f"the Hugging Face backend '{backend}' takes text input; token ids are not supported",
+        param="input",
+        code="unsupported_input",
+    )
 
 
 def _depth(value: Any) -> int:
@@ -66,10 +69,13 @@ def encode_base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
-def embeddings_result(vectors: list[list[float]], model: str, encoding_format: str | None,
-                      usage: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = [{"object": "embedding", "index": i,
-             "embedding": encode_base64(v) if encoding_format == "base64" else v} for i, v in enumerate(vectors)]
+def embeddings_result(
+    vectors: list[list[float]], model: str, encoding_format: str | None, usage: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    data = [
+        {"object": "embedding", "index": i, "embedding": encode_base64(v) if encoding_format == "base64" else v}
+        for i, v in enumerate(vectors)
+    ]
     body: dict[str, Any] = {"object": "list", "model": model, "data": data}
     if usage:
         body["usage"] = usage

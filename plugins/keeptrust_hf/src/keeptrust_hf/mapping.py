@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
-from keeptrust.errors import AuthenticationError, ModelNotFound, PermissionDenied, RequestError, UpstreamError
 
+from keeptrust.errors import AuthenticationError, ModelNotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust_hf.backend import quote_path
 
 if TYPE_CHECKING:
@@ -49,18 +49,26 @@ def parse_mapping(hub_model: str, raw: Any) -> list[MappingEntry]:
         task = entry.get("task")
         if not provider or not isinstance(provider_id, str) or not isinstance(task, str):
             continue
-        out.append(MappingEntry(
-            provider=provider, provider_id=provider_id, task=task, status=str(entry.get("status", "live")),
-            adapter=entry.get("adapter"), adapter_weights_path=entry.get("adapterWeightsPath"), hf_model_id=hub_model,
-        ))
+        out.append(
+            MappingEntry(
+                provider=provider,
+                provider_id=provider_id,
+                task=task,
+                status=str(entry.get("status", "live")),
+                adapter=entry.get("adapter"),
+                adapter_weights_path=entry.get("adapterWeightsPath"),
+                hf_model_id=hub_model,
+            )
+        )
     return out
 
 
 class MappingCache:
     """Fetches and caches mappings for one target (its token decides what the Hub shows)."""
 
-    def __init__(self, upstream: Upstream, hub_url: str, ttl: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, upstream: Upstream, hub_url: str, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.upstream = upstream
         self.hub_url = hub_url.rstrip("/")
         self.ttl = ttl
@@ -90,14 +98,16 @@ class MappingCache:
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise UpstreamError(f"the Hugging Face Hub answered the mapping query for '{hub_model}' "
-                                "with non-JSON") from None
+            raise UpstreamError(
+                f"the Hugging Face Hub answered the mapping query for '{hub_model}' with non-JSON"
+            ) from None
         raw = body.get("inferenceProviderMapping") if isinstance(body, dict) else None
         if raw is None:
             raise RequestError(
                 f"no inference provider mapping was found for model '{hub_model}': no Inference Providers "
                 "backend serves it (see its page on huggingface.co); use a Dedicated Endpoint with base_url instead",
-                param="model", code="model_not_supported",
+                param="model",
+                code="model_not_supported",
             )
         return parse_mapping(hub_model, raw)
 
@@ -112,8 +122,9 @@ def hub_error(response: Any, hub_model: str, upstream: Upstream) -> Exception:
         return gated_error(hub_model)
     if status == 401 and "invalid credentials" in message.lower():
         env = upstream.secret_env or "the target's secret_key_ref"
-        return AuthenticationError(f"the Hugging Face token was rejected; check the token in environment variable "
-                                   f"{env}")
+        return AuthenticationError(
+            f"the Hugging Face token was rejected; check the token in environment variable {env}"
+        )
     if status in (401, 404) or code == "RepoNotFound":
         return ModelNotFound(
             f"model '{hub_model}' was not found on the Hugging Face Hub (or it is private and the token cannot see it)",

@@ -15,15 +15,20 @@ from keeptrust.results import BinaryResult, JSONResult, Result
 
 if TYPE_CHECKING:
     from keeptrust.context import UploadedFile
-
     from keeptrust_hf.backend import Backend
 
 Downloader = Callable[[str], Awaitable[tuple[bytes, str]]]
 ImageSource = str | bytes | tuple[bytes, str]
 
 # OpenAI speech ``response_format`` → Content-Type (wire-formats.md §5.5; open question 8: our choice).
-SPEECH_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
-                "wav": "audio/wav", "pcm": "audio/pcm"}
+SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
 
 
 def image_size(body: dict[str, Any]) -> tuple[int, int] | None:
@@ -34,8 +39,11 @@ def image_size(body: dict[str, Any]) -> tuple[int, int] | None:
     width, sep, height = str(size).partition("x")
     ok = sep and width.isdigit() and height.isdigit() and 0 < int(width) <= 8192 and 0 < int(height) <= 8192
     if not ok:
-        raise RequestError(f"'size' must look like '1024x1024' or be 'auto'; got {str(size)[:20]!r}", param="size",
-                           code="invalid_value")
+        raise RequestError(
+            f"'size' must look like '1024x1024' or be 'auto'; got {str(size)[:20]!r}",
+            param="size",
+            code="invalid_value",
+        )
     return int(width), int(height)
 
 
@@ -123,8 +131,11 @@ async def images_result(images: Sequence[ImageSource], response_format: str | No
             image = image[0]
         if isinstance(image, bytes):
             raw = image
-            data.append({"b64_json": base64.b64encode(raw).decode()} if want_b64
-                        else {"url": data_uri(raw, sniff_image_type(raw))})
+            data.append(
+                {"b64_json": base64.b64encode(raw).decode()}
+                if want_b64
+                else {"url": data_uri(raw, sniff_image_type(raw))}
+            )
         elif image.startswith("data:"):
             raw, _ = decode_data_uri(image)
             data.append({"b64_json": base64.b64encode(raw).decode()} if want_b64 else {"url": image})
@@ -158,22 +169,38 @@ def transcription_result(text: str, chunks: Sequence[dict[str, Any]] | None, res
         stamp = chunk.get("timestamp") or [None, None]
         start = float(stamp[0] or 0.0)
         end = float(stamp[1] if len(stamp) > 1 and stamp[1] is not None else start)
-        segments.append({"id": i, "seek": 0, "start": start, "end": end, "text": str(chunk.get("text", "")),
-                         "tokens": [], "temperature": 0.0, "avg_logprob": 0.0, "compression_ratio": 0.0,
-                         "no_speech_prob": 0.0})
+        segments.append(
+            {
+                "id": i,
+                "seek": 0,
+                "start": start,
+                "end": end,
+                "text": str(chunk.get("text", "")),
+                "tokens": [],
+                "temperature": 0.0,
+                "avg_logprob": 0.0,
+                "compression_ratio": 0.0,
+                "no_speech_prob": 0.0,
+            }
+        )
     fmt = response_format or "json"
     # text/srt/vtt are rendered after the response-phase policies ran on {"text", "segments"}, so a
     # redacting policy reaches plain-text transcripts too (a BinaryResult would bypass it).
     if fmt == "text":
-        return JSONResult({"text": text, "segments": segments},
-                          render=lambda body: (body["text"].encode(), "text/plain; charset=utf-8"))
+        return JSONResult(
+            {"text": text, "segments": segments},
+            render=lambda body: (body["text"].encode(), "text/plain; charset=utf-8"),
+        )
     if fmt in ("srt", "vtt"):
-        return JSONResult({"text": text, "segments": segments}, render=lambda body: (
-            _subtitles(body["text"], body["segments"], fmt).encode(), "text/plain; charset=utf-8"))
+        return JSONResult(
+            {"text": text, "segments": segments},
+            render=lambda body: (_subtitles(body["text"], body["segments"], fmt).encode(), "text/plain; charset=utf-8"),
+        )
     if fmt == "verbose_json":
         duration = segments[-1]["end"] if segments else 0.0
-        return JSONResult({"task": "transcribe", "language": "unknown", "duration": duration, "text": text,
-                           "segments": segments})
+        return JSONResult(
+            {"task": "transcribe", "language": "unknown", "duration": duration, "text": text, "segments": segments}
+        )
     return JSONResult({"text": text})
 
 

@@ -50,8 +50,13 @@ def is_repo_id(value: str) -> bool:
     if len(parts) != 2:
         return False
     for part in parts:
-        if not _PART.fullmatch(part) or ".." in part or "--" in part or part.startswith(("-", ".")) \
-                or part.endswith(("-", ".")):
+        if (
+            not _PART.fullmatch(part)
+            or ".." in part
+            or "--" in part
+            or part.startswith(("-", "."))
+            or part.endswith(("-", "."))
+        ):
             return False
     return True
 
@@ -65,7 +70,7 @@ def parse_model(value: str) -> ModelRef | None:
     if not value or len(value) > 300 or "://" in value:
         return None
     if value.startswith("huggingface/"):
-        rest = value[len("huggingface/"):]
+        rest = value[len("huggingface/") :]
         parts = rest.split("/")
         if len(parts) == 2:
             repo = rest

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import trio
+
 from keeptrust.errors import GatewayError, UpstreamError
 
 if TYPE_CHECKING:
@@ -58,10 +59,18 @@ async def _fetch_all(provider: HuggingFaceProvider) -> list[dict[str, Any]]:
             model_id = model.get("id") or model.get("modelId")
             if not isinstance(model_id, str):
                 continue
-            item = merged.setdefault(model_id, {
-                "id": model_id, "object": "model", "created": _created(model.get("createdAt")),
-                "owned_by": model_id.split("/", 1)[0], "target": provider.config.id, "backends": [], "tasks": [],
-            })
+            item = merged.setdefault(
+                model_id,
+                {
+                    "id": model_id,
+                    "object": "model",
+                    "created": _created(model.get("createdAt")),
+                    "owned_by": model_id.split("/", 1)[0],
+                    "target": provider.config.id,
+                    "backends": [],
+                    "tasks": [],
+                },
+            )
             item["backends"].append(name)
             task = model.get("pipeline_tag")
             if isinstance(task, str) and task not in item["tasks"]:

@@ -11,20 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import trio
+
 from keeptrust import context as ops
 from keeptrust import sse
 from keeptrust.errors import RequestError, UpstreamError
 from keeptrust.openai_compat import FINISH_REASONS
 from keeptrust.results import JSONResult, Result, StreamResult
 from keeptrust.transport import forwardable_headers, parse_json_response
-
 from keeptrust_hf import embeddings
 from keeptrust_hf.prompt import ChatTemplate
 from keeptrust_hf.templates import load_template
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
-
     from keeptrust_hf.config import HFTarget
     from keeptrust_hf.provider import HuggingFaceProvider
 
@@ -97,8 +96,9 @@ class NativeEndpoint:
                         info = orjson.loads(response.content)
                     except orjson.JSONDecodeError:
                         info = None
-                if isinstance(info, dict) and ("model_id" in info or "max_input_tokens" in info
-                                               or "max_input_length" in info):
+                if isinstance(info, dict) and (
+                    "model_id" in info or "max_input_tokens" in info or "max_input_length" in info
+                ):
                     self.info = info
                     self.kind = self.kind or TGI
                 else:
@@ -120,12 +120,18 @@ class NativeEndpoint:
     async def chat(self, ctx: RequestContext) -> Result:
         body = ctx.body
         if body.get("tools"):
-            raise RequestError("tools need the endpoint's Messages API: set base_url to the endpoint's /v1 URL",
-                               param="tools", code="unsupported_parameter")
+            raise RequestError(
+                "tools need the endpoint's Messages API: set base_url to the endpoint's /v1 URL",
+                param="tools",
+                code="unsupported_parameter",
+            )
         n = int(body.get("n") or 1)
         if n > 1 and ctx.stream:
-            raise RequestError("'n' > 1 cannot be streamed from a native text-generation endpoint", param="n",
-                               code="unsupported_parameter")
+            raise RequestError(
+                "'n' > 1 cannot be streamed from a native text-generation endpoint",
+                param="n",
+                code="unsupported_parameter",
+            )
         await self._prepare(ctx)
         prompt = await self._prompt(ctx)
         model = self.config.model or str(self.info.get("model_id") or "tgi")
@@ -134,13 +140,24 @@ class NativeEndpoint:
         choices, usage, headers = [], {"prompt_tokens": 0, "completion_tokens": 0}, {}
         for i in range(n):
             text, reason, prompt_tokens, completion_tokens, headers = await self._generate(ctx, prompt)
-            choices.append({"index": i, "finish_reason": reason, "logprobs": None,
-                            "message": {"role": "assistant", "content": text}})
+            choices.append(
+                {
+                    "index": i,
+                    "finish_reason": reason,
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": text},
+                }
+            )
             usage["prompt_tokens"] = prompt_tokens
             usage["completion_tokens"] += completion_tokens
-        completion = {"id": "chatcmpl-" + ctx.request_id, "object": "chat.completion", "created": int(time.time()),
-                      "model": model, "choices": choices,
-                      "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}}
+        completion = {
+            "id": "chatcmpl-" + ctx.request_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": choices,
+            "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
+        }
         if ctx.stream:
             from keeptrust.openai_compat import completion_to_chunks
 
@@ -158,8 +175,9 @@ class NativeEndpoint:
     async def _generate(self, ctx: RequestContext, prompt: str) -> tuple[str, str, int, int, dict[str, str]]:
         params = tgi_parameters(ctx.body, stream=False)
         if self.kind == TGI:
-            response = await self.upstream.request(ctx, "POST", self.base + "/generate",
-                                                   json={"inputs": prompt, "parameters": params})
+            response = await self.upstream.request(
+                ctx, "POST", self.base + "/generate", json={"inputs": prompt, "parameters": params}
+            )
             answer = parse_json_response(response, self.config.id)
             if not isinstance(answer, dict) or not isinstance(answer.get("generated_text"), str):
                 raise UpstreamError(f"target '{self.config.id}': /generate answered without generated_text")
@@ -167,12 +185,18 @@ class NativeEndpoint:
             reason = FINISH_REASONS.get(details.get("finish_reason"), details.get("finish_reason") or "stop")
             prompt_tokens = _int(response.headers.get("x-prompt-tokens"))
             completion_tokens = details.get("generated_tokens") or _int(response.headers.get("x-generated-tokens"))
-            return answer["generated_text"], reason, prompt_tokens, int(completion_tokens or 0), \
-                forwardable_headers(response.headers)
+            return (
+                answer["generated_text"],
+                reason,
+                prompt_tokens,
+                int(completion_tokens or 0),
+                forwardable_headers(response.headers),
+            )
         return await self._pipeline(ctx, prompt, params)
 
-    async def _pipeline(self, ctx: RequestContext, prompt: str,
-                        params: dict[str, Any]) -> tuple[str, str, int, int, dict[str, str]]:
+    async def _pipeline(
+        self, ctx: RequestContext, prompt: str, params: dict[str, Any]
+    ) -> tuple[str, str, int, int, dict[str, str]]:
         # ``details`` is TGI-only; a pipeline that rejects other kwargs says which (§4.7): drop
         # them and retry once, as the official client does.
         params = {k: v for k, v in params.items() if k != "details"}
@@ -195,7 +219,7 @@ class NativeEndpoint:
             raise UpstreamError(f"target '{self.config.id}': the pipeline answered without generated_text")
         text = answer["generated_text"]
         if text.startswith(prompt):  # a pipeline that ignored return_full_text
-            text = text[len(prompt):]
+            text = text[len(prompt) :]
         limit = params.get("max_new_tokens")
         words = len(text.split())
         reason = "length" if limit is not None and words >= limit else "stop"
@@ -205,8 +229,12 @@ class NativeEndpoint:
         payload = {"inputs": prompt, "parameters": tgi_parameters(ctx.body, stream=True), "stream": True}
         response = await self.upstream.request(ctx, "POST", self.base + "/generate_stream", json=payload, stream=True)
         include_usage = bool((ctx.body.get("stream_options") or {}).get("include_usage"))
-        base = {"id": "chatcmpl-" + ctx.request_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model}
+        base = {
+            "id": "chatcmpl-" + ctx.request_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
         target_id = self.config.id
 
         def chunk(delta: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
@@ -225,8 +253,9 @@ class NativeEndpoint:
                 if not isinstance(data, dict):
                     continue
                 if "error" in data:
-                    raise UpstreamError(f"target '{target_id}': the endpoint failed mid-stream "
-                                        f"({data.get('error_type') or 'error'})")
+                    raise UpstreamError(
+                        f"target '{target_id}': the endpoint failed mid-stream ({data.get('error_type') or 'error'})"
+                    )
                 token = data.get("token") or {}
                 generated += 1
                 if token.get("text") and not token.get("special"):
@@ -238,9 +267,15 @@ class NativeEndpoint:
                     if include_usage:
                         completion = int(details.get("generated_tokens") or generated)
                         prompt_tokens = int(details.get("input_length") or 0)
-                        yield {**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens,
-                                                                "completion_tokens": completion,
-                                                                "total_tokens": prompt_tokens + completion}}
+                        yield {
+                            **base,
+                            "choices": [],
+                            "usage": {
+                                "prompt_tokens": prompt_tokens,
+                                "completion_tokens": completion,
+                                "total_tokens": prompt_tokens + completion,
+                            },
+                        }
                     return
             raise UpstreamError(f"target '{target_id}': the endpoint's stream ended before the final event")
 
@@ -249,8 +284,11 @@ class NativeEndpoint:
     async def _embeddings(self, ctx: RequestContext) -> Result:
         await self._prepare(ctx)
         if self.kind == TGI:
-            raise RequestError(f"target '{self.config.id}' is a text-generation endpoint; it cannot embed",
-                               param="model", code="unsupported_operation")
+            raise RequestError(
+                f"target '{self.config.id}' is a text-generation endpoint; it cannot embed",
+                param="model",
+                code="unsupported_operation",
+            )
         inputs = embeddings.input_texts(ctx.body, "endpoint")
         response = await self.upstream.request(ctx, "POST", self.base, json={"inputs": inputs})
         single = isinstance(inputs, str)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrust import hookimpl
-
 from keeptrust_hf.backends import BUILTIN_BACKENDS
 from keeptrust_hf.provider import HuggingFaceProvider
 

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 from keeptrust.errors import RequestError
 
 # The default when an endpoint reports no template: the Zephyr-style tags many instruction-tuned
@@ -95,14 +96,24 @@ class ChatTemplate:
             flat.append(item)
         continuation = bool(flat) and flat[-1]["role"] == "assistant"
         try:
-            prompt = self._compiled.render(messages=flat, bos_token=self.bos_token, eos_token=self.eos_token,
-                                           add_generation_prompt=not continuation)
+            prompt = self._compiled.render(
+                messages=flat,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+                add_generation_prompt=not continuation,
+            )
         except _TemplateFailure as exc:
-            raise RequestError(f"the model's chat template rejected the conversation: {str(exc)[:200]}",
-                               param="messages", code="template_error") from None
+            raise RequestError(
+                f"the model's chat template rejected the conversation: {str(exc)[:200]}",
+                param="messages",
+                code="template_error",
+            ) from None
         except TemplateError as exc:
-            raise RequestError(f"the chat template could not be rendered: {type(exc).__name__}", param="messages",
-                               code="template_error") from None
+            raise RequestError(
+                f"the chat template could not be rendered: {type(exc).__name__}",
+                param="messages",
+                code="template_error",
+            ) from None
         if continuation:
             # The last assistant message is a prefill: cut right after its content, as TGI does.
             last = flat[-1]["content"]

@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
 from keeptrust import context as ops
 from keeptrust.context import RequestContext
 from keeptrust.errors import ConfigError, NotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust.openai_compat import chat_completion
 from keeptrust.provider import Provider, ProviderEnv
 from keeptrust.results import Result
-
 from keeptrust_hf import config as hfconfig
 from keeptrust_hf.backend import Backend, BackendCall
 from keeptrust_hf.backends import KNOWN_ELSEWHERE, RETIRED, backend_names, collect_backends
@@ -39,8 +39,9 @@ NATIVE = "native"
 class HuggingFaceProvider(Provider):
     name = "huggingface"
     config_class = HFTarget
-    operations = frozenset({ops.CHAT, ops.EMBEDDINGS, ops.RESPONSES, ops.IMAGES, ops.IMAGE_EDIT, ops.SPEECH,
-                            ops.TRANSCRIPTION})
+    operations = frozenset(
+        {ops.CHAT, ops.EMBEDDINGS, ops.RESPONSES, ops.IMAGES, ops.IMAGE_EDIT, ops.SPEECH, ops.TRANSCRIPTION}
+    )
     expand_shorthand = staticmethod(hfconfig.expand_shorthand)
 
     @classmethod
@@ -69,8 +70,10 @@ class HuggingFaceProvider(Provider):
         self.backend: Backend | None = None
         if config.backend is not None:
             if self.mode != ROUTER:
-                raise ConfigError(f"target '{config.id}': 'backend' selects an Inference Providers backend and "
-                                  "cannot be combined with base_url")
+                raise ConfigError(
+                    f"target '{config.id}': 'backend' selects an Inference Providers backend and "
+                    "cannot be combined with base_url"
+                )
             self.backend = self._lookup_backend(canonical_backend(config.backend), ConfigError)
         self.chat_url = ""
         if self.mode == MESSAGES:
@@ -88,9 +91,11 @@ class HuggingFaceProvider(Provider):
         names = backend_names(self.backends)
         self.naming_hint = None
         if config.model is None and self.mode == ROUTER:
-            self.naming_hint = (f"target '{config.id}' accepts Hugging Face models as "
-                                f"'org/name[:backend|:fastest|:cheapest]' or 'huggingface/backend/org/name' "
-                                f"(backends: {names})")
+            self.naming_hint = (
+                f"target '{config.id}' accepts Hugging Face models as "
+                f"'org/name[:backend|:fastest|:cheapest]' or 'huggingface/backend/org/name' "
+                f"(backends: {names})"
+            )
 
     # ------------------------------------------------------------------ naming
     def _lookup_backend(self, name: str, error: type[Exception] = RequestError) -> Backend:
@@ -99,11 +104,15 @@ class HuggingFaceProvider(Provider):
             return backend
         if name in KNOWN_ELSEWHERE:
             dist = KNOWN_ELSEWHERE[name]
-            message = (f"the Hugging Face backend '{name}' is provided by a separate package: "
-                       f"install it with `pip install {dist}`")
+            message = (
+                f"the Hugging Face backend '{name}' is provided by a separate package: "
+                f"install it with `pip install {dist}`"
+            )
         elif name in RETIRED:
-            message = (f"the Hugging Face backend '{name}' is no longer served by the Inference Providers router "
-                       f"(removed in 2026); pick another backend: {backend_names(self.backends)}")
+            message = (
+                f"the Hugging Face backend '{name}' is no longer served by the Inference Providers router "
+                f"(removed in 2026); pick another backend: {backend_names(self.backends)}"
+            )
         else:
             message = f"unknown Hugging Face backend '{name}'; registered backends: {backend_names(self.backends)}"
         if error is ConfigError:
@@ -116,8 +125,12 @@ class HuggingFaceProvider(Provider):
         ref = parse_model(model)
         if ref is None:
             return None
-        if ref.backend is not None and ref.backend not in self.backends and ref.backend not in KNOWN_ELSEWHERE \
-                and ref.backend not in RETIRED:
+        if (
+            ref.backend is not None
+            and ref.backend not in self.backends
+            and ref.backend not in KNOWN_ELSEWHERE
+            and ref.backend not in RETIRED
+        ):
             return None
         return ref.router_model()
 
@@ -126,8 +139,9 @@ class HuggingFaceProvider(Provider):
             return ModelRef(self.config.model, self.backend.name if self.backend else None)
         ref = parse_model(ctx.upstream_model or ctx.model or "")
         if ref is None:
-            raise RequestError("the model name is not a valid Hugging Face model id", param="model",
-                               code="invalid_model")
+            raise RequestError(
+                "the model name is not a valid Hugging Face model id", param="model", code="invalid_model"
+            )
         return ref
 
     def supports(self, operation: str) -> bool:
@@ -181,17 +195,21 @@ class HuggingFaceProvider(Provider):
     def require_hf_token(self, what: str) -> None:
         token = self.secret.reveal() if self.secret else ""
         if token and not token.startswith("hf_"):
-            raise RequestError(f"{what} is reachable only through the Hugging Face router, which needs a Hugging "
-                               f"Face token (hf_...); target '{self.config.id}' has a backend's own key",
-                               param="model", code="unsupported_backend")
+            raise RequestError(
+                f"{what} is reachable only through the Hugging Face router, which needs a Hugging "
+                f"Face token (hf_...); target '{self.config.id}' has a backend's own key",
+                param="model",
+                code="unsupported_backend",
+            )
 
     async def auto_chat(self, ctx: RequestContext, ref: ModelRef) -> Result:
         """Chat through the router's OpenAI-compatible endpoint; the router picks the backend."""
         self.require_hf_token("choosing the backend automatically")
         payload = {"model": ref.router_model(), **{k: v for k, v in ctx.body.items() if k != "model"}}
         try:
-            return await chat_completion(self.upstream, ctx, self.router + "/v1/chat/completions", payload,
-                                         headers=self.router_headers())
+            return await chat_completion(
+                self.upstream, ctx, self.router + "/v1/chat/completions", payload, headers=self.router_headers()
+            )
         except PermissionDenied as exc:
             raise _gated(ref.hub_model, exc) from None
 
@@ -211,8 +229,12 @@ class HuggingFaceProvider(Provider):
                 # The backend no longer knows the id the mapping gave: refresh the mapping, once.
                 if exc.code != "upstream_not_found" or attempt == 2:
                     raise
-                self.logger.info("target '%s': backend '%s' answered 404 for '%s'; refreshing its mapping",
-                                 self.config.id, backend.name, ref.hub_model)
+                self.logger.info(
+                    "target '%s': backend '%s' answered 404 for '%s'; refreshing its mapping",
+                    self.config.id,
+                    backend.name,
+                    ref.hub_model,
+                )
                 self.mapping.invalidate(ref.hub_model)
                 if ref.backend is None:
                     backend = None
@@ -220,8 +242,9 @@ class HuggingFaceProvider(Provider):
                 raise _gated(ref.hub_model, exc) from None
         raise UpstreamError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def _entry(self, ctx: RequestContext, hub_model: str, backend: Backend | None,
-                     op: str) -> tuple[MappingEntry, Backend]:
+    async def _entry(
+        self, ctx: RequestContext, hub_model: str, backend: Backend | None, op: str
+    ) -> tuple[MappingEntry, Backend]:
         entries = await self.mapping.get(ctx, hub_model)
         if backend is None:
             return self._auto_entry(hub_model, entries, op)
@@ -229,17 +252,28 @@ class HuggingFaceProvider(Provider):
         entry = next((e for e in entries if e.provider == backend.name), None)
         if entry is None:
             served = ", ".join(e.provider for e in entries) or "none"
-            raise RequestError(f"model '{hub_model}' is not served by the Hugging Face backend '{backend.name}' "
-                               f"(served by: {served})", param="model", code="model_not_supported")
+            raise RequestError(
+                f"model '{hub_model}' is not served by the Hugging Face backend '{backend.name}' (served by: {served})",
+                param="model",
+                code="model_not_supported",
+            )
         if entry.task != task and not _equivalent_tasks(entry.task, task):
-            raise RequestError(f"model '{hub_model}' is served by '{backend.name}' for task '{entry.task}', "
-                               f"not '{task}' ({op})", param="model", code="task_mismatch")
+            raise RequestError(
+                f"model '{hub_model}' is served by '{backend.name}' for task '{entry.task}', not '{task}' ({op})",
+                param="model",
+                code="task_mismatch",
+            )
         if entry.status == "staging":
-            raise RequestError(f"model '{hub_model}' is in staging on '{backend.name}' (meant for its tests only) "
-                               "and cannot be used yet", param="model", code="model_staging")
+            raise RequestError(
+                f"model '{hub_model}' is in staging on '{backend.name}' (meant for its tests only) "
+                "and cannot be used yet",
+                param="model",
+                code="model_staging",
+            )
         if entry.status == "error":
-            self.logger.warning("target '%s': the Hub reports backend '%s' unhealthy for '%s'", self.config.id,
-                                backend.name, hub_model)
+            self.logger.warning(
+                "target '%s': the Hub reports backend '%s' unhealthy for '%s'", self.config.id, backend.name, hub_model
+            )
         return entry, backend
 
     def _auto_entry(self, hub_model: str, entries: list[MappingEntry], op: str) -> tuple[MappingEntry, Backend]:
@@ -258,13 +292,21 @@ class HuggingFaceProvider(Provider):
                 return entry, backend
         if missing:
             dists = sorted({KNOWN_ELSEWHERE[m] for m in missing})
-            raise RequestError(f"model '{hub_model}' is served for {op} only by {', '.join(sorted(set(missing)))}: "
-                               f"install `pip install {' '.join(dists)}`", param="model", code="unsupported_backend")
-        raise RequestError(f"no installed Hugging Face backend serves model '{hub_model}' for {op}", param="model",
-                           code="model_not_supported")
+            raise RequestError(
+                f"model '{hub_model}' is served for {op} only by {', '.join(sorted(set(missing)))}: "
+                f"install `pip install {' '.join(dists)}`",
+                param="model",
+                code="unsupported_backend",
+            )
+        raise RequestError(
+            f"no installed Hugging Face backend serves model '{hub_model}' for {op}",
+            param="model",
+            code="model_not_supported",
+        )
 
-    def _backend_call(self, ctx: RequestContext, op: str, hub_model: str, entry: MappingEntry,
-                      backend: Backend) -> BackendCall:
+    def _backend_call(
+        self, ctx: RequestContext, op: str, hub_model: str, entry: MappingEntry, backend: Backend
+    ) -> BackendCall:
         token = self.secret.reveal() if self.secret else ""
         direct = bool(token) and not token.startswith("hf_") and backend.direct_base_url is not None
         headers = dict(backend.headers)
@@ -278,13 +320,33 @@ class HuggingFaceProvider(Provider):
             base = f"{self.router}/{backend.name}"
         return self._call(ctx, op, hub_model, entry.provider_id, entry, base, not direct, headers)
 
-    def _call(self, ctx: RequestContext, op: str, hub_model: str, provider_model: str, entry: MappingEntry | None,
-              base: str, via_router: bool, headers: dict[str, str]) -> BackendCall:
+    def _call(
+        self,
+        ctx: RequestContext,
+        op: str,
+        hub_model: str,
+        provider_model: str,
+        entry: MappingEntry | None,
+        base: str,
+        via_router: bool,
+        headers: dict[str, str],
+    ) -> BackendCall:
         timeout = self.config.stream_timeout if ctx.stream else self.config.timeout_seconds
-        return BackendCall(ctx=ctx, operation=op, hub_model=hub_model, provider_model=provider_model, mapping=entry,
-                           base_url=base, via_router=via_router, upstream=self.upstream, headers=headers,
-                           download=self.download, logger=self.logger, timeout=timeout,
-                           poll_interval=self.config.poll_interval_seconds)
+        return BackendCall(
+            ctx=ctx,
+            operation=op,
+            hub_model=hub_model,
+            provider_model=provider_model,
+            mapping=entry,
+            base_url=base,
+            via_router=via_router,
+            upstream=self.upstream,
+            headers=headers,
+            download=self.download,
+            logger=self.logger,
+            timeout=timeout,
+            poll_interval=self.config.poll_interval_seconds,
+        )
 
     async def download(self, url: str) -> tuple[bytes, str]:
         """A result URL's bytes, fetched without the gateway's credentials."""
@@ -374,6 +436,6 @@ def _gated(hub_model: str, exc: PermissionDenied) -> PermissionDenied:
         f"access to model '{hub_model}' was refused (403): if the model is gated, accept its licence on "
         f"https://huggingface.co/{hub_model} with the account that owns the token; fine-grained tokens also need "
         "the 'Make calls to Inference Providers' permission",
-        code="gated_model", headers=exc.headers,
+        code="gated_model",
+        headers=exc.headers,
     )
-

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
 from keeptrust import context as ops
 from keeptrust.errors import RequestError
 from keeptrust.openai_compat import post_json, stream_chunks
@@ -16,7 +17,6 @@ from keeptrust.results import JSONResult, Result, StreamResult
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
-
     from keeptrust_hf.model_ids import ModelRef
     from keeptrust_hf.provider import HuggingFaceProvider
 
@@ -32,8 +32,9 @@ async def execute(provider: HuggingFaceProvider, ctx: RequestContext, ref: Model
         payload = {"model": ref.router_model(), **{k: v for k, v in ctx.body.items() if k != "model"}}
         url = provider.router + "/v1/responses"
         if payload.get("stream"):
-            result = await stream_chunks(provider.upstream, ctx, url, payload, headers=provider.router_headers(),
-                                         normalize=False)
+            result = await stream_chunks(
+                provider.upstream, ctx, url, payload, headers=provider.router_headers(), normalize=False
+            )
             result.event_names = True
             result.done_marker = False
             return result
@@ -59,8 +60,13 @@ async def via_chat(provider: HuggingFaceProvider, ctx: RequestContext, chat: Cha
     if isinstance(result, JSONResult):
         return JSONResult(to_response(result.body, request, model), headers=result.headers)
     if isinstance(result, StreamResult):
-        return StreamResult(stream_events(result.chunks, request, model), aclose=result.aclose, headers=result.headers,
-                            event_names=True, done_marker=False)
+        return StreamResult(
+            stream_events(result.chunks, request, model),
+            aclose=result.aclose,
+            headers=result.headers,
+            event_names=True,
+            done_marker=False,
+        )
     return result
 
 
@@ -97,22 +103,45 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
                 role = "system" if item.get("role") == "developer" else item.get("role", "user")
                 messages.append({"role": role, "content": _content_text(item.get("content"))})
             elif kind == "function_call":
-                messages.append({"role": "assistant", "content": None, "tool_calls": [{
-                    "id": item.get("call_id"), "type": "function",
-                    "function": {"name": item.get("name"), "arguments": item.get("arguments", "")}}]})
+                messages.append(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": item.get("call_id"),
+                                "type": "function",
+                                "function": {"name": item.get("name"), "arguments": item.get("arguments", "")},
+                            }
+                        ],
+                    }
+                )
             elif kind == "function_call_output":
                 output = item.get("output")
-                messages.append({"role": "tool", "tool_call_id": item.get("call_id"),
-                                 "content": output if isinstance(output, str) else orjson.dumps(output).decode()})
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": item.get("call_id"),
+                        "content": output if isinstance(output, str) else orjson.dumps(output).decode(),
+                    }
+                )
     chat: dict[str, Any] = {"model": body.get("model"), "messages": messages}
-    for src, dst in (("max_output_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"),
-                     ("seed", "seed"), ("user", "user"), ("parallel_tool_calls", "parallel_tool_calls")):
+    for src, dst in (
+        ("max_output_tokens", "max_tokens"),
+        ("temperature", "temperature"),
+        ("top_p", "top_p"),
+        ("seed", "seed"),
+        ("user", "user"),
+        ("parallel_tool_calls", "parallel_tool_calls"),
+    ):
         if body.get(src) is not None:
             chat[dst] = body[src]
     tools = [t for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") == "function"]
     if tools:
-        chat["tools"] = [{"type": "function", "function": {k: t[k] for k in ("name", "description", "parameters")
-                                                           if k in t}} for t in tools]
+        chat["tools"] = [
+            {"type": "function", "function": {k: t[k] for k in ("name", "description", "parameters") if k in t}}
+            for t in tools
+        ]
     choice = body.get("tool_choice")
     if isinstance(choice, str):
         chat["tool_choice"] = choice
@@ -120,8 +149,10 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
         chat["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
     fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        chat["response_format"] = {"type": "json_schema", "json_schema": {
-            k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}}
+        chat["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt},
+        }
     elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
         chat["response_format"] = {"type": "json_object"}
     if body.get("stream"):
@@ -134,23 +165,46 @@ def _usage(usage: Any) -> dict[str, Any] | None:
     if not isinstance(usage, dict):
         return None
     prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": completion,
-            "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": prompt + completion}
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
 
 
-def _response(rid: str, request: dict[str, Any], model: str, status: str, output: list[Any],
-              usage: Any = None) -> dict[str, Any]:
-    return {"id": rid, "object": "response", "created_at": int(time.time()), "status": status, "model": model,
-            "output": output, "usage": _usage(usage), "error": None, "incomplete_details": None,
-            "instructions": request.get("instructions"), "tools": request.get("tools") or [],
-            "tool_choice": request.get("tool_choice", "auto"), "temperature": request.get("temperature"),
-            "top_p": request.get("top_p"), "parallel_tool_calls": request.get("parallel_tool_calls", True),
-            "metadata": request.get("metadata") or {}}
+def _response(
+    rid: str, request: dict[str, Any], model: str, status: str, output: list[Any], usage: Any = None
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": model,
+        "output": output,
+        "usage": _usage(usage),
+        "error": None,
+        "incomplete_details": None,
+        "instructions": request.get("instructions"),
+        "tools": request.get("tools") or [],
+        "tool_choice": request.get("tool_choice", "auto"),
+        "temperature": request.get("temperature"),
+        "top_p": request.get("top_p"),
+        "parallel_tool_calls": request.get("parallel_tool_calls", True),
+        "metadata": request.get("metadata") or {},
+    }
 
 
 def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
-    return {"type": "message", "id": item_id, "role": "assistant", "status": status,
-            "content": [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []}
+    return {
+        "type": "message",
+        "id": item_id,
+        "role": "assistant",
+        "status": status,
+        "content": [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else [],
+    }
 
 
 def to_response(completion: Any, request: dict[str, Any], model: str) -> dict[str, Any]:
@@ -162,8 +216,16 @@ def to_response(completion: Any, request: dict[str, Any], model: str) -> dict[st
         output.append(_message_item("msg_" + base, message["content"]))
     for i, call in enumerate(message.get("tool_calls") or ()):
         fn = call.get("function") or {}
-        output.append({"type": "function_call", "id": f"fc_{base}_{i}", "call_id": call.get("id"),
-                       "name": fn.get("name"), "arguments": fn.get("arguments", ""), "status": "completed"})
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{base}_{i}",
+                "call_id": call.get("id"),
+                "name": fn.get("name"),
+                "arguments": fn.get("arguments", ""),
+                "status": "completed",
+            }
+        )
     status = "incomplete" if choice.get("finish_reason") == "length" else "completed"
     body = _response("resp_" + base, request, model, status, output, completion.get("usage"))
     if status == "incomplete":
@@ -171,8 +233,9 @@ def to_response(completion: Any, request: dict[str, Any], model: str) -> dict[st
     return body
 
 
-async def stream_events(chunks: AsyncIterator[dict[str, Any]], request: dict[str, Any],
-                        model: str) -> AsyncIterator[dict[str, Any]]:
+async def stream_events(
+    chunks: AsyncIterator[dict[str, Any]], request: dict[str, Any], model: str
+) -> AsyncIterator[dict[str, Any]]:
     """Chat chunks → Responses stream events (text and function calls), numbered in order."""
     seq = 0
     rid, msg_id = "resp_stream", "msg_stream"
@@ -200,13 +263,24 @@ async def stream_events(chunks: AsyncIterator[dict[str, Any]], request: dict[str
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 if not text_parts:
-                    yield event("response.output_item.added", output_index=0,
-                                item=_message_item(msg_id, "", "in_progress"))
-                    yield event("response.content_part.added", item_id=msg_id, output_index=0, content_index=0,
-                                part={"type": "output_text", "text": "", "annotations": []})
+                    yield event(
+                        "response.output_item.added", output_index=0, item=_message_item(msg_id, "", "in_progress")
+                    )
+                    yield event(
+                        "response.content_part.added",
+                        item_id=msg_id,
+                        output_index=0,
+                        content_index=0,
+                        part={"type": "output_text", "text": "", "annotations": []},
+                    )
                 text_parts.append(delta["content"])
-                yield event("response.output_text.delta", item_id=msg_id, output_index=0, content_index=0,
-                            delta=delta["content"])
+                yield event(
+                    "response.output_text.delta",
+                    item_id=msg_id,
+                    output_index=0,
+                    content_index=0,
+                    delta=delta["content"],
+                )
             for call in delta.get("tool_calls") or ():
                 slot = calls.setdefault(int(call.get("index", 0)), {"id": None, "name": None, "arguments": ""})
                 slot["id"] = slot["id"] or call.get("id")
@@ -222,21 +296,34 @@ async def stream_events(chunks: AsyncIterator[dict[str, Any]], request: dict[str
         text = "".join(text_parts)
         item = _message_item(msg_id, text)
         yield event("response.output_text.done", item_id=msg_id, output_index=0, content_index=0, text=text)
-        yield event("response.content_part.done", item_id=msg_id, output_index=0, content_index=0,
-                    part=item["content"][0])
+        yield event(
+            "response.content_part.done", item_id=msg_id, output_index=0, content_index=0, part=item["content"][0]
+        )
         yield event("response.output_item.done", output_index=0, item=item)
         output.append(item)
     for index in sorted(calls):
         slot = calls[index]
         position = len(output)
-        item = {"type": "function_call", "id": f"fc_{rid}_{index}", "call_id": slot["id"], "name": slot["name"],
-                "arguments": slot["arguments"], "status": "completed"}
-        yield event("response.output_item.added", output_index=position, item={**item, "arguments": "",
-                                                                               "status": "in_progress"})
-        yield event("response.function_call_arguments.delta", item_id=item["id"], output_index=position,
-                    delta=slot["arguments"])
-        yield event("response.function_call_arguments.done", item_id=item["id"], output_index=position,
-                    arguments=slot["arguments"])
+        item = {
+            "type": "function_call",
+            "id": f"fc_{rid}_{index}",
+            "call_id": slot["id"],
+            "name": slot["name"],
+            "arguments": slot["arguments"],
+            "status": "completed",
+        }
+        yield event(
+            "response.output_item.added", output_index=position, item={**item, "arguments": "", "status": "in_progress"}
+        )
+        yield event(
+            "response.function_call_arguments.delta", item_id=item["id"], output_index=position, delta=slot["arguments"]
+        )
+        yield event(
+            "response.function_call_arguments.done",
+            item_id=item["id"],
+            output_index=position,
+            arguments=slot["arguments"],
+        )
         yield event("response.output_item.done", output_index=position, item=item)
         output.append(item)
     status = "incomplete" if finish == "length" else "completed"

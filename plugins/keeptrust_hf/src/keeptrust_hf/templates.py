@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from keeptrust.errors import GatewayError
 
+from keeptrust.errors import GatewayError
 from keeptrust_hf.backend import quote_path
 from keeptrust_hf.config import hub_url
 from keeptrust_hf.model_ids import is_repo_id
@@ -16,7 +16,6 @@ from keeptrust_hf.prompt import ChatTemplate
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
-
     from keeptrust_hf.provider import HuggingFaceProvider
 
 # The Hub is asked once per target; a slow or unreachable Hub must not hold the first request long.
@@ -34,8 +33,9 @@ async def load_template(provider: HuggingFaceProvider, ctx: RequestContext, info
         tokenizer = await _tokenizer_config(provider, ctx, model)
         template = tokenizer.get("chat_template")
         if isinstance(template, list):  # several named templates: the "default" one
-            template = next((t.get("template") for t in template if isinstance(t, dict) and t.get("name") == "default"),
-                            None)
+            template = next(
+                (t.get("template") for t in template if isinstance(t, dict) and t.get("name") == "default"), None
+            )
         if isinstance(template, str):
             return ChatTemplate.build(template, tokenizer.get("bos_token", ""), tokenizer.get("eos_token", ""))
     provider.logger.info("target '%s': no chat template found; using the default prompt format", config.id)
@@ -45,8 +45,9 @@ async def load_template(provider: HuggingFaceProvider, ctx: RequestContext, info
 async def _tokenizer_config(provider: HuggingFaceProvider, ctx: RequestContext, model: str) -> dict[str, Any]:
     url = f"{hub_url()}/{quote_path(model)}/resolve/main/tokenizer_config.json"
     try:
-        response = await provider.upstream.request(ctx, "GET", url, timeout=HUB_TIMEOUT_SECONDS, retries=0,
-                                                   raise_for_status=False)
+        response = await provider.upstream.request(
+            ctx, "GET", url, timeout=HUB_TIMEOUT_SECONDS, retries=0, raise_for_status=False
+        )
     except GatewayError:
         return {}
     if response.status_code != 200:

@@ -26,8 +26,12 @@ def _png() -> bytes:
         return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
     header = (1).to_bytes(4, "big") * 2 + bytes([8, 6, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff")) \
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff"))
         + chunk(b"IEND", b"")
+    )
 
 
 PNG = _png()
@@ -151,7 +155,7 @@ class FakeFal:
         method, path = scope["method"], scope["path"]
         if path.startswith("/files/"):
             self.downloads.append(FalRequest(method, path, query, headers, None))
-            await self._file(send, path[len("/files/"):])
+            await self._file(send, path[len("/files/") :])
             return
         self.requests.append(FalRequest(method, path, query, headers, body))
         if self.keys is not None and headers.get("authorization") not in self.keys:
@@ -166,14 +170,14 @@ class FakeFal:
             await self._json(send, 404, {"detail": f"no route {path}"})
             return
         origin = "http://" + headers.get("host", "127.0.0.1")
-        await self.route(method, path[len(self.prefix):], query.get("_subdomain") == "queue", body, origin, send)
+        await self.route(method, path[len(self.prefix) :], query.get("_subdomain") == "queue", body, origin, send)
 
     async def route(self, method: str, path: str, queued: bool, body: Any, origin: str, send: Any) -> None:
         parts = path.strip("/").split("/")
         if "requests" in parts:
             at = parts.index("requests")
             job = self.jobs.get(parts[at + 1]) if len(parts) > at + 1 else None
-            tail = parts[at + 2:]
+            tail = parts[at + 2 :]
             if job is None:
                 await self._json(send, 404, {"detail": "Request not found", "status": "NOT_FOUND"})
             elif method == "GET" and tail == ["status"]:
@@ -204,8 +208,18 @@ class FakeFal:
         # Like fal: the URLs drop the model's sub-path and live on fal's own queue host.
         app = "/".join(parts[:2])
         base = f"https://queue.fal.run/{app}/requests/{request_id}"
-        await self._json(send, 200, {"request_id": request_id, "response_url": base, "status_url": base + "/status",
-                                     "cancel_url": base + "/cancel", "queue_position": 0, "status": "IN_QUEUE"})
+        await self._json(
+            send,
+            200,
+            {
+                "request_id": request_id,
+                "response_url": base,
+                "status_url": base + "/status",
+                "cancel_url": base + "/cancel",
+                "queue_position": 0,
+                "status": "IN_QUEUE",
+            },
+        )
 
     def _status(self, job: Job) -> dict[str, Any]:
         job.polls += 1
@@ -242,10 +256,16 @@ class FakeFal:
         if "text" in body:
             self._counter += 1
             url = self._link(origin, f"speech-{self._counter}.mp3", MP3, "audio/mpeg")
-            return {"audio": {"url": url, "content_type": "audio/mpeg", "file_name": "speech.mp3",
-                              "file_size": len(MP3)}}
-        return {"images": self._images(body, origin), "seed": 42, "has_nsfw_concepts": [False],
-                "timings": {"inference": 0.1}, "prompt": body.get("prompt")}
+            return {
+                "audio": {"url": url, "content_type": "audio/mpeg", "file_name": "speech.mp3", "file_size": len(MP3)}
+            }
+        return {
+            "images": self._images(body, origin),
+            "seed": 42,
+            "has_nsfw_concepts": [False],
+            "timings": {"inference": 0.1},
+            "prompt": body.get("prompt"),
+        }
 
     def _images(self, body: dict[str, Any], origin: str) -> list[dict[str, Any]]:
         size = body.get("image_size")
@@ -268,28 +288,37 @@ class FakeFal:
             for piece, start, end in TRANSCRIPT:
                 words = piece.split()
                 step = (end - start) / len(words)
-                chunks += [{"text": " " + w, "timestamp": [round(start + i * step, 3),
-                                                           round(start + (i + 1) * step, 3)]}
-                           for i, w in enumerate(words)]
+                chunks += [
+                    {"text": " " + w, "timestamp": [round(start + i * step, 3), round(start + (i + 1) * step, 3)]}
+                    for i, w in enumerate(words)
+                ]
         else:
             chunks = [{"text": t, "timestamp": [s, e]} for t, s, e in TRANSCRIPT]
-        return {"text": text, "chunks": chunks, "inferred_languages": [body.get("language") or "en"],
-                "diarization_segments": []}
+        return {
+            "text": text,
+            "chunks": chunks,
+            "inferred_languages": [body.get("language") or "en"],
+            "diarization_segments": [],
+        }
 
     async def _stream(self, model: str, body: dict[str, Any], send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
         events: list[dict[str, Any]] = [{"type": "progress", "logs": []}]
-        events += [{"images": self._images({**body, "num_images": 1, "sync_mode": True}, "")}
-                   for _ in range(self.stream_partials)]
+        events += [
+            {"images": self._images({**body, "num_images": 1, "sync_mode": True}, "")}
+            for _ in range(self.stream_partials)
+        ]
         events.append({"images": self._images({**body, "sync_mode": True}, "")})
         for i, event in enumerate(events):
             if self.stream_error_after is not None and i > self.stream_error_after:
                 event = {"error": {"message": "the runner crashed"}}
-                await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
-                            "more_body": True})
+                await send(
+                    {"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n", "more_body": True}
+                )
                 break
-            await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n",
-                        "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n", "more_body": True}
+            )
             await trio.sleep(0)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -300,15 +329,25 @@ class FakeFal:
             await self._json(send, 404, {"detail": "no such file"})
             return
         data, ctype = found
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(data)).encode())],
+            }
+        )
         # Several body parts, so a relay that streams is told apart from one that buffers.
         step = max(1, len(data) // 4)
         for i in range(0, len(data), step):
-            await send({"type": "http.response.body", "body": data[i:i + step], "more_body": i + step < len(data)})
+            await send({"type": "http.response.body", "body": data[i : i + step], "more_body": i + step < len(data)})
 
     async def _json(self, send: Any, status: int, payload: Any) -> None:
         data = orjson.dumps(payload)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": data})

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from keeptrust.errors import PluginError
-
 from keeptrust_hf.backend import Backend
 from keeptrust_hf.backends.async_jobs import Replicate, WaveSpeed, ZaiOrg
 from keeptrust_hf.backends.catalog import OPENAI_STYLE_BACKENDS
@@ -33,11 +32,14 @@ def collect_backends(pm: Any) -> dict[str, Backend]:
     def register(cls: type[Backend]) -> None:
         name = getattr(cls, "name", None)
         if not isinstance(cls, type) or not issubclass(cls, Backend) or not isinstance(name, str) or not name:
-            raise PluginError(f"register_hf_backends: {cls!r} is not a keeptrust_hf.backend.Backend subclass "
-                              "with a name")
+            raise PluginError(
+                f"register_hf_backends: {cls!r} is not a keeptrust_hf.backend.Backend subclass with a name"
+            )
         if name in table:
-            raise PluginError(f"Hugging Face backend '{name}' is registered twice ({owners[name]} and "
-                              f"{cls.__module__}.{cls.__qualname__})")
+            raise PluginError(
+                f"Hugging Face backend '{name}' is registered twice ({owners[name]} and "
+                f"{cls.__module__}.{cls.__qualname__})"
+            )
         table[name] = cls()
         owners[name] = f"{cls.__module__}.{cls.__qualname__}"
 

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+
 from keeptrust import context as ops
 from keeptrust.errors import UpstreamError, UpstreamTimeout
 from keeptrust.results import Result
 from keeptrust.transport import parse_json_response
-
 from keeptrust_hf import media
 from keeptrust_hf.backend import Backend, BackendCall
 
@@ -215,4 +215,3 @@ class ZaiOrg(Backend):
         if not isinstance(task_id, str) or not task_id.replace("-", "").replace("_", "").isalnum():
             raise UpstreamError("zai-org answered an image task without a usable id")
         return str(await poll(call, call.url(f"/api/paas/v4/async-result/{task_id}"), finished))
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrust import context as ops
-
 from keeptrust_hf.backend import RF_FLAT_JSON_SCHEMA, RF_JSON_OBJECT_SCHEMA, Backend
 
 CHAT_ONLY = frozenset({ops.CHAT})
@@ -98,8 +97,10 @@ class Nscale(Backend):
     direct_base_url = "https://inference.api.nscale.com"
     routes = {ops.CHAT: "/v1/chat/completions", ops.IMAGES: "/v1/images/generations"}
     # nscale takes ``size: "WxH"`` and drops steps/cfg (huggingface_hub nscale.py).
-    param_maps = {ops.CHAT: _CHAT_COMMON,
-                  ops.IMAGES: {"num_inference_steps": None, "steps": None, "guidance_scale": None}}
+    param_maps = {
+        ops.CHAT: _CHAT_COMMON,
+        ops.IMAGES: {"num_inference_steps": None, "steps": None, "guidance_scale": None},
+    }
 
     def map_params(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         super().map_params(operation, payload)
@@ -156,6 +157,17 @@ class Together(Backend):
 
 
 OPENAI_STYLE_BACKENDS: tuple[type[Backend], ...] = (
-    Baseten, Cerebras, Cohere, DeepInfra, Featherless, Fireworks, Groq, Novita, Nscale, OVHcloud, PublicAI,
-    Scaleway, Together,
+    Baseten,
+    Cerebras,
+    Cohere,
+    DeepInfra,
+    Featherless,
+    Fireworks,
+    Groq,
+    Novita,
+    Nscale,
+    OVHcloud,
+    PublicAI,
+    Scaleway,
+    Together,
 )

@@ -11,7 +11,6 @@ from keeptrust import context as ops
 from keeptrust.errors import RequestError, UpstreamError
 from keeptrust.results import JSONResult, Result
 from keeptrust.transport import forwardable_headers, parse_json_response
-
 from keeptrust_hf import embeddings, media
 from keeptrust_hf.backend import RF_TGI, Backend, BackendCall
 
@@ -49,8 +48,15 @@ class HFInference(Backend):
             return await self._transcription(call)
         return await super().execute(call)
 
-    async def _post(self, call: BackendCall, payload: Any = None, *, content: bytes | None = None,
-                    content_type: str | None = None, accept: str | None = None) -> Any:
+    async def _post(
+        self,
+        call: BackendCall,
+        payload: Any = None,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+    ) -> Any:
         headers = dict(call.headers)
         if accept:
             headers["accept"] = accept
@@ -62,9 +68,12 @@ class HFInference(Backend):
     async def _embeddings(self, call: BackendCall) -> Result:
         body = call.body
         if body.get("dimensions") is not None:
-            raise RequestError("'dimensions' is not supported by the Hugging Face backend 'hf-inference' "
-                               "(its feature-extraction pipeline has a fixed output size)", param="dimensions",
-                               code="unsupported_parameter")
+            raise RequestError(
+                "'dimensions' is not supported by the Hugging Face backend 'hf-inference' "
+                "(its feature-extraction pipeline has a fixed output size)",
+                param="dimensions",
+                code="unsupported_parameter",
+            )
         inputs = embeddings.input_texts(body, self.name)
         payload: dict[str, Any] = {"inputs": inputs}
         for key in ("normalize", "truncate", "truncation_direction", "prompt_name"):
@@ -110,8 +119,9 @@ class HFInference(Backend):
         # With parameters, binary inputs go base64 inside JSON (HFInferenceBinaryInputTask).
         payload = {"inputs": base64.b64encode(file.data).decode(), "parameters": parameters}
         response = await self._post(call, payload, accept="image/png")
-        return await media.images_result([(response.content, _image_type(response))], body.get("response_format"),
-                                         call.download)
+        return await media.images_result(
+            [(response.content, _image_type(response))], body.get("response_format"), call.download
+        )
 
     async def _speech(self, call: BackendCall) -> Result:
         payload: dict[str, Any] = {"inputs": call.body["input"]}

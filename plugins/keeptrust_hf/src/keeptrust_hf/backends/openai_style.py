@@ -7,11 +7,11 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
 from keeptrust import context as ops
 from keeptrust.openai_compat import chat_completion, post_json
 from keeptrust.results import JSONResult, Result
 from keeptrust.transport import forwardable_headers, parse_json_response
-
 from keeptrust_hf import embeddings, media
 from keeptrust_hf.backend import RF_FLAT_JSON_SCHEMA, RF_JSON_OBJECT_SCHEMA, RF_TGI
 
@@ -163,20 +163,32 @@ async def transcription(backend: Backend, call: BackendCall) -> Result:
             fields[key] = str(body[key])
     # Ask for segments so every OpenAI response_format can be built from one answer.
     fields["response_format"] = "verbose_json"
-    request = httpx.Request("POST", "http://x", data=fields,
-                            files={"file": (file.filename or "audio", file.data, media.upload_type(file, "audio"))})
+    request = httpx.Request(
+        "POST",
+        "http://x",
+        data=fields,
+        files={"file": (file.filename or "audio", file.data, media.upload_type(file, "audio"))},
+    )
     content = request.read()
     url = call.url(backend.route(ops.TRANSCRIPTION, call.provider_model))
-    response = await call.upstream.request(call.ctx, "POST", url, content=content,
-                                           headers={**call.headers, "content-type": request.headers["content-type"]})
+    response = await call.upstream.request(
+        call.ctx,
+        "POST",
+        url,
+        content=content,
+        headers={**call.headers, "content-type": request.headers["content-type"]},
+    )
     answer = parse_json_response(response, call.upstream.config.id)
     text = answer.get("text") if isinstance(answer, dict) else None
     if not isinstance(text, str):
         from keeptrust.errors import UpstreamError
 
         raise UpstreamError(f"the Hugging Face backend '{backend.name}' answered a transcription without 'text'")
-    chunks = [{"text": s.get("text", ""), "timestamp": [s.get("start"), s.get("end")]}
-              for s in answer.get("segments") or () if isinstance(s, dict)]
+    chunks = [
+        {"text": s.get("text", ""), "timestamp": [s.get("start"), s.get("end")]}
+        for s in answer.get("segments") or ()
+        if isinstance(s, dict)
+    ]
     return media.transcription_result(text, chunks, body.get("response_format"))
 
 

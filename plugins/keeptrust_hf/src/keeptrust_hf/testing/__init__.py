@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from keeptrust.testing import BackgroundServer, serve_app
-
 from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, WAV, FakeRequest, FakeResponse, sse
 from keeptrust_hf.testing.fake_hf import FakeHF, vector
 from keeptrust_hf.testing.fake_tgi import FakeTGI
@@ -43,5 +42,20 @@ def serve_fake_hf(app: Any = None) -> Iterator[BackgroundServer]:
         server.stop()
 
 
-__all__ = ["FLAC", "MP3", "PNG", "TOKEN", "TOKEN_ENV", "WAV", "FakeHF", "FakeRequest", "FakeResponse", "FakeTGI",
-           "fake_hf_environ", "hf_target", "serve_fake_hf", "sse", "vector"]
+__all__ = [
+    "FLAC",
+    "MP3",
+    "PNG",
+    "TOKEN",
+    "TOKEN_ENV",
+    "WAV",
+    "FakeHF",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeTGI",
+    "fake_hf_environ",
+    "hf_target",
+    "serve_fake_hf",
+    "sse",
+    "vector",
+]

@@ -13,8 +13,10 @@ import orjson
 import trio
 
 # The smallest valid files of each kind, so answers are recognisable by their magic bytes.
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 FLAC = b"fLaC\x00\x00\x00\x22" + b"\x00" * 34
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 64
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 24
@@ -65,8 +67,9 @@ class FakeApp:
         self.requests: deque[FakeRequest] = deque(maxlen=keep)
         self.faults: list[Fault] = []
 
-    def fail_next(self, path: str, status: int, body: Any = None, headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, path: str, status: int, body: Any = None, headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         self.faults.append(Fault(path, status, body, dict(headers or {}), times))
 
     def requests_to(self, prefix: str) -> list[FakeRequest]:
@@ -115,13 +118,23 @@ class FakeApp:
             except orjson.JSONDecodeError:
                 body = None
         host, port = scope.get("server") or ("127.0.0.1", 80)
-        request = FakeRequest(scope["method"], scope["path"], parse_qs(scope.get("query_string", b"").decode()),
-                              headers, raw, body, f"http://{host}:{port}")
+        request = FakeRequest(
+            scope["method"],
+            scope["path"],
+            parse_qs(scope.get("query_string", b"").decode()),
+            headers,
+            raw,
+            body,
+            f"http://{host}:{port}",
+        )
         self.requests.append(request)
         fault = self._fault(request.path)
         if fault is not None:
-            response = FakeResponse(fault.status, fault.body if fault.body is not None else
-                                    {"error": f"injected {fault.status}"}, fault.headers)
+            response = FakeResponse(
+                fault.status,
+                fault.body if fault.body is not None else {"error": f"injected {fault.status}"},
+                fault.headers,
+            )
         else:
             response = await self.route(request)
         await write(send, response)
@@ -138,8 +151,13 @@ async def write(send: Any, response: FakeResponse) -> None:
         ctype = response.content_type or "application/octet-stream"
     else:
         ctype = response.content_type or "text/event-stream"
-        await send({"type": "http.response.start", "status": response.status,
-                    "headers": [(b"content-type", ctype.encode()), *_encode(headers)]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(b"content-type", ctype.encode()), *_encode(headers)],
+            }
+        )
         async for part in body:
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

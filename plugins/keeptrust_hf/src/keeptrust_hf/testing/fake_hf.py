@@ -45,8 +45,7 @@ class FakeHF(FakeApp):
         self.hub_gated: set[str] = set()  # the Hub itself refuses these (403 GatedRepo)
         self.tokenizers: dict[str, dict[str, Any]] = {}
         self.routes: list[tuple[str, str, Handler]] = []
-        self.files: dict[str, tuple[bytes, str]] = {"image.png": (PNG, "image/png"),
-                                                    "speech.mp3": (MP3, "audio/mpeg")}
+        self.files: dict[str, tuple[bytes, str]] = {"image.png": (PNG, "image/png"), "speech.mp3": (MP3, "audio/mpeg")}
         self.token_level_embeddings = False  # hf-inference answers [tokens][hidden] for one input
         self.tgi_quirks = True  # hf-inference chat answers like TGI (stop_sequence, empty id, object args)
         self.pending_polls = 1  # how many polls an async job stays pending
@@ -56,10 +55,22 @@ class FakeHF(FakeApp):
         self._kinds: dict[str, str] = {}
 
     # ------------------------------------------------------------------ test controls
-    def add_mapping(self, hub_model: str, provider: str, provider_id: str | None = None, task: str = "conversational",
-                    status: str = "live", **extra: Any) -> None:
-        entry = {"status": status, "providerId": provider_id or hub_model, "task": task, "isModelAuthor": False,
-                 **extra}
+    def add_mapping(
+        self,
+        hub_model: str,
+        provider: str,
+        provider_id: str | None = None,
+        task: str = "conversational",
+        status: str = "live",
+        **extra: Any,
+    ) -> None:
+        entry = {
+            "status": status,
+            "providerId": provider_id or hub_model,
+            "task": task,
+            "isModelAuthor": False,
+            **extra,
+        }
         self.mappings.setdefault(hub_model, {})[provider] = entry
         self.pipeline_tags.setdefault(hub_model, "text-generation" if task == "conversational" else task)
 
@@ -80,12 +91,12 @@ class FakeHF(FakeApp):
                 return await handler(request)
         path = request.path
         if path.startswith("/files/"):
-            data, ctype = self.files.get(path[len("/files/"):], (b"", ""))
+            data, ctype = self.files.get(path[len("/files/") :], (b"", ""))
             return FakeResponse(200 if data else 404, data or {"error": "no file"}, content_type=ctype or None)
         if path.startswith("/api/"):
             return self.hub(request)
         if path.endswith("/resolve/main/tokenizer_config.json"):
-            model = path[1:-len("/resolve/main/tokenizer_config.json")]
+            model = path[1 : -len("/resolve/main/tokenizer_config.json")]
             if model in self.tokenizers:
                 return FakeResponse(200, self.tokenizers[model])
             return hf_error(404, "Entry not found", **{"x-error-code": "EntryNotFound"})
@@ -101,11 +112,19 @@ class FakeHF(FakeApp):
         path = request.path
         if path == "/api/models":
             provider = (request.query.get("inference_provider") or [""])[0]
-            models = [{"id": m, "modelId": m, "pipeline_tag": self.pipeline_tags.get(m), "likes": 1,
-                       "createdAt": "2025-01-01T00:00:00.000Z"} for m, entries in self.mappings.items()
-                      if provider in entries]
+            models = [
+                {
+                    "id": m,
+                    "modelId": m,
+                    "pipeline_tag": self.pipeline_tags.get(m),
+                    "likes": 1,
+                    "createdAt": "2025-01-01T00:00:00.000Z",
+                }
+                for m, entries in self.mappings.items()
+                if provider in entries
+            ]
             return FakeResponse(200, models)
-        model = path[len("/api/models/"):]
+        model = path[len("/api/models/") :]
         if model in self.hub_gated:
             return hf_error(403, f"Access to model {model} is restricted.", **{"x-error-code": "GatedRepo"})
         if model not in self.mappings and model not in self.without_mapping:
@@ -118,38 +137,87 @@ class FakeHF(FakeApp):
     # ------------------------------------------------------------------ /v1 auto-router
     async def auto_router(self, request: FakeRequest) -> FakeResponse:
         if request.path == "/v1/models":
-            return FakeResponse(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0,
-                                                                  "owned_by": m.split("/")[0]} for m in self.mappings]})
+            return FakeResponse(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 0, "owned_by": m.split("/")[0]} for m in self.mappings
+                    ],
+                },
+            )
         body = request.json or {}
         model, _, suffix = str(body.get("model", "")).partition(":")
-        if suffix == "auto" or (suffix and suffix not in POLICIES and not any(
-                suffix in entries for entries in self.mappings.values())):
-            return FakeResponse(400, {"error": {
-                "message": f"the provider you attempted to explicitly specify '{suffix}' is not a valid provider.",
-                "type": "invalid_request_error", "param": "model", "code": "model_not_supported"}})
+        if suffix == "auto" or (
+            suffix and suffix not in POLICIES and not any(suffix in entries for entries in self.mappings.values())
+        ):
+            return FakeResponse(
+                400,
+                {
+                    "error": {
+                        "message": f"the provider you attempted to explicitly specify '{suffix}' "
+                        "is not a valid provider.",
+                        "type": "invalid_request_error",
+                        "param": "model",
+                        "code": "model_not_supported",
+                    }
+                },
+            )
         if model in self.gated:
             return hf_error(403, f"Access to model {model} is restricted. You must have access to it.")
         if not any(e["task"] == "conversational" for e in self.mappings.get(model, {}).values()):
-            return FakeResponse(400, {"error": {"message": f"The requested model '{model}' is not supported by any "
-                                                "provider you have enabled.", "type": "invalid_request_error",
-                                                "param": "model", "code": "model_not_supported"}})
+            return FakeResponse(
+                400,
+                {
+                    "error": {
+                        "message": f"The requested model '{model}' is not supported by any provider you have enabled.",
+                        "type": "invalid_request_error",
+                        "param": "model",
+                        "code": "model_not_supported",
+                    }
+                },
+            )
         if request.path == "/v1/responses":
             return self.responses(body)
         return self.chat(body, tgi=False)
 
     def responses(self, body: dict[str, Any]) -> FakeResponse:
         text = "You said: " + (body["input"] if isinstance(body.get("input"), str) else "...")
-        response = {"id": "resp_fake", "object": "response", "created_at": int(time.time()), "status": "completed",
-                    "model": body.get("model"), "output": [{"type": "message", "id": "msg_fake", "role": "assistant",
-                    "status": "completed", "content": [{"type": "output_text", "text": text, "annotations": []}]}],
-                    "usage": {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6}}
+        response = {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": body.get("model"),
+            "output": [
+                {
+                    "type": "message",
+                    "id": "msg_fake",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            ],
+            "usage": {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6},
+        }
         if not body.get("stream"):
             return FakeResponse(200, response)
-        events = [{"type": "response.created", "sequence_number": 0, "response": {**response, "status": "in_progress",
-                                                                                  "output": []}},
-                  {"type": "response.output_text.delta", "sequence_number": 1, "item_id": "msg_fake",
-                   "output_index": 0, "content_index": 0, "delta": text},
-                  {"type": "response.completed", "sequence_number": 2, "response": response}]
+        events = [
+            {
+                "type": "response.created",
+                "sequence_number": 0,
+                "response": {**response, "status": "in_progress", "output": []},
+            },
+            {
+                "type": "response.output_text.delta",
+                "sequence_number": 1,
+                "item_id": "msg_fake",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": text,
+            },
+            {"type": "response.completed", "sequence_number": 2, "response": response},
+        ]
         return FakeResponse(200, sse(events, done=False))
 
     def chat(self, body: dict[str, Any], tgi: bool) -> FakeResponse:
@@ -169,8 +237,9 @@ class FakeHF(FakeApp):
         if match is None:
             return hf_error(404, f"no route {request.method} /{provider}{rest}")
         if rest.endswith("/audio/transcriptions"):
-            return FakeResponse(200, {"text": "hello world", "segments": [
-                {"id": 0, "start": 0.0, "end": 1.5, "text": "hello world"}]})
+            return FakeResponse(
+                200, {"text": "hello world", "segments": [{"id": 0, "start": 0.0, "end": 1.5, "text": "hello world"}]}
+            )
         body = request.json or {}
         if body.get("model") not in self.provider_ids(provider):
             return hf_error(404, f"Model {body.get('model')} not found")
@@ -179,9 +248,15 @@ class FakeHF(FakeApp):
             return self.chat(body, tgi=False)
         if kind == "embeddings":
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            return FakeResponse(200, {"object": "list", "data": [
-                {"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(inputs)],
-                "model": body["model"], "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+            return FakeResponse(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(inputs)],
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": 4, "total_tokens": 4},
+                },
+            )
         if kind == "images/generations":
             item = {"b64_json": base64.b64encode(PNG).decode()}
             return FakeResponse(200, {"id": "img", "data": [item] * int(body.get("n") or 1)})
@@ -215,8 +290,16 @@ class FakeHF(FakeApp):
             return FakeResponse(200, FLAC, content_type="audio/flac")
         if task == "automatic-speech-recognition":
             if isinstance(body, dict) and (body.get("parameters") or {}).get("return_timestamps"):
-                return FakeResponse(200, {"text": "hello world", "chunks": [
-                    {"text": "hello", "timestamp": [0.0, 0.5]}, {"text": " world", "timestamp": [0.5, 1.0]}]})
+                return FakeResponse(
+                    200,
+                    {
+                        "text": "hello world",
+                        "chunks": [
+                            {"text": "hello", "timestamp": [0.0, 0.5]},
+                            {"text": " world", "timestamp": [0.5, 1.0]},
+                        ],
+                    },
+                )
             return FakeResponse(200, {"text": "hello world"})
         return hf_error(400, f"task {task} is not served by this fake")
 
@@ -229,21 +312,35 @@ class FakeHF(FakeApp):
         if request.method == "GET":
             job = rest.rsplit("/", 1)[-1]
             done = self._poll_ready(job)
-            return FakeResponse(200, {"id": job, "status": "succeeded" if done else "processing",
-                                      "output": self._replicate_output(request, job) if done else None})
+            return FakeResponse(
+                200,
+                {
+                    "id": job,
+                    "status": "succeeded" if done else "processing",
+                    "output": self._replicate_output(request, job) if done else None,
+                },
+            )
         body = request.json or {}
-        model = rest[len("/v1/models/"):-len("/predictions")] if rest.startswith("/v1/models/") else None
+        model = rest[len("/v1/models/") : -len("/predictions")] if rest.startswith("/v1/models/") else None
         if model is None and body.get("version"):
             model = next((p for p in self.provider_ids("replicate") if p.endswith(":" + body["version"])), None)
         if model not in self.provider_ids("replicate"):
             return hf_error(404, "The requested resource could not be found.")
         job = f"pred{len(self.requests)}"
         self._polls[job] = 0
-        self._kinds[job] = "speech" if "text" in body.get("input", {}) else (
-            "asr" if "audio" in body.get("input", {}) else "image")
+        self._kinds[job] = (
+            "speech" if "text" in body.get("input", {}) else ("asr" if "audio" in body.get("input", {}) else "image")
+        )
         if self.replicate_pending:
-            return FakeResponse(201, {"id": job, "status": "starting", "output": None,
-                                      "urls": {"get": f"https://api.replicate.com/v1/predictions/{job}"}})
+            return FakeResponse(
+                201,
+                {
+                    "id": job,
+                    "status": "starting",
+                    "output": None,
+                    "urls": {"get": f"https://api.replicate.com/v1/predictions/{job}"},
+                },
+            )
         return FakeResponse(201, {"id": job, "status": "succeeded", "output": self._replicate_output(request, job)})
 
     def _replicate_output(self, request: FakeRequest, job: str) -> Any:
@@ -259,23 +356,39 @@ class FakeHF(FakeApp):
             job = rest.split("/")[-2]
             if not self._poll_ready(job):
                 return FakeResponse(200, {"code": 200, "data": {"id": job, "status": "processing", "outputs": []}})
-            return FakeResponse(200, {"code": 200, "data": {"id": job, "status": "completed",
-                                                            "outputs": [self.file_url(request, "image.png")]}})
-        model = rest[len("/api/v3/"):]
+            return FakeResponse(
+                200,
+                {
+                    "code": 200,
+                    "data": {"id": job, "status": "completed", "outputs": [self.file_url(request, "image.png")]},
+                },
+            )
+        model = rest[len("/api/v3/") :]
         if model not in self.provider_ids("wavespeed"):
             return hf_error(404, "model not found")
         job = f"ws{len(self.requests)}"
         self._polls[job] = 0
-        return FakeResponse(200, {"code": 200, "data": {
-            "id": job, "status": "created", "urls": {"get": f"https://api.wavespeed.ai/api/v3/predictions/{job}/result"}}})
+        return FakeResponse(
+            200,
+            {
+                "code": 200,
+                "data": {
+                    "id": job,
+                    "status": "created",
+                    "urls": {"get": f"https://api.wavespeed.ai/api/v3/predictions/{job}/result"},
+                },
+            },
+        )
 
     def zai_images(self, request: FakeRequest, rest: str) -> FakeResponse:
         if request.method == "GET":
             job = rest.rsplit("/", 1)[-1]
             if not self._poll_ready(job):
                 return FakeResponse(200, {"id": job, "task_status": "PROCESSING"})
-            return FakeResponse(200, {"id": job, "task_status": "SUCCESS",
-                                      "image_result": [{"url": self.file_url(request, "image.png")}]})
+            return FakeResponse(
+                200,
+                {"id": job, "task_status": "SUCCESS", "image_result": [{"url": self.file_url(request, "image.png")}]},
+            )
         body = request.json or {}
         if body.get("model") not in self.provider_ids("zai-org"):
             return hf_error(404, "model not found")
@@ -295,17 +408,37 @@ def chat_response(body: dict[str, Any], tgi: bool, reply: str | None = None) -> 
     if body.get("tools") and body.get("tool_choice") != "none":
         fn = body["tools"][0]["function"]["name"]
         args: Any = {"q": _last_user(body.get("messages"))}
-        message = {"role": "assistant", "content": None, "tool_calls": [{
-            "id": "" if tgi else "call_1", "type": "function",
-            "function": {"name": fn, "arguments": args if tgi else '{{"q": "{}"}}'.format(args["q"])}}]}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "" if tgi else "call_1",
+                    "type": "function",
+                    "function": {"name": fn, "arguments": args if tgi else '{{"q": "{}"}}'.format(args["q"])},
+                }
+            ],
+        }
     if not body.get("stream"):
-        return FakeResponse(200, {"id": cid, "object": "chat.completion", "created": 1, "model": model,
-                                  "choices": [{"index": i, "finish_reason": finish, "message": message}
-                                              for i in range(body.get("n") or 1)], "usage": usage})
+        return FakeResponse(
+            200,
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": 1,
+                "model": model,
+                "choices": [
+                    {"index": i, "finish_reason": finish, "message": message} for i in range(body.get("n") or 1)
+                ],
+                "usage": usage,
+            },
+        )
     base = {"id": cid, "object": "chat.completion.chunk", "created": 1, "model": model}
     events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
-    events += [{**base, "choices": [{"index": 0, "delta": {"content": w + " "}, "finish_reason": None}]}
-               for w in text.split(" ")]
+    events += [
+        {**base, "choices": [{"index": 0, "delta": {"content": w + " "}, "finish_reason": None}]}
+        for w in text.split(" ")
+    ]
     events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         events.append({**base, "choices": [], "usage": usage})

@@ -13,8 +13,14 @@ class FakeTGI(FakeApp):
     last line). ``chat_template``, when set, is reported by ``/info``. ``loading`` answers 503 +
     ``estimated_time`` that many times first (a cold or scaled-to-zero endpoint)."""
 
-    def __init__(self, mode: str = "tgi", reply: str | None = None, chat_template: str | None = None,
-                 model_id: str = "fake/model", unused_kwargs: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        mode: str = "tgi",
+        reply: str | None = None,
+        chat_template: str | None = None,
+        model_id: str = "fake/model",
+        unused_kwargs: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.mode = mode
         self.reply = reply
@@ -40,11 +46,18 @@ class FakeTGI(FakeApp):
                 return self.pipeline(body)
             return hf_error(404, "Not Found")
         if path == "/info" and request.method == "GET":
-            info: dict[str, Any] = {"model_id": self.model_id, "max_concurrent_requests": 128, "max_best_of": 2,
-                                    "max_stop_sequences": 4, "max_input_tokens": 4095, "max_total_tokens": 4096,
-                                    "validation_workers": 2, "max_client_batch_size": 4,
-                                    "router": "text-generation-router",
-                                    "version": "3.3.6"}
+            info: dict[str, Any] = {
+                "model_id": self.model_id,
+                "max_concurrent_requests": 128,
+                "max_best_of": 2,
+                "max_stop_sequences": 4,
+                "max_input_tokens": 4095,
+                "max_total_tokens": 4096,
+                "validation_workers": 2,
+                "max_client_batch_size": 4,
+                "router": "text-generation-router",
+                "version": "3.3.6",
+            }
             if self.chat_template is not None:
                 info["chat_template"] = self.chat_template
             return FakeResponse(200, info)
@@ -60,11 +73,17 @@ class FakeTGI(FakeApp):
 
     def _validate(self, params: dict[str, Any]) -> FakeResponse | None:
         if "temperature" in params and not params["temperature"] > 0:
-            return FakeResponse(422, {"error": "Input validation error: `temperature` must be strictly positive",
-                                      "error_type": "validation"})
+            return FakeResponse(
+                422,
+                {
+                    "error": "Input validation error: `temperature` must be strictly positive",
+                    "error_type": "validation",
+                },
+            )
         if "top_p" in params and not 0 < params["top_p"] < 1:
-            return FakeResponse(422, {"error": "Input validation error: `top_p` must be > 0.0 and < 1.0",
-                                      "error_type": "validation"})
+            return FakeResponse(
+                422, {"error": "Input validation error: `top_p` must be > 0.0 and < 1.0", "error_type": "validation"}
+            )
         return None
 
     def generate(self, body: dict[str, Any]) -> FakeResponse:
@@ -82,10 +101,18 @@ class FakeTGI(FakeApp):
             reason = "stop_sequence"
         out = {"generated_text": " ".join(words)}
         if params.get("details"):
-            out["details"] = {"finish_reason": reason, "generated_tokens": len(words), "seed": params.get("seed"),
-                              "prefill": [], "tokens": []}
-        return FakeResponse(200, out, {"x-prompt-tokens": str(len(body.get("inputs", "").split())),
-                                       "x-generated-tokens": str(len(words))})
+            out["details"] = {
+                "finish_reason": reason,
+                "generated_tokens": len(words),
+                "seed": params.get("seed"),
+                "prefill": [],
+                "tokens": [],
+            }
+        return FakeResponse(
+            200,
+            out,
+            {"x-prompt-tokens": str(len(body.get("inputs", "").split())), "x-generated-tokens": str(len(words))},
+        )
 
     def generate_stream(self, body: dict[str, Any]) -> FakeResponse:
         params = body.get("parameters") or {}
@@ -97,17 +124,35 @@ class FakeTGI(FakeApp):
         events: list[Any] = []
         for i, word in enumerate(words, 1):
             piece = word if i == 1 else " " + word
-            events.append({"index": i, "token": {"id": i, "text": piece, "logprob": -0.1, "special": False},
-                           "top_tokens": None, "generated_text": None, "details": None})
+            events.append(
+                {
+                    "index": i,
+                    "token": {"id": i, "text": piece, "logprob": -0.1, "special": False},
+                    "top_tokens": None,
+                    "generated_text": None,
+                    "details": None,
+                }
+            )
             if self.mid_stream_error and i == 2:
-                events.append({"error": "Request failed during generation: Server error: CUDA OOM",
-                               "error_type": "generation"})
+                events.append(
+                    {"error": "Request failed during generation: Server error: CUDA OOM", "error_type": "generation"}
+                )
                 return FakeResponse(200, sse(events, space=False, done=False))
         end = len(words) + 1
-        events.append({"index": end, "token": {"id": 2, "text": "</s>", "logprob": -0.01, "special": True},
-                       "top_tokens": None, "generated_text": text,
-                       "details": {"finish_reason": "eos_token", "generated_tokens": end, "seed": None,
-                                   "input_length": len(body.get("inputs", "").split())}})
+        events.append(
+            {
+                "index": end,
+                "token": {"id": 2, "text": "</s>", "logprob": -0.01, "special": True},
+                "top_tokens": None,
+                "generated_text": text,
+                "details": {
+                    "finish_reason": "eos_token",
+                    "generated_tokens": end,
+                    "seed": None,
+                    "input_length": len(body.get("inputs", "").split()),
+                },
+            }
+        )
         return FakeResponse(200, sse(events, space=False, done=False))
 
     def pipeline(self, body: dict[str, Any]) -> FakeResponse:
@@ -115,8 +160,10 @@ class FakeTGI(FakeApp):
         rejected = [k for k in params if k in self.unused_kwargs]
         if rejected:
             names = ", ".join(f"'{k}'" for k in rejected)
-            message = (f"The following `model_kwargs` are not used by the model: [{names}] "
-                       "(note: typos in the generate arguments will also show up in this list)")
+            message = (
+                f"The following `model_kwargs` are not used by the model: [{names}] "
+                "(note: typos in the generate arguments will also show up in this list)"
+            )
             return FakeResponse(400, {"error": message})
         inputs = body.get("inputs")
         if isinstance(inputs, list) or (isinstance(inputs, str) and not params):
