@@ -13,8 +13,8 @@ case "$(basename "$CONFIG")" in
 esac
 if [ "$VARIANT" = router ]; then
   hub_port=$((${upstream##*:} + 20))
-  "$(dirname "$KT_BIN")/python" -m keeptrust_hf.testing.hub_server --listen "127.0.0.1:$hub_port" \
+  "$(dirname "$KEEPTRUST_KT")/python" -m keeptrust_hf.testing.hub_server --listen "127.0.0.1:$hub_port" \
     --map "bench/model=groq:bench/model:conversational" &
   export KEEPTRUST_HF_HUB_URL="http://127.0.0.1:$hub_port" KEEPTRUST_HF_ROUTER_URL="http://$upstream"
 fi
-exec "$KT_BIN" gateway run --listen "127.0.0.1:$PORT" --policy-config "$CONFIG" --log-level warning
+exec "$KEEPTRUST_KT" gateway run --listen "127.0.0.1:$PORT" --policy-config "$CONFIG" --log-level warning

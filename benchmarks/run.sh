@@ -22,7 +22,8 @@ BENCH="${BENCH_DIR:-$ROOT/../shared/bench}"
 [ -x "$ROOT/.venv/bin/kt" ] || { echo "run ./scripts/bootstrap first" >&2; exit 1; }
 export VARIANT="${VARIANT:-policies}"
 [ -f "$HERE/configs/$VARIANT.yaml" ] || [ "$VARIANT" = policies ] || { echo "unknown VARIANT $VARIANT" >&2; exit 1; }
-export KT_BIN="$ROOT/.venv/bin/kt" KT_BENCH_DIR="$HERE"
+# run.sh uses KT_BIN itself, hence the longer name.
+export KEEPTRUST_KT="$ROOT/.venv/bin/kt" KT_BENCH_DIR="$HERE"
 # run.sh expands PORT and CONFIG; the first word must be an installed command, so use bash.
 export GATEWAY_CMD="bash $HERE/gateway.sh \$PORT \$CONFIG"
 exec bash "$BENCH/run.sh"

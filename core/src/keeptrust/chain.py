@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,11 @@ class PolicyChain:
                 )
 
 
+async def _settle(value: Any) -> str:
+    # A filter's feed/flush may be plain (cheap scans) or async (analysis in a worker thread).
+    return await value if inspect.isawaitable(value) else value
+
+
 def _always_on(entry: ChainEntry) -> bool:
     # With ``pack.enabled: false`` the pack's policies are off, but the audit trail keeps running.
     return entry.name == "audit-logger"
@@ -174,14 +180,14 @@ class StreamFilters:
             self._per_choice[index] = got
         return got
 
-    def _run(self, index: int, text: str, final: bool) -> str:
+    async def _run(self, index: int, text: str, final: bool) -> str:
         for entry, f in self._for(index):
             if entry.name in self._blocked_shadow:
                 continue
             try:
-                out = f.feed(text) if text else ""
+                out = await _settle(f.feed(text)) if text else ""
                 if final:
-                    out += f.flush()
+                    out += await _settle(f.flush())
             except StreamBlocked as blocked:
                 self.ctx.decisions.append(
                     DecisionRecord(
@@ -203,11 +209,11 @@ class StreamFilters:
                 text = out
         return text
 
-    def feed(self, index: int, text: str) -> str:
-        return self._run(index, text, final=False)
+    async def feed(self, index: int, text: str) -> str:
+        return await self._run(index, text, final=False)
 
-    def flush(self, index: int) -> str:
-        return self._run(index, "", final=True)
+    async def flush(self, index: int) -> str:
+        return await self._run(index, "", final=True)
 
     @property
     def indexes(self) -> list[int]:

@@ -68,7 +68,7 @@ def register_policies(register: Callable[[type], None]) -> None:
     - ``async on_response(ctx, body) -> Decision | None`` on a whole (non-stream) answer;
     - ``stream_filter(ctx) -> StreamFilter | None`` once per streamed answer: a stateful object whose
       ``feed(text)`` returns the text safe to emit now (or raises ``keeptrust.StreamBlocked``) and
-      ``flush()`` the rest;
+      ``flush()`` the rest; either may be ``async def`` to run costly analysis off the event loop;
     - ``async on_complete(ctx)`` after every request, blocked, failed and cancelled ones included;
     - ``async run(task_status)`` (optional): a long-running task started in the server's nursery
       (the audit writer uses it); call ``task_status.started()`` once ready;

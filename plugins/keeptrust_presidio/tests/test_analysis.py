@@ -1,0 +1,121 @@
+"""The analyzer on its own: the trimmed pipeline, the pattern-only path, overlaps and the cache."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from keeptrust import PolicyEnv, RequestContext
+from keeptrust_presidio.analysis import Detector, Found, resolve_overlaps
+from keeptrust_presidio.config import PiiDetectorConfig
+from keeptrust_presidio.policy import PiiDetectorPolicy
+
+
+def test_only_ner_runs(detector: Detector) -> None:
+    assert detector.uses_ner
+    assert detector.nlp.pipe_names == ["ner"]
+
+
+def test_pattern_entities_skip_the_nlp_pass() -> None:
+    lean = Detector(PiiDetectorConfig(entities=["EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"]))
+    assert not lean.uses_ner and lean.nlp.pipe_names == []
+    text = "John Smith: john@example.com, card 4111 1111 1111 1111, call 020 7946 0958"
+    found = lean.analyze([text])[0]
+    assert [(f.entity, text[f.start : f.end]) for f in found] == [
+        ("EMAIL_ADDRESS", "john@example.com"),
+        ("CREDIT_CARD", "4111 1111 1111 1111"),
+        ("PHONE_NUMBER", "020 7946 0958"),
+    ]
+
+
+def test_context_word_lifts_a_bare_number(detector: Detector) -> None:
+    # A bare digit run scores under the threshold unless a context word is near: that needs the
+    # token "lemmas", which the trimmed pipeline derives from the lower-cased tokens.
+    assert detector.analyze(["Reference 2079460958 is attached."]) == [[]]
+    found = detector.analyze(["Call my mobile 2079460958 after six."])[0]
+    assert [f.entity for f in found] == ["PHONE_NUMBER"]
+
+
+def test_overlaps_keep_the_stronger_longer_span() -> None:
+    kept = resolve_overlaps(
+        [Found("PHONE_NUMBER", 5, 17, 0.4), Found("CREDIT_CARD", 0, 19, 1.0), Found("PERSON", 25, 35, 0.85)]
+    )
+    assert kept == [Found("CREDIT_CARD", 0, 19, 1.0), Found("PERSON", 25, 35, 0.85)]
+
+
+def test_hard_negatives(detector: Detector) -> None:
+    texts = [
+        "Order #36704660 shipped on 2024-03-15.",
+        "txn=4532 7588 1234 5679 settled",  # card-shaped, Luhn-invalid
+        "Upgrade from 2.14.1 to 3.0.0-rc.2.",
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",
+    ]
+    assert detector.analyze(texts) == [[], [], [], []]
+
+
+async def test_repeated_texts_are_analysed_once() -> None:
+    policy = PiiDetectorPolicy(
+        PiiDetectorConfig(), PolicyEnv(logger=logging.getLogger("t"), registry=None, config=None)
+    )
+    system = {"role": "system", "content": "You are a helpful assistant for jane@example.com."}
+
+    async def request(user: str) -> dict[str, Any]:
+        ctx = RequestContext(
+            request_id="r",
+            operation="chat",
+            endpoint="/v1/chat/completions",
+            body={"messages": [dict(system), {"role": "user", "content": user}, {"role": "user", "content": user}]},
+        )
+        await policy.on_request(ctx)
+        return ctx.body
+
+    first = await request("I am Ana Lima.")
+    assert policy.cache.misses == 2 and policy.cache.hits == 0  # the duplicate user turn: analysed once
+    second = await request("I am Bo Chen.")
+    assert policy.cache.hits == 1  # the system prompt
+    assert (
+        first["messages"][0]["content"]
+        == second["messages"][0]["content"]
+        == ("You are a helpful assistant for <EMAIL_ADDRESS>.")
+    )
+
+
+async def test_concurrent_requests_share_the_analyzer_safely() -> None:
+    import trio
+
+    policy = PiiDetectorPolicy(
+        PiiDetectorConfig(), PolicyEnv(logger=logging.getLogger("t"), registry=None, config=None)
+    )
+    names = ["Ana Lima", "Bo Chen", "Kwame Mensah", "Priya Raghunathan", "Hans Müller", "Oluwaseun Adeyemi"]
+    bodies: list[dict[str, Any]] = []
+
+    async def one(i: int, name: str) -> None:
+        ctx = RequestContext(
+            request_id=str(i),
+            operation="chat",
+            endpoint="/v1/chat/completions",
+            body={"messages": [{"role": "user", "content": f"Hi, I am {name} (user{i}@example.com), ticket {i}."}]},
+        )
+        await policy.on_request(ctx)
+        bodies.append(ctx.body)
+
+    async with trio.open_nursery() as nursery:
+        for i, name in enumerate(names * 3):
+            nursery.start_soon(one, i, name)
+    contents = sorted(b["messages"][0]["content"] for b in bodies)
+    assert all(c.startswith("Hi, I am <PERSON> (<EMAIL_ADDRESS>), ticket ") for c in contents), contents
+
+
+def test_long_texts_are_analysed_in_overlapping_segments(detector: Detector) -> None:
+    from keeptrust_presidio.analysis import SEGMENT, segments
+
+    filler = "the quick brown fox jumps over the lazy dog "
+    for shift in range(0, 40, 7):  # move the entities across the first segment boundary
+        head = filler * ((SEGMENT - 30) // len(filler)) + "x" * shift + " "
+        text = head + "write to kwame.mensah@example.org or card 4111 1111 1111 1111 " + filler * 60
+        pieces = segments(text)
+        assert len(pieces) > 1
+        assert all(text[o : o + len(p)] == p for o, p in pieces)
+        found = detector.analyze([text])[0]
+        values = {text[f.start : f.end] for f in found}
+        assert {"kwame.mensah@example.org", "4111 1111 1111 1111"} <= values, (shift, values)
