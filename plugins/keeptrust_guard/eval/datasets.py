@@ -42,6 +42,11 @@ def _lines(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def has(task: str, split: str) -> bool:
+    """Whether ``task`` ("injection" or "content") has a labelled set for ``split``."""
+    return (DATA / task / split).is_dir()
+
+
 def injection(split: str) -> list[Example]:
     folder = DATA / "injection" / split
     out: list[Example] = []

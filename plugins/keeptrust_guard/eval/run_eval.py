@@ -1,11 +1,12 @@
 """Measure the default (heuristic) detectors on the labelled sets and print TPR/FPR per family.
 
-    python eval/run_eval.py                       # both splits, medium sensitivity
+    python eval/run_eval.py                       # every split, medium sensitivity
     python eval/run_eval.py --split dev --misses  # what the dev split misses (tune on dev only)
     python eval/run_eval.py --check               # exit 1 when a figure falls below its floor (CI)
 
-The ``heldout`` split is for reporting: do not tune on it (``--misses`` refuses it unless
-``--i-am-not-tuning`` is given).
+The ``heldout`` and ``heldout2`` splits are for reporting: do not tune on them (``--misses`` refuses
+them unless ``--i-am-not-tuning`` is given). ``heldout2`` (prompt injection only) was written later,
+independently, before the detector changes it was used to judge.
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ from keeptrust_guard.detection import DetectorSetup, Segment
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
-# Floors the CI check enforces (medium sensitivity), a margin below the figures in the README (dev
-# 0.990/0.008 and 0.987/0.009; held-out 0.827/0.025 and 0.978/0.000), so a regression fails the build
-# but a one-example wobble does not. Dev is the tuned split; held-out was measured, never tuned on.
+# Floors the CI check enforces (medium sensitivity), a margin of five or more examples below the
+# figures in the README (injection: dev 0.980/0.000, held-out 0.921/0.025, heldout2 0.725/0.025;
+# content: dev 0.994/0.000, held-out 0.978/0.000), so a regression fails the build but a
+# one-example wobble does not. Dev is the tuned split; held-out and heldout2 were measured, never
+# tuned on.
 FLOORS = {
     ("dev", "injection", "tpr"): 0.95, ("dev", "injection", "fpr"): 0.03,
-    ("heldout", "injection", "tpr"): 0.78, ("heldout", "injection", "fpr"): 0.05,
+    ("heldout", "injection", "tpr"): 0.88, ("heldout", "injection", "fpr"): 0.05,
+    ("heldout2", "injection", "tpr"): 0.68, ("heldout2", "injection", "fpr"): 0.05,
     ("dev", "content", "tpr"): 0.95, ("dev", "content", "fpr"): 0.03,
     ("heldout", "content", "tpr"): 0.90, ("heldout", "content", "fpr"): 0.05,
 }
+SPLITS = ("dev", "heldout", "heldout2")
 BENCH_SYSTEM = "You are a helpful assistant."
 BENCH_USER = ("Hi, I am John Smith (john.smith@example.com, +1 415 555 0100). Explain the attention mechanism in "
               "transformers in two sentences.")
@@ -143,18 +148,21 @@ def bench_message() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
+    parser.add_argument("--split", choices=(*SPLITS, "all", "both"), default="all",
+                        help="one split, or all of them ('both' is kept as an alias of 'all')")
     parser.add_argument("--sensitivity", choices=tuple(THRESHOLDS), default="medium")
     parser.add_argument("--misses", action="store_true", help="print misses and false positives")
     parser.add_argument("--i-am-not-tuning", action="store_true", help="allow --misses on the held-out split")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure is below its floor")
     args = parser.parse_args()
     threshold = THRESHOLDS[args.sensitivity]
-    splits = ("dev", "heldout") if args.split == "both" else (args.split,)
+    splits = SPLITS if args.split in ("all", "both") else (args.split,)
     failures = []
     for split in splits:
         show = args.misses and (split == "dev" or args.i_am_not_tuning)
         for task, fn in (("injection", eval_injection), ("content", eval_content)):
+            if not datasets.has(task, split):
+                continue  # heldout2 has no content-filter set
             got = fn(split, threshold, show)
             if args.check and args.sensitivity == "medium":
                 if got["tpr"] < FLOORS[(split, task, "tpr")]:

@@ -13,6 +13,7 @@ def test_eval_floors_hold():
     done = subprocess.run([sys.executable, str(EVAL), "--check"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "prompt-injection, heldout split" in done.stdout
+    assert "prompt-injection, heldout2 split" in done.stdout
 
 
 def test_modules_stay_small():

@@ -85,7 +85,7 @@ _HATE: tuple[Signal, ...] = (
            rf" literally| like| no better than| simply| truly| such| fucking| a bunch of| nothing more than)* "
            rf"{DEHUMAN}\b", _GROUP_T),
     *_both("group_they_are", (HATE, TOXICITY), 0.75,
-           rf"\b{GROUP}\b[^.!?\n]{{0,60}}?\bthey(?:'re| are| r)\b(?: all| just| nothing but| like| basically| so)*"
+           rf"\b{GROUP}\b[^\n]{{0,80}}?\bthey(?:'re| are| r)\b(?: all| just| nothing but| like| basically| so)*"
            rf"(?: greedy| dirty| filthy| disgusting| stupid)? {DEHUMAN}\b", _GROUP_T),
     *_both("stereotype_one", (HATE, TOXICITY), 0.7,
            rf"\b(?:every|each|any|all|that|this|a|the) {GROUP_ONE}\b[^.!?\n]{{0,25}}?\b(?:is|was)\b "
@@ -298,7 +298,10 @@ _DAMPERS: tuple[Signal, ...] = (*(
                rf"\b{YOU}(?: are|'re| r)? (?:not|never|no) (?:a |an )?{INTENSIFIER}(?:{INSULT_N}|{INSULT_A})\b|"
                r"\b(?:called|calls|calling|named|labell?ed|said|says|told me|wrote|yelled|shouted)\b[^.!?\n]{0,20}?"
                r"\b(?:me|him|her|us|them|my \w+)\b[^.!?\n]{0,10}?(?:an? |the )?|\b(?:it'?s|it is|that'?s|that is) "
-               r"(?:wrong|not ok|not okay|unacceptable|hurtful|never ok) to (?:say|call)\b",
+               r"(?:wrong|not ok|not okay|unacceptable|hurtful|never ok) to (?:say|call)\b|"
+               # A conditional joke ("you're an idiot if you don't try this recipe") insults no one.
+               rf"\b{YOU}(?: are|'re| r)? (?:an? )?{INTENSIFIER}(?:{INSULT_N}|{INSULT_A}|crazy|mad|nuts) if "
+               r"(?:you )?(?:don'?t|do not|skip|miss|pass (?:on|up)|never)\b",
                ("you", "u", "ya", "youre", "ur", "your", "calle", "calls", "named", "label", "said", "says", "told",
                 "wrote", "yelle", "shout", "it", "its", "that", "thats")),
     )

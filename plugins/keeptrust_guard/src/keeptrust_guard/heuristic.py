@@ -29,9 +29,27 @@ DOCUMENT_ROLES = frozenset({"tool", "function", "ipython", "document", "retrieva
 _QUOTED_DOCUMENT = re.compile(
     r"(?im)^(?:from|to|subject|date|cc|sent|reply-to): |-{3,} ?(?:forwarded|original) message|"
     r"<(?:document|doc|email|context|article|webpage|search_results?|retrieved|tool_result|page)\b|"
-    r"\[(?:document|source|doc|result) ?\d*\]|^> \S|(?:here is|below is|summari[sz]e|translate|read) "
-    r"(?:this|the following|the) (?:email|e-mail|document|article|page|review|web ?page|text|message|file)"
+    r"\[(?:document|source|doc|result) ?\d*\]|^> \S|"
+    # A request about "this/the following <text>": the anchor is the determiner, one pass over the text.
+    r"\b(?:this|the following|the|these) (?:[a-z]+ )?(?:email|e-mail|document|article|page|review|web ?page|text|"
+    r"message|file|paragraph|tweet|post|comment|contract|essay|passage|transcript|feedback|answer|reviews|comments|"
+    r"emails|letter|note|snippet)\b"
 )
+# What the user asks of that text, within a few words before it ("summarise this email").
+_DOCUMENT_VERB = re.compile(
+    r"(?i)\b(?:here is|below is|summari[sz]e|translate|read|proofread|rate|classify|analy[sz]e|check|review|extract|"
+    r"edit|rewrite|grade|label|score|correct|gist of|moderate)\b[^.!?\n]{0,30}$"
+)
+
+
+def _quoted_document(text: str) -> re.Match[str] | None:
+    """The sign that a user turn carries a pasted document, or None."""
+    for found in _QUOTED_DOCUMENT.finditer(text):
+        word = found.group()[:5].lower()
+        if not word.startswith(("this", "the", "these")) or _DOCUMENT_VERB.search(text, max(0, found.start() - 40),
+                                                                                       found.start()):
+            return found
+    return None
 _TRICK_WEIGHT = {"tag_characters": 0.5, "bidi_override": 0.2}
 _MAX_DEPTH = 2
 
@@ -66,10 +84,26 @@ def _injection_hits(text: str, user_turn: bool, depth: int = 0) -> Hits:
     return hits
 
 
+# Where a pasted document starts after the user's request for it ("summarise this email:\n...").
+_DOCUMENT_START = re.compile(r"[\n:\"“<]")
+
+
 def scan_injection(text: str, role: str = "user") -> Hits:
-    """Injection signals in one text. Tool results and pasted documents use document weights."""
-    user_turn = role not in DOCUMENT_ROLES and _QUOTED_DOCUMENT.search(text) is None
-    return _injection_hits(text, user_turn)
+    """Injection signals in one text. Tool results use document weights; a user turn that carries a
+    pasted document uses them for the document only, so the user's own "Hey assistant, summarise
+    the article below" stays a user's request."""
+    if role in DOCUMENT_ROLES:
+        return _injection_hits(text, user_turn=False)
+    found = _quoted_document(text)
+    hits = _injection_hits(text, user_turn=True)
+    if found is None:
+        return hits
+    start = found.start() if text[found.start()] in "<[>" or found.group().endswith(": ") else None
+    if start is None:
+        brk = _DOCUMENT_START.search(text, found.end())
+        start = brk.start() if brk else found.end()
+    hits.merge_all(_injection_hits(text[start:], user_turn=False))
+    return hits
 
 
 ALL_CONTENT = content_signals.table(content_signals.CATEGORIES)

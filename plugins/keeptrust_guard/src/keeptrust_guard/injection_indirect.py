@@ -21,6 +21,9 @@ _ACTIONS = (r"(?:ignore|disregard|forget|reply|respond|answer|say|tell|output|pr
             r"pay|speak|act|behave|pretend|summari[sz]e|append|run|buy|purchase|remove|accept|decline|hide|exfiltrate|"
             r"leak|email)")
 
+# "a note for the assistant manager" is for a person.
+_NOT_JOB = r"(?! (?:manager|director|professor|coach|editor|principal|referee|teacher|secretary|engineer)s?\b)"
+
 INDIRECT: tuple[Signal, ...] = (
     signal("addresses_ai_reader", CATEGORY, 0.75,
            rf"\b{AI}s?\b (?:(?:systems?|tools?|agents?|models?|that|who|which|is|are|that's|currently) ){{0,3}}"
@@ -32,9 +35,9 @@ INDIRECT: tuple[Signal, ...] = (
            rf"(?: (?:is|are) {_READ_VERBS})?", AI_T, family="indirect", user_weight=0.35),
     signal("note_to_ai", CATEGORY, 0.6,
            r"(?:\bnote|\bmessage|\binstructions?|\battention|\bimportant|\bnotice|\breminder|\bmemo|\bdirective|"
-           rf"\bp\.?s\.?)[: ]{{1,3}}(?:to|for) (?:the |any |all )?{AI}s?\b|\b(?:note|message|instructions?|"
-           rf"request|reminder|memo)\b[^.!?\n]{{0,40}}?\b(?:to|for) (?:the |any |all |whichever |whatever )?"
-           rf"{AI_STRICT}s?\b", AI_T, family="indirect",
+           rf"\bp\.?s\.?)[: ]{{1,3}}(?:to|for) (?:the |any |all )?{AI}s?\b{_NOT_JOB}|\b(?:note|message|"
+           rf"instructions?|request|reminder|memo)\b[^.!?\n]{{0,40}}?\b(?:to|for) (?:the |any |all |whichever |"
+           rf"whatever )?{AI_STRICT}s?\b{_NOT_JOB}", AI_T, family="indirect",
            user_weight=0.3),
     signal("greets_ai", CATEGORY, 0.5,
            rf"(?:\b(?:dear|hey|hi|hello|attention|yo|psst)\b,? {AI}s?\b|@(?:assistant|ai|bot|agent|copilot|claude|"

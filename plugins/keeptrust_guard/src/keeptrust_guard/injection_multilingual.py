@@ -103,5 +103,51 @@ MULTILINGUAL: tuple[Signal, ...] = (
            r"(?:تجاهل|انس|اهمل)[^.!?\n]{0,30}?(?:التعليمات|الأوامر|الاوامر|القواعد)|"
            r"(?:पिछले|पहले के|सभी)[^.!?\n]{0,20}?(?:निर्देशों|निर्देश|नियमों)[^.!?\n]{0,20}?(?:अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल)",
            view="plain", family="multilingual"),
+    *(  # More languages, and the verb-object orders the ones above miss (German V2 inversion, Japanese
+        # and Korean topic particles, "forget everything you were told" in Romance languages).
+        signal("ml_forget_everything", CATEGORY, 0.8,
+               r"\b(?:oublie[zr]?|olvida|olvide|ignora|dimentica|scorda|esqueca|esquece|vergiss|vergessen sie)\b"
+               r" (?:tout|todo|tudo|tutto|alles)\b[^.!?\n]{0,30}?\b(?:dit|demande|dijeron|dicho|pidieron|detto|chiesto|"
+               r"disseram|dito|gesagt|aufgetragen|befohlen)\b",
+               ("oubli", "olvid", "ignor", "dimen", "scord", "esque", "vergi"), family="multilingual"),
+        signal("de_rules_void", CATEGORY, 0.8,
+               r"\b(?:regeln|anweisungen|vorgaben|richtlinien|einschrankungen|instruktionen)\b[^.!?\n]{0,30}?\b"
+               r"(?:gelten|gilt)\b[^.!?\n]{0,20}?\bnicht mehr\b|\bgelten\b[^.!?\n]{0,30}?\b(?:regeln|anweisungen|"
+               r"vorgaben|richtlinien|einschrankungen)\b[^.!?\n]{0,10}?\bnicht mehr\b",
+               ("gelte", "gilt"), family="multilingual"),
+        signal("it_nl_pl_tr_id_override", CATEGORY, 0.8,
+               r"\b(?:non (?:seguire|rispettare|obbedire) piu|dimentica|scorda)\b[^.!?\n]{0,40}?\b(?:istruzioni|regole|"
+               r"indicazioni|direttive|linee guida)\b|\b(?:regels|instructies|richtlijnen)\b[^.!?\n]{0,20}?\b(?:gelden "
+               r"niet meer|zijn niet meer geldig|vervallen)\b|\bgelden\b[^.!?\n]{0,20}?\b(?:regels|instructies|"
+               r"richtlijnen)\b[^.!?\n]{0,10}?\bniet meer\b|\b(?:volg niet meer|negeer|vergeet)\b[^.!?\n]{0,30}?"
+               r"\b(?:regels|instructies|richtlijnen)\b|\b(?:nie przestrzegaj|zignoruj|zapomnij|ignoruj|pomin)\b"
+               r"[^.!?\n]{0,30}?\b(?:zasad|zasady|regu[lł]|regu[lł]y|instrukcji|instrukcje|polecen|polecenia|wytycznych)\b|"
+               r"\b(?:kurallarini|talimatlarini|kurallari|talimatlari|yonergeleri)\b[^.!?\n]{0,20}?\b(?:unut|yoksay|"
+               r"gormezden)|\b(?:lupakan|abaikan|jangan ikuti)\b[^.!?\n]{0,25}?\b(?:aturan|aturanmu|instruksi|perintah|"
+               r"pedoman)",
+               ("non", "dimen", "scord", "regel", "instr", "richt", "volg", "negee", "verge", "nie", "zigno", "zapom",
+                "gelde", "ignor", "pomin", "kural", "talim", "yoner", "lupak", "abaik", "janga"),
+               family="multilingual"),
+        signal("ml_no_limits", CATEGORY, 0.45,
+               r"\bsenza (?:alcuna )?(?:censura|restrizioni|limiti|filtri|regole)\b|\bzonder (?:enige )?(?:beperkingen|"
+               r"filters|regels|censuur)\b|\bbez (?:zadnych )?(?:ograniczen|filtrow|cenzury|zasad)\b|"
+               r"\btanpa (?:batasan|batas|filter|sensor|aturan)\b|\b(?:sinirsiz|kisitlamasiz|filtresiz)\b|"
+               r"\bsem (?:restricoes|filtros|"
+               r"censura|limites)\b", ("senza", "zonde", "bez", "tanpa", "sinir", "kisit", "filtr", "sem"),
+               family="multilingual"),
+        signal("ml_secret", CATEGORY, 0.5,
+               r"\bgizli (?:sifre|sifreyi|parola|parolayi)|\b(?:prompt systemowy|systemowy prompt|systeemprompt|"
+               r"prompt (?:de |do |del |di )?sistema|prompt systeme)\b|\b(?:geheime|geheim) wachtwoord\b",
+               ("gizli", "promp", "syste", "syste", "gehei"), family="multilingual"),
+        signal("cjk_override", CATEGORY, 0.8,
+               r"(?:指示|ルール|命令|規則|設定|指令)(?:は|を|も)?[^。！？\n]{0,8}?(?:無視|忘れ)|"
+               r"(?:지시|지침|명령|규칙)(?:을|를|은|는|도)?[^.!?\n]{0,8}?(?:무시|잊어)|"
+               r"(?:不要|别|不再)(?:遵守|遵循|理会|服从)[^。！？\n]{0,6}?(?:规则|規則|指令|指示|规定|限制)|"
+               r"(?:नियमों|निर्देशों|नियम|निर्देश)[^।.!?\n]{0,25}?(?:भूल|अनदेखा|नज़रअंदाज़|नजरअंदाज)",
+               view="plain", family="multilingual"),
+        signal("cjk_secret", CATEGORY, 0.5,
+               r"パスワード(?:を|は)?[^。\n]{0,4}?(?:教え|言って|見せ|表示)|(?:비밀번호|암호|패스워드)(?:를|을)? ?"
+               r"(?:알려|말해|보여)|पासवर्ड[^।\n]{0,10}?(?:बताओ|बताइए|दिखाओ)|制限(?:なし|なく|無し)|제한 ?없이|"
+               r"(?:没有|无|不受)(?:任何)?(?:限制|约束|规则)", view="plain", family="multilingual"),
+    ),
 )
-

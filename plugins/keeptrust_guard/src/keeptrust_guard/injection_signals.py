@@ -220,7 +220,7 @@ _ROLEPLAY: tuple[Signal, ...] = (
                                    "restr", "limit"), family="roleplay"),
     signal("never_refuse", CATEGORY, 0.6,
            r"\b(?:never|don'?t|do not|won'?t|will not|must not|cannot|can ?not|can'?t|should not|shouldn'?t|"
-           r"are not allowed to|not permitted to) (?:ever )?(?:refuse|decline|say no|reject)\b|"
+           r"are not allowed to|not permitted to) (?:ever )?(?:refuses?|declines?|says? no|rejects?)\b|"
            r"\b(?:never|don'?t|do not|cannot|can'?t) (?:say|tell me|respond|reply) (?:that )?(?:you|it) "
            r"(?:can'?t|cannot|are unable|is unable|are not able)|\brefusing is not (?:allowed|an option|permitted)\b",
            ("refus", "decli", "rejec", "say", "tell", "respo", "reply"), family="roleplay"),
@@ -253,7 +253,8 @@ _ROLEPLAY: tuple[Signal, ...] = (
            r"moral lectures?|moralizing|ethical considerations)\b", ("warni", "discl", "cavea", "moral", "ethic"),
            family="roleplay"),
     signal("stay_in_character", CATEGORY, 0.45,
-           r"\b(?:stay|remain|keep) in (?:character|role)\b|\bbreak(?:ing)? character\b|"
+           r"\b(?:stay|remain|keep) in (?:the |your |that )?(?:character|role)\b|\bbreak(?:ing)? character\b|"
+           r"\bnever (?:drop|break|leave) (?:the |your )?(?:role|character|persona)\b|"
            r"\bcharacter (?:never|doesn'?t|does not|won'?t) (?:refuse|break)", ("chara", "role"), family="roleplay"),
     signal("two_responses", CATEGORY, 0.5,
            r"\b(?:two|2|both|dual) (?:different |separate )?(?:responses|answers|replies|paragraphs|outputs)\b"
@@ -311,7 +312,7 @@ _EXTRACTION: tuple[Signal, ...] = (
            r"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|"
            r"write|spell|paste|copy|echo|provide|quote)\b(?: me| us)? your (?:full |complete |entire |exact |whole |"
            r"original |initial |hidden |secret |real |system )?(?:prompt|instructions|rules|configuration|"
-           r"guidelines|directives)\b|\bhidden instructions\b", ("promp", "instr", "rules", "confi", "guide",
+           r"guidelines|directives)\b", ("promp", "instr", "rules", "confi", "guide",
                                                                   "direc", "hidde"), family="extraction"),
     signal("about_your_prompt", CATEGORY, 0.6,
            r"\byour (?:system prompt|system message|hidden (?:prompt|guidelines|rules|instructions)|initial "
@@ -373,10 +374,12 @@ _EXTRACTION: tuple[Signal, ...] = (
 
 
 def _assemble() -> tuple[Signal, ...]:
+    from keeptrust_guard import injection_generic
     from keeptrust_guard.injection_indirect import DAMPERS, INDIRECT, OBFUSCATION
     from keeptrust_guard.injection_multilingual import COMPACT, MULTILINGUAL
 
-    return (*_DIRECT, *_ROLEPLAY, *_EXTRACTION, *INDIRECT, *OBFUSCATION, *COMPACT, *MULTILINGUAL, *DAMPERS)
+    return (*_DIRECT, *_ROLEPLAY, *_EXTRACTION, *INDIRECT, *OBFUSCATION, *COMPACT, *MULTILINGUAL,
+            *injection_generic.GENERIC, *DAMPERS, *injection_generic.DAMPERS)
 
 
 SIGNALS: tuple[Signal, ...] = _assemble()

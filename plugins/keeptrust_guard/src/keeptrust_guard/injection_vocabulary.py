@@ -26,8 +26,8 @@ NO_LIMITS = (r"(?:restrictions?|limitations?|limits|filters?|filtering|guideline
 LIMITS = (rf"(?:(?:any |all |ethical |moral |safety |content |your |the |such )*{NO_LIMITS}\b|"
           r"(?:ethical|moral|safety|content) (?:programming|training|alignment)\b)")
 FREE_PERSONA = (r"(?:unfiltered|uncensored|unrestricted|unlimited|unbound|unchained|unshackled|jailbroken|unaligned"
-                r"|amoral|unethical|immoral|lawless|rogue|evil|malicious|unmoderated|limitless|rule-?free|dark|"
-                r"nonmoral|non-moral|rebellious|unhinged)")
+                r"|amoral|unethical|immoral|lawless|rogue|evil|malicious|unmoderated|limitless|rule-?free"
+                r"|dark(?! mode\b)|nonmoral|non-moral|rebellious|unhinged)")
 
 AI_T = ("ai", "assis", "chatb", "chat", "llm", "langu", "model", "gpt", "chatg", "bot", "copil", "agent", "claud",
         "gemin")

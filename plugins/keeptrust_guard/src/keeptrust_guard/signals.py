@@ -76,6 +76,11 @@ class Hits:
             if weight > 0:
                 self.add(attrs.evolve(sig, name=prefix + sig.name), weight * scale)
 
+    def merge_all(self, other: Hits) -> None:
+        """Take every hit of ``other``, dampers included, keeping the stronger weight per signal."""
+        for sig, weight in other.weights.values():
+            self.add(sig, weight)
+
     def score(self, category: str) -> float:
         keep = 1.0
         damp = 1.0
