@@ -16,5 +16,6 @@ if [ "$VARIANT" = router ]; then
   "$(dirname "$KEEPTRUST_KT")/python" -m keeptrust_hf.testing.hub_server --listen "127.0.0.1:$hub_port" \
     --map "bench/model=groq:bench/model:conversational" &
   export KEEPTRUST_HF_HUB_URL="http://127.0.0.1:$hub_port" KEEPTRUST_HF_ROUTER_URL="http://$upstream"
+  export BENCH_HF_TOKEN="hf_benchbenchbenchbenchbenchbenchbench"
 fi
 exec "$KEEPTRUST_KT" gateway run --listen "127.0.0.1:$PORT" --policy-config "$CONFIG" --log-level warning
