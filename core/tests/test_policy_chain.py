@@ -152,3 +152,19 @@ def test_gateway_keys_give_roles_and_reject_others(gateway_factory, fake_upstrea
     )
     assert fake_upstream.app.last.body["model"] == "org/small"
     assert "prod-key-123456" not in fake_upstream.app.last.headers.get("authorization", "")
+
+
+def test_responses_api_stream_is_filtered_in_deltas_and_final_events(gateway_factory, fake_upstream, env, words_plugin):
+    gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"replace": {"apples": "pears"}})
+    client = gw.client()
+    whole = client.responses.create(model="fake/model", input="tell me about apples")
+    assert whole.output_text == "You said: tell me about pears"
+    assert fake_upstream.app.last.body["input"] == "tell me about pears"
+    fake_upstream.app.reply = "green apples and red apples"
+    events = list(client.responses.create(model="fake/model", input="fruit", stream=True))
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == "green pears and red pears"
+    done = next(e for e in events if e.type == "response.output_text.done")
+    completed = next(e for e in events if e.type == "response.completed")
+    assert done.text == deltas and completed.response.output_text == deltas
+    assert "apples" not in str([e.model_dump() for e in events])

@@ -42,7 +42,9 @@ class AuditLoggerConfig(PolicyConfig):
     fsync: Literal["batch", "interval", "every_record"] = "batch"
     fsync_interval_ms: int = 1000
     batch_max_records: int = 512
-    batch_max_delay_ms: float = 5.0
+    # Each batch costs a thread hop, a write, an fsync and a head update: at 25 ms a busy gateway writes
+    # ~40 batches a second, and the audit log costs a few percent of throughput (5 ms cost ~20%).
+    batch_max_delay_ms: float = 25.0
     segment_max_bytes: int = 64 * 1024 * 1024
     segment_max_age_hours: float = 24.0
     prune_interval_minutes: float = 60.0

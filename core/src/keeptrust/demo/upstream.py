@@ -193,6 +193,8 @@ class FakeOpenAI:
                 await self._stream(body, send, fault)
             else:
                 await self._json(send, 200, self._completion(body))
+        elif path.endswith("/responses") and method == "POST":
+            await self._responses(body, send)
         elif path.endswith("/embeddings") and method == "POST":
             await self._embeddings(body, send)
         elif path.endswith("/models") and method == "GET":
@@ -262,6 +264,67 @@ class FakeOpenAI:
             if self.chunk_delay and i > 0:
                 await trio.sleep(self.chunk_delay)
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    async def _responses(self, body: dict[str, Any], send: Any) -> None:
+        """The Responses API: the same echo, as a response object or its event stream."""
+        value = body.get("input")
+        said = (
+            value
+            if isinstance(value, str)
+            else _last_user_text(
+                [{"role": i.get("role"), "content": i.get("content")} for i in value or [] if isinstance(i, dict)]
+            )
+        )
+        text = self.reply if self.reply is not None else "You said: " + said
+        words = len(text.split())
+        message = {
+            "type": "message",
+            "id": "msg_demo",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+        response = {
+            "id": "resp_demo",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": body.get("model") or "demo/echo",
+            "output": [message],
+            "usage": {
+                "input_tokens": len(said.split()),
+                "output_tokens": words,
+                "total_tokens": len(said.split()) + words,
+            },
+        }
+        if not body.get("stream"):
+            await self._json(send, 200, response)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        started = {**response, "status": "in_progress", "output": [], "usage": None}
+        part = {"type": "output_text", "text": "", "annotations": []}
+        where = {"item_id": "msg_demo", "output_index": 0, "content_index": 0}
+        events = [
+            {"type": "response.created", "response": started},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**message, "status": "in_progress", "content": []},
+            },
+            {"type": "response.content_part.added", **where, "part": part},
+            *({"type": "response.output_text.delta", **where, "delta": w} for w in _words(text)),
+            {"type": "response.output_text.done", **where, "text": text},
+            {"type": "response.content_part.done", **where, "part": message["content"][0]},
+            {"type": "response.output_item.done", "output_index": 0, "item": message},
+            {"type": "response.completed", "response": response},
+        ]
+        for number, event in enumerate(events):
+            event["sequence_number"] = number
+            data = b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            if self.chunk_delay and event["type"].endswith(".delta"):
+                await trio.sleep(self.chunk_delay)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _embeddings(self, body: dict[str, Any], send: Any) -> None:
         value = body.get("input")

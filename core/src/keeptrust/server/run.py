@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ logger = logging.getLogger("keeptrust")
 
 CONFIG_ENV = "KEEPTRUST_POLICY_CONFIG"
 DISABLE_ENV = "KEEPTRUST_DISABLE_PLUGINS"
+WORKERS_ENV = "KEEPTRUST_WORKERS"
 
 
 def setup_logging(level: str, redactor: Redactor) -> None:
@@ -112,6 +114,7 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
 
     assert config_path is not None
     os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+    os.environ[WORKERS_ENV] = str(workers)
     hconfig.workers = workers
     hconfig.worker_class = "trio"
     hconfig.application_path = "keeptrust.server.run:worker_app()"
@@ -131,6 +134,11 @@ async def serve_demo_upstream(demo: Any, task_status: trio.TaskStatus[Any] = tri
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.include_server_header = False
+    # With --workers N every worker serves it on the same port (hypercorn sets SO_REUSEPORT when it
+    # is told of several workers), like the gateway's own socket.
+    config.workers = int(os.environ.get(WORKERS_ENV, "1"))
     app = FakeOpenAI(reply=demo.reply, chunk_delay=demo.chunk_delay_seconds)
     logger.info("demo upstream (echo model) listening on http://%s", demo.listen)
-    await serve(app, config, task_status=task_status)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The config `workers` has no affect")
+        await serve(app, config, task_status=task_status)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from keeptrust import sse
 from keeptrust.errors import GatewayError, PolicyViolation
 from keeptrust.server.http import Send, start_stream
+from keeptrust.server.responses_stream import ResponsesEvents
 
 if TYPE_CHECKING:
     from keeptrust.chain import StreamFilters
@@ -84,6 +85,8 @@ class StreamRelay:
     async def run(self) -> None:
         ctx = self.ctx
         chunks = self.result.chunks
+        # Event streams (the Responses API) carry their text in typed events, not chat choices.
+        responses = ResponsesEvents(ctx, self.filters, self._remember, self.texts) if self.result.event_names else None
         try:
             async for chunk in chunks:
                 if not self.template and "id" in chunk:
@@ -93,8 +96,9 @@ class StreamRelay:
                     ctx.usage.prompt_tokens = usage.get("prompt_tokens", ctx.usage.prompt_tokens)
                     ctx.usage.completion_tokens = usage.get("completion_tokens", ctx.usage.completion_tokens)
                     ctx.usage.total_tokens = usage.get("total_tokens", ctx.usage.total_tokens)
-                if self.result.event_names:
-                    await self._write(sse.encode(chunk, chunk.get("type")))
+                if responses is not None:
+                    for event in await responses.process(chunk):
+                        await self._write(sse.encode(event, event.get("type")))
                     continue
                 finishing = await self._process(chunk)
                 if self.filters is not None and finishing:
@@ -112,7 +116,7 @@ class StreamRelay:
                             delta = choice.setdefault("delta", {})
                             delta["content"] = (delta.get("content") or "") + tail
                 await self._write(sse.encode(chunk))
-            if self.filters is not None:
+            if self.filters is not None and responses is None:
                 for index in self.filters.indexes:
                     await self._flush_choice(index)
             if self.result.done_marker:
