@@ -2,8 +2,9 @@
 
 The filter scans a sliding window: the text not yet checked plus a bounded tail of what was
 already emitted, so a phrase split across chunks is still seen while the total work stays linear
-in the answer's length. It holds back only the last, possibly unfinished word, and scans every
-``STEP`` characters (or at a line or sentence end) rather than on every token.
+in the answer's length. It holds back only the last, possibly unfinished word; the first whole words
+are checked at once (so the time to first token is the upstream's), then it scans every ``STEP``
+characters (or at a line or sentence end) rather than on every token.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ class GuardStreamFilter:
 
     def feed(self, text: str) -> str:
         self._pending += text
-        if len(self._pending) < STEP and not text.rstrip().endswith(_BREAKS):
+        # The first words are checked (and sent) as soon as they are whole, so the time to first token
+        # stays that of the upstream; after that, checks run every STEP characters.
+        first = not self._tail and " " in self._pending.strip()
+        if len(self._pending) < STEP and not first and not text.rstrip().endswith(_BREAKS):
             return ""
         self._check(self._scan(self._tail + self._pending))
         cut = max(self._pending.rfind(" "), self._pending.rfind("\n"))
