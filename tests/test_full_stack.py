@@ -17,6 +17,7 @@ import openai
 import pytest
 import yaml
 
+from keeptrust.demo.asgi import lifespan, read_request
 from keeptrust.testing import serve_app, start_gateway
 
 hf_testing = pytest.importorskip("keeptrust_hf.testing")
@@ -47,20 +48,14 @@ class Collector:
         self.headers: list[dict[str, str]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                while (await receive())["type"] != "lifespan.shutdown":
-                    await send({"type": "lifespan.startup.complete"})
-                await send({"type": "lifespan.shutdown.complete"})
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.batches.append(json.loads(body))
-        self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        self.batches.append(incoming.json)
+        self.headers.append(incoming.headers)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": b"{}"})
 

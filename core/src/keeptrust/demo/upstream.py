@@ -19,6 +19,8 @@ import attrs
 import orjson
 import trio
 
+from keeptrust.demo.asgi import lifespan, read_request
+
 
 @attrs.define
 class Fault:
@@ -117,31 +119,14 @@ class FakeOpenAI:
     # -- ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        try:
-            body: Any = (
-                orjson.loads(raw) if raw and headers.get("content-type", "").startswith("application/json") else None
-            )
-        except orjson.JSONDecodeError:
-            body = None
-        path = scope["path"]
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        headers, body, raw, path = incoming.headers, incoming.json, incoming.raw, incoming.path
         self.requests.append(Recorded(scope["method"], path, headers, body, raw))
         if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
             await self._json(

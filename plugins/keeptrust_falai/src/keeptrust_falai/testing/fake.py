@@ -19,6 +19,8 @@ import attrs
 import orjson
 import trio
 
+from keeptrust.demo.asgi import lifespan, read_request
+
 
 # A valid 1x1 PNG, built here rather than pasted as an opaque blob.
 def _png() -> bytes:
@@ -129,30 +131,16 @@ class FakeFal:
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            body = None
-        method, path = scope["method"], scope["path"]
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        headers, body = incoming.headers, incoming.json
+        query = dict(parse_qsl(incoming.query.decode("latin-1")))
+        method, path = incoming.method, incoming.path
         if path.startswith("/files/"):
             self.downloads.append(FalRequest(method, path, query, headers, None))
             await self._file(send, path[len("/files/") :])

@@ -12,6 +12,8 @@ import attrs
 import orjson
 import trio
 
+from keeptrust.demo.asgi import lifespan, read_request
+
 # The smallest valid files of each kind, so answers are recognisable by their magic bytes.
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -93,38 +95,21 @@ class FakeApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = None
-        if raw and headers.get("content-type", "").startswith("application/json"):
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                body = None
-        host, port = scope.get("server") or ("127.0.0.1", 80)
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        host, port = incoming.server
         request = FakeRequest(
-            scope["method"],
-            scope["path"],
-            parse_qs(scope.get("query_string", b"").decode()),
-            headers,
-            raw,
-            body,
+            incoming.method,
+            incoming.path,
+            parse_qs(incoming.query.decode()),
+            incoming.headers,
+            incoming.raw,
+            incoming.json,
             f"http://{host}:{port}",
         )
         self.requests.append(request)
