@@ -35,7 +35,8 @@ class StreamResult:
     aclose: Callable[[], Any] | None = None
     headers: dict[str, str] = attrs.Factory(dict)
     # Some streams (Responses API, image events) are not chat chunks; ``event_names`` makes the core
-    # write ``event: <type>`` lines taken from each dict's ``type`` key.
+    # write ``event: <type>`` lines taken from each dict's ``type`` key. Their text (Responses
+    # ``output_text`` deltas and the events that repeat it) still passes the stream filters.
     event_names: bool = False
     done_marker: bool = True
 
