@@ -137,7 +137,10 @@ _CUES = (
     r"(?i:\bname on (?:the )?card[ \t:]+)",
 )
 # Weaker cues: a verb or "and" before two or more capitalised words ("invite Ana Lima", "Ana and Bo Chen").
-_WEAK_CUES = (r"(?i:\b(?:ask|invite|add|reach|contact|tell|told|met|meet|and)[ \t]+)",)
+_WEAK_CUES = (
+    r"(?i:\b(?:ask|invite|add|reach|contact|tell|told|met|meet|and|call|email|e-mail|message|text|ping|phone|"
+    r"cc|thank|notify|remind)[ \t]+)",
+)
 _WORD = regex.compile(r"\S+")
 
 
