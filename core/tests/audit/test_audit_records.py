@@ -249,3 +249,22 @@ def test_seed_keys_validate_and_api_without_endpoint_is_a_start_error(tmp_path):
     assert started.returncode != 0
     assert "policies.policy.audit-logger.endpoint: required with destination: api" in started.stderr
     assert not read_chain_records(tmp_path)
+
+
+def test_requests_refused_at_the_door_are_recorded_with_log_all_access(fake_upstream, gateway_factory, tmp_path):
+    audit_dir = tmp_path / "audit"
+    gw = start(gateway_factory, fake_upstream.url, audit_dir, log_all_access=True)
+    chat = {"model": "fake/model", "messages": [{"role": "user", "content": "x"}]}
+    huge = {f"x-filler-{i}": "y" * 200 for i in range(200)}  # over the header limit: 431
+    assert httpx.post(gw.base_url + "/chat/completions", json=chat, headers=huge).status_code == 431
+    assert (
+        httpx.post(
+            gw.base_url + "/chat/completions",
+            content=b"{",
+            headers={"authorization": f"Bearer {GW_KEY}", "content-type": "application/json"},
+        ).status_code
+        == 400
+    )
+    gw.stop()
+    statuses = sorted(r["status"] for r in request_records(audit_dir) if r["type"] == "access")
+    assert statuses == [400, 431]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -155,14 +156,21 @@ class GatewayApp:
         await http.send_error(send, NotFound(f"no route {method} {path}; see the gateway's README for its endpoints"))
 
     # ------------------------------------------------------------------ requests
-    def _begin(self, scope: dict[str, Any], operation: str) -> tuple[RequestContext, dict[bytes, bytes]]:
+    def _begin(self, scope: dict[str, Any], operation: str) -> RequestContext:
         client = scope.get("client")
-        ctx = RequestContext(
-            request_id="", operation=operation, endpoint=scope["path"], body={}, client=client[0] if client else None
+        # A request id before anything can fail, so even a refused request gets its audit record.
+        return RequestContext(
+            request_id="req_" + os.urandom(12).hex(),
+            operation=operation,
+            endpoint=scope["path"],
+            body={},
+            client=client[0] if client else None,
         )
+
+    def _headers(self, scope: dict[str, Any], ctx: RequestContext) -> dict[bytes, bytes]:
         headers = http.header_map(scope, self.max_header_bytes, self.max_header_count)
-        ctx.request_id = http.request_id(headers)
-        return ctx, headers
+        ctx.request_id = http.request_id(headers, ctx.request_id)
+        return headers
 
     def _authenticate(self, ctx: RequestContext, headers: dict[bytes, bytes]) -> None:
         gateway = self.gateway
@@ -191,7 +199,8 @@ class GatewayApp:
         ctx: RequestContext | None = None
         counted = False
         try:
-            ctx, headers = self._begin(scope, operation)
+            ctx = self._begin(scope, operation)
+            headers = self._headers(scope, ctx)
             if self.inflight >= self.max_inflight:
                 raise UpstreamUnavailable(
                     "the gateway is at its limit of concurrent requests; retry shortly",
@@ -350,7 +359,8 @@ class GatewayApp:
     async def models(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
         ctx: RequestContext | None = None
         try:
-            ctx, headers = self._begin(scope, ops.MODELS)
+            ctx = self._begin(scope, ops.MODELS)
+            headers = self._headers(scope, ctx)
             self._authenticate(ctx, headers)
             data = await self.list_models()
             path = scope["path"]

@@ -47,7 +47,8 @@ def header_map(scope: Scope, max_bytes: int, max_count: int) -> dict[bytes, byte
     return out
 
 
-def request_id(headers: Mapping[bytes, bytes]) -> str:
+def request_id(headers: Mapping[bytes, bytes], default: str | None = None) -> str:
+    """The client's ``x-request-id`` when well-formed, else ``default`` (or a new id)."""
     given = headers.get(b"x-request-id")
     if given:
         try:
@@ -56,7 +57,7 @@ def request_id(headers: Mapping[bytes, bytes]) -> str:
             text = ""
         if _REQUEST_ID.match(text):
             return text
-    return "req_" + os.urandom(12).hex()
+    return default or "req_" + os.urandom(12).hex()
 
 
 async def read_body(receive: Receive, headers: Mapping[bytes, bytes], limit: int, timeout: float) -> bytes:
