@@ -92,9 +92,10 @@ async def test_connect_error():
 
 async def test_connection_limit_waits_then_times_out(server):
     server.app.chunk_delay = 0.3
-    async with httpx.AsyncClient(
-        transport=TrioH11Transport(max_connections=1), timeout=httpx.Timeout(5, pool=0.2)
-    ) as client, client.stream("POST", server.url + "/v1/chat/completions", json={**CHAT, "stream": True}):
+    async with (
+        httpx.AsyncClient(transport=TrioH11Transport(max_connections=1), timeout=httpx.Timeout(5, pool=0.2)) as client,
+        client.stream("POST", server.url + "/v1/chat/completions", json={**CHAT, "stream": True}),
+    ):
         with pytest.raises(httpx.PoolTimeout):
             await client.post(server.url + "/v1/chat/completions", json=CHAT)
 

@@ -265,6 +265,7 @@ def test_requests_refused_at_the_door_are_recorded_with_log_all_access(fake_upst
         ).status_code
         == 400
     )
+    assert httpx.get(gw.url + "/admin").status_code == 404
     gw.stop()
     statuses = sorted(r["status"] for r in request_records(audit_dir) if r["type"] == "access")
-    assert statuses == [400, 431]
+    assert statuses == [400, 404, 431]

@@ -50,5 +50,6 @@ async def read_request(scope: dict[str, Any], receive: Any) -> IncomingRequest |
         except orjson.JSONDecodeError:
             body = None
     server = scope.get("server") or ("127.0.0.1", 80)
-    return IncomingRequest(scope["method"], scope["path"], scope.get("query_string", b""), headers, raw, body,
-                           (server[0], server[1]))
+    return IncomingRequest(
+        scope["method"], scope["path"], scope.get("query_string", b""), headers, raw, body, (server[0], server[1])
+    )

@@ -151,9 +151,16 @@ class GatewayApp:
             await self.operation(scope, receive, send, "route", True, handler=self._guard_route(plugin_route))
             return
         if route is not None or path in self.route_paths or path == "/v1/models":
-            await http.send_error(send, MethodNotAllowed(f"{method} is not allowed on {path}"))
-            return
-        await http.send_error(send, NotFound(f"no route {method} {path}; see the gateway's README for its endpoints"))
+            error: GatewayError = MethodNotAllowed(f"{method} is not allowed on {path}")
+        else:
+            error = NotFound(f"no route {method} {path}; see the gateway's README for its endpoints")
+        # A probe of a wrong route is still an access: the audit log records it (log_all_access).
+        ctx = self._begin(scope, "route")
+        ctx.status, ctx.error_code, ctx.error_message = error.status, error.code, error.message
+        await self._send_error(send, error, ctx)
+        ctx.finished_at = time.monotonic()
+        with trio.CancelScope(shield=True):
+            await self.gateway.chain.on_complete(ctx)
 
     # ------------------------------------------------------------------ requests
     def _begin(self, scope: dict[str, Any], operation: str) -> RequestContext:
