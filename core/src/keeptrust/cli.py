@@ -133,11 +133,14 @@ def plugins() -> None:
 @click.option("--disable-plugin", multiple=True)
 def plugins_list(as_json: bool, disable_plugin: tuple[str, ...]) -> None:
     """Show each plugin, where it came from and what it registered."""
+    from keeptrust.plugins import describe_extension_hooks
+
     try:
         registry = _registry(disable_plugin)
     except PluginError as exc:
         _fail(str(exc))
         return
+    describe_extension_hooks(registry)
     rows = []
     for info in registry.plugins.values():
         rows.append(

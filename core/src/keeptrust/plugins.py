@@ -224,6 +224,37 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
     return registry
 
 
+CORE_HOOKS = frozenset(
+    {"register_providers", "register_policies", "register_audit_sinks", "register_commands", "register_routes"}
+)
+
+
+def describe_extension_hooks(registry: Registry) -> None:
+    """Add to each plugin's ``registered`` what it registers through hooks other plugins define
+    (keeptrust-hf's ``register_hf_backends``), by calling those hooks with a recording ``register``:
+    registration hooks only declare, so this is safe, and ``kt plugins list`` can show everything."""
+    pm = registry.pm
+    if pm is None:
+        return
+    for hook_name in sorted(dir(pm.hook)):
+        if not hook_name.startswith("register_") or hook_name in CORE_HOOKS:
+            continue
+        kind = hook_name[len("register_") :].removesuffix("s").replace("_", " ")
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            info = registry.plugins.get(impl.plugin_name)
+            if info is None:
+                continue
+            names = info.registered.setdefault(kind, [])
+
+            def record(obj: Any, *_: Any, names: list[str] = names, **__: Any) -> None:
+                names.append(str(getattr(obj, "name", None) or getattr(obj, "__name__", obj)))
+
+            try:
+                impl.function(register=record)
+            except Exception as exc:  # listed, not raised: the gateway reports it when it starts
+                names.append(f"<{hook_name} failed: {type(exc).__name__}: {exc}>")
+
+
 def load_registry(
     *,
     disable: Iterable[str] = (),
