@@ -177,7 +177,7 @@ def test_kt_plugins_list_shows_where_each_came_from(site: Path) -> None:
     # What the core registers for each kind (an HF backend registers with keeptrust-hf instead).
     registered = {
         "policy": {"policy": ["word-filter"]},
-        "backend": {},
+        "backend": {"hf backend": ["acme-hf"]},  # registered through keeptrust-hf's own hook
         "provider": {"provider": ["acme-llm"]},
         "audit-sink": {"audit sink": ["audit-file"]},
     }
