@@ -17,7 +17,6 @@ import orjson
 import pytest
 import yaml
 
-from keeptrust.demo import FakeOpenAI
 from keeptrust.testing import BackgroundServer, openai_target
 
 KT = str(Path(sys.executable).with_name("kt"))
@@ -123,12 +122,9 @@ class GatewayProcess:
 
 
 @pytest.fixture
-def upstream() -> Iterator[BackgroundServer]:
-    server = BackgroundServer(FakeOpenAI()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def upstream(fake_upstream: BackgroundServer) -> BackgroundServer:
+    """keeptrust.testing's fake upstream, under the name these tests use."""
+    return fake_upstream
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from keeptrust.demo.asgi import lifespan, read_request
 from keeptrust.testing import BackgroundServer
 
 from .conftest import audit_config, free_port, kt
@@ -24,19 +25,13 @@ class Collector:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.batches.append(orjson.loads(body))
-        self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+            await lifespan(receive, send)
+            return
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        self.batches.append(incoming.json)
+        self.headers.append(incoming.headers)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": b"{}"})
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 import trio
 
+from keeptrust.demo.asgi import lifespan, read_request
 from keeptrust.testing import serve_app
 
 MODEL = "acme/injection-classifier"
@@ -32,20 +33,13 @@ class FakeClassifier:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        payload = orjson.loads(body)
-        self.requests.append({"path": scope["path"], "headers": headers, "body": payload})
+            await lifespan(receive, send)
+            return
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        payload = incoming.json
+        self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": payload})
         if self.delay:
             await trio.sleep(self.delay)
         inputs = payload["inputs"]

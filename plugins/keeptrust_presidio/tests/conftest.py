@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from keeptrust.demo import FakeOpenAI
+from keeptrust.demo.asgi import lifespan, read_request
 from keeptrust.testing import openai_target
 from keeptrust.testing.servers import BackgroundServer
 from keeptrust_presidio.analysis import Detector
@@ -34,22 +35,14 @@ class ChunkedUpstream:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.requests.append(orjson.loads(raw))
+        incoming = await read_request(scope, receive)
+        if incoming is None:
+            return
+        self.requests.append(incoming.json)
         base = {
             "id": "chatcmpl-chunked",
             "object": "chat.completion.chunk",

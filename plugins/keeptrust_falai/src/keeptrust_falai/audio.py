@@ -13,6 +13,7 @@ import attrs
 from keeptrust.context import UploadedFile
 from keeptrust.errors import BodyTooLarge, RequestError, UpstreamError
 from keeptrust_falai import captions, forms, media
+from keeptrust_hf.media import SPEECH_TYPES
 
 # ---------------------------------------------------------------------------------------- speech
 
@@ -24,16 +25,8 @@ OPENAI_VOICES = frozenset(
 _OPENAI_SPEECH_KEYS = frozenset(
     {"model", "input", "voice", "instructions", "response_format", "speed", "stream_format", "stream", "user"}
 )
-SPEECH_CONTENT_TYPES = MappingProxyType(
-    {
-        "mp3": "audio/mpeg",
-        "opus": "audio/ogg",
-        "aac": "audio/aac",
-        "flac": "audio/flac",
-        "wav": "audio/wav",
-        "pcm": "audio/pcm",
-    }
-)
+# One table for every backend: OpenAI's speech response_format → Content-Type.
+SPEECH_CONTENT_TYPES = MappingProxyType(SPEECH_TYPES)
 
 
 @attrs.frozen
