@@ -179,3 +179,90 @@ def test_cli_validate_and_plugins_list(tmp_path):
         [KT, "plugins", "list", "--disable-plugin", "router_policy"], capture_output=True, text=True, env=env
     )
     assert "router_policy" not in disabled.stdout
+
+
+def _connect(gw: Gateway) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    return sock
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _connect_served(gw: Gateway) -> socket.socket:
+    """A kept-alive connection that got a 200: the gateway counts a closed connection (the
+    readiness probe's, a test's own) only once it has read its EOF, so a place may take a moment."""
+    deadline = time.monotonic() + 5
+    while True:
+        sock = _connect(gw)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        if _read_answer(sock).startswith(b"HTTP/1.1 200"):
+            return sock
+        sock.close()
+        assert time.monotonic() < deadline, "no place freed within 5 s"
+        time.sleep(0.05)
+
+
+def test_dripped_headers_get_408_within_the_header_deadline(tmp_path, upstream):
+    # --workers 2: each worker process applies the deadline itself.
+    config = _config(upstream.url, header_timeout_seconds=1, keep_alive_timeout_seconds=30)
+    gw = Gateway(tmp_path, config, "--workers", "2", env={"UPSTREAM_KEY": MARKER})
+    try:
+        # A slowloris: one header line every 0.2 s, never the blank line that ends them.
+        with _connect(gw) as sock:
+            started = time.monotonic()
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            sock.settimeout(0.2)
+            answer = b""
+            for i in range(50):
+                try:
+                    sock.sendall(b"X-Drip-%d: y\r\n" % i)
+                    answer += sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if answer.endswith(b"}"):
+                    break
+            elapsed = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert b'"code":"request_timeout"' in answer and b"header_timeout_seconds" in answer
+        assert elapsed < 5
+        # A new connection that sends nothing is cut the same way.
+        with _connect(gw) as sock:
+            assert _read_answer(sock).startswith(b"HTTP/1.1 408 ")
+        # A keep-alive connection may stay idle longer than the header deadline between requests.
+        with _connect(gw) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+            time.sleep(1.5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+        assert httpx.get(gw.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        assert gw.stop() == 0
+    assert "request headers not complete in time" in gw.log.read_text()
+
+
+def test_open_connections_per_client_are_capped(tmp_path, upstream):
+    gw = Gateway(tmp_path, _config(upstream.url, max_connections_per_client=2), env={"UPSTREAM_KEY": MARKER})
+    try:
+        held = [_connect_served(gw), _connect_served(gw)]
+        with _connect(gw) as extra:
+            answer = _read_answer(extra)
+        assert answer.startswith(b"HTTP/1.1 429 "), answer
+        assert b"retry-after: 1" in answer.lower() and b'"code":"too_many_connections"' in answer
+        held.pop().close()
+        held.append(_connect_served(gw))  # the freed place can be taken again
+        for sock in held:
+            sock.close()
+    finally:
+        assert gw.stop() == 0
+    assert "over the per-client connection cap" in gw.log.read_text()

@@ -85,6 +85,10 @@ class ServerConfig:
     max_concurrent_requests: int = 4096
     graceful_timeout_seconds: float = 30.0
     keep_alive_timeout_seconds: float = 75.0
+    # A request's headers (and a new connection's first request) must be complete within this.
+    header_timeout_seconds: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    # Open connections per client address per worker; over it the connection gets a 429. 0: no cap.
+    max_connections_per_client: int = attrs.field(default=512, validator=attrs.validators.ge(0))
     max_json_depth: int = 64
     auth: AuthConfig = attrs.Factory(AuthConfig)
     log_level: str = "info"

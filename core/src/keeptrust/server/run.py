@@ -18,6 +18,7 @@ from keeptrust.config.loader import LoadedConfig, load_config
 from keeptrust.errors import leaf_errors
 from keeptrust.plugins import Registry, load_registry
 from keeptrust.secrets import RedactingFilter, Redactor
+from keeptrust.server import connections
 from keeptrust.server.app import GatewayApp
 from keeptrust.server.gateway import build_gateway
 
@@ -51,6 +52,7 @@ def hypercorn_config(listen: str, loaded: LoadedConfig) -> Config:
     config.graceful_timeout = server.graceful_timeout_seconds
     config.h11_max_incomplete_size = 16 * 1024
     config.backlog = 1024
+    connections.apply(config, server.header_timeout_seconds, server.max_connections_per_client)
     return config
 
 
@@ -79,6 +81,7 @@ def worker_app() -> GatewayApp:
     # sent to the whole process group (systemd, `kill -- -PGID`) or by the master's terminate() once
     # another worker exits would drop its in-flight requests and queued audit records.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    connections.use_limited_server()
     redactor = Redactor()
     setup_logging(os.environ.get("KEEPTRUST_LOG_LEVEL", "info"), redactor)
     return make_app(os.environ[CONFIG_ENV], redactor=redactor)
