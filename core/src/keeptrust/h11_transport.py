@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import h11
@@ -138,8 +138,16 @@ class TrioH11Transport(httpx.AsyncBaseTransport):
     (waiting for one counts against the request's ``pool`` timeout)."""
 
     def __init__(
-        self, *, max_connections: int = 512, keepalive_expiry: float = 4.0, ssl_context: ssl.SSLContext | None = None
+        self,
+        *,
+        max_connections: int = 512,
+        keepalive_expiry: float = 4.0,
+        ssl_context: ssl.SSLContext | None = None,
+        resolve: Callable[[str, int], Awaitable[str]] | None = None,
     ) -> None:
+        # ``resolve(host, port)`` picks the address to connect to (TLS still verifies ``host``): the
+        # safe downloader checks the address there and connects to exactly what it checked.
+        self._resolve = resolve
         self._idle: dict[Origin, list[_Connection]] = {}
         self._slots = trio.Semaphore(max_connections)
         self._keepalive_expiry = keepalive_expiry
@@ -160,13 +168,16 @@ class TrioH11Transport(httpx.AsyncBaseTransport):
             raise httpx.PoolTimeout("no free upstream connection in time", request=request) from None
         try:
             with trio.fail_after(_timeout(request, "connect")):
+                address = host if self._resolve is None else await self._resolve(host, port)
+                stream: trio.abc.Stream = await trio.open_tcp_stream(address, port)
                 if scheme == "https":
-                    stream: trio.abc.Stream = await trio.open_ssl_over_tcp_stream(
-                        host, port, ssl_context=self._ssl(), https_compatible=True
-                    )
-                    await stream.do_handshake()  # type: ignore[attr-defined]
-                else:
-                    stream = await trio.open_tcp_stream(host, port)
+                    tls = trio.SSLStream(stream, self._ssl(), server_hostname=host, https_compatible=True)
+                    try:
+                        await tls.do_handshake()
+                    except BaseException:
+                        await trio.aclose_forcefully(stream)
+                        raise
+                    stream = tls
         except trio.TooSlowError:
             self._slots.release()
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from None

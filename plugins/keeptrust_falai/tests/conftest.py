@@ -11,7 +11,7 @@ import pytest
 
 from keeptrust.testing import BackgroundServer, RunningGateway, serve_app, start_gateway
 from keeptrust_falai.testing import FakeFal
-from keeptrust_hf.testing import TOKEN, TOKEN_ENV, FakeHF, serve_fake_hf
+from keeptrust_hf.testing import LOOPBACK_DOWNLOADS, TOKEN, TOKEN_ENV, FakeHF, serve_fake_hf
 
 # Hub model → (fal app, Hub task), as the Hub mapping API lists them for fal-ai.
 MODELS = {
@@ -54,6 +54,7 @@ def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
         "provider": "huggingface",
         "secret_key_ref": {"env": TOKEN_ENV},
         "poll_interval_seconds": 0.001,
+        "downloads": LOOPBACK_DOWNLOADS,
         **keys,
     }
 

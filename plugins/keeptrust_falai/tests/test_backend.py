@@ -8,12 +8,12 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from keeptrust import context as ops
 from keeptrust.config.model import TargetConfig
 from keeptrust.context import RequestContext, UploadedFile
+from keeptrust.downloads import Downloader, DownloadSettings
 from keeptrust.errors import UnsupportedOperation, UpstreamError
 from keeptrust.results import BinaryResult, JSONResult, StreamResult
 from keeptrust.secrets import Redactor
@@ -42,10 +42,8 @@ def fal() -> Iterator[tuple[FakeFal, str]]:
         server.stop()
 
 
-async def _download(url: str) -> tuple[bytes, str]:
-    async with httpx.AsyncClient() as client:
-        response = await client.get(url)
-        return response.content, response.headers.get("content-type", "")
+# The fake's CDN is on loopback, which only an explicitly allowed network may be.
+_DOWNLOADS = Downloader(DownloadSettings(allow_networks=["127.0.0.0/8"]))
 
 
 def _call(
@@ -68,7 +66,7 @@ def _call(
         via_router=True,
         upstream=Upstream(config, redactor=Redactor()),
         headers={"x-hf-bill-to": "acme"},
-        download=_download,
+        downloads=_DOWNLOADS,
         logger=logging.getLogger("test"),
         timeout=10.0,
         poll_interval=0.001,
@@ -234,7 +232,7 @@ async def test_other_operations_are_unsupported(fal):
         via_router=True,
         upstream=Upstream(config, redactor=Redactor()),
         headers={},
-        download=_download,
+        downloads=_DOWNLOADS,
         logger=logging.getLogger("t"),
         timeout=1.0,
     )

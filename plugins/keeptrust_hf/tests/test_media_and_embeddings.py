@@ -260,3 +260,18 @@ def test_transcriptions(hf, gateway):
         model=f"{WHISPER}:deepinfra", response_format="srt", file=("a.wav", io.BytesIO(WAV), "audio/wav")
     )
     assert "00:00:00,000 --> 00:00:01,500" in srt
+
+
+def test_result_urls_on_non_public_addresses_are_refused_by_default(hf, gateway):
+    # The fake answers with result URLs on 127.0.0.1: a real target refuses to fetch them, so an
+    # upstream answer cannot make the gateway read its own network (and nothing is fetched).
+    hf.app.add_mapping(FLUX, "wavespeed", "w-flux", task="text-to-image")
+    target = hf_target("strict", poll_interval_seconds=0.01)
+    del target["downloads"]
+    client = gateway(target).client()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.images.generate(model=f"{FLUX}:wavespeed", prompt="a cat", response_format="b64_json")
+    assert caught.value.status_code == 502
+    error = caught.value.body
+    assert error["code"] == "unsafe_result_url" and "non-public address" in error["message"]
+    assert hf.app.requests_to("/files/") == []

@@ -18,7 +18,7 @@ from keeptrust import context as ops
 from keeptrust.errors import UpstreamError
 from keeptrust.results import BinaryResult, JSONResult, Result
 from keeptrust.transport import parse_json_response
-from keeptrust_falai import audio, downloads, media
+from keeptrust_falai import audio, media
 from keeptrust_falai import images as image_map
 from keeptrust_falai.endpoints import FalEndpoints
 from keeptrust_falai.queue import FalQueue
@@ -163,7 +163,7 @@ class FalAI(Backend):
         if media.is_data_uri(output.url):
             mime, data = media.decode_data_uri(output.url)
             return BinaryResult(data, mime if mime.startswith("audio/") else (output.content_type or fallback))
-        download = await downloads.open_download(output.url, timeout=call.timeout)
+        download = await call.downloads.open(output.url, what="fal-ai's result file")
         types = (output.content_type, download.content_type)
         ctype = next((t for t in types if t and t.startswith("audio/")), fallback)
         # The bytes reach the client as the CDN sends them; ``aclose`` runs when the answer ends.

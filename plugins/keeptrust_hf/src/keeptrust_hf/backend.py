@@ -11,13 +11,14 @@ method for the operations that differ. BACKEND_API.md is the guide for backend a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import httpx
 
 from keeptrust import context as ops
+from keeptrust.downloads import Downloader
 from keeptrust.errors import UnsupportedOperation
 
 if TYPE_CHECKING:
@@ -53,9 +54,6 @@ RF_JSON_OBJECT_SCHEMA = "json_object+schema"  # cohere, fireworks-ai: {"type": "
 RF_FLAT_JSON_SCHEMA = "flat_json_schema"  # together: {"type": "json_schema", "schema": S}
 RF_TGI = "tgi"  # hf-inference / TGI grammar: {"type": "json_object", "value": S}
 
-Downloader = Callable[[str], Awaitable[tuple[bytes, str]]]
-
-
 @attrs.frozen(kw_only=True)
 class BackendCall:
     """Everything a backend needs for one request.
@@ -69,8 +67,9 @@ class BackendCall:
     direct base URL (provider key, not an ``hf_`` token); routes are appended to it with ``url``.
     ``headers`` must be sent on every upstream request (``X-HF-Bill-To``, the backend's own headers,
     and for direct calls the backend's auth header). ``upstream`` is the target's pooled transport:
-    retries, cold-start 503 waits and error mapping are done there. ``download`` fetches a result URL
-    (a CDN image, audio) without credentials and within the size limit.
+    retries, cold-start 503 waits and error mapping are done there. ``downloads`` fetches result URLs
+    (a CDN image, audio) without credentials, from public addresses only and within the size limit
+    (``keeptrust.downloads``).
     """
 
     ctx: RequestContext
@@ -82,10 +81,18 @@ class BackendCall:
     via_router: bool
     upstream: Upstream
     headers: Mapping[str, str]
-    download: Downloader
+    downloads: Downloader
     logger: logging.Logger
     timeout: float
     poll_interval: float = 0.5
+
+    async def download(self, url: str) -> tuple[bytes, str]:
+        """A result's bytes and media type: a data URI decoded, an http(s) URL fetched by ``downloads``."""
+        if url.startswith("data:"):
+            from keeptrust_hf.media import decode_data_uri
+
+            return decode_data_uri(url)
+        return await self.downloads.fetch(url)
 
     @property
     def body(self) -> dict[str, Any]:

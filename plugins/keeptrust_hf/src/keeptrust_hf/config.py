@@ -9,6 +9,7 @@ from typing import Any, Literal
 import attrs
 
 from keeptrust.config.model import TargetConfig
+from keeptrust.downloads import DownloadSettings
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
@@ -49,6 +50,9 @@ class HFTarget(TargetConfig):
     chat_template: str | None = None
     # Interval between polls of asynchronous backends (replicate, wavespeed, zai-org).
     poll_interval_seconds: float = 0.5
+    # How result files (images, audio a backend answers with a URL) are fetched: public addresses
+    # only unless ``allow_networks`` says otherwise, same-host redirects, ``max_bytes``.
+    downloads: DownloadSettings = attrs.Factory(DownloadSettings)
 
 
 def expand_shorthand(raw: dict[str, Any]) -> dict[str, Any]:

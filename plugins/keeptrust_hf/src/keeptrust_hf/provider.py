@@ -19,6 +19,7 @@ import httpx
 
 from keeptrust import context as ops
 from keeptrust.context import RequestContext
+from keeptrust.downloads import Downloader
 from keeptrust.errors import ConfigError, NotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust.openai_compat import chat_completion
 from keeptrust.provider import Provider, ProviderEnv
@@ -30,7 +31,6 @@ from keeptrust_hf.config import HFTarget
 from keeptrust_hf.mapping import MappingCache, MappingEntry
 from keeptrust_hf.model_ids import ModelRef, canonical_backend, is_repo_id, parse_model
 
-MAX_DOWNLOAD_BYTES = 64 << 20
 ROUTER = "router"
 MESSAGES = "messages"
 NATIVE = "native"
@@ -84,7 +84,7 @@ class HuggingFaceProvider(Provider):
 
             self.native = NativeEndpoint(self, config)
         timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
-        self.downloads = httpx.AsyncClient(follow_redirects=True, max_redirects=3, trust_env=False, timeout=timeout)
+        self.downloads = Downloader(config.downloads, timeout=timeout)
         from keeptrust_hf.models_listing import ModelsListing
 
         self.listing = ModelsListing(config.mapping_ttl_seconds)
@@ -342,33 +342,11 @@ class HuggingFaceProvider(Provider):
             via_router=via_router,
             upstream=self.upstream,
             headers=headers,
-            download=self.download,
+            downloads=self.downloads,
             logger=self.logger,
             timeout=timeout,
             poll_interval=self.config.poll_interval_seconds,
         )
-
-    async def download(self, url: str) -> tuple[bytes, str]:
-        """A result URL's bytes, fetched without the gateway's credentials."""
-        if url.startswith("data:"):
-            from keeptrust_hf.media import decode_data_uri
-
-            return decode_data_uri(url)
-        if not url.startswith(("https://", "http://")):
-            raise UpstreamError("the backend returned a result URL that is not http(s)")
-        try:
-            async with self.downloads.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    raise UpstreamError(f"downloading the backend's result failed with {response.status_code}")
-                parts, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_DOWNLOAD_BYTES:
-                        raise UpstreamError(f"the backend's result is larger than {MAX_DOWNLOAD_BYTES} bytes")
-                    parts.append(chunk)
-                return b"".join(parts), response.headers.get("content-type", "application/octet-stream")
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"downloading the backend's result failed ({type(exc).__name__})") from None
 
     async def list_models(self) -> list[dict[str, Any]]:
         if self.mode != ROUTER or self.config.model is not None:

@@ -27,9 +27,21 @@ def fake_hf_environ(server: BackgroundServer) -> dict[str, str]:
     return {"KEEPTRUST_HF_ROUTER_URL": server.url, "KEEPTRUST_HF_HUB_URL": server.url}
 
 
+# The fakes serve result files (images, audio) on loopback, which a real target refuses to fetch.
+LOOPBACK_DOWNLOADS = {"allow_networks": ["127.0.0.0/8", "::1/128"]}
+
+
 def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
-    """A ``huggingface`` target entry using ``TOKEN_ENV`` as its secret, plus ``keys``."""
-    return {"id": target_id, "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV}, **keys}
+    """A ``huggingface`` target entry using ``TOKEN_ENV`` as its secret, plus ``keys``.
+
+    It may fetch result files from loopback (``LOOPBACK_DOWNLOADS``), where the fakes serve them."""
+    return {
+        "id": target_id,
+        "provider": "huggingface",
+        "secret_key_ref": {"env": TOKEN_ENV},
+        "downloads": LOOPBACK_DOWNLOADS,
+        **keys,
+    }
 
 
 @contextmanager
@@ -44,6 +56,7 @@ def serve_fake_hf(app: Any = None) -> Iterator[BackgroundServer]:
 
 __all__ = [
     "FLAC",
+    "LOOPBACK_DOWNLOADS",
     "MP3",
     "PNG",
     "TOKEN",
