@@ -54,6 +54,7 @@ RF_JSON_OBJECT_SCHEMA = "json_object+schema"  # cohere, fireworks-ai: {"type": "
 RF_FLAT_JSON_SCHEMA = "flat_json_schema"  # together: {"type": "json_schema", "schema": S}
 RF_TGI = "tgi"  # hf-inference / TGI grammar: {"type": "json_object", "value": S}
 
+
 @attrs.frozen(kw_only=True)
 class BackendCall:
     """Everything a backend needs for one request.
