@@ -48,6 +48,7 @@ class RequestContext:
 
     ``body`` is the parsed request body (a dict); request-phase policies may edit it in place.
     ``target`` is set by the router policy or by model resolution before the upstream call.
+    ``extra`` belongs to plugins (one key per plugin); every field the core uses is typed here.
     """
 
     request_id: str
@@ -76,7 +77,16 @@ class RequestContext:
     response_text: str | None = None
     response_size: int | None = None
     request_size: int | None = None
-    # Free space for plugins, keyed by plugin name, so two plugins never collide.
+    # What the core tells itself about the request's progress:
+    # the request reached the policy chain (else the audit log treats it as an access event);
+    reached_chain: bool = False
+    # the last byte of the answer went out (a later disconnect is not a cancellation);
+    response_complete: bool = False
+    # keep a streamed answer's assembled (filtered) text in ``response_text`` (the audit log asks
+    # for it when it records responses).
+    keep_stream_text: bool = False
+    # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
+    # reads or writes it.
     extra: dict[str, Any] = attrs.Factory(dict)
 
     @property

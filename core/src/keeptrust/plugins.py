@@ -16,7 +16,7 @@ import attrs
 import pluggy
 from importlib_metadata import entry_points
 
-from keeptrust import hookspecs
+from keeptrust import contract, hookspecs
 from keeptrust.errors import PluginError
 
 ENTRY_POINT_GROUP = "keeptrust"
@@ -63,6 +63,8 @@ class Registry:
     plugins: dict[str, PluginInfo] = attrs.Factory(dict)
     owners: dict[tuple[str, str], str] = attrs.Factory(dict)
     pm: pluggy.PluginManager | None = None
+    # What plugins registered through hooks other plugins define, by hook name (filled on demand).
+    extensions: dict[str, dict[str, type]] = attrs.Factory(dict)
 
     def _claim(self, kind: str, name: str, plugin: str) -> None:
         owner = self.owners.get((kind, name))
@@ -77,17 +79,70 @@ class Registry:
         if plugin in self.plugins:
             self.plugins[plugin].registered.setdefault(kind, []).append(name)
 
-    def _named(self, kind: str, table: dict[str, type], plugin: str) -> Callable[[type], None]:
+    def _named(
+        self,
+        kind: str,
+        table: dict[str, type],
+        plugin: str,
+        check: Callable[[type], list[str]] | None = None,
+    ) -> Callable[[type], None]:
         def register(cls: type) -> None:
             name = getattr(cls, "name", None)
             if not isinstance(name, str) or not name:
                 raise PluginError(f"plugin '{plugin}' registered a {kind} without a 'name': {cls!r}")
-            if not hasattr(cls, "config_class"):
-                raise PluginError(f"plugin '{plugin}' registered {kind} '{name}' without a 'config_class'")
+            problems = check(cls) if check is not None else []
+            if problems:
+                raise PluginError(_refusal(plugin, kind, name, cls, problems))
             self._claim(kind, name, plugin)
             table[name] = cls
 
         return register
+
+    def defines(self, hook_name: str) -> bool:
+        """Whether some loaded plugin defines the hook ``hook_name`` (see ``KEEPTRUST_HOOKSPECS``)."""
+        caller = getattr(self.pm.hook, hook_name, None) if self.pm is not None else None
+        return caller is not None and caller.spec is not None
+
+    def extension(self, hook_name: str, check: Callable[[type], list[str]] | None = None) -> dict[str, type]:
+        """Call ``hook_name``, a registration hook a plugin defines for its own sub-plugins (keeptrust-hf's
+        ``register_hf_backends``, keeptrust-guard's ``register_guard_detectors``), on every plugin that
+        implements it; return what they registered by name.
+
+        The rules are the core hooks' rules: each registered class has a ``name``, passes ``check``
+        (which returns what is wrong with a class), and one name has one owner. The hook runs once per
+        registry; later calls return the same table. Raises ``PluginError`` naming the plugin.
+        """
+        table = self.extensions.get(hook_name)
+        if table is not None:
+            # Collected earlier (``kt plugins list`` collects without the defining plugin's check).
+            if check is not None:
+                for name, cls in table.items():
+                    problems = check(cls)
+                    if problems:
+                        owner = self.owners.get((extension_kind(hook_name), name), "?")
+                        raise PluginError(_refusal(owner, extension_kind(hook_name), name, cls, problems))
+            return table
+        if not self.defines(hook_name):
+            raise PluginError(f"no loaded plugin defines the hook '{hook_name}'")
+        assert self.pm is not None
+        kind = extension_kind(hook_name)
+        table = {}
+        # In load order (pluggy lists implementations as registered), like the core hooks.
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            self._call(impl.plugin_name, hook_name, impl.function, self._named(kind, table, impl.plugin_name, check))
+        self.extensions[hook_name] = table
+        return table
+
+    def _call(self, plugin: str, hook_name: str, impl: Callable[..., Any], register: Callable[..., None]) -> None:
+        try:
+            impl(register=register)
+        except PluginError:
+            raise
+        except Exception as exc:  # reported with the plugin's distribution
+            dist = self.plugins[plugin].distribution if plugin in self.plugins else "?"
+            raise PluginError(
+                f"plugin '{plugin}' (distribution {dist}) failed in {hook_name}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _route(self, plugin: str) -> Callable[..., None]:
         def register(method: str, path: str, handler: Callable[..., Any]) -> None:
@@ -100,6 +155,11 @@ class Registry:
     def hook(self, name: str) -> Any:
         assert self.pm is not None
         return getattr(self.pm.hook, name)
+
+
+def _refusal(plugin: str, kind: str, name: str, cls: Any, problems: list[str]) -> str:
+    where = f"{cls.__module__}.{cls.__qualname__}" if isinstance(cls, type) else repr(cls)
+    return f"plugin '{plugin}' registered {kind} '{name}' ({where}), which " + "; ".join(problems)
 
 
 def _env_list(value: str | None) -> list[str]:
@@ -203,24 +263,15 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
         name = pm.get_name(plugin)
         assert name is not None
         calls = (
-            ("register_providers", registry._named("provider", registry.providers, name)),
-            ("register_policies", registry._named("policy", registry.policies, name)),
-            ("register_audit_sinks", registry._named("audit sink", registry.audit_sinks, name)),
+            ("register_providers", registry._named("provider", registry.providers, name, contract.check_provider)),
+            ("register_policies", registry._named("policy", registry.policies, name, contract.check_policy)),
+            ("register_audit_sinks", registry._named("audit sink", registry.audit_sinks, name, contract.check_sink)),
             ("register_routes", registry._route(name)),
         )
         for hook_name, register in calls:
             impl = getattr(plugin, hook_name, None)
-            if impl is None:
-                continue
-            try:
-                impl(register=register)
-            except PluginError:
-                raise
-            except Exception as exc:  # reported with the plugin's distribution
-                dist = infos[name].distribution if name in infos else "?"
-                raise PluginError(
-                    f"plugin '{name}' (distribution {dist}) failed in {hook_name}: {type(exc).__name__}: {exc}"
-                ) from exc
+            if impl is not None:
+                registry._call(name, hook_name, impl, register)
     return registry
 
 
@@ -229,30 +280,29 @@ CORE_HOOKS = frozenset(
 )
 
 
+def extension_kind(hook_name: str) -> str:
+    """``register_hf_backends`` registers an "hf backend"."""
+    return hook_name[len("register_") :].removesuffix("s").replace("_", " ")
+
+
 def describe_extension_hooks(registry: Registry) -> None:
-    """Add to each plugin's ``registered`` what it registers through hooks other plugins define
-    (keeptrust-hf's ``register_hf_backends``), by calling those hooks with a recording ``register``:
-    registration hooks only declare, so this is safe, and ``kt plugins list`` can show everything."""
+    """Collect what plugins register through hooks other plugins define, so each plugin's
+    ``registered`` lists it and ``kt plugins list`` shows everything. Registration hooks only
+    declare, so calling them early is safe; a failure is listed, and the gateway reports it when it
+    starts."""
     pm = registry.pm
     if pm is None:
         return
     for hook_name in sorted(dir(pm.hook)):
-        if not hook_name.startswith("register_") or hook_name in CORE_HOOKS:
+        if not hook_name.startswith("register_") or hook_name in CORE_HOOKS or not registry.defines(hook_name):
             continue
-        kind = hook_name[len("register_") :].removesuffix("s").replace("_", " ")
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            info = registry.plugins.get(impl.plugin_name)
-            if info is None:
-                continue
-            names = info.registered.setdefault(kind, [])
-
-            def record(obj: Any, *_: Any, names: list[str] = names, **__: Any) -> None:
-                names.append(str(getattr(obj, "name", None) or getattr(obj, "__name__", obj)))
-
-            try:
-                impl.function(register=record)
-            except Exception as exc:  # listed, not raised: the gateway reports it when it starts
-                names.append(f"<{hook_name} failed: {type(exc).__name__}: {exc}>")
+        try:
+            registry.extension(hook_name)
+        except PluginError as exc:
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                info = registry.plugins.get(impl.plugin_name)
+                if info is not None and impl.plugin_name in str(exc):
+                    info.registered.setdefault(extension_kind(hook_name), []).append(f"<{hook_name} failed: {exc}>")
 
 
 def load_registry(

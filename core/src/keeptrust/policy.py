@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import attrs
@@ -10,6 +12,8 @@ if TYPE_CHECKING:
     import logging
 
     from keeptrust.context import RequestContext
+    from keeptrust.plugins import Registry
+    from keeptrust.secrets import Redactor
 
 
 @attrs.frozen(kw_only=True)
@@ -104,10 +108,13 @@ class PolicyEnv:
     """What the core hands a policy at construction."""
 
     logger: logging.Logger
-    registry: Any
+    registry: Registry
     config: Any  # the whole LoadedConfig, read-only
-    services: dict[str, Any] = attrs.Factory(dict)
     targets: dict[str, Any] = attrs.Factory(dict)
+    # The gateway's redactor: add secrets a policy resolves itself, so logs and errors scrub them.
+    redactor: Redactor | None = None
+    # The environment secret references are read from (``os.environ`` unless a test passes one).
+    environ: Mapping[str, str] = attrs.Factory(lambda: os.environ)
 
 
 class Policy:

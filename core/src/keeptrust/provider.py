@@ -12,6 +12,7 @@ from keeptrust.errors import UnsupportedOperation
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
+    from keeptrust.plugins import Registry
     from keeptrust.results import Result
     from keeptrust.secrets import Redactor, Secret
     from keeptrust.transport import Upstream
@@ -25,8 +26,7 @@ class ProviderEnv:
     secret: Secret | None
     redactor: Redactor
     logger: logging.Logger
-    registry: Any
-    services: dict[str, Any] = attrs.Factory(dict)
+    registry: Registry
 
 
 class Provider:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -69,7 +69,6 @@ def build_targets(
     secrets: Mapping[str, Secret],
     redactor: Redactor,
     logger: logging.Logger,
-    services: dict[str, Any],
 ) -> dict[str, Target]:
     targets: dict[str, Target] = {}
     for config in loaded.targets:
@@ -93,7 +92,6 @@ def build_targets(
             redactor=redactor,
             logger=logger.getChild(cls.name),
             registry=registry,
-            services=services,
         )
         targets[config.id] = Target(config, cls(config, env))
     return targets

@@ -29,6 +29,6 @@ def test_modules_stay_small():
 def test_entry_point_registers_the_backend():
     registry = load_registry(environ={})
     assert "falai" in registry.plugins and registry.plugins["falai"].distribution == "keeptrust-falai"
-    backends = collect_backends(registry.pm)
+    backends = collect_backends(registry)
     assert type(backends["fal-ai"]) is FalAI
     assert plugin.register_hf_backends is not None

@@ -42,7 +42,7 @@ def parse_ts(text: str) -> float:
 
 def is_access_event(ctx: RequestContext) -> bool:
     """Requests answered before the policy chain ran (401, bad body, unknown model) and model listings."""
-    return ctx.operation == MODELS or not ctx.extra.get("core.reached_chain")
+    return ctx.operation == MODELS or not ctx.reached_chain
 
 
 def build_record(ctx: RequestContext, config: AuditLoggerConfig, pack: Pack) -> dict[str, Any]:

@@ -16,25 +16,20 @@ seals and writes batches to the sink registered under ``destination``.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from keeptrust.audit.api_sink import ApiOptions
 from keeptrust.audit.config import AuditLoggerConfig, check
-from keeptrust.audit.jsonl_sink import JsonlOptions
 from keeptrust.audit.record import build_record, is_access_event
 from keeptrust.audit.sink import SinkEnv
-from keeptrust.audit.sqlite_sink import SqliteOptions
 from keeptrust.audit.writer import AuditWriter
 from keeptrust.config.structure import structure
 from keeptrust.context import RequestContext
+from keeptrust.contract import ConfigCheck
 from keeptrust.errors import ConfigError
 from keeptrust.hookspecs import hookimpl
 from keeptrust.policy import Policy, PolicyEnv
 
 _PATH = "policies.policy.audit-logger"
-# The built-in sinks' option classes, so `kt config validate` checks `sink:` without starting anything.
-_BUILTIN_OPTIONS: dict[str, type] = {"jsonl": JsonlOptions, "sqlite": SqliteOptions, "api": ApiOptions}
 
 
 class AuditLoggerPolicy(Policy):
@@ -42,14 +37,18 @@ class AuditLoggerPolicy(Policy):
     config_class = AuditLoggerConfig
 
     @classmethod
-    def check_config(cls, config: AuditLoggerConfig, loaded: Any) -> list[str]:
+    def check_config(cls, config: AuditLoggerConfig, context: ConfigCheck) -> list[str]:
         errors = check(config)
-        options = _BUILTIN_OPTIONS.get(config.destination)
-        if options is not None:
-            try:
-                structure(config.sink, options, "sink")
-            except ConfigError as exc:
-                errors.extend(exc.errors)
+        sinks = context.registry.audit_sinks
+        sink_class = sinks.get(config.destination)
+        if sink_class is None:
+            installed = ", ".join(sorted(sinks)) or "none"
+            errors.append(f"destination: unknown audit sink '{config.destination}' (installed: {installed})")
+            return errors
+        try:
+            structure(config.sink, sink_class.config_class, "sink")
+        except ConfigError as exc:
+            errors.extend(exc.errors)
         return errors
 
     def __init__(self, config: AuditLoggerConfig, env: PolicyEnv) -> None:
@@ -62,11 +61,11 @@ class AuditLoggerPolicy(Policy):
                 f"(installed: {', '.join(sorted(sinks)) or 'none'})"
             )
         options = structure(config.sink, sink_class.config_class, f"{_PATH}.sink")
-        redactor = env.services.get("core.redactor")
+        redactor = env.redactor
         sink_env = SinkEnv(
             audit=config,
             logger=env.logger,
-            environ=env.services.get("core.environ", os.environ),
+            environ=env.environ,
             redact=redactor,
             add_secret=redactor.add if redactor is not None else (lambda _value: None),
         )
@@ -77,7 +76,7 @@ class AuditLoggerPolicy(Policy):
     async def on_request(self, ctx: RequestContext) -> None:
         if self.config.include_response:
             # The core keeps a stream's assembled (filtered) text only when someone asks for it.
-            ctx.extra["core.keep_stream_text"] = True
+            ctx.keep_stream_text = True
         return None
 
     async def on_complete(self, ctx: RequestContext) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from keeptrust.context import RequestContext
+from keeptrust.contract import ConfigCheck
 from keeptrust.hookspecs import hookimpl
 from keeptrust.policy import Allow, Policy, PolicyConfig
 
@@ -56,8 +57,8 @@ class RouterPolicy(Policy):
     config_class = RouterConfig
 
     @classmethod
-    def check_config(cls, config: RouterConfig, loaded: Any) -> list[str]:
-        known = [t.id for t in loaded.targets]
+    def check_config(cls, config: RouterConfig, check: ConfigCheck) -> list[str]:
+        known = [t.id for t in check.loaded.targets]
         errors = []
         defaults = 0
         for i, rule in enumerate(config.rules):

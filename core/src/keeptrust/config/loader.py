@@ -15,6 +15,7 @@ import yaml
 
 from keeptrust.config.model import GatewayConfig, TargetConfig
 from keeptrust.config.structure import structure
+from keeptrust.contract import ConfigCheck
 from keeptrust.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -145,11 +146,11 @@ def load_config_data(
     policies = _load_policies(gateway, registry, errors)
     loaded = LoadedConfig(gateway=gateway, targets=targets, policies=policies, source=source, lines=lines)
     if not errors:
+        context = ConfigCheck(loaded, registry, environ)
         for name, policy_config in policies.items():
-            cls = registry.policies.get(name)
-            check = getattr(cls, "check_config", None)
+            check = getattr(registry.policies.get(name), "check_config", None)
             if check is not None:
-                errors.extend(f"policies.policy.{name}.{m}" for m in check(policy_config, loaded))
+                errors.extend(f"policies.policy.{name}.{m}" for m in check(policy_config, context))
     if errors:
         raise ConfigError([_with_line(m, source, lines) for m in errors])
     return loaded

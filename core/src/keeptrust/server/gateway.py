@@ -6,23 +6,18 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
 from keeptrust.chain import PolicyChain
 from keeptrust.config.loader import LoadedConfig
+from keeptrust.config.model import ServerConfig
 from keeptrust.errors import ConfigError, GatewayError, PluginError
 from keeptrust.plugins import Registry
 from keeptrust.policy import Policy, PolicyEnv
 from keeptrust.secrets import Redactor, key_id
+from keeptrust.server.auth import Authenticator, GatewayKey
 from keeptrust.targets import ModelResolver, Target, build_targets, resolve_secrets
-
-
-@attrs.frozen
-class GatewayKey:
-    key_id: str
-    role: str | None
 
 
 @attrs.define(eq=False)
@@ -33,17 +28,12 @@ class Gateway:
     resolver: ModelResolver
     chain: PolicyChain
     redactor: Redactor
-    keys: dict[str, GatewayKey]
+    auth: Authenticator
     logger: logging.Logger
-    services: dict[str, Any]
 
     @property
-    def server(self) -> Any:
+    def server(self) -> ServerConfig:
         return self.loaded.gateway.server
-
-    def authenticate(self, presented: str) -> GatewayKey | None:
-        # Keys are looked up by their hash: no secret is compared character by character.
-        return self.keys.get(hashlib.sha256(presented.encode()).hexdigest())
 
     async def aclose(self) -> None:
         for policy in self.chain.policies:
@@ -74,15 +64,17 @@ def build_gateway(
     redactor = redactor or Redactor()
     redactor.add(*(s.reveal() for s in secrets.values()))
     # Policies (the audit sinks) resolve their own secret refs and scrub with the gateway's redactor.
-    services: dict[str, Any] = {"core.redactor": redactor, "core.environ": os.environ if environ is None else environ}
-    targets = build_targets(loaded, registry, secrets, redactor, logger, services)
+    environ = os.environ if environ is None else environ
+    targets = build_targets(loaded, registry, secrets, redactor, logger)
 
     keys: dict[str, GatewayKey] = {}
     for i, key in enumerate(loaded.gateway.server.auth.keys):
         value = secrets[f"key:{i}"].reveal()
         keys[hashlib.sha256(value.encode()).hexdigest()] = GatewayKey(key.id or key_id(value), key.role)
 
-    env = PolicyEnv(logger=logger, registry=registry, config=loaded, services=services, targets=targets)
+    env = PolicyEnv(
+        logger=logger, registry=registry, config=loaded, targets=targets, redactor=redactor, environ=environ
+    )
     entries: list[tuple[str, Policy, str]] = []
     for name in loaded.chain:
         cls = registry.policies[name]
@@ -104,4 +96,5 @@ def build_gateway(
             "pack '%s' is disabled (pack.enabled: false): its policies are off; the audit log stays on",
             loaded.gateway.pack.name,
         )
-    return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, keys, logger, services)
+    auth = Authenticator(keys, loaded.gateway.server.auth.role_header)
+    return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger)

@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from keeptrust.errors import GatewayError
+from keeptrust.errors import GatewayError, NotFound
+from keeptrust.server.exchange import log_plugin_failure
 
 if TYPE_CHECKING:
+    from keeptrust.server.exchange import Exchange
     from keeptrust.server.gateway import Gateway
+    from keeptrust.server.routes import Handler
 
 logger = logging.getLogger("keeptrust.server")
 
 
-async def list_models(
-    gateway: Gateway, created: int, plugin_failed: Callable[[str, tuple[str, str], Exception], None]
-) -> list[dict[str, Any]]:
+def models_route(gateway: Gateway, created: int) -> Handler:
+    """``GET /v1/models`` and ``GET /v1/models/{id}``: authenticated, not counted against the
+    in-flight limit (a listing never reaches an upstream model)."""
+
+    async def handler(exchange: Exchange) -> None:
+        exchange.admit(count=False)
+        data = await list_models(gateway, created)
+        path = exchange.path
+        if path == "/v1/models":
+            await exchange.send_json(200, {"object": "list", "data": data})
+            return
+        wanted = path[len("/v1/models/") :]
+        for item in data:
+            if item["id"] == wanted:
+                await exchange.send_json(200, item)
+                return
+        raise NotFound(f"the model '{wanted}' does not exist on this gateway", code="model_not_found", param="model")
+
+    return handler
+
+
+async def list_models(gateway: Gateway, created: int) -> list[dict[str, Any]]:
     """Configured targets and their models, then each open target's own listing (in parallel; a
     failing provider is logged and left out, never the whole listing)."""
     seen: set[str] = set()
@@ -56,7 +77,7 @@ async def list_models(
                 logger.warning("listing models of target '%s' failed: %s", target.id, exc)
             except Exception as exc:  # one plugin's bug leaves the rest of the listing up
                 owner = ("provider", target.provider.name)
-                plugin_failed(f"listing models of target '{target.id}'", owner, exc)
+                log_plugin_failure(gateway.registry, f"listing models of target '{target.id}'", owner, exc)
 
         async with trio.open_nursery() as nursery:
             for i, target in enumerate(open_targets):

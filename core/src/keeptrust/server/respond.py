@@ -42,7 +42,7 @@ async def respond(ctx: RequestContext, result: Result, send: http.Send, chain: P
         ctx.first_byte_at = ctx.finished_at = time.monotonic()
     elif isinstance(result, StreamResult):
         filters = chain.stream_filters(ctx)
-        relay = StreamRelay(ctx, result, send, filters, keep_text=bool(ctx.extra.get("core.keep_stream_text")))
+        relay = StreamRelay(ctx, result, send, filters, keep_text=ctx.keep_stream_text)
         try:
             await relay.run()
         finally:

@@ -144,7 +144,5 @@ class StreamRelay:
             await self._write(sse.encode(exc.to_dict()))
         finally:
             self.ctx.response_text = "".join(self.texts.get(0, [])) if self.keep_text else None
-            if len(self.texts) > 1:
-                self.ctx.extra["core.choice_texts"] = {i: "".join(t) for i, t in self.texts.items()}
         if self.started:
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -25,15 +25,14 @@ from keeptrust import (
     response_texts,
 )
 from keeptrust.config.structure import structure
+from keeptrust.contract import ConfigCheck
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import ContentFilterConfig, GuardConfig, PromptInjectionConfig, SafetyFilterConfig
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, Task, details
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
-from keeptrust_guard.huggingface import HFDetectorOptions
 from keeptrust_guard.registry import detector_classes
 from keeptrust_guard.streaming import GuardStreamFilter
 
-_BUILTIN_OPTIONS: dict[str, type] = {"heuristic": HeuristicOptions, "huggingface": HFDetectorOptions}
 _PHASE_WORD = {"request": "request", "response": "answer", "stream": "answer"}
 
 
@@ -69,14 +68,14 @@ class GuardPolicy(Policy):
         self._stream_scan: Callable[[str], Detection] = scanner
 
     @classmethod
-    def check_config(cls, config: GuardConfig, loaded: Any) -> list[str]:
-        """``kt config validate``: the options of the built-in detectors are checked without starting
-        anything (a plugin's detector is checked when the gateway starts)."""
-        options_class = _BUILTIN_OPTIONS.get(config.detector)
-        if options_class is None:
-            return []
+    def check_config(cls, config: GuardConfig, check: ConfigCheck) -> list[str]:
+        """``kt config validate``: the detector exists and its options are valid, without starting it."""
+        classes = detector_classes(check.registry)
+        detector = classes.get(config.detector)
+        if detector is None:
+            return [f"detector: expected one of {', '.join(sorted(classes))}; got {config.detector!r}"]
         try:
-            structure(config.detector_options, options_class, "detector_options")
+            structure(config.detector_options, detector.config_class, "detector_options")
         except ConfigError as exc:
             return list(exc.errors)
         return []

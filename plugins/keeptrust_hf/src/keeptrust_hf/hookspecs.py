@@ -23,7 +23,6 @@ this module in ``KEEPTRUST_HOOKSPECS``), so a misspelt hook or argument fails at
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pluggy
 
@@ -39,17 +38,7 @@ def register_hf_backends(register: Callable[[type], None]) -> None:
     the router use, e.g. ``fal-ai``), ``operations`` (what it can do, as keeptrust operation
     constants) and ``tasks`` (the Hub task its mapping entries carry for each operation).
 
-    Runs once per gateway, when the first ``huggingface`` target is built; backends are
-    instantiated once and shared by every ``huggingface`` target. Registering a name that is
-    already registered is a start-up error naming both classes. See ``BACKEND_API.md``.
+    Runs once per gateway, when the first ``huggingface`` target is built (through
+    ``keeptrust.plugins.Registry.extension``, with the core's registration rules). Registering a
+    name that is already registered is a start-up error naming both plugins. See ``BACKEND_API.md``.
     """
-
-
-def ensure_hookspecs(pm: pluggy.PluginManager) -> None:
-    """Add this module's specs to ``pm`` unless they are there already (a plugin manager built by
-    a core that predates ``KEEPTRUST_HOOKSPECS`` support, or a hand-built one in a test)."""
-    caller: Any = getattr(pm.hook, "register_hf_backends", None)
-    if caller is None or caller.spec is None:
-        import sys
-
-        pm.add_hookspecs(sys.modules[__name__])

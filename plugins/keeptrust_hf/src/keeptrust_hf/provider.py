@@ -370,18 +370,8 @@ class _EndpointBackend(Backend):
 
 
 def _shared_backends(env: ProviderEnv) -> dict[str, Backend]:
-    # One table per gateway, kept in the services every target shares: no module-level state.
-    backends = env.services.get("keeptrust_hf.backends")
-    if backends is None:
-        pm = getattr(env.registry, "pm", None)
-        if pm is None:
-            from keeptrust_hf.backends import BUILTIN_BACKENDS
-
-            backends = {cls.name: cls() for cls in BUILTIN_BACKENDS}
-        else:
-            backends = collect_backends(pm)
-        env.services["keeptrust_hf.backends"] = backends
-    return backends
+    # The registry collects the backend classes once per gateway: no module-level state.
+    return collect_backends(env.registry)
 
 
 def _mode(config: HFTarget) -> str:

@@ -22,6 +22,7 @@ from keeptrust import (
     request_texts,
     response_texts,
 )
+from keeptrust.contract import ConfigCheck
 from keeptrust.errors import ConfigError
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
 from keeptrust_presidio.stream import PiiStreamFilter
@@ -44,7 +45,7 @@ class PiiDetectorPolicy(Policy):
     distribution = "keeptrust-presidio"
 
     @classmethod
-    def check_config(cls, config: PiiDetectorConfig, loaded: Any) -> list[str]:
+    def check_config(cls, config: PiiDetectorConfig, check: ConfigCheck) -> list[str]:
         return config_errors(config)
 
     def __init__(self, config: PiiDetectorConfig, env: PolicyEnv) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from keeptrust.errors import PluginError
 from keeptrust_hf.backend import Backend
 from keeptrust_hf.backends.async_jobs import Replicate, WaveSpeed, ZaiOrg
 from keeptrust_hf.backends.catalog import OPENAI_STYLE_BACKENDS
 from keeptrust_hf.backends.hf_inference import HFInference
+
+if TYPE_CHECKING:
+    from keeptrust.plugins import Registry
 
 BUILTIN_BACKENDS: tuple[type[Backend], ...] = (*OPENAI_STYLE_BACKENDS, HFInference, Replicate, WaveSpeed, ZaiOrg)
 
@@ -21,30 +23,17 @@ KNOWN_ELSEWHERE: Mapping[str, str] = {"fal-ai": "keeptrust-falai"}
 RETIRED: frozenset[str] = frozenset({"black-forest-labs", "clarifai", "hyperbolic", "nebius", "nvidia", "sambanova"})
 
 
-def collect_backends(pm: Any) -> dict[str, Backend]:
-    """Call ``register_hf_backends`` on every plugin and instantiate what they register."""
-    from keeptrust_hf.hookspecs import ensure_hookspecs
+def _check_backend(cls: type) -> list[str]:
+    if not isinstance(cls, type) or not issubclass(cls, Backend):
+        return ["is not a keeptrust_hf.backend.Backend subclass"]
+    return []
 
-    ensure_hookspecs(pm)
-    table: dict[str, Backend] = {}
-    owners: dict[str, str] = {}
 
-    def register(cls: type[Backend]) -> None:
-        name = getattr(cls, "name", None)
-        if not isinstance(cls, type) or not issubclass(cls, Backend) or not isinstance(name, str) or not name:
-            raise PluginError(
-                f"register_hf_backends: {cls!r} is not a keeptrust_hf.backend.Backend subclass with a name"
-            )
-        if name in table:
-            raise PluginError(
-                f"Hugging Face backend '{name}' is registered twice ({owners[name]} and "
-                f"{cls.__module__}.{cls.__qualname__})"
-            )
-        table[name] = cls()
-        owners[name] = f"{cls.__module__}.{cls.__qualname__}"
-
-    pm.hook.register_hf_backends(register=register)
-    return table
+def collect_backends(registry: Registry) -> dict[str, Backend]:
+    """Every backend registered through ``register_hf_backends`` (collected once per registry, with
+    the core's registration rules), instantiated."""
+    classes = registry.extension("register_hf_backends", check=_check_backend)
+    return {name: cls() for name, cls in classes.items()}
 
 
 def backend_names(backends: Iterable[str]) -> str:

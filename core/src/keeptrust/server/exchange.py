@@ -1,0 +1,159 @@
+"""One request exchange: the request context from arrival to its audit record.
+
+Every route runs inside an ``Exchange`` (an async context manager). On the way in it gives the
+request an id and a ``RequestContext``; on the way out it maps what went wrong to the client's
+answer (a ``GatewayError`` to its OpenAI-shaped error, any other exception to a 500 that names the
+request id, a vanished client to 499), stamps the end time, and runs the policies' ``on_complete``
+shielded from cancellation, so every request gets its audit record whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from keeptrust.context import RequestContext
+from keeptrust.errors import GatewayError, InternalError
+from keeptrust.server import http
+from keeptrust.server.multipart import parse_multipart
+from keeptrust.server.validate import coerce_form
+
+if TYPE_CHECKING:
+    from keeptrust.chain import PolicyChain
+    from keeptrust.plugins import Registry
+    from keeptrust.server.auth import Authenticator
+    from keeptrust.server.limits import Limits
+
+logger = logging.getLogger("keeptrust.server")
+
+
+class Exchange:
+    """One request and its answer. Routes read the request through it and answer through ``send``.
+
+    ``audited=False`` (health probes) skips ``on_complete``: probes are not client traffic.
+    """
+
+    def __init__(
+        self,
+        scope: http.Scope,
+        receive: http.Receive,
+        send: http.Send,
+        *,
+        operation: str,
+        chain: PolicyChain,
+        limits: Limits,
+        auth: Authenticator,
+        audited: bool = True,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.chain = chain
+        self.limits = limits
+        self.auth = auth
+        self.audited = audited
+        self.headers: dict[bytes, bytes] = {}
+        self._held = contextlib.ExitStack()
+        client = scope.get("client")
+        # A request id before anything can fail, so even a refused request gets its audit record.
+        self.ctx = RequestContext(
+            request_id="req_" + os.urandom(12).hex(),
+            operation=operation,
+            endpoint=scope["path"],
+            body={},
+            client=client[0] if client else None,
+        )
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        return str(self.scope["path"])
+
+    @property
+    def query(self) -> bytes:
+        return bytes(self.scope.get("query_string", b""))
+
+    # ------------------------------------------------------------------ reading the request
+    def admit(self, *, count: bool = True) -> None:
+        """Read the headers within their limits, take the client's request id, hold an in-flight
+        slot until the exchange ends (``count``), and authenticate."""
+        self.headers = self.limits.headers(self.scope)
+        self.ctx.request_id = http.request_id(self.headers, self.ctx.request_id)
+        if count:
+            self._held.enter_context(self.limits.in_flight())
+        self.auth.authenticate(self.ctx, self.headers)
+
+    async def read_body(self, *, multipart: bool = False, empty: Any = None) -> Any:
+        """The parsed body (JSON, or a multipart form where ``multipart``), also set on ``ctx.body``.
+        ``empty`` is the body of a request without one (``None``: an empty body is an error)."""
+        raw = await self.limits.read_body(self.receive, self.headers)
+        self.ctx.request_size = len(raw)
+        ctype = self.headers.get(b"content-type", b"")
+        if multipart and ctype.startswith(b"multipart/form-data"):
+            body = coerce_form(parse_multipart(raw, ctype))
+        elif empty is not None and not raw:
+            body = empty
+        else:
+            body = self.limits.parse_json(raw, self.headers)
+        self.ctx.body = body
+        return body
+
+    # ------------------------------------------------------------------ answering
+    async def send_json(self, status: int, body: Any) -> None:
+        self.ctx.status = status
+        await http.send_json(self.send, status, body, rid=self.ctx.request_id)
+
+    async def fail(self, error: GatewayError) -> None:
+        """Record ``error`` on the context and send it (a client already gone is not an error)."""
+        ctx = self.ctx
+        ctx.status, ctx.error_code, ctx.error_message = error.status, error.code, error.message
+        try:
+            await http.send_error(self.send, error, ctx.request_id)
+        except Exception:  # the client is gone; nothing more to tell it
+            pass
+
+    # ------------------------------------------------------------------ the exchange's end
+    async def __aenter__(self) -> Exchange:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        ctx = self.ctx
+        try:
+            self._held.close()
+            if isinstance(exc, http.ClientGone):
+                ctx.cancelled = True
+                ctx.status = 499
+            elif isinstance(exc, GatewayError):
+                await self.fail(exc)
+            elif isinstance(exc, Exception):  # never a traceback to the client
+                rid = ctx.request_id
+                logger.error("request %s failed: %s: %s", rid, type(exc).__name__, exc, exc_info=exc)
+                error = InternalError(f"internal error (request id {rid})")
+                await self.fail(error)
+                ctx.error_message = None  # the exception's text stays in the log
+        finally:
+            if ctx.finished_at is None:
+                ctx.finished_at = time.monotonic()
+            if self.audited:
+                with trio.CancelScope(shield=True):
+                    await self.chain.on_complete(ctx)
+        # Exceptions are answered here; cancellation and the like go on up.
+        return exc is None or isinstance(exc, Exception)
+
+
+def log_plugin_failure(registry: Registry, what: str, owner: tuple[str, str], exc: Exception) -> None:
+    """A plugin's bug costs one request a 500; the log line says whose bug it is."""
+    plugin = registry.owners.get(owner, "?")
+    family = f"provider {owner[1]}, " if owner[0] == "provider" else ""
+    logger.error("%s (%splugin %s) raised: %s: %s", what, family, plugin, type(exc).__name__, exc, exc_info=exc)

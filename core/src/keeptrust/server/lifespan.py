@@ -1,0 +1,68 @@
+"""The ASGI lifespan: start the policies' background tasks (the audit writer) and the demo
+upstream, report readiness, and on shutdown close the policies before their tasks stop."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from keeptrust.errors import GatewayError, leaf_errors
+from keeptrust.server import http
+
+if TYPE_CHECKING:
+    from keeptrust.server.gateway import Gateway
+
+logger = logging.getLogger("keeptrust.server")
+
+
+@attrs.define
+class Health:
+    """What ``/readyz`` reports: ready once started, not ready again while draining."""
+
+    ready: bool = False
+    draining: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.ready and not self.draining
+
+
+async def lifespan(gateway: Gateway, health: Health, receive: http.Receive, send: http.Send) -> None:
+    message = await receive()
+    if message["type"] != "lifespan.startup":
+        return
+    try:
+        async with trio.open_nursery() as nursery:
+            for policy in gateway.chain.policies:
+                runner = getattr(policy, "run", None)
+                if runner is not None:
+                    await nursery.start(runner)
+            demo = gateway.server.demo_upstream
+            if demo is not None:
+                from keeptrust.server.run import serve_demo_upstream
+
+                await nursery.start(serve_demo_upstream, demo)
+            health.ready = True
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            health.draining = True
+            health.ready = False
+            # Requests have drained (hypercorn waits before shutting the lifespan down):
+            # close policies first so the audit writer flushes, then stop their tasks.
+            await gateway.aclose()
+            nursery.cancel_scope.cancel()
+    except Exception as exc:
+        if not health.ready and not health.draining:
+            # A nursery wraps the failure in an exception group: report the causes themselves.
+            message = "; ".join(
+                f"{type(e).__name__}: {e}" if not isinstance(e, GatewayError) else str(e) for e in leaf_errors(exc)
+            )
+            logger.error("start-up failed: %s", message)
+            logger.debug("start-up failure details", exc_info=exc)
+            await send({"type": "lifespan.startup.failed", "message": message})
+            return
+        raise
+    await send({"type": "lifespan.shutdown.complete"})

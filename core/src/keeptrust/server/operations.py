@@ -1,0 +1,135 @@
+"""The OpenAI operations (chat, embeddings, responses, images, audio) and plugin routes: validate,
+run the policy chain, call the target's provider and relay its answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from keeptrust.errors import GatewayError, InternalError, UnsupportedOperation
+from keeptrust.results import Result
+from keeptrust.server import http
+from keeptrust.server.exchange import Exchange, log_plugin_failure
+from keeptrust.server.respond import respond
+from keeptrust.server.routes import GatewayRequest, Handler
+from keeptrust.server.validate import validate
+
+if TYPE_CHECKING:
+    from keeptrust.context import RequestContext
+    from keeptrust.plugins import Route
+    from keeptrust.server.gateway import Gateway
+    from keeptrust.server.limits import Limits
+
+
+def openai_operation(gateway: Gateway, limits: Limits, operation: str, *, multipart: bool = False) -> Handler:
+    """The handler of one OpenAI operation (``multipart``: it also takes a multipart form)."""
+
+    async def handler(exchange: Exchange) -> None:
+        exchange.admit()
+        body = await exchange.read_body(multipart=multipart)
+        validate(operation, body)
+        ctx = exchange.ctx
+        model = body.get("model")
+        ctx.model = model if isinstance(model, str) else None
+        ctx.stream = body.get("stream") is True
+        await run_chain(gateway, limits, exchange)
+
+    return handler
+
+
+async def run_chain(gateway: Gateway, limits: Limits, exchange: Exchange) -> None:
+    """Request-phase policies, target resolution, the provider call and the answer."""
+    ctx = exchange.ctx
+    chain = gateway.chain
+    if not chain.has("router"):
+        ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    ctx.reached_chain = True
+    await chain.on_request(ctx)
+    if ctx.target is None:
+        ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    target = ctx.target
+    if not target.provider.supports(ctx.operation):
+        raise UnsupportedOperation(
+            f"target '{target.id}' ({target.provider.name}) does not support {ctx.operation}", param="model"
+        )
+    if ctx.stream:
+        with limits.stream(ctx.client):
+            await _execute(gateway, exchange)
+    else:
+        await _execute(gateway, exchange)
+
+
+async def _execute(gateway: Gateway, exchange: Exchange) -> None:
+    # The provider call and the answer run in a nursery next to a watcher, so a client that goes
+    # away cancels the upstream request at once.
+    ctx = exchange.ctx
+    failure: Exception | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_disconnect, exchange.receive, nursery.cancel_scope, ctx)
+        try:
+            result = await _call_provider(gateway, ctx)
+            await respond(ctx, result, _completion_tracking(exchange.send, ctx), gateway.chain)
+        except Exception as exc:
+            failure = exc
+        nursery.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if ctx.cancelled:
+        ctx.status = 499
+        ctx.error_code = "client_closed_request"
+
+
+async def _call_provider(gateway: Gateway, ctx: RequestContext) -> Result:
+    target = ctx.target
+    assert target is not None
+    try:
+        return await target.provider.execute(ctx)
+    except GatewayError:
+        raise
+    except Exception as exc:  # a plugin bug becomes a 500 naming the plugin
+        log_plugin_failure(gateway.registry, f"target '{target.id}'", ("provider", target.provider.name), exc)
+        message = f"target '{target.id}' failed; see the gateway log (request id {ctx.request_id})"
+        raise InternalError(message) from exc
+
+
+def plugin_route(gateway: Gateway, route: Route) -> Handler:
+    """A route a plugin registered: the same admission, body limits and error handling as the
+    built-in ones; an exception other than a ``GatewayError`` is a 500 naming the plugin."""
+
+    async def handler(exchange: Exchange) -> None:
+        exchange.admit()
+        body = await exchange.read_body(multipart=True, empty={})
+        ctx = exchange.ctx
+        request = GatewayRequest(exchange.method, exchange.path, exchange.headers, exchange.query, body, ctx, gateway)
+        try:
+            result = await route.handler(request)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            key = f"{route.method} {route.path}"
+            log_plugin_failure(gateway.registry, f"route {key}", ("route", key), exc)
+            raise InternalError(f"{key} failed; see the gateway log (request id {ctx.request_id})") from exc
+        await respond(ctx, result, exchange.send, gateway.chain)
+
+    return handler
+
+
+async def _watch_disconnect(receive: http.Receive, scope: trio.CancelScope, ctx: RequestContext) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            # ASGI servers also send http.disconnect once the response is complete: not a cancellation.
+            if not ctx.response_complete:
+                ctx.cancelled = True
+                scope.cancel()
+            return
+
+
+def _completion_tracking(send: http.Send, ctx: RequestContext) -> http.Send:
+    async def tracked(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            ctx.response_complete = True
+        await send(message)
+
+    return tracked
