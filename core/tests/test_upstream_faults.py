@@ -55,25 +55,36 @@ def test_upstream_timeout_is_504(fake_upstream, gateway_factory, simple_config, 
     assert err.value.status_code == 504 and err.value.body["code"] == "upstream_timeout"
 
 
-def test_503_loading_is_waited_out(fake_upstream, gateway_factory, simple_config, env):
-    gw = gateway_factory(simple_config, environ=env)
-    loading = {"error": "Model fake/model is currently loading", "estimated_time": 0.2}
-    fake_upstream.app.fail_next(status=503, body=loading)
-    answer = gw.client().chat.completions.create(model="fake/model", messages=MSG)
-    assert answer.choices[0].message.content == "You said: hello"
-
-
-def test_503_that_never_ends_is_model_loading(fake_upstream, gateway_factory, simple_config, env):
-    simple_config["providers"]["targets"][0]["timeout_seconds"] = 0.5
+def test_a_generic_target_retries_a_503_at_most_max_retries(fake_upstream, gateway_factory, simple_config, env):
+    # A Hugging Face cold-start body means nothing to an OpenAI-compatible target: it gets the
+    # bounded retries every error answer gets, not a wait as long as the request's budget.
+    simple_config["providers"]["targets"][0].update(max_retries=2, timeout_seconds=30)
     gw = gateway_factory(simple_config, environ=env)
     loading = {"error": "Model fake/model is currently loading", "estimated_time": 30.0}
     for _ in range(20):
         fake_upstream.app.fail_next(status=503, body=loading)
+    before = len(fake_upstream.app.requests)
     with pytest.raises(openai.APIStatusError) as err:
-        gw.client().chat.completions.create(model="fake/model", messages=MSG)
-    assert err.value.status_code == 503 and err.value.body["code"] == "model_loading"
-    assert "estimated 30s" in err.value.body["message"]
+        gw.client(max_retries=0).chat.completions.create(model="fake/model", messages=MSG)
+    assert err.value.status_code == 503
+    assert len(fake_upstream.app.requests) - before == 3  # the first attempt and max_retries more
     fake_upstream.app.faults.clear()
+
+
+def test_a_generic_target_honours_retry_after(fake_upstream, gateway_factory, simple_config, env):
+    simple_config["providers"]["targets"][0].update(max_retries=2, timeout_seconds=5)
+    gw = gateway_factory(simple_config, environ=env)
+    # A short Retry-After is waited for, then the retry succeeds.
+    fake_upstream.app.fail_next(status=503, headers={"retry-after": "0"})
+    answer = gw.client(max_retries=0).chat.completions.create(model="fake/model", messages=MSG)
+    assert answer.choices[0].message.content == "You said: hello"
+    # One beyond the request's budget is not waited for: the client gets the error and the hint.
+    before = len(fake_upstream.app.requests)
+    fake_upstream.app.fail_next(status=503, headers={"retry-after": "120"})
+    with pytest.raises(openai.APIStatusError) as err:
+        gw.client(max_retries=0).chat.completions.create(model="fake/model", messages=MSG)
+    assert err.value.status_code == 503 and err.value.response.headers["retry-after"] == "120"
+    assert len(fake_upstream.app.requests) - before == 1
 
 
 def test_reset_mid_stream_raises_in_the_sdk(fake_upstream, gateway_factory, simple_config, env):

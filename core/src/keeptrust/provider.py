@@ -9,6 +9,7 @@ import attrs
 
 from keeptrust.config.model import TargetConfig
 from keeptrust.errors import UnsupportedOperation
+from keeptrust.transport import DEFAULT_RETRY_POLICY, RetryPolicy
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
@@ -36,6 +37,10 @@ class Provider:
     config_class: ClassVar[type[TargetConfig]] = TargetConfig
     # Operations this family can perform (``keeptrust.context`` constants).
     operations: ClassVar[frozenset[str]] = frozenset()
+    # How the transport of this family's targets retries error answers.
+    retry_policy: ClassVar[RetryPolicy] = DEFAULT_RETRY_POLICY
+    # For open targets: a phrase for "model not found" errors saying which names this target accepts.
+    naming_hint: str | None = None
 
     def __init__(self, config: TargetConfig, env: ProviderEnv) -> None:
         self.config = config

@@ -13,7 +13,7 @@ from keeptrust.config.model import TargetConfig
 from keeptrust.errors import ConfigError, ModelNotFound
 from keeptrust.provider import Provider, ProviderEnv
 from keeptrust.secrets import Redactor, Secret
-from keeptrust.transport import Upstream
+from keeptrust.transport import DEFAULT_RETRY_POLICY, Upstream
 
 if TYPE_CHECKING:
     from keeptrust.config.loader import LoadedConfig
@@ -85,6 +85,7 @@ def build_targets(
             auth_header=auth,
             logger=logger.getChild(f"target.{config.id}"),
             secret_env=config.secret_key_ref.env if config.secret_key_ref else None,
+            retry_policy=getattr(cls, "retry_policy", DEFAULT_RETRY_POLICY),
         )
         env = ProviderEnv(
             upstream=upstream,

@@ -1,5 +1,9 @@
-"""The upstream transport: one pooled httpx client per target, timeouts, retries, cold-start waits
-and the mapping of upstream failures to gateway errors."""
+"""The upstream transport: one pooled httpx client per target, timeouts, retries and the mapping of
+upstream failures to gateway errors.
+
+Public module: provider plugins call ``Upstream`` (their ``env.upstream``), and may give their
+family its own ``RetryPolicy`` (keeptrust-hf waits out Hugging Face cold starts that way).
+"""
 
 from __future__ import annotations
 
@@ -52,8 +56,20 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "RETRY_STATUSES",
+    "RetryPolicy",
+    "Upstream",
+    "forwardable_headers",
+    "parse_json_response",
+    "retry_after_seconds",
+    "upstream_message",
+]
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (integer or HTTP date), or ``estimated_time`` from an HF 503 body."""
+    """The ``Retry-After`` header in seconds (a number of seconds or an HTTP date), or None."""
     value = response.headers.get("retry-after")
     if value:
         try:
@@ -65,14 +81,29 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
                 return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
             except (TypeError, ValueError):
                 pass
-    if response.status_code == 503:
-        try:
-            body = orjson.loads(response.content)
-        except (orjson.JSONDecodeError, httpx.ResponseNotRead):
-            return None
-        if isinstance(body, dict) and isinstance(body.get("estimated_time"), (int, float)):
-            return float(body["estimated_time"])
     return None
+
+
+class RetryPolicy:
+    """How a target's transport treats a retryable error answer (429, 500, 502, 503, 504).
+
+    The default, for every provider family: retry at most the target's ``max_retries`` times, with
+    exponential backoff and jitter, or after the upstream's ``Retry-After`` when it sends one; a
+    ``Retry-After`` beyond the request's time budget is not waited for (the client gets the error
+    and the hint at once). A provider family sets ``retry_policy`` on its class to change this.
+    """
+
+    def hint(self, response: httpx.Response) -> float | None:
+        """Seconds the upstream asks to wait before a retry (the error body is already read)."""
+        return retry_after_seconds(response)
+
+    def waits_out(self, response: httpx.Response) -> bool:
+        """Whether this answer is waited out within the request's whole time budget instead of
+        counting against ``max_retries`` (a model that is still loading)."""
+        return False
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
 def upstream_message(response: httpx.Response, redact: Redactor) -> str:
@@ -124,8 +155,10 @@ class Upstream:
         logger: logging.Logger | None = None,
         client: httpx.AsyncClient | None = None,
         secret_env: str | None = None,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     ) -> None:
         self.config = config
+        self.retry_policy = retry_policy
         self.redact = redactor
         self.logger = logger or logging.getLogger("keeptrust.transport")
         self.secret_env = secret_env
@@ -220,12 +253,11 @@ class Upstream:
                 break
             # Error statuses are small: read them so the retry hint and message are available.
             await self._read(response, limit=1 << 20)
-            hint = retry_after_seconds(response)
+            hint = self.retry_policy.hint(response)
             remaining = deadline - trio.current_time()
-            loading = response.status_code == 503
-            # 503 "model loading" is waited out within the whole budget, not the retry count.
+            loading = self.retry_policy.waits_out(response)
             can_retry = (loading or attempt <= max_retries) and remaining > 0.05
-            if response.status_code == 429 and hint is not None and hint > remaining:
+            if not loading and hint is not None and hint > remaining:
                 can_retry = False
             if not can_retry:
                 break
@@ -291,7 +323,7 @@ class Upstream:
         if status == 413:
             return BodyTooLarge(f"target '{tid}': the upstream refused the request as too large{suffix}")
         if status == 429:
-            hint = retry_after_seconds(response)
+            hint = self.retry_policy.hint(response)
             headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
             return RateLimited(f"target '{tid}': the upstream is rate limiting requests{suffix}", headers=headers)
         if status in (400, 422):
@@ -299,7 +331,7 @@ class Upstream:
                 f"target '{tid}': the upstream rejected the request{suffix}", code="upstream_validation_error"
             )
         if status == 503:
-            hint = retry_after_seconds(response)
+            hint = self.retry_policy.hint(response)
             headers = {"retry-after": str(math.ceil(hint))} if hint is not None else {}
             est = f" (estimated {hint:.0f}s)" if hint is not None else ""
             return UpstreamUnavailable(

@@ -171,6 +171,19 @@ def test_cold_start_is_waited_out_and_logged_once(tgi, gateway, caplog):
     assert len([r for r in caplog.records if "loading" in r.getMessage()]) == 1
 
 
+def test_cold_start_wait_is_not_bounded_by_max_retries(tgi, gateway):
+    # A Hugging Face cold start is waited out within the time budget, whatever max_retries says
+    # (a plain OpenAI-compatible target gets only its bounded retries: see the core's fault tests).
+    server = tgi()
+    server.app.loading = 2
+    gw = gateway(
+        hf_target(model="org/model", base_url=server.url, format="huggingface", timeout_seconds=10, max_retries=0)
+    )
+    answer = gw.client().chat.completions.create(model="org/model", messages=USER)
+    assert answer.choices[0].message.content.startswith("echo:")
+    assert len([r for r in server.app.requests if r.path == "/generate"]) == 3
+
+
 def test_cold_start_that_never_ends_is_503_model_loading(tgi, gateway):
     server = tgi()
     server.app.loading = 1000

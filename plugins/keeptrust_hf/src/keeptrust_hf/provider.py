@@ -30,6 +30,7 @@ from keeptrust_hf.backends import KNOWN_ELSEWHERE, RETIRED, backend_names, colle
 from keeptrust_hf.config import HFTarget
 from keeptrust_hf.mapping import MappingCache, MappingEntry
 from keeptrust_hf.model_ids import ModelRef, canonical_backend, is_repo_id, parse_model
+from keeptrust_hf.retry import COLD_START_RETRY
 
 ROUTER = "router"
 MESSAGES = "messages"
@@ -43,6 +44,7 @@ class HuggingFaceProvider(Provider):
         {ops.CHAT, ops.EMBEDDINGS, ops.RESPONSES, ops.IMAGES, ops.IMAGE_EDIT, ops.SPEECH, ops.TRANSCRIPTION}
     )
     expand_shorthand = staticmethod(hfconfig.expand_shorthand)
+    retry_policy = COLD_START_RETRY
 
     @classmethod
     def auth_header(cls, config: HFTarget, secret: Any) -> dict[str, str]:
