@@ -91,6 +91,7 @@ def config() -> None:
 def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], check_secrets: bool) -> None:
     """Validate one or more policy-config files."""
     from keeptrust.config.loader import load_config
+    from keeptrust.server.gateway import check_start_up
     from keeptrust.targets import resolve_secrets
 
     try:
@@ -109,6 +110,8 @@ def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], che
                 missing = exc.errors
             if missing and check_secrets:
                 raise ConfigError(missing)
+            # Every check `kt gateway run` runs at start-up (plugin detectors, sinks, entities...).
+            check_start_up(loaded, registry)
             click.echo(
                 f"{path}: OK (pack {loaded.gateway.pack.name} {loaded.gateway.pack.version}, "
                 f"{len(loaded.targets)} target(s), chain: {', '.join(loaded.chain) or 'empty'})"
@@ -120,6 +123,10 @@ def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], che
             click.echo(f"{path}: INVALID", err=True)
             for line in exc.errors:
                 click.echo(f"  {line}", err=True)
+        except PluginError as exc:
+            failed = True
+            click.echo(f"{path}: INVALID", err=True)
+            click.echo(f"  {exc}", err=True)
     sys.exit(1 if failed else 0)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
+from keeptrust.config.checks import core_errors
 from keeptrust.config.model import GatewayConfig, TargetConfig
 from keeptrust.config.structure import structure
 from keeptrust.contract import ConfigCheck
@@ -143,6 +144,7 @@ def load_config_data(
     gateway = _structure_sections(data, errors)
 
     targets = _load_targets(gateway, registry, errors)
+    errors.extend(core_errors(gateway, targets))
     policies = _load_policies(gateway, registry, errors)
     loaded = LoadedConfig(gateway=gateway, targets=targets, policies=policies, source=source, lines=lines)
     if not errors:

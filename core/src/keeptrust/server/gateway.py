@@ -98,3 +98,24 @@ def build_gateway(
         )
     auth = Authenticator(keys, loaded.gateway.server.auth.role_header)
     return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger)
+
+
+def check_start_up(loaded: LoadedConfig, registry: Registry, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Build the gateway as ``kt gateway run`` does at start-up (targets, policies, their plugin
+    detectors and audit sinks), without serving or opening anything, then close it: every check
+    start-up runs, runs. Secret variables that are not set get a placeholder; the names of those
+    variables are returned (``kt config validate`` warns about them). Raises ``ConfigError`` or
+    ``PluginError`` as start-up would."""
+    import trio
+
+    env = dict(os.environ if environ is None else environ)
+    missing: list[str] = []
+    refs = [t.secret_key_ref.env for t in loaded.targets if t.secret_key_ref is not None]
+    refs += [k.key_ref.env for k in loaded.gateway.server.auth.keys]
+    for ref in refs:
+        if not env.get(ref):
+            missing.append(ref)
+            env[ref] = "placeholder-for-validation"
+    gateway = build_gateway(loaded, registry, environ=env, logger=logging.getLogger("keeptrust.validate"))
+    trio.run(gateway.aclose)
+    return missing
