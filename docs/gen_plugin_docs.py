@@ -38,12 +38,28 @@ def _markdown(docstring: str) -> str:
 
 
 def render(specs: list[Callable[..., Any]] | None = None) -> str:
-    """The generated section, markers included."""
-    parts = [BEGIN, ""]
+    """The generated section, markers included: the contract (``keeptrust.hookspecs``' module
+    docstring), each hook, then the public modules."""
+    import importlib
+
+    from keeptrust import PUBLIC_MODULES
+    from keeptrust import hookspecs as spec_module
+
+    parts = [BEGIN, "", _markdown(spec_module.__doc__ or ""), ""]
     for spec in specs if specs is not None else hookspecs():
         params = ", ".join(inspect.signature(spec).parameters)
         parts += [f"### `{spec.__name__}({params})`", "", _markdown(spec.__doc__ or "(undocumented)"), ""]
-    parts.append(END)
+    parts += [
+        "### Public modules",
+        "",
+        "Plugins may import these modules; each declares its API in `__all__`. Every other module of",
+        "the core is private and may change without notice.",
+        "",
+    ]
+    for name in PUBLIC_MODULES:
+        summary = inspect.cleandoc(importlib.import_module(name).__doc__ or "").split("\n\n")[0]
+        parts.append(f"- `{name}`: " + _markdown(" ".join(summary.split())))
+    parts += ["", END]
     return "\n".join(parts)
 
 

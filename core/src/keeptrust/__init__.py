@@ -1,6 +1,7 @@
 """keeptrust: an AI governance gateway for Hugging Face models.
 
-The public API for plugin authors lives here; everything else is private.
+The names most plugins need are re-exported here. ``PUBLIC_MODULES`` lists every module plugins may
+import; each declares its API in ``__all__``. Every other module is private and may change.
 """
 
 from importlib_metadata import PackageNotFoundError, version
@@ -10,11 +11,32 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-from keeptrust.config.model import SecretRef, TargetConfig
-from keeptrust.context import RequestContext, UploadedFile, Usage
-from keeptrust.errors import GatewayError
-from keeptrust.hookspecs import hookimpl
-from keeptrust.policy import (
+# The modules plugins may import (docs/plugins.md lists them; a test keeps the list honest).
+PUBLIC_MODULES: tuple[str, ...] = (
+    "keeptrust",
+    "keeptrust.hookspecs",
+    "keeptrust.contract",
+    "keeptrust.context",
+    "keeptrust.errors",
+    "keeptrust.results",
+    "keeptrust.provider",
+    "keeptrust.policy",
+    "keeptrust.transport",
+    "keeptrust.openai_compat",
+    "keeptrust.secrets",
+    "keeptrust.plugins",
+    "keeptrust.config.model",
+    "keeptrust.config.structure",
+    "keeptrust.audit.sink",
+    "keeptrust.testing",
+    "keeptrust.demo.asgi",
+)
+
+from keeptrust.config.model import SecretRef, TargetConfig  # noqa: E402
+from keeptrust.context import RequestContext, UploadedFile, Usage  # noqa: E402
+from keeptrust.errors import GatewayError  # noqa: E402
+from keeptrust.hookspecs import hookimpl  # noqa: E402
+from keeptrust.policy import (  # noqa: E402
     Allow,
     Block,
     Decision,
@@ -27,9 +49,9 @@ from keeptrust.policy import (
     StreamBlocked,
     StreamFilter,
 )
-from keeptrust.provider import Provider, ProviderEnv
-from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult
-from keeptrust.texts import TextRef, request_texts, response_texts
+from keeptrust.provider import Provider, ProviderEnv  # noqa: E402
+from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult  # noqa: E402
+from keeptrust.texts import TextRef, request_texts, response_texts  # noqa: E402
 
 __all__ = [
     "Allow",
@@ -41,6 +63,7 @@ __all__ = [
     "GatewayError",
     "JSONResult",
     "Modify",
+    "PUBLIC_MODULES",
     "Policy",
     "PolicyConfig",
     "PolicyEnv",

@@ -1,4 +1,6 @@
-"""The per-request state every policy and provider sees."""
+"""The per-request state every policy and provider sees.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -100,3 +102,19 @@ class RequestContext:
         if self.first_byte_at is None:
             return None
         return round((self.first_byte_at - self.started) * 1000, 3)
+
+
+__all__ = [
+    "CHAT",
+    "EMBEDDINGS",
+    "IMAGES",
+    "IMAGE_EDIT",
+    "MODELS",
+    "OPERATIONS",
+    "RESPONSES",
+    "RequestContext",
+    "SPEECH",
+    "TRANSCRIPTION",
+    "UploadedFile",
+    "Usage",
+]

@@ -23,6 +23,8 @@
 
 Messages never contain secrets or the text a policy objected to: callers build them from names,
 counts and categories only.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -213,3 +215,28 @@ def leaf_errors(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for sub in exc.exceptions for leaf in leaf_errors(sub)]
     return [exc]
+
+
+__all__ = [
+    "AuthenticationError",
+    "BodyTimeout",
+    "BodyTooLarge",
+    "ConfigError",
+    "GatewayError",
+    "HeadersTooLarge",
+    "InternalError",
+    "MethodNotAllowed",
+    "ModelNotFound",
+    "NotFound",
+    "PermissionDenied",
+    "PluginError",
+    "PolicyViolation",
+    "RateLimited",
+    "RequestError",
+    "UnsupportedMediaType",
+    "UnsupportedOperation",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "leaf_errors",
+]

@@ -11,7 +11,27 @@ entry-point group ``keeptrust``::
     myplugin = "keeptrust_myplugin.plugin"
 
 An exception raised inside a hook stops start-up with an error naming the plugin's distribution.
-Registering a name that another plugin already registered is also a start-up error.
+Registering a name that another plugin already registered is also a start-up error. ``register``
+checks each class against the contract below (``keeptrust.contract`` holds it as typed Protocols):
+a class without a required member, with an ``async`` member that is not ``async def``, or with a
+``config_class`` that is not an attrs class is refused with an error naming the plugin, the class
+and the member.
+
+A plugin may define registration hooks of its own for its sub-plugins (keeptrust-hf's
+``register_hf_backends``, keeptrust-guard's ``register_guard_detectors``): it names the module
+holding their specs in a module-level ``KEEPTRUST_HOOKSPECS`` string, and collects what was
+registered with ``env.registry.extension(hook_name, check=...)``, which applies the same rules and
+error text as the hooks below.
+
+Configuration checks: a provider or policy class may define
+``check_config(config, check) -> list[str]`` (a classmethod). ``kt config validate`` and start-up
+call it after the whole config is structured; ``check`` is a ``keeptrust.contract.ConfigCheck``
+(the whole ``loaded`` config, the ``registry`` of everything plugins registered, the ``environ``).
+Return messages relative to the class's config block (``"rules[0].target: unknown target 'x'"``).
+Checks that need the class to start (loading a model) belong in ``__init__``: ``kt config validate``
+builds the gateway without serving, so those run there too.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -29,23 +49,44 @@ hookimpl = pluggy.HookimplMarker("keeptrust")
 def register_providers(register: Callable[[type], None]) -> None:
     """Register provider families, such as ``openai`` or ``huggingface``.
 
-    Call ``register(ProviderClass)`` once per family. The class must have:
+    Call ``register(ProviderClass)`` once per family. Subclassing ``keeptrust.Provider`` supplies
+    every member but ``name`` and ``execute``. The class must have:
 
     - ``name``: the family name a target's ``provider:`` starts with (``huggingface`` also matches
       ``huggingface:chat:org/model``);
     - ``config_class``: a frozen attrs class, a subclass of ``keeptrust.TargetConfig``, into which the
       core structures each ``providers.targets[]`` entry of this family (unknown keys are errors);
     - ``__init__(self, config, env)``: called once per target at start-up, with the structured config
-      and a ``keeptrust.ProviderEnv`` (the shared upstream transport, secrets, logger);
+      and a ``keeptrust.ProviderEnv`` (``upstream``: the target's transport; ``secret``; ``redactor``;
+      ``logger``; ``registry``);
+    - ``supports(self, operation) -> bool``: whether this target can perform an operation
+      (``keeptrust.context`` constants); the core answers 400 ``unsupported_operation`` before
+      calling ``execute`` otherwise. The base class answers from the class's ``operations`` set;
     - ``async execute(self, ctx) -> keeptrust.Result``: called per request, after the request-phase
       policies, with a ``keeptrust.RequestContext`` whose ``operation`` and ``body`` say what to do.
       It returns a ``JSONResult``, ``StreamResult`` or ``BinaryResult`` in the OpenAI shape, or
       raises a ``keeptrust.errors.GatewayError`` (``UnsupportedOperation`` for an operation the
-      family cannot do);
-    - optionally ``resolve_model(self, model) -> str | None`` for *open* targets (no ``model``):
-      return the upstream model name when this target accepts the client's ``model``, else ``None``;
-    - optionally ``async list_models(self) -> list[dict]`` for ``GET /v1/models``, and
-      ``async aclose(self)``, called at shutdown.
+      family cannot do). Any other exception is a 500 whose log line names the plugin.
+
+    Optional members:
+
+    - ``resolve_model(self, model) -> str | None`` for *open* targets (no ``model``): the upstream
+      model name when this target accepts the client's ``model``, else ``None``;
+    - ``naming_hint``: an instance attribute, a phrase added to "model not found" errors saying
+      which names this open target accepts (``None``: nothing to add);
+    - ``async list_models(self) -> list[dict]`` for ``GET /v1/models``, and ``async aclose(self)``,
+      called at shutdown;
+    - ``expand_shorthand(raw) -> dict`` (static or class method): rewrites a raw target mapping
+      before it is structured (keeptrust-hf turns ``huggingface:chat:org/model`` into keys); raise
+      ``ValueError`` with a message for a bad shorthand;
+    - ``auth_header(config, secret) -> dict[str, str]`` (class method): the default headers that
+      authenticate the target's transport, from its config and its ``keeptrust.secrets.Secret``
+      (or ``None``). Without it the transport sends ``Authorization: Bearer <secret>``;
+    - ``retry_policy``: a ``keeptrust.transport.RetryPolicy`` for this family's error answers. The
+      default retries 429 and 5xx at most ``max_retries`` times with backoff and honours
+      ``Retry-After``; keeptrust-hf waits out Hugging Face cold starts (503 with ``estimated_time``)
+      within the whole time budget instead;
+    - ``check_config(config, check) -> list[str]`` (class method): see the module documentation.
     """
 
 
@@ -72,7 +113,14 @@ def register_policies(register: Callable[[type], None]) -> None:
     - ``async on_complete(ctx)`` after every request, blocked, failed and cancelled ones included;
     - ``async run(task_status)`` (optional): a long-running task started in the server's nursery
       (the audit writer uses it); call ``task_status.started()`` once ready;
-    - ``async aclose()`` (optional) at shutdown.
+    - ``async aclose()`` (optional) at shutdown;
+    - ``check_config(config, check) -> list[str]`` (optional class method): see the module
+      documentation.
+
+    ``env`` is a ``keeptrust.PolicyEnv``: ``logger``, ``registry`` (what plugins registered),
+    ``config`` (the whole loaded config), ``targets``, ``redactor`` (add secrets the policy resolves
+    itself so logs and errors scrub them) and ``environ``. Per-request state a policy keeps for
+    itself goes in ``ctx.extra[<policy name>]``; the core never reads ``ctx.extra``.
 
     In ``mode: shadow`` the core records every decision but never lets it change traffic.
     """
@@ -109,3 +157,14 @@ def register_routes(register: Callable[..., None]) -> None:
     returning a ``keeptrust.Result``. Routes pass the same authentication, body limits and error
     handling as the built-in ones. A path another plugin registered is a start-up error.
     """
+
+
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "register_audit_sinks",
+    "register_commands",
+    "register_policies",
+    "register_providers",
+    "register_routes",
+]

@@ -4,6 +4,8 @@ normalising what they answer into exactly the OpenAI shapes clients parse.
 Quirks handled here once, for every provider (research/wire-formats.md §4.6, §9.3): TGI finish
 reasons ``eos_token``/``stop_sequence``, tool-call ``arguments`` sent as an object, ``tool_calls`` sent
 as a single object in stream deltas, empty ``id``s, and errors sent inside a 200 stream.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -206,3 +208,14 @@ async def stream_chunks(
             raise
 
     return StreamResult(chunks(), aclose=response.aclose, headers=forwardable_headers(response.headers))
+
+
+__all__ = [
+    "FINISH_REASONS",
+    "chat_completion",
+    "completion_to_chunks",
+    "normalize_chunk",
+    "normalize_completion",
+    "post_json",
+    "stream_chunks",
+]

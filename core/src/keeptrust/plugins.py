@@ -3,6 +3,8 @@
 Built-ins are plugins too: ``DEFAULT_PLUGINS`` are registered through the same hooks as the
 entry points found in the group ``keeptrust``. There is no global plugin manager: every gateway (and
 every test) builds its own with ``make_plugin_manager``.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -314,3 +316,14 @@ def load_registry(
 ) -> Registry:
     pm, infos = make_plugin_manager(disable=disable, load_only=load_only, extra_plugins=extra_plugins, environ=environ)
     return build_registry(pm, infos)
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "Registry",
+    "Route",
+    "build_registry",
+    "load_registry",
+    "make_plugin_manager",
+]

@@ -1,4 +1,6 @@
-"""Policies: their config base class, their decisions and the stream-filter interface."""
+"""Policies: their config base class, their decisions and the stream-filter interface.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -140,3 +142,19 @@ class Policy:
 
     async def on_complete(self, ctx: RequestContext) -> None:
         return None
+
+
+__all__ = [
+    "ACTIONS",
+    "Allow",
+    "Block",
+    "Decision",
+    "DecisionRecord",
+    "Flag",
+    "Modify",
+    "Policy",
+    "PolicyConfig",
+    "PolicyEnv",
+    "StreamBlocked",
+    "StreamFilter",
+]

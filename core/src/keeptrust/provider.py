@@ -1,4 +1,6 @@
-"""Providers: the base class a provider family subclasses and what the core hands it."""
+"""Providers: the base class a provider family subclasses and what the core hands it.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -68,3 +70,9 @@ class Provider:
 
     async def aclose(self) -> None:
         await self.env.upstream.aclose()
+
+
+__all__ = [
+    "Provider",
+    "ProviderEnv",
+]

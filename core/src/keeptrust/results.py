@@ -1,4 +1,6 @@
-"""What a provider (or a plugin route) returns: the answer in the OpenAI shape."""
+"""What a provider (or a plugin route) returns: the answer in the OpenAI shape.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -53,3 +55,10 @@ class BinaryResult:
 
 
 Result = JSONResult | StreamResult | BinaryResult
+
+__all__ = [
+    "BinaryResult",
+    "JSONResult",
+    "Result",
+    "StreamResult",
+]

@@ -1,4 +1,6 @@
-"""Secrets: held in a wrapper that never prints, and scrubbed from every text that leaves the gateway."""
+"""Secrets: held in a wrapper that never prints, and scrubbed from every text that leaves the gateway.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -90,3 +92,11 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redactor(text)
             record.exc_info = None
         return True
+
+
+__all__ = [
+    "RedactingFilter",
+    "Redactor",
+    "Secret",
+    "key_id",
+]

@@ -10,6 +10,8 @@ audit-logger block's ``sink:`` options), ``__init__(config, env: SinkEnv)``, ``a
 - ``async run(task_status)``: a background task (periodic fsync, delivery to a collector), started in
   the writer's nursery after ``open`` and cancelled after ``aclose``.
 - ``async prune(now) -> int``: apply ``retention_days``; returns the number of records pruned.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -40,3 +42,9 @@ class OpenedChain:
     # Set when the sink repaired a torn last line left by a crash; written as a ``recovery`` record.
     recovery: dict[str, Any] | None = None
     resumed: bool = False
+
+
+__all__ = [
+    "OpenedChain",
+    "SinkEnv",
+]

@@ -1,4 +1,6 @@
-"""The config classes of the core sections. Plugins add their own (targets, policies, sinks)."""
+"""The config classes of the core sections. Plugins add their own (targets, policies, sinks).
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -110,3 +112,16 @@ class GatewayConfig:
     providers: dict[str, Any] = attrs.Factory(lambda: {"targets": []})
     policies: Policies = attrs.Factory(Policies)
     server: ServerConfig = attrs.Factory(ServerConfig)
+
+
+__all__ = [
+    "AuthConfig",
+    "AuthKey",
+    "DemoUpstream",
+    "GatewayConfig",
+    "Pack",
+    "Policies",
+    "SecretRef",
+    "ServerConfig",
+    "TargetConfig",
+]

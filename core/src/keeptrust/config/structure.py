@@ -1,4 +1,6 @@
-"""cattrs structuring with error messages that name the field path and what was expected."""
+"""cattrs structuring with error messages that name the field path and what was expected.
+
+Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
@@ -210,3 +212,9 @@ def _messages(exc: BaseException, path: str, cls: Any, data: Any) -> typing.Iter
         yield f"{path}: {exc}"
         return
     yield f"{path}: invalid value {_show(data)}"
+
+
+__all__ = [
+    "make_converter",
+    "structure",
+]

@@ -1,4 +1,6 @@
-"""The ASGI plumbing every fake upstream shares: the lifespan handshake and reading one request."""
+"""The ASGI plumbing every fake upstream shares: the lifespan handshake and reading one request.
+
+Public module: plugins' test kits build their fake upstreams on it."""
 
 from __future__ import annotations
 
@@ -53,3 +55,6 @@ async def read_request(scope: dict[str, Any], receive: Any) -> IncomingRequest |
     return IncomingRequest(
         scope["method"], scope["path"], scope.get("query_string", b""), headers, raw, body, (server[0], server[1])
     )
+
+
+__all__ = ["IncomingRequest", "lifespan", "read_request"]
