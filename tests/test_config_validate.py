@@ -105,3 +105,20 @@ def test_examples_pass_both(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, ["config", "validate", str(path)])
         assert result.exit_code == 0, result.output
         assert f"{path}: OK" in result.output
+
+
+def test_a_deployment_variable_unset_here_is_a_warning_unless_required(tmp_path, monkeypatch):
+    # The config file is checked apart from the machine: the audit collector's URL (like a secret)
+    # is set per deployment, so validate warns; --check-secrets refuses as run would.
+    monkeypatch.delenv("KEEPTRUST_AUDIT_API_URL", raising=False)
+    config = _config(tmp_path, policies={"chain": ["audit-logger"], "policy": {"audit-logger": {"destination": "api"}}})
+    path = tmp_path / "policy-config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match="endpoint: required with destination: api"):
+        make_app(str(path), registry=load_registry(), environ={})
+    lenient = CliRunner().invoke(cli, ["config", "validate", str(path)])
+    assert lenient.exit_code == 0, lenient.output
+    assert "warning: environment variable KEEPTRUST_AUDIT_API_URL is not set" in lenient.output
+    strict = CliRunner().invoke(cli, ["config", "validate", "--check-secrets", str(path)])
+    assert strict.exit_code == 1
+    assert "endpoint: required with destination: api" in strict.output

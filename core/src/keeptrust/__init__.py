@@ -23,6 +23,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.policy",
     "keeptrust.transport",
     "keeptrust.openai_compat",
+    "keeptrust.downloads",
     "keeptrust.secrets",
     "keeptrust.plugins",
     "keeptrust.config.model",

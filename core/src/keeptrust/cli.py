@@ -87,7 +87,11 @@ def config() -> None:
 @config.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--disable-plugin", multiple=True)
-@click.option("--check-secrets", is_flag=True, help="Also require every secret_key_ref variable to be set.")
+@click.option(
+    "--check-secrets",
+    is_flag=True,
+    help="Also require the environment a deployment supplies (every secret_key_ref variable, the audit collector URL) to be set, as kt gateway run does.",
+)
 def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], check_secrets: bool) -> None:
     """Validate one or more policy-config files."""
     from keeptrust.config.loader import load_config
@@ -111,7 +115,12 @@ def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], che
             if missing and check_secrets:
                 raise ConfigError(missing)
             # Every check `kt gateway run` runs at start-up (plugin detectors, sinks, entities...).
-            check_start_up(loaded, registry)
+            unset = check_start_up(loaded, registry, require_environment=check_secrets)
+            missing += [
+                f"environment variable {name} is not set (kt gateway run needs it)"
+                for name in unset
+                if not any(name in line for line in missing)
+            ]
             click.echo(
                 f"{path}: OK (pack {loaded.gateway.pack.name} {loaded.gateway.pack.version}, "
                 f"{len(loaded.targets)} target(s), chain: {', '.join(loaded.chain) or 'empty'})"

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -100,22 +101,58 @@ def build_gateway(
     return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger)
 
 
-def check_start_up(loaded: LoadedConfig, registry: Registry, environ: Mapping[str, str] | None = None) -> list[str]:
+def deployment_variables(loaded: LoadedConfig) -> list[str]:
+    """The environment variables a deployment supplies for this config: every ``secret_key_ref``
+    (targets, gateway keys, and any policy or sink option holding one) and the audit collector's URL."""
+    from keeptrust.audit.config import ENDPOINT_ENV, AuditLoggerConfig
+    from keeptrust.config.model import SecretRef
+
+    names: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretRef):
+            names.append(value.env)
+        elif attrs.has(type(value)):
+            for field in attrs.fields(type(value)):
+                walk(getattr(value, field.name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(loaded.targets)
+    walk(loaded.gateway.server.auth.keys)
+    walk(list(loaded.policies.values()))
+    for config in loaded.policies.values():
+        if isinstance(config, AuditLoggerConfig) and config.destination == "api" and not config.endpoint:
+            names.append(ENDPOINT_ENV)
+    return list(dict.fromkeys(names))
+
+
+def check_start_up(
+    loaded: LoadedConfig,
+    registry: Registry,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_environment: bool = False,
+) -> list[str]:
     """Build the gateway as ``kt gateway run`` does at start-up (targets, policies, their plugin
     detectors and audit sinks), without serving or opening anything, then close it: every check
-    start-up runs, runs. Secret variables that are not set get a placeholder; the names of those
-    variables are returned (``kt config validate`` warns about them). Raises ``ConfigError`` or
-    ``PluginError`` as start-up would."""
+    start-up runs, runs. The config file is checked apart from the machine it is checked on: a
+    deployment variable (``deployment_variables``) that is not set here gets a placeholder, and the
+    names of those left unset are returned (``kt config validate`` warns about them), unless
+    ``require_environment``. Raises ``ConfigError`` or ``PluginError`` as start-up would."""
     import trio
 
     env = dict(os.environ if environ is None else environ)
     missing: list[str] = []
-    refs = [t.secret_key_ref.env for t in loaded.targets if t.secret_key_ref is not None]
-    refs += [k.key_ref.env for k in loaded.gateway.server.auth.keys]
-    for ref in refs:
-        if not env.get(ref):
-            missing.append(ref)
-            env[ref] = "placeholder-for-validation"
+    if not require_environment:
+        for name in deployment_variables(loaded):
+            if not env.get(name):
+                missing.append(name)
+                env[name] = "https://placeholder.invalid/"
     gateway = build_gateway(loaded, registry, environ=env, logger=logging.getLogger("keeptrust.validate"))
     trio.run(gateway.aclose)
     return missing
