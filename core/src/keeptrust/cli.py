@@ -90,7 +90,8 @@ def config() -> None:
 @click.option(
     "--check-secrets",
     is_flag=True,
-    help="Also require the environment a deployment supplies (every secret_key_ref variable, the audit collector URL) to be set, as kt gateway run does.",
+    help="Also require what a deployment's environment supplies (secret_key_ref variables, the audit "
+    "collector URL), as kt gateway run does.",
 )
 def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], check_secrets: bool) -> None:
     """Validate one or more policy-config files."""
