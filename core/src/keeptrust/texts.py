@@ -68,7 +68,7 @@ class TokensRef(TextRef):
 
     @property
     def text(self) -> str:
-        return "".join(_token(e) for e in self.container[self.key])
+        return "".join(token_text(e) for e in self.container[self.key])
 
     def set(self, value: str) -> None:
         entries = self.container[self.key]
@@ -121,6 +121,10 @@ NOT_TEXT: dict[str, str] = {
     "object": "an enum",
     "created_by": "an identifier",
     "bytes": "token bytes (numbers), rewritten with the token",
+    "result": "the base64 image of an image-generation call",
+    "partial_image_b64": "a base64 image",
+    "b64_json": "a base64 image",
+    "obfuscation": "random padding of stream events",
 }
 
 # JSON-schema keywords whose values are structure, not prose (property names are keys and are not
@@ -227,7 +231,8 @@ RESPONSE_NOT_TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _token(entry: Any) -> str:
+def token_text(entry: Any) -> str:
+    """The text of one logprob entry."""
     token = entry.get("token") if isinstance(entry, dict) else None
     return token if isinstance(token, str) else ""
 
@@ -239,6 +244,16 @@ def _path(where: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{where}[{key}]"
     return f"{where}.{key}" if where else str(key)
+
+
+def first_step(where: str) -> str:
+    """The top-level key a path starts with."""
+    end = len(where)
+    for mark in ".[":
+        at = where.find(mark)
+        if at != -1:
+            end = min(end, at)
+    return where[:end]
 
 
 def walk(value: Any, role: str, where: str) -> Iterator[TextRef]:
@@ -546,7 +561,7 @@ def realign(entries: list[Any], old: str, new: str) -> list[Any]:
     bounds: list[tuple[int, int]] = []
     pos = 0
     for e in entries:
-        t = _token(e)
+        t = token_text(e)
         bounds.append((pos, pos + len(t)))
         pos += len(t)
     same = [False] * len(old)

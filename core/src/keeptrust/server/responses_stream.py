@@ -1,15 +1,21 @@
 """Stream filters on a Responses API event stream.
 
-Text arrives as ``response.output_text.delta`` events, one stream per (output item, content part).
-Each is fed through the stream filters like a chat choice, and the events that repeat the whole text
-(``output_text.done``, ``content_part.done``, ``output_item.done``, ``response.completed``) are
-rewritten with what the filters let through, so the unfiltered text never reaches the client.
+Text arrives in ``*.delta`` events (output text, refusals, function-call arguments, custom tool
+input, MCP arguments, reasoning summaries and reasoning text, code), and again whole in the events
+that close each piece (``*.done``, ``content_part.done``, ``output_item.done``,
+``response.completed``). Each delta stream is a channel named by the path its text has in the
+final response (``output[0].content[1].text``), fed through the stream filters like a chat field;
+every whole text in a later event is replaced by what the filters let through for that path. A
+text that arrives whole without deltas (a terse upstream, an MCP call's output, an unknown event)
+is filtered whole, so no text reaches the client unfiltered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from keeptrust import texts
 
 if TYPE_CHECKING:
     from keeptrust.chain import StreamFilters
@@ -17,108 +23,147 @@ if TYPE_CHECKING:
 
 _FINAL = ("response.completed", "response.incomplete", "response.failed")
 
+# delta event -> (the matching done event's text field, path of the text in the response)
+_DELTAS: dict[str, tuple[str, str]] = {
+    "response.output_text": ("text", "output[{o}].content[{c}].text"),
+    "response.refusal": ("refusal", "output[{o}].content[{c}].refusal"),
+    "response.function_call_arguments": ("arguments", "output[{o}].arguments"),
+    "response.custom_tool_call_input": ("input", "output[{o}].input"),
+    "response.mcp_call_arguments": ("arguments", "output[{o}].arguments"),
+    "response.reasoning_summary_text": ("text", "output[{o}].summary[{s}].text"),
+    "response.reasoning_text": ("text", "output[{o}].content[{c}].text"),
+    "response.code_interpreter_call_code": ("code", "output[{o}].code"),
+    "response.audio.transcript": ("transcript", "audio.transcript"),
+}
+# Deltas of media, not text.
+_MEDIA_DELTAS = frozenset({"response.audio.delta"})
+# Keys of events themselves that are not text (besides ``texts.NOT_TEXT``).
+_EVENT_KEYS = frozenset({"type", "sequence_number", "output_index", "content_index", "summary_index",
+                         "item_id", "annotation_index", "logprobs", "obfuscation"})
 
-def _index(output_index: Any, content_index: Any) -> int:
-    # One filter set per (item, part); (0, 0), the usual single message, is index 0 like a chat choice.
-    return int(output_index or 0) * 1000 + int(content_index or 0)
+
+def _path(kind: str, event: dict[str, Any]) -> str:
+    template = _DELTAS[kind][1] if kind in _DELTAS else kind + "[{o}][{c}][{s}]"
+    return template.format(
+        o=event.get("output_index") or 0, c=event.get("content_index") or 0, s=event.get("summary_index") or 0
+    )
 
 
 class ResponsesEvents:
     def __init__(
-        self,
-        ctx: RequestContext,
-        filters: StreamFilters | None,
-        remember: Callable[[int, str], None],
-        texts: dict[int, list[str]],
+        self, filters: StreamFilters | None, remember: Callable[[Any, str], None], ctx: RequestContext
     ) -> None:
         self.ctx = ctx
         self.filters = filters
         self.remember = remember
-        self.texts = texts
-        self.flushed: set[int] = set()
-
-    def _text(self, index: int) -> str | None:
-        parts = self.texts.get(index)
-        return "".join(parts) if parts is not None else None
+        self.emitted: dict[str, list[str]] = {}  # channel -> what the client got
+        self.open: dict[str, dict[str, Any]] = {}  # channels fed and not flushed -> a delta event to copy
+        self.wholes = 0
 
     async def process(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
-        if kind == "response.output_text.delta":
-            index = _index(event.get("output_index"), event.get("content_index"))
-            delta = event.get("delta") or ""
-            if self.filters is not None:
-                delta = await self.filters.feed(index, delta)
-                event["delta"] = delta
-            if self.filters is not None:
-                self.texts.setdefault(index, [])  # so the *.done events are rewritten even if all is held
-            self.remember(index, delta)
+        if not isinstance(kind, str):
             return [event]
-        if kind == "response.output_text.done":
-            index = _index(event.get("output_index"), event.get("content_index"))
-            out = []
-            if self.filters is not None and index not in self.flushed:
-                self.flushed.add(index)
-                tail = await self.filters.flush(index)
-                if tail:
-                    self.remember(index, tail)
-                    delta = {k: v for k, v in event.items() if k != "text"}
-                    out.append({**delta, "type": "response.output_text.delta", "delta": tail})
-            text = self._text(index)
-            if text is not None:
-                event["text"] = text
+        out: list[dict[str, Any]] = []
+        if kind.endswith(".delta") and isinstance(event.get("delta"), str) and kind not in _MEDIA_DELTAS:
+            channel = _path(kind[: -len(".delta")], event)
+            delta = event["delta"]
+            if self.filters is not None:
+                self.open[channel] = {k: v for k, v in event.items() if k not in ("delta", "logprobs")}
+                delta = await self.filters.feed(channel, delta)
+                event["delta"] = delta
+            self._emit(channel, delta)
+            return [event]
+        if self.filters is None:
+            if kind in _FINAL:
+                self._usage(event.get("response"))
+            return [event]
+        if kind.endswith(".done") and kind[: -len(".done")] in _DELTAS:
+            base = kind[: -len(".done")]
+            channel = _path(base, event)
+            out += await self._close(channel)
+            field = _DELTAS[base][0]
+            if isinstance(event.get(field), str):
+                event[field] = await self._whole(channel, event[field])
             out.append(event)
             return out
-        if kind == "response.content_part.done":
-            self._fix_part(event.get("part"), event.get("output_index"), event.get("content_index"))
-        elif kind == "response.output_item.done":
-            self._fix_item(event.get("item"), event.get("output_index"))
-        elif kind in _FINAL:
-            out = await self._flush_rest()
-            self._fix_response(event.get("response"))
-            return [*out, event]
-        return [event]
-
-    async def _flush_rest(self) -> list[dict[str, Any]]:
-        """Text still held for a part whose ``output_text.done`` never came (a terse upstream)."""
-        out: list[dict[str, Any]] = []
-        if self.filters is None:
-            return out
-        for index in list(self.texts):
-            if index in self.flushed:
-                continue
-            self.flushed.add(index)
-            tail = await self.filters.flush(index)
-            if tail:
-                self.remember(index, tail)
-                out.append(
-                    {
-                        "type": "response.output_text.delta",
-                        "output_index": index // 1000,
-                        "content_index": index % 1000,
-                        "delta": tail,
-                    }
-                )
+        if kind in _FINAL:
+            out += await self._close_all()
+        for ref, channel in self._event_texts(kind, event):
+            if channel in self.open:
+                out += await self._close(channel)
+            ref.set(await self._whole(channel, ref.text))
+        if kind in _FINAL:
+            self._usage(event.get("response"))
+        out.append(event)
         return out
 
-    def _fix_part(self, part: Any, output_index: Any, content_index: Any) -> None:
-        if isinstance(part, dict) and part.get("type") == "output_text":
-            text = self._text(_index(output_index, content_index))
-            if text is not None:
-                part["text"] = text
-
-    def _fix_item(self, item: Any, output_index: Any) -> None:
-        if isinstance(item, dict) and isinstance(item.get("content"), list):
-            for content_index, part in enumerate(item["content"]):
-                self._fix_part(part, output_index, content_index)
-
-    def _fix_response(self, response: Any) -> None:
-        if not isinstance(response, dict):
+    def _event_texts(self, kind: str, event: dict[str, Any]) -> Iterator[tuple[texts.TextRef, str]]:
+        """The whole texts an event repeats or carries, each with its channel (its response path)."""
+        o = event.get("output_index") or 0
+        if kind.startswith("response.content_part."):
+            bases = [("part", f"output[{o}].content[{event.get('content_index') or 0}]")]
+        elif kind.startswith("response.reasoning_summary_part."):
+            bases = [("part", f"output[{o}].summary[{event.get('summary_index') or 0}]")]
+        elif kind.startswith("response.output_item."):
+            bases = [("item", f"output[{o}]")]
+        elif kind.startswith("response.") and isinstance(event.get("response"), dict):
+            response = event["response"]
+            for ref in texts.responses_items(response.get("output"), "output"):
+                yield ref, ref.where
+            if isinstance(response.get("output_text"), str):
+                yield texts.TextRef(response, "output_text", "assistant", "output_text"), "output_text"
             return
-        for output_index, item in enumerate(response.get("output") or []):
-            self._fix_item(item, output_index)
-        if isinstance(response.get("output_text"), str) and self.texts:
-            response["output_text"] = "".join(self._text(i) or "" for i in sorted(self.texts))
-        usage = response.get("usage")
+        else:
+            # An event the gateway does not know: every string in it is filtered whole.
+            for ref in texts.walk(event, "assistant", ""):
+                if texts.first_step(ref.where) not in _EVENT_KEYS:
+                    yield ref, f"{kind}:{ref.where}"
+            return
+        for key, base in bases:
+            value = event.get(key)
+            if isinstance(value, dict):
+                refs = texts.responses_item(value, base) if key == "item" else texts.walk(value, "assistant", base)
+                for ref in refs:
+                    yield ref, ref.where
+
+    def _emit(self, channel: str, text: str) -> None:
+        self.emitted.setdefault(channel, []).append(text)
+        if channel.endswith(".text") and ".content[" in channel:
+            self.remember(channel, text)
+
+    async def _close(self, channel: str) -> list[dict[str, Any]]:
+        """Flush a channel; its held-back tail goes out as one more delta event."""
+        template = self.open.pop(channel, None)
+        if template is None or self.filters is None:
+            return []
+        tail = await self.filters.flush(channel)
+        if not tail:
+            return []
+        self._emit(channel, tail)
+        return [{**template, "delta": tail}]
+
+    async def _close_all(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for channel in list(self.open):
+            out += await self._close(channel)
+        return out
+
+    async def _whole(self, channel: str, text: str) -> str:
+        """What the client gets for a whole text: what its deltas let through, or, when it had no
+        deltas, the text filtered whole (then remembered, so every repeat says the same)."""
+        if channel in self.emitted:
+            return "".join(self.emitted[channel])
+        if self.filters is None or not text:
+            return text
+        self.wholes += 1
+        key = f"{channel}#{self.wholes}"
+        out = await self.filters.feed(key, text) + await self.filters.flush(key)
+        self._emit(channel, out)
+        return out
+
+    def _usage(self, response: Any) -> None:
+        usage = response.get("usage") if isinstance(response, dict) else None
         if isinstance(usage, dict):
             self.ctx.usage.prompt_tokens = usage.get("input_tokens", self.ctx.usage.prompt_tokens)
             self.ctx.usage.completion_tokens = usage.get("output_tokens", self.ctx.usage.completion_tokens)

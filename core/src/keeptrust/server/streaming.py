@@ -3,10 +3,12 @@ whatever happens (policy block, upstream failure, client gone)."""
 
 from __future__ import annotations
 
+import difflib
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from keeptrust import sse
+from keeptrust import sse, texts
 from keeptrust.errors import GatewayError, PolicyViolation
 from keeptrust.server.http import Send, start_stream
 from keeptrust.server.responses_stream import ResponsesEvents
@@ -29,8 +31,88 @@ def _content_chunk(template: dict[str, Any], index: int, text: str) -> dict[str,
     }
 
 
+_STEP = re.compile(r"\.?([^.\[]+)|\[(\d+)\]")
+
+
+def _steps(path: str) -> list[str | int]:
+    return [int(n) if n else key for key, n in _STEP.findall(path)]
+
+
+def _place(choice: dict[str, Any], channel: str, tail: Any) -> None:
+    """Add a channel's held-back tail to a chunk's choice, where its field lives in a delta:
+    ``choices[i].message.tool_calls[2].function.arguments`` -> ``delta.tool_calls[{index: 2}]...``."""
+    steps = _steps(channel)[2:]  # past choices[i]
+    if steps[0] == "message":
+        node: Any = choice.setdefault("delta", {})
+        steps = steps[1:]
+    else:
+        node = choice
+    for position, step in enumerate(steps[:-1]):
+        following = steps[position + 1]
+        if isinstance(following, int):  # a list addressed by ``index`` (tool calls)
+            items = node.setdefault(step, [])
+            found = next((c for c in items if isinstance(c, dict) and c.get("index") == following), None)
+            if found is None:
+                found = {"index": following}
+                items.append(found)
+            node = found
+        elif isinstance(step, str):
+            if not isinstance(node.get(step), dict):
+                node[step] = {}
+            node = node[step]
+    last = steps[-1]
+    if isinstance(tail, list):
+        node[last] = [*(node.get(last) or []), *tail]
+    else:
+        node[last] = (node.get(last) or "") + tail
+
+
+def _choice_of(channel: str) -> int:
+    return int(channel[len("choices[") : channel.index("]")])
+
+
+class TokenAligner:
+    """Streamed logprob tokens through the stream filters: the tokens of each chunk are fed as the
+    text they spell, and entries are handed out once the filters have let their text through
+    (re-cut with ``texts.realign`` where the filters rewrote it). A token the filters still hold
+    waits, so what the tokens spell is always exactly the filtered text."""
+
+    def __init__(self) -> None:
+        self.pending: list[Any] = []
+        self.out = ""
+
+    def add(self, entries: list[Any]) -> str:
+        self.pending.extend(entries)
+        return "".join(texts.token_text(e) for e in entries)
+
+    def take(self, emitted: str, final: bool) -> list[Any]:
+        self.out += emitted
+        old = "".join(texts.token_text(e) for e in self.pending)
+        if final:
+            ready, self.pending, self.out = texts.realign(self.pending, old, self.out), [], ""
+            return ready
+        blocks = difflib.SequenceMatcher(None, old, self.out, autojunk=False).get_matching_blocks()
+        ends = [0]
+        for entry in self.pending:
+            ends.append(ends[-1] + len(texts.token_text(entry)))
+        # The longest run of whole tokens whose end maps into the emitted text (the rest is held).
+        for k in range(len(self.pending), 0, -1):
+            at = ends[k]
+            mapped = next((b + at - a for a, b, size in blocks if size and a < at <= a + size), None)
+            if mapped is not None:
+                ready = texts.realign(self.pending[:k], old[:at], self.out[:mapped])
+                self.pending, self.out = self.pending[k:], self.out[mapped:]
+                return ready
+        return []
+
+
 class StreamRelay:
-    """Writes one SSE answer to the client. The caller cancels it when the client goes away."""
+    """Writes one SSE answer to the client. The caller cancels it when the client goes away.
+
+    With stream filters, every text of every chunk goes through them: content, reasoning, refusals,
+    tool-call arguments and names, logprob tokens (``texts.chunk_texts``). Each field of each choice
+    is its own channel (its path in the whole message), so a filter sees each field's text in order
+    and exactly as a non-streamed answer would show it."""
 
     def __init__(
         self, ctx: RequestContext, result: StreamResult, send: Send, filters: StreamFilters | None, keep_text: bool
@@ -40,9 +122,12 @@ class StreamRelay:
         self.send = send
         self.filters = filters
         self.keep_text = keep_text or filters is not None
-        self.texts: dict[int, list[str]] = {}
+        self.texts: dict[Any, list[str]] = {}
         self.started = False
-        self.finished: set[int] = set()
+        self.finished: set[str] = set()
+        self.channels: dict[str, None] = {}  # fed and not yet flushed, in arrival order
+        self.aligners: dict[str, TokenAligner] = {}
+        self.wholes = 0
         self.template: dict[str, Any] = {}
 
     async def _write(self, payload: bytes) -> None:
@@ -52,41 +137,84 @@ class StreamRelay:
             self.ctx.first_byte_at = time.monotonic()
         await self.send({"type": "http.response.body", "body": payload, "more_body": True})
 
-    def _remember(self, index: int, text: str) -> None:
+    def _remember(self, index: Any, text: str) -> None:
         if self.keep_text and text:
             self.texts.setdefault(index, []).append(text)
 
-    async def _flush_choice(self, index: int) -> None:
-        if self.filters is None or index in self.finished:
-            return
-        self.finished.add(index)
-        tail = await self.filters.flush(index)
-        if tail:
-            self._remember(index, tail)
-            await self._write(sse.encode(_content_chunk(self.template, index, tail)))
+    def _remember_channel(self, channel: str, text: str) -> None:
+        if channel.endswith("].message.content"):
+            self._remember(_choice_of(channel), text)
+
+    async def _filter(self, item: texts.DeltaText) -> None:
+        assert self.filters is not None
+        ref, channel = item.ref, item.channel
+        if isinstance(ref, texts.TokensRef):
+            aligner = self.aligners.setdefault(channel, TokenAligner())
+            spelled = aligner.add(ref.container[ref.key])
+            self.channels[channel] = None
+            out = await self.filters.feed(channel, spelled) if spelled else ""
+            ref.container[ref.key] = aligner.take(out, final=False)
+        elif item.growing:
+            self.channels[channel] = None
+            ref.set(await self.filters.feed(channel, ref.text))
+        else:
+            # A whole text (a tool's name): filtered at once, in a channel of its own.
+            self.wholes += 1
+            key = f"{channel}#{self.wholes}"
+            ref.set(await self.filters.feed(key, ref.text) + await self.filters.flush(key))
+
+    async def _flush(self, channel: str) -> Any:
+        """The held-back rest of a channel: text, or logprob entries."""
+        assert self.filters is not None
+        self.channels.pop(channel, None)
+        self.finished.add(channel)
+        tail = await self.filters.flush(channel)
+        aligner = self.aligners.pop(channel, None)
+        if aligner is not None:
+            return aligner.take(tail, final=True)
+        self._remember_channel(channel, tail)
+        return tail
 
     async def _process(self, chunk: dict[str, Any]) -> list[int]:
-        """Apply filters to the chunk's deltas in place; return the choice indexes it finishes."""
-        finishing: list[int] = []
-        for choice in chunk.get("choices") or ():
-            index = choice.get("index", 0)
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                text = delta.get("content")
-                if isinstance(text, str) and text:
-                    if self.filters is not None:
-                        text = await self.filters.feed(index, text)
-                        delta["content"] = text
-                    self._remember(index, text)
-            if choice.get("finish_reason"):
-                finishing.append(index)
-        return finishing
+        """Apply filters to the chunk's texts in place; return the choice indexes it finishes."""
+        for item in texts.chunk_texts(chunk):
+            if not item.ref.text and not isinstance(item.ref, texts.TokensRef):
+                continue
+            if self.filters is not None:
+                await self._filter(item)
+            if item.growing and not isinstance(item.ref, texts.TokensRef):
+                self._remember_channel(item.channel, item.ref.text)
+        return [c.get("index", 0) for c in chunk.get("choices") or () if isinstance(c, dict) and c.get("finish_reason")]
+
+    async def _flush_into(self, chunk: dict[str, Any], indexes: list[int]) -> None:
+        """Held-back text of the finishing choices goes into the chunk that ends them."""
+        by_index = {c.get("index", 0): c for c in chunk.get("choices") or () if isinstance(c, dict)}
+        for channel in list(self.channels):
+            index = _choice_of(channel)
+            if index in indexes:
+                tail = await self._flush(channel)
+                if tail:
+                    _place(by_index[index], channel, tail)
+
+    async def _flush_rest(self) -> None:
+        """Channels still open when the stream ends without a finish reason."""
+        choices: dict[int, dict[str, Any]] = {}
+        for channel in list(self.channels):
+            tail = await self._flush(channel)
+            if tail:
+                index = _choice_of(channel)
+                choice = choices.setdefault(index, {"index": index, "delta": {}, "finish_reason": None})
+                _place(choice, channel, tail)
+        for index in sorted(choices):
+            chunk = _content_chunk(self.template, index, "")
+            chunk["choices"] = [choices[index]]
+            await self._write(sse.encode(chunk))
 
     async def run(self) -> None:
         ctx = self.ctx
         chunks = self.result.chunks
         # Event streams (the Responses API) carry their text in typed events, not chat choices.
-        responses = ResponsesEvents(ctx, self.filters, self._remember, self.texts) if self.result.event_names else None
+        responses = ResponsesEvents(self.filters, self._remember, ctx) if self.result.event_names else None
         try:
             async for chunk in chunks:
                 if not self.template and "id" in chunk:
@@ -103,22 +231,10 @@ class StreamRelay:
                 finishing = await self._process(chunk)
                 if self.filters is not None and finishing:
                     # Held-back text must reach the client before the chunk that ends the choice.
-                    held: dict[int, str] = {}
-                    for index in finishing:
-                        if index not in self.finished:
-                            self.finished.add(index)
-                            held[index] = await self.filters.flush(index)
-                    for choice in chunk.get("choices") or ():
-                        index = choice.get("index", 0)
-                        tail = held.get(index)
-                        if tail:
-                            self._remember(index, tail)
-                            delta = choice.setdefault("delta", {})
-                            delta["content"] = (delta.get("content") or "") + tail
+                    await self._flush_into(chunk, finishing)
                 await self._write(sse.encode(chunk))
             if self.filters is not None and responses is None:
-                for index in self.filters.indexes:
-                    await self._flush_choice(index)
+                await self._flush_rest()
             if self.result.done_marker:
                 await self._write(sse.DONE)
             ctx.status = 200
@@ -143,6 +259,10 @@ class StreamRelay:
             # The status line is gone; the OpenAI SDK raises APIError on an error event.
             await self._write(sse.encode(exc.to_dict()))
         finally:
-            self.ctx.response_text = "".join(self.texts.get(0, [])) if self.keep_text else None
+            if responses is not None:
+                # The answer's output text, every message part in stream order.
+                self.ctx.response_text = "".join("".join(t) for t in self.texts.values()) if self.keep_text else None
+            else:
+                self.ctx.response_text = "".join(self.texts.get(0, [])) if self.keep_text else None
         if self.started:
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
