@@ -121,6 +121,9 @@ NOT_TEXT: dict[str, str] = {
     "object": "an enum",
     "created_by": "an identifier",
     "bytes": "token bytes (numbers), rewritten with the token",
+    "top_logprobs": "alternatives to one token (fragments of words); dropped wherever the token is rewritten",
+    "version": "a version label",
+    "prompt_cache_options": "cache settings",
     "result": "the base64 image of an image-generation call",
     "partial_image_b64": "a base64 image",
     "b64_json": "a base64 image",
@@ -130,8 +133,20 @@ NOT_TEXT: dict[str, str] = {
 # JSON-schema keywords whose values are structure, not prose (property names are keys and are not
 # rewritten; ``required`` lists them again).
 SCHEMA_NOT_TEXT = frozenset(
-    {"type", "$ref", "$schema", "$id", "$anchor", "$dynamicRef", "format", "pattern", "required",
-     "dependentRequired", "contentEncoding", "contentMediaType"}
+    {
+        "type",
+        "$ref",
+        "$schema",
+        "$id",
+        "$anchor",
+        "$dynamicRef",
+        "format",
+        "pattern",
+        "required",
+        "dependentRequired",
+        "contentEncoding",
+        "contentMediaType",
+    }
 )
 SCHEMA_KEYS = frozenset({"parameters", "input_schema", "schema", "inputSchema"})
 
@@ -204,6 +219,7 @@ RESPONSE_NOT_TEXT: dict[str, dict[str, str]] = {
         "model": "a model name",
         "system_fingerprint": "a backend configuration id",
         "service_tier": "an enum",
+        "metadata": "echoes the request's tags",
     },
     ops.RESPONSES: {
         "id": "an identifier",
@@ -593,3 +609,38 @@ def realign(entries: list[Any], old: str, new: str) -> list[Any]:
 
 def _merged(text: str, logprob: float) -> dict[str, Any]:
     return {"token": text, "logprob": logprob, "bytes": list(text.encode()), "top_logprobs": []}
+
+
+class TokenAligner:
+    """Streamed logprob tokens through the stream filters: the tokens of each chunk are fed as the
+    text they spell, and entries are handed out once the filters have let their text through
+    (re-cut with ``realign`` where the filters rewrote it). A token the filters still hold
+    waits, so what the tokens spell is always exactly the filtered text."""
+
+    def __init__(self) -> None:
+        self.pending: list[Any] = []
+        self.out = ""
+
+    def add(self, entries: list[Any]) -> str:
+        self.pending.extend(entries)
+        return "".join(token_text(e) for e in entries)
+
+    def take(self, emitted: str, final: bool) -> list[Any]:
+        self.out += emitted
+        old = "".join(token_text(e) for e in self.pending)
+        if final:
+            ready, self.pending, self.out = realign(self.pending, old, self.out), [], ""
+            return ready
+        blocks = difflib.SequenceMatcher(None, old, self.out, autojunk=False).get_matching_blocks()
+        ends = [0]
+        for entry in self.pending:
+            ends.append(ends[-1] + len(token_text(entry)))
+        # The longest run of whole tokens whose end maps into the emitted text (the rest is held).
+        for k in range(len(self.pending), 0, -1):
+            at = ends[k]
+            mapped = next((b + at - a for a, b, size in blocks if size and a < at <= a + size), None)
+            if mapped is not None:
+                ready = realign(self.pending[:k], old[:at], self.out[:mapped])
+                self.pending, self.out = self.pending[k:], self.out[mapped:]
+                return ready
+        return []

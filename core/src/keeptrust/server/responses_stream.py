@@ -36,10 +36,21 @@ _DELTAS: dict[str, tuple[str, str]] = {
     "response.audio.transcript": ("transcript", "audio.transcript"),
 }
 # Deltas of media, not text.
-_MEDIA_DELTAS = frozenset({"response.audio.delta"})
+MEDIA_DELTAS = frozenset({"response.audio.delta"})
 # Keys of events themselves that are not text (besides ``texts.NOT_TEXT``).
-_EVENT_KEYS = frozenset({"type", "sequence_number", "output_index", "content_index", "summary_index",
-                         "item_id", "annotation_index", "logprobs", "obfuscation"})
+_EVENT_KEYS = frozenset(
+    {
+        "type",
+        "sequence_number",
+        "output_index",
+        "content_index",
+        "summary_index",
+        "item_id",
+        "annotation_index",
+        "logprobs",
+        "obfuscation",
+    }
+)
 
 
 def _path(kind: str, event: dict[str, Any]) -> str:
@@ -47,6 +58,11 @@ def _path(kind: str, event: dict[str, Any]) -> str:
     return template.format(
         o=event.get("output_index") or 0, c=event.get("content_index") or 0, s=event.get("summary_index") or 0
     )
+
+
+def _logprobs_channel(channel: str) -> str:
+    # ``output[0].content[0].text`` -> ``output[0].content[0].logprobs``, the tokens' own path.
+    return channel.rsplit(".", 1)[0] + ".logprobs"
 
 
 class ResponsesEvents:
@@ -58,20 +74,23 @@ class ResponsesEvents:
         self.remember = remember
         self.emitted: dict[str, list[str]] = {}  # channel -> what the client got
         self.open: dict[str, dict[str, Any]] = {}  # channels fed and not flushed -> a delta event to copy
+        self.aligners: dict[str, texts.TokenAligner] = {}
         self.wholes = 0
 
     async def process(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
-        if not isinstance(kind, str):
+        if not isinstance(kind, str) or kind in MEDIA_DELTAS:
             return [event]
         out: list[dict[str, Any]] = []
-        if kind.endswith(".delta") and isinstance(event.get("delta"), str) and kind not in _MEDIA_DELTAS:
+        if kind.endswith(".delta") and isinstance(event.get("delta"), str):
             channel = _path(kind[: -len(".delta")], event)
             delta = event["delta"]
             if self.filters is not None:
                 self.open[channel] = {k: v for k, v in event.items() if k not in ("delta", "logprobs")}
                 delta = await self.filters.feed(channel, delta)
                 event["delta"] = delta
+                if isinstance(event.get("logprobs"), list) and event["logprobs"]:
+                    event["logprobs"] = await self._tokens(channel, event["logprobs"])
             self._emit(channel, delta)
             return [event]
         if self.filters is None:
@@ -85,6 +104,9 @@ class ResponsesEvents:
             field = _DELTAS[base][0]
             if isinstance(event.get(field), str):
                 event[field] = await self._whole(channel, event[field])
+            if isinstance(event.get("logprobs"), list) and event["logprobs"]:
+                tokens = texts.TokensRef(event, "logprobs", "assistant", _logprobs_channel(channel))
+                tokens.set(await self._whole(tokens.where, tokens.text))
             out.append(event)
             return out
         if kind in _FINAL:
@@ -132,16 +154,31 @@ class ResponsesEvents:
         if channel.endswith(".text") and ".content[" in channel:
             self.remember(channel, text)
 
+    async def _tokens(self, channel: str, entries: list[Any]) -> list[Any]:
+        """Logprob tokens of a delta, through their own channel (see ``texts.TokenAligner``)."""
+        assert self.filters is not None
+        key = _logprobs_channel(channel)
+        aligner = self.aligners.setdefault(key, texts.TokenAligner())
+        spelled = aligner.add(entries)
+        ready = aligner.take(await self.filters.feed(key, spelled), final=False)
+        self._emit(key, "".join(texts.token_text(e) for e in ready))
+        return ready
+
     async def _close(self, channel: str) -> list[dict[str, Any]]:
         """Flush a channel; its held-back tail goes out as one more delta event."""
         template = self.open.pop(channel, None)
         if template is None or self.filters is None:
             return []
         tail = await self.filters.flush(channel)
-        if not tail:
-            return []
         self._emit(channel, tail)
-        return [{**template, "delta": tail}]
+        event = {**template, "delta": tail}
+        aligner = self.aligners.pop(_logprobs_channel(channel), None)
+        if aligner is not None:
+            rest = aligner.take(await self.filters.flush(_logprobs_channel(channel)), final=True)
+            self._emit(_logprobs_channel(channel), "".join(texts.token_text(e) for e in rest))
+            if rest:
+                event["logprobs"] = rest
+        return [event] if tail or "logprobs" in event else []
 
     async def _close_all(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -3,7 +3,6 @@ whatever happens (policy block, upstream failure, client gone)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -71,41 +70,6 @@ def _choice_of(channel: str) -> int:
     return int(channel[len("choices[") : channel.index("]")])
 
 
-class TokenAligner:
-    """Streamed logprob tokens through the stream filters: the tokens of each chunk are fed as the
-    text they spell, and entries are handed out once the filters have let their text through
-    (re-cut with ``texts.realign`` where the filters rewrote it). A token the filters still hold
-    waits, so what the tokens spell is always exactly the filtered text."""
-
-    def __init__(self) -> None:
-        self.pending: list[Any] = []
-        self.out = ""
-
-    def add(self, entries: list[Any]) -> str:
-        self.pending.extend(entries)
-        return "".join(texts.token_text(e) for e in entries)
-
-    def take(self, emitted: str, final: bool) -> list[Any]:
-        self.out += emitted
-        old = "".join(texts.token_text(e) for e in self.pending)
-        if final:
-            ready, self.pending, self.out = texts.realign(self.pending, old, self.out), [], ""
-            return ready
-        blocks = difflib.SequenceMatcher(None, old, self.out, autojunk=False).get_matching_blocks()
-        ends = [0]
-        for entry in self.pending:
-            ends.append(ends[-1] + len(texts.token_text(entry)))
-        # The longest run of whole tokens whose end maps into the emitted text (the rest is held).
-        for k in range(len(self.pending), 0, -1):
-            at = ends[k]
-            mapped = next((b + at - a for a, b, size in blocks if size and a < at <= a + size), None)
-            if mapped is not None:
-                ready = texts.realign(self.pending[:k], old[:at], self.out[:mapped])
-                self.pending, self.out = self.pending[k:], self.out[mapped:]
-                return ready
-        return []
-
-
 class StreamRelay:
     """Writes one SSE answer to the client. The caller cancels it when the client goes away.
 
@@ -126,7 +90,7 @@ class StreamRelay:
         self.started = False
         self.finished: set[str] = set()
         self.channels: dict[str, None] = {}  # fed and not yet flushed, in arrival order
-        self.aligners: dict[str, TokenAligner] = {}
+        self.aligners: dict[str, texts.TokenAligner] = {}
         self.wholes = 0
         self.template: dict[str, Any] = {}
 
@@ -149,7 +113,7 @@ class StreamRelay:
         assert self.filters is not None
         ref, channel = item.ref, item.channel
         if isinstance(ref, texts.TokensRef):
-            aligner = self.aligners.setdefault(channel, TokenAligner())
+            aligner = self.aligners.setdefault(channel, texts.TokenAligner())
             spelled = aligner.add(ref.container[ref.key])
             self.channels[channel] = None
             out = await self.filters.feed(channel, spelled) if spelled else ""

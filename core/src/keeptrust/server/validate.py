@@ -214,16 +214,17 @@ def content_parts(content: Any, where: str, role: str, allowed: tuple[str, ...])
     if content is None or isinstance(content, str):
         return
     if not isinstance(content, list):
-        raise RequestError(
-            f"'{where}' must be a string or a list of content parts", param=where, code="invalid_type"
-        )
+        raise RequestError(f"'{where}' must be a string or a list of content parts", param=where, code="invalid_type")
     for j, part in enumerate(content):
         path = f"{where}[{j}]"
         _object(part, path)
         kind = part.get("type")
         if not isinstance(kind, str):
-            raise RequestError(f"'{path}.type' is required and must be a string", param=f"{path}.type",
-                               code="missing_required_parameter" if kind is None else "invalid_type")
+            raise RequestError(
+                f"'{path}.type' is required and must be a string",
+                param=f"{path}.type",
+                code="missing_required_parameter" if kind is None else "invalid_type",
+            )
         if kind not in allowed:
             expected = f"expected {_one_of(allowed)}" if allowed else "this role takes text content only"
             raise _invalid(f"{path}.type", f"a {role} message cannot contain a '{kind[:40]}' part; {expected}")
@@ -267,8 +268,9 @@ def chat_message(message: Any, where: str) -> None:
             )
         if calls is not None:
             if not isinstance(calls, list):
-                raise RequestError(f"'{where}.tool_calls' must be a list", param=f"{where}.tool_calls",
-                                   code="invalid_type")
+                raise RequestError(
+                    f"'{where}.tool_calls' must be a list", param=f"{where}.tool_calls", code="invalid_type"
+                )
             for k, call in enumerate(calls):
                 _tool_call(call, f"{where}.tool_calls[{k}]")
         if message.get("function_call") is not None:
@@ -279,8 +281,9 @@ def chat_message(message: Any, where: str) -> None:
         if calls is not None:
             raise _invalid(f"{where}.tool_calls", f"only assistant messages carry tool calls, not {role} messages")
         if content is None and role != "function":
-            raise RequestError(f"'{where}.content' is required", param=f"{where}.content",
-                               code="missing_required_parameter")
+            raise RequestError(
+                f"'{where}.content' is required", param=f"{where}.content", code="missing_required_parameter"
+            )
     if role == "tool":
         _string(message, "tool_call_id", where)
     elif role == "function":
@@ -354,16 +357,19 @@ def responses_item(item: Any, where: str) -> None:
         role = _role(item, where, tuple(RESPONSES_PART_TYPES))
         content = item.get("content")
         if content is None:
-            raise RequestError(f"'{where}.content' is required", param=f"{where}.content",
-                               code="missing_required_parameter")
+            raise RequestError(
+                f"'{where}.content' is required", param=f"{where}.content", code="missing_required_parameter"
+            )
         content_parts(content, f"{where}.content", role, RESPONSES_PART_TYPES[role])
     elif kind in ("function_call_output", "custom_tool_call_output"):
         _string(item, "call_id", where)
         output = item.get("output")
         if not isinstance(output, (str, list)):
-            raise RequestError(f"'{where}.output' must be a string or a list of content parts",
-                               param=f"{where}.output", code="invalid_type" if output is not None else
-                               "missing_required_parameter")
+            raise RequestError(
+                f"'{where}.output' must be a string or a list of content parts",
+                param=f"{where}.output",
+                code="invalid_type" if output is not None else "missing_required_parameter",
+            )
         if isinstance(output, list):
             content_parts(output, f"{where}.output", "tool", ("input_text", "input_image", "input_file"))
     elif kind == "function_call":
