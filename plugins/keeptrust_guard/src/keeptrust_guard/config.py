@@ -11,6 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from keeptrust import PolicyConfig
+from keeptrust.texts import ROLES
 
 Action = Literal["block", "flag"]
 Sensitivity = Literal["low", "medium", "high"]
@@ -27,6 +28,13 @@ def _threshold(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> 
         raise ValueError(f"{attribute.name}: expected a number in (0, 1]; got {value!r}")
 
 
+def _roles(_: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    _nonempty(_, attribute, value)
+    unknown = [r for r in value if r not in ROLES]
+    if unknown:
+        raise ValueError(f"{attribute.name}: expected any of {', '.join(ROLES)}; got {unknown[0]!r}")
+
+
 def _nonempty(_: Any, attribute: attrs.Attribute[Any], value: list[Any]) -> None:
     if not value:
         raise ValueError(f"{attribute.name}: expected at least one entry")
@@ -39,8 +47,9 @@ class GuardConfig(PolicyConfig):
     # Overrides ``sensitivity``: the score (0-1) at which a finding counts.
     threshold: float | None = attrs.field(default=None, validator=_threshold)
     apply_to: list[Phase] = attrs.field(factory=lambda: ["request"], validator=_nonempty)
-    # Message roles checked in requests (answers are always the assistant's).
-    roles: list[str] = attrs.field(factory=lambda: ["user"], validator=_nonempty)
+    # Roles of the request texts checked (``keeptrust.texts``: the message roles, ``tools`` for
+    # tool definitions, ``response_format`` for output schemas); answers are always the assistant's.
+    roles: list[str] = attrs.field(factory=lambda: ["user"], validator=_roles)
     detector: str = "heuristic"
     detector_options: dict[str, Any] = attrs.Factory(dict)
 
@@ -51,9 +60,13 @@ class GuardConfig(PolicyConfig):
 
 @attrs.frozen(kw_only=True)
 class PromptInjectionConfig(GuardConfig):
-    # Tool and function results are where indirect injection arrives; the system prompt is the
-    # operator's own and is not checked.
-    roles: list[str] = attrs.field(factory=lambda: ["user", "tool", "function"], validator=_nonempty)
+    # Tool and function results are where indirect injection arrives, and tool definitions (an MCP
+    # server's descriptions) and output schemas are read as instructions. ``system`` and
+    # ``developer`` messages and the Responses ``instructions`` (role ``system``) are the calling
+    # application's own prompt and are not checked unless listed.
+    roles: list[str] = attrs.field(
+        factory=lambda: ["user", "tool", "function", "tools", "response_format"], validator=_roles
+    )
 
 
 @attrs.frozen(kw_only=True)
