@@ -306,3 +306,23 @@ def test_streamed_reasoning_and_tool_arguments_are_redacted_like_the_whole_answe
     assert args == whole.tool_calls[0].function.arguments
     assert "<EMAIL_ADDRESS>" in reasoning and "<EMAIL_ADDRESS>" in args
     assert not any("jane.doe" in line for line in raw)
+
+
+@pytest.mark.parametrize(
+    ("module", "cls", "path"),
+    [
+        ("keeptrust_presidio.config", "PiiDetectorConfig", "policies.policy.pii-detector"),
+        ("keeptrust_guard.config", "PromptInjectionConfig", "policies.policy.prompt-injection"),
+    ],
+)
+def test_roles_a_policy_checks_are_validated(module: str, cls: str, path: str) -> None:
+    import importlib
+
+    from keeptrust.config.structure import structure
+    from keeptrust.errors import ConfigError
+
+    config_class = getattr(importlib.import_module(module), cls)
+    assert structure({"roles": ["system", "tools"]}, config_class, path).roles == ["system", "tools"]
+    with pytest.raises(ConfigError) as err:
+        structure({"roles": ["User"]}, config_class, path)
+    assert "roles" in str(err.value) and "'User'" in str(err.value) and "response_format" in str(err.value)

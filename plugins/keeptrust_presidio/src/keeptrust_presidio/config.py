@@ -14,11 +14,12 @@ pii-detector:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
 from keeptrust import PolicyConfig
+from keeptrust.texts import ROLES
 
 DEFAULT_ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD")
 # The model this package depends on (a re-upload of spaCy's en_core_web_sm 3.8.0, see the README).
@@ -77,6 +78,13 @@ class CustomPattern:
     context: list[str] = attrs.Factory(list)
 
 
+def _roles(_: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    unknown = [r for r in value if r not in ROLES]
+    if unknown or not value:
+        got = repr(unknown[0]) if unknown else "[]"
+        raise ValueError(f"{attribute.name}: expected any of {', '.join(ROLES)}; got {got}")
+
+
 @attrs.frozen(kw_only=True)
 class PiiDetectorConfig(PolicyConfig):
     action: Literal["redact", "mask", "block"] = "redact"
@@ -84,6 +92,9 @@ class PiiDetectorConfig(PolicyConfig):
     score_threshold: float = 0.4
     language: str = "en"
     apply_to: list[Literal["request", "response"]] = attrs.Factory(lambda: ["request", "response"])
+    # Roles of the request texts checked (``keeptrust.texts.ROLES``): all of them, the system prompt,
+    # tool definitions and output schemas included, since personal data leaks from any of them.
+    roles: list[str] = attrs.field(factory=lambda: list(ROLES), validator=_roles)
     allow_list: list[str] = attrs.Factory(list)
     patterns: list[CustomPattern] = attrs.Factory(list)
     nlp_model: str = DEFAULT_MODEL

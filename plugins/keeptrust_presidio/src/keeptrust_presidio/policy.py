@@ -75,6 +75,7 @@ class PiiDetectorPolicy(Policy):
         self.limiter = trio.CapacityLimiter(os.cpu_count() or 1)
         self.apply_request = "request" in config.apply_to
         self.apply_response = "response" in config.apply_to
+        self.roles = frozenset(config.roles)
         env.logger.info(
             "pii-detector ready: model %s, entities %s, action %s%s",
             config.nlp_model,
@@ -148,7 +149,8 @@ class PiiDetectorPolicy(Policy):
     async def on_request(self, ctx: RequestContext) -> Decision | None:
         if not self.apply_request:
             return None
-        return await self._check(ctx, request_texts(ctx.operation, ctx.body), "request")
+        roles = self.roles
+        return await self._check(ctx, [t for t in request_texts(ctx.operation, ctx.body) if t.role in roles], "request")
 
     async def on_response(self, ctx: RequestContext, body: Any) -> Decision | None:
         if not self.apply_response:
