@@ -141,11 +141,18 @@ class StreamRelay:
 
     async def _process(self, chunk: dict[str, Any]) -> list[int]:
         """Apply filters to the chunk's texts in place; return the choice indexes it finishes."""
+        if self.filters is None:
+            # Nothing to filter: only the content is kept, for the audit record.
+            if self.keep_text:
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                        self._remember(choice.get("index", 0), delta["content"])
+            return []
         for item in texts.chunk_texts(chunk):
             if not item.ref.text and not isinstance(item.ref, texts.TokensRef):
                 continue
-            if self.filters is not None:
-                await self._filter(item)
+            await self._filter(item)
             if item.growing and not isinstance(item.ref, texts.TokensRef):
                 self._remember_channel(item.channel, item.ref.text)
         return [c.get("index", 0) for c in chunk.get("choices") or () if isinstance(c, dict) and c.get("finish_reason")]

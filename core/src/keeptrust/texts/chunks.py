@@ -11,7 +11,7 @@ from keeptrust.texts.walk import logprob_refs, walk
 
 # Delta fields that grow chunk by chunk; every other string in a delta (a tool's name, ...) comes
 # whole in one chunk.
-GROWING = frozenset({"content", "refusal", "reasoning_content", "reasoning", "arguments"})
+GROWING = frozenset({"content", "refusal", "reasoning_content", "reasoning", "arguments", "transcript"})
 
 
 @attrs.define(eq=False)
