@@ -33,7 +33,6 @@ MARK = re.compile(r"mk\d+x")
 _counter = itertools.count()
 
 
-
 def _strip(tp: Any) -> Any:
     while True:
         origin = typing_extensions.get_origin(tp)
@@ -222,3 +221,24 @@ def ops_ctx() -> Any:
     from keeptrust.context import RequestContext
 
     return RequestContext(request_id="r", operation=ops.RESPONSES, endpoint="/v1/responses", body={})
+
+
+def test_texts_of_unknown_events_are_filtered_each_on_its_own() -> None:
+    events = [
+        {
+            "type": "response.output_text.annotation.added",
+            "output_index": 0,
+            "content_index": 0,
+            "annotation_index": i,
+            "annotation": {"type": "url_citation", "title": title, "url": "https://x"},
+        }
+        for i, title in enumerate(["first title", "second title"])
+    ]
+
+    async def main() -> list[Any]:
+        handler = ResponsesEvents(_Upper(), lambda *_: None, ops_ctx())  # type: ignore[arg-type]
+        return [out for e in events for out in await handler.process(e)]
+
+    out = trio.run(main)
+    assert [e["annotation"]["title"] for e in out] == ["FIRST TITLE", "SECOND TITLE"]
+    assert [e["annotation"]["url"] for e in out] == ["https://x", "https://x"]

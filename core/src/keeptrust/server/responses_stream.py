@@ -112,7 +112,7 @@ class ResponsesEvents:
         if kind in _FINAL:
             out += await self._close_all()
         for ref, channel in self._event_texts(kind, event):
-            if channel in self.open:
+            if channel is not None and channel in self.open:
                 out += await self._close(channel)
             ref.set(await self._whole(channel, ref.text))
         if kind in _FINAL:
@@ -120,8 +120,9 @@ class ResponsesEvents:
         out.append(event)
         return out
 
-    def _event_texts(self, kind: str, event: dict[str, Any]) -> Iterator[tuple[texts.TextRef, str]]:
-        """The whole texts an event repeats or carries, each with its channel (its response path)."""
+    def _event_texts(self, kind: str, event: dict[str, Any]) -> Iterator[tuple[texts.TextRef, str | None]]:
+        """The whole texts an event repeats or carries, each with its channel (its response path;
+        None for a text of an event the gateway does not know, filtered on its own)."""
         o = event.get("output_index") or 0
         if kind.startswith("response.content_part."):
             bases = [("part", f"output[{o}].content[{event.get('content_index') or 0}]")]
@@ -140,7 +141,7 @@ class ResponsesEvents:
             # An event the gateway does not know: every string in it is filtered whole.
             for ref in texts.walk(event, "assistant", ""):
                 if texts.first_step(ref.where) not in _EVENT_KEYS:
-                    yield ref, f"{kind}:{ref.where}"
+                    yield ref, None
             return
         for key, base in bases:
             value = event.get(key)
@@ -186,17 +187,18 @@ class ResponsesEvents:
             out += await self._close(channel)
         return out
 
-    async def _whole(self, channel: str, text: str) -> str:
+    async def _whole(self, channel: str | None, text: str) -> str:
         """What the client gets for a whole text: what its deltas let through, or, when it had no
         deltas, the text filtered whole (then remembered, so every repeat says the same)."""
-        if channel in self.emitted:
+        if channel is not None and channel in self.emitted:
             return "".join(self.emitted[channel])
         if self.filters is None or not text:
             return text
         self.wholes += 1
-        key = f"{channel}#{self.wholes}"
+        key = f"{channel or 'event'}#{self.wholes}"
         out = await self.filters.feed(key, text) + await self.filters.flush(key)
-        self._emit(channel, out)
+        if channel is not None:
+            self._emit(channel, out)
         return out
 
     def _usage(self, response: Any) -> None:
