@@ -326,3 +326,13 @@ def test_roles_a_policy_checks_are_validated(module: str, cls: str, path: str) -
     with pytest.raises(ConfigError) as err:
         structure({"roles": ["User"]}, config_class, path)
     assert "roles" in str(err.value) and "'User'" in str(err.value) and "response_format" in str(err.value)
+
+
+def test_a_refusal_names_where_the_injection_was(gateway: Any) -> None:
+    tools = [{"type": "function", "function": {"name": "weather", "description": ATTACK}}]
+    with pytest.raises(openai.BadRequestError) as err:
+        gateway.client().chat.completions.create(
+            model="fake/model", messages=[{"role": "user", "content": "hi"}], tools=tools
+        )
+    assert "in a tool definition" in err.value.body["message"]
+    assert ATTACK not in err.value.body["message"]

@@ -33,6 +33,8 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 from keeptrust_guard.registry import detector_classes
 from keeptrust_guard.streaming import GuardStreamFilter
 
+# Request texts outside messages, named for the client (keeptrust.texts roles).
+_PLACES = {"tools": "a tool definition", "response_format": "the output schema"}
 _PHASE_WORD = {"request": "request", "response": "answer", "stream": "answer"}
 
 
@@ -89,7 +91,8 @@ class GuardPolicy(Policy):
         return max(hits, key=lambda f: f.score) if hits else None
 
     def _message(self, finding: Finding, phase: str) -> str:
-        where = f" in a {finding.role} message" if finding.role and phase == "request" else ""
+        place = _PLACES.get(finding.role, f"a {finding.role} message")
+        where = f" in {place}" if finding.role and phase == "request" else ""
         return (f"The {_PHASE_WORD[phase]} was blocked by policy '{self.name}': {finding.category} detected{where} "
                 f"(score {finding.score:.2f}).")
 
