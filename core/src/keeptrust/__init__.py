@@ -21,6 +21,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.results",
     "keeptrust.provider",
     "keeptrust.policy",
+    "keeptrust.texts",
     "keeptrust.transport",
     "keeptrust.openai_compat",
     "keeptrust.downloads",
