@@ -98,7 +98,10 @@ class StreamBlocked(Exception):
 class StreamFilter(Protocol):
     """Stateful per-stream text filter. ``feed`` returns what may be emitted now; it may hold back a
     bounded tail (e.g. a half-received e-mail address). ``flush`` returns the rest at stream end.
-    Either may be ``async def`` (the core awaits it), so costly analysis can run in a worker thread."""
+    Either may be ``async def`` (the core awaits it), so costly analysis can run in a worker thread.
+    The core makes one filter per streamed text field of each choice (content, reasoning, refusal,
+    each tool call's arguments, logprob tokens; each Responses output path), so one instance sees
+    one field's text, in order."""
 
     def feed(self, text: str) -> str: ...
 
