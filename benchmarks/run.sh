@@ -13,6 +13,7 @@
 #   pii       pii-detector only
 #   router    keeptrust-hf's router path (per-backend route, Hub mapping cache hit); `keeptrust` then
 #             runs the core's `openai` provider against the same upstream, for the ratio
+#   ratelimit-redis  the rate-limiter with its counters in Redis (start one: scripts/test-services)
 # Every other harness setting (RUNS, DURATION, CONCURRENCY, ...) passes through; see its README.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

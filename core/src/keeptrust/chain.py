@@ -112,7 +112,7 @@ class PolicyChain:
                 continue
             self._record(ctx, entry, "request", decision)
             if isinstance(decision, Block) and not entry.shadow:
-                raise PolicyViolation(decision.message, param=entry.name, code=decision.code, status=decision.status)
+                raise _violation(entry.name, decision)
 
     async def on_response(self, ctx: RequestContext, body: Any) -> Any:
         for entry in self._response:
@@ -127,7 +127,7 @@ class PolicyChain:
                 continue
             self._record(ctx, entry, "response", decision)
             if isinstance(decision, Block) and not entry.shadow:
-                raise PolicyViolation(decision.message, param=entry.name, code=decision.code, status=decision.status)
+                raise _violation(entry.name, decision)
         return body
 
     def stream_filters(self, ctx: RequestContext) -> StreamFilters | None:
@@ -218,3 +218,10 @@ class StreamFilters:
     @property
     def indexes(self) -> list[int]:
         return list(self._per_choice)
+
+
+def _violation(policy: str, block: Block) -> PolicyViolation:
+    error = PolicyViolation(block.message, param=policy, code=block.code, status=block.status, headers=block.headers)
+    if block.status == 429:
+        error.error_type = "rate_limit_error"
+    return error

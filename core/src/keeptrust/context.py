@@ -87,6 +87,8 @@ class RequestContext:
     # keep a streamed answer's assembled (filtered) text in ``response_text`` (the audit log asks
     # for it when it records responses).
     keep_stream_text: bool = False
+    # Headers a policy adds to the answer, success or error (the rate-limiter's ``x-ratelimit-*``).
+    response_headers: dict[str, str] = attrs.Factory(dict)
     # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
     # reads or writes it.
     extra: dict[str, Any] = attrs.Factory(dict)

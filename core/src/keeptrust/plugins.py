@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "keeptrust"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "keeptrust.builtins.openai_provider",
     "keeptrust.builtins.router_policy",
+    "keeptrust.builtins.rate_limit_policy",
     "keeptrust.builtins.audit_policy",
     "keeptrust.builtins.audit_sinks",
     "keeptrust.builtins.audit_commands",

@@ -49,13 +49,17 @@ class Flag:
 
 @attrs.frozen
 class Block:
-    """Stop the request. ``message`` reaches the client: build it from categories and counts only."""
+    """Stop the request. ``message`` reaches the client: build it from categories and counts only.
+
+    ``headers`` go on the error answer (``Retry-After``, ``x-ratelimit-*``); a ``status`` of 429 is
+    answered as a ``rate_limit_error``, as OpenAI types its 429s."""
 
     message: str
     reason: str = ""
     status: int = 400
     code: str = "policy_violation"
     details: dict[str, Any] = attrs.Factory(dict)
+    headers: dict[str, str] = attrs.Factory(dict)
 
 
 Decision = Allow | Modify | Flag | Block

@@ -53,7 +53,7 @@ class Exchange:
     ) -> None:
         self.scope = scope
         self.receive = receive
-        self.send = send
+        self._send = send
         self.chain = chain
         self.limits = limits
         self.auth = auth
@@ -108,6 +108,14 @@ class Exchange:
         return body
 
     # ------------------------------------------------------------------ answering
+    async def send(self, message: dict[str, Any]) -> None:
+        """The ASGI ``send``, adding the headers policies asked for to whatever answer goes out."""
+        extra = self.ctx.response_headers
+        if extra and message["type"] == "http.response.start":
+            added = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+            message = {**message, "headers": [*message.get("headers", ()), *added]}
+        await self._send(message)
+
     async def send_json(self, status: int, body: Any) -> None:
         self.ctx.status = status
         await http.send_json(self.send, status, body, rid=self.ctx.request_id)

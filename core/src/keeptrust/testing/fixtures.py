@@ -4,6 +4,7 @@
   ``fake_upstream.app`` the ``FakeOpenAI`` (``.requests``, ``.fail_next(...)``).
 - ``gateway_factory(config, environ=None, extra_plugins=(), disable=())``: starts a gateway from a
   config dict and stops it after the test; returns a ``RunningGateway`` (``.base_url``, ``.client()``).
+- ``redis_url``: a real Redis database, emptied for the test (``keeptrust.testing.services``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from keeptrust.demo import FakeOpenAI
 from keeptrust.testing.gateway import RunningGateway, start_gateway
 from keeptrust.testing.servers import BackgroundServer
+from keeptrust.testing.services import redis_server_url, redis_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""GCRA state in Redis, shared by every gateway that points at the same database.
+
+The decision is one Lua script, so it is atomic across gateways, and it reads the clock from Redis
+(``TIME``) so gateways whose clocks differ still agree. redis-py is a synchronous client here: trio
+cannot run asyncio clients, and a blocking call must not run on the event loop, so each call goes
+to a worker thread (bounded by a ``CapacityLimiter`` the size of the connection pool).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable, outcome
+
+# ARGV: interval (µs per unit), tolerance (µs), cost (units), check (1/0), charge (1/0).
+# Returns {allowed, µs the TAT is ahead of now after the decision, µs until a denied request passes}.
+GCRA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+local new_tat = tat + cost * interval
+if ARGV[4] == '1' and new_tat - now > tolerance then
+  return {0, math.floor(tat - now), math.ceil(new_tat - tolerance - now)}
+end
+if ARGV[5] ~= '1' then
+  return {1, math.floor(tat - now), 0}
+end
+if cost > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+end
+return {1, math.floor(new_tat - now), 0}
+"""
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ImportError(
+            "the rate-limiter's Redis store needs the redis package: pip install 'keeptrust[redis]'"
+        ) from None
+    return redis
+
+
+class RedisStore:
+    """GCRA over Redis. ``url`` is ``redis://[user:password@]host:port/db`` (or ``rediss://``)."""
+
+    def __init__(self, url: str, *, timeout: float = 0.25, max_connections: int = 16) -> None:
+        redis = _import_redis()
+        self._errors = (redis.RedisError, OSError)
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            max_connections=max_connections,
+            # A gateway key or role is never a Redis command; keep replies as bytes.
+            decode_responses=False,
+        )
+        self._script = self._client.register_script(GCRA_LUA)
+        self._limiter = trio.CapacityLimiter(max_connections)
+
+    def _call(self, key: str, rate: Rate, cost: float, check: bool, charge: bool) -> list[int]:
+        return self._script(
+            keys=[key],
+            args=[rate.interval * 1e6, rate.tolerance * 1e6, cost, int(check), int(charge)],
+        )
+
+    async def take(self, key: str, rate: Rate, cost: float, *, check: bool = True, charge: bool = True) -> Outcome:
+        try:
+            allowed, ahead_us, retry_us = await trio.to_thread.run_sync(
+                self._call, key, rate, cost, check, charge, limiter=self._limiter, abandon_on_cancel=True
+            )
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis did not answer ({type(exc).__name__})") from None
+        return outcome(rate, bool(allowed), ahead_us / 1e6, retry_us / 1e6)
+
+    async def ping(self) -> None:
+        try:
+            await trio.to_thread.run_sync(self._client.ping, limiter=self._limiter, abandon_on_cancel=True)
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis did not answer ({type(exc).__name__})") from None
+
+    async def aclose(self) -> None:
+        await trio.to_thread.run_sync(self._client.close)
