@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from keeptrust.config import load_config, load_config_data
+from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 from keeptrust.plugins import load_registry
 from keeptrust.server.gateway import build_gateway
@@ -106,14 +107,15 @@ def test_chain_policy_not_installed_names_pip_package(registry):
     lines = _errors({"providers": TARGETS, "policies": {"chain": ["pii-detector", "nonsense"]}}, registry)
     assert (
         "<config>: policies.chain[0]: policy 'pii-detector' is not installed; install it with "
-        "`pip install keeptrust-presidio`" in lines
+        f"`{install_command('keeptrust-presidio')}`" in lines
     )
     assert any("policies.chain[1]: unknown policy 'nonsense'" in line for line in lines)
 
 
 def test_unknown_provider_family_names_package(registry):
     lines = _errors({"providers": {"targets": [{"id": "x", "provider": "huggingface:chat:org/m"}]}}, registry)
-    assert any("unknown provider family 'huggingface'" in line and "pip install keeptrust-hf" in line for line in lines)
+    hint = install_command("keeptrust-hf")
+    assert any("unknown provider family 'huggingface'" in line and hint in line for line in lines)
 
 
 def test_literal_and_bool_are_strict(registry):

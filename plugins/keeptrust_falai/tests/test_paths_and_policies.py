@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from keeptrust import Block, Modify, Policy, hookimpl, request_texts, response_texts
+from keeptrust.distributions import install_command
 from keeptrust.testing import serve_app
 from keeptrust_falai.backend import FalAI
 from keeptrust_falai.testing import MP3, PNG, FakeFal
@@ -83,7 +84,7 @@ def test_direct_fal_key_is_not_sent_to_the_hub(world, gateway, direct_fal):
 def test_without_this_package_fal_models_say_how_to_get_it(world, gateway):
     with pytest.raises(openai.BadRequestError) as info:
         gateway(disable=["falai"]).client().images.generate(model=FLUX, prompt="x")
-    assert "pip install keeptrust-falai" in info.value.body["message"]
+    assert install_command("keeptrust-falai") in info.value.body["message"]
     assert not world.fal.requests
 
 

@@ -3,9 +3,12 @@ item 3): gated models, bad tokens, rate limits, unknown and unserved models, mis
 
 from __future__ import annotations
 
+import re
+
 import openai
 import pytest
 
+from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 from keeptrust_hf.testing import TOKEN, TOKEN_ENV, hf_target
 
@@ -72,8 +75,8 @@ def test_fal_ai_without_its_package_is_a_clear_400(hf, gateway):
     ):
         with pytest.raises(openai.BadRequestError) as info:
             client.images.generate(model=model, prompt="a cat")
-        assert "pip install keeptrust-falai" in info.value.body["message"]
-    with pytest.raises(ConfigError, match="pip install keeptrust-falai"):
+        assert f"install it with `{install_command('keeptrust-falai')}`" in info.value.body["message"]
+    with pytest.raises(ConfigError, match=re.escape(install_command("keeptrust-falai"))):
         gateway(hf_target(model="black-forest-labs/FLUX.1-dev", backend="fal-ai"), disable=("falai",))
 
 

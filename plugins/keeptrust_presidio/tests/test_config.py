@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError, PluginError
 
 
@@ -78,6 +80,6 @@ def test_missing_presidio_names_the_pip_command(monkeypatch: pytest.MonkeyPatch)
     from keeptrust_presidio.nlp import ModelUnavailable
 
     monkeypatch.setitem(sys.modules, "presidio_analyzer", None)  # as if it were not installed
-    with pytest.raises(ModelUnavailable, match="pip install keeptrust-presidio") as err:
+    with pytest.raises(ModelUnavailable, match=re.escape(install_command("keeptrust-presidio"))) as err:
         Detector(PiiDetectorConfig())
     assert "presidio_analyzer" in str(err.value)

@@ -17,6 +17,7 @@ from keeptrust.config.checks import core_errors
 from keeptrust.config.model import GatewayConfig, TargetConfig
 from keeptrust.config.structure import structure
 from keeptrust.contract import ConfigCheck
+from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str])
         if cls is None:
             hint = KNOWN_DISTRIBUTIONS.get(family)
             known = ", ".join(sorted(registry.providers)) or "none"
-            fix = f"; install it with `pip install {hint}`" if hint else ""
+            fix = f"; install it with `{install_command(hint)}`" if hint else ""
             errors.append(f"{path}.provider: unknown provider family '{family}' (installed: {known}){fix}")
             continue
         raw = dict(raw)
@@ -243,7 +244,7 @@ def _load_policies(gateway: GatewayConfig, registry: Registry, errors: list[str]
     def missing(name: str, path: str) -> None:
         dist = KNOWN_DISTRIBUTIONS.get(name)
         if dist:
-            errors.append(f"{path}: policy '{name}' is not installed; install it with `pip install {dist}`")
+            errors.append(f"{path}: policy '{name}' is not installed; install it with `{install_command(dist)}`")
             return
         hint = difflib.get_close_matches(name, known, n=1)
         extra = f"; did you mean '{hint[0]}'?" if hint else ""

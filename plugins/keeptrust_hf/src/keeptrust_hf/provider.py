@@ -19,6 +19,7 @@ import httpx
 
 from keeptrust import context as ops
 from keeptrust.context import RequestContext
+from keeptrust.distributions import install_command
 from keeptrust.downloads import Downloader
 from keeptrust.errors import ConfigError, NotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust.openai_compat import chat_completion
@@ -108,7 +109,7 @@ class HuggingFaceProvider(Provider):
             dist = KNOWN_ELSEWHERE[name]
             message = (
                 f"the Hugging Face backend '{name}' is provided by a separate package: "
-                f"install it with `pip install {dist}`"
+                f"install it with `{install_command(dist)}`"
             )
         elif name in RETIRED:
             message = (
@@ -296,7 +297,7 @@ class HuggingFaceProvider(Provider):
             dists = sorted({KNOWN_ELSEWHERE[m] for m in missing})
             raise RequestError(
                 f"model '{hub_model}' is served for {op} only by {', '.join(sorted(set(missing)))}: "
-                f"install `pip install {' '.join(dists)}`",
+                f"install it with `{install_command(*dists)}`",
                 param="model",
                 code="unsupported_backend",
             )

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from keeptrust.distributions import install_command
 from keeptrust_presidio.config import PiiDetectorConfig
 from keeptrust_presidio.nlp import ModelUnavailable, load_pipeline
 
@@ -68,7 +69,8 @@ def _import_presidio() -> Any:
         import presidio_anonymizer  # noqa: F401 - checked here so a missing one fails at start-up
     except ImportError as exc:
         raise ModelUnavailable(
-            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): pip install keeptrust-presidio"
+            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): "
+            f"{install_command('keeptrust-presidio')}"
         ) from exc
     return presidio_analyzer
 

