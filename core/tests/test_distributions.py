@@ -36,9 +36,7 @@ def test_from_an_index_or_a_wheelhouse_it_is_the_distribution_name(monkeypatch: 
     assert install_command("keeptrust-hf", "keeptrust-falai") == "pip install keeptrust-hf keeptrust-falai"
 
 
-def test_from_an_editable_checkout_it_names_the_plugin_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_from_an_editable_checkout_it_names_the_plugin_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _installed_from(monkeypatch, {"url": (ROOT / "core").as_uri(), "dir_info": {"editable": True}})
     monkeypatch.chdir(ROOT)
     python = Path(sys.executable)
