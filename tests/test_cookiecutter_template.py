@@ -162,6 +162,27 @@ def test_the_declared_requirements_admit_what_is_installed(rendered: dict[str, P
                 assert requirement.specifier.contains(installed, prereleases=True), (path.name, line, installed)
 
 
+def test_the_generated_package_supports_the_cores_pythons(rendered: dict[str, Path]) -> None:
+    """requires-python, classifiers, the CI matrix and ruff's target all say keeptrust's Pythons."""
+    import tomllib
+
+    import yaml
+
+    core = tomllib.loads((ROOT / "core" / "pyproject.toml").read_text())["project"]
+    versions = [c.rsplit(" ", 1)[1] for c in core["classifiers"] if c.startswith("Programming Language :: Python :: 3.")]
+    assert versions and core["requires-python"] == f">={versions[0]}"
+    for path in rendered.values():
+        pyproject = tomllib.loads((path / "pyproject.toml").read_text())
+        project = pyproject["project"]
+        assert project["requires-python"] == core["requires-python"], path.name
+        assert [c for c in project["classifiers"] if c.startswith("Programming Language :: Python :: 3.")] == [
+            f"Programming Language :: Python :: {v}" for v in versions
+        ]
+        assert pyproject["tool"]["ruff"]["target-version"] == "py" + versions[0].replace(".", "")
+        workflow = yaml.safe_load((path / ".github" / "workflows" / "test.yml").read_text())
+        assert workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"] == versions, path.name
+
+
 def test_rendered_packages_are_ruff_clean(rendered: dict[str, Path]) -> None:
     pytest.importorskip("ruff")
     for path in rendered.values():
