@@ -169,13 +169,14 @@ def test_the_generated_package_supports_the_cores_pythons(rendered: dict[str, Pa
     import yaml
 
     core = tomllib.loads((ROOT / "core" / "pyproject.toml").read_text())["project"]
-    versions = [c.rsplit(" ", 1)[1] for c in core["classifiers"] if c.startswith("Programming Language :: Python :: 3.")]
+    python = "Programming Language :: Python :: 3."
+    versions = [c.rsplit(" ", 1)[1] for c in core["classifiers"] if c.startswith(python)]
     assert versions and core["requires-python"] == f">={versions[0]}"
     for path in rendered.values():
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         project = pyproject["project"]
         assert project["requires-python"] == core["requires-python"], path.name
-        assert [c for c in project["classifiers"] if c.startswith("Programming Language :: Python :: 3.")] == [
+        assert [c for c in project["classifiers"] if c.startswith(python)] == [
             f"Programming Language :: Python :: {v}" for v in versions
         ]
         assert pyproject["tool"]["ruff"]["target-version"] == "py" + versions[0].replace(".", "")
