@@ -9,7 +9,7 @@ import orjson
 import pytest
 import trio
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import answer_unless_disconnected, lifespan, read_request
 from keeptrust.testing import serve_app
 
 MODEL = "acme/injection-classifier"
@@ -38,8 +38,10 @@ class FakeClassifier:
         incoming = await read_request(scope, receive)
         if incoming is None:
             return
-        payload = incoming.json
-        self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": payload})
+        self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": incoming.json})
+        await answer_unless_disconnected(receive, lambda: self._answer(incoming.json, send))
+
+    async def _answer(self, payload: Any, send: Any) -> None:
         if self.delay:
             await trio.sleep(self.delay)
         inputs = payload["inputs"]

@@ -1,13 +1,16 @@
-"""The ASGI plumbing every fake upstream shares: the lifespan handshake and reading one request.
+"""The ASGI plumbing every fake upstream shares: the lifespan handshake, reading one request, and
+answering it the way a real server does when the client goes away.
 
 Public module: plugins' test kits build their fake upstreams on it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 import orjson
+import trio
 
 
 @attrs.frozen
@@ -57,4 +60,26 @@ async def read_request(scope: dict[str, Any], receive: Any) -> IncomingRequest |
     )
 
 
-__all__ = ["IncomingRequest", "lifespan", "read_request"]
+async def answer_unless_disconnected(receive: Any, answer: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``answer()`` (after ``read_request``) while watching ``receive`` for the client going
+    away; a disconnect cancels the answer, as a real upstream stops work for a caller that gave up
+    (and a test server then has nothing left to wait for when it stops). True when it was cancelled.
+    """
+    gone = False
+    async with trio.open_nursery() as nursery:
+
+        async def watch() -> None:
+            nonlocal gone
+            # Hypercorn reports a client that went away only through receive().
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone = True
+                nursery.cancel_scope.cancel()
+
+        nursery.start_soon(watch)
+        await answer()
+        nursery.cancel_scope.cancel()
+    return gone
+
+
+__all__ = ["IncomingRequest", "answer_unless_disconnected", "lifespan", "read_request"]

@@ -19,7 +19,7 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import answer_unless_disconnected, lifespan, read_request
 
 
 @attrs.define
@@ -128,6 +128,11 @@ class FakeOpenAI:
             return
         headers, body, raw, path = incoming.headers, incoming.json, incoming.raw, incoming.path
         self.requests.append(Recorded(scope["method"], path, headers, body, raw))
+        # A client that goes away (during an injected delay too) cancels the answer.
+        if await answer_unless_disconnected(receive, lambda: self._answer(scope["method"], path, headers, body, send)):
+            self.cancelled += 1
+
+    async def _answer(self, method: str, path: str, headers: dict[str, str], body: Any, send: Any) -> None:
         if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
             await self._json(
                 send,
@@ -158,19 +163,7 @@ class FakeOpenAI:
             if fault.body is not None:
                 await self._json(send, 200, fault.body, fault.headers)
                 return
-        # Hypercorn reports a client that went away only through receive(): watch it, so a
-        # cancelled request stops here as it would on a real upstream.
-        async with trio.open_nursery() as nursery:
-
-            async def watch() -> None:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    self.cancelled += 1
-                    nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch)
-            await self.route(scope["method"], path, body or {}, send, fault)
-            nursery.cancel_scope.cancel()
+        await self.route(method, path, body or {}, send, fault)
 
     async def route(self, method: str, path: str, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
         if path.endswith("/chat/completions") and method == "POST":

@@ -14,7 +14,11 @@ from hypercorn.trio import serve
 class BackgroundServer:
     """An ASGI app served by hypercorn's trio worker in its own thread and trio run.
 
-    ``url`` is ``http://127.0.0.1:<port>``; ``stop()`` shuts it down gracefully and joins the thread.
+    ``url`` is ``http://127.0.0.1:<port>``; ``stop()`` waits up to ``graceful_timeout`` for requests
+    still being handled (the app's whole call, so work after the answer such as audit records
+    counts), then closes every connection and joins the thread. Idle keep-alive connections (an
+    ``openai`` or ``httpx`` client a test never closed) do not hold the stop up: hypercorn 0.18 does
+    not always close them at shutdown and would wait out its graceful timeout for each server.
     """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, graceful_timeout: float = 0.5) -> None:
@@ -30,6 +34,8 @@ class BackgroundServer:
         self._error: BaseException | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._stop: trio.Event | None = None
+        self._in_flight = 0
+        self._idle: trio.Event | None = None
         self._thread = threading.Thread(target=self._main, daemon=True, name=f"server-{type(app).__name__}")
 
     def start(self, timeout: float = 30.0) -> BackgroundServer:
@@ -44,12 +50,14 @@ class BackgroundServer:
         async def main() -> None:
             self._token = trio.lowlevel.current_trio_token()
             self._stop = trio.Event()
+            self._idle = trio.Event()
+            self._idle.set()
             async with trio.open_nursery() as nursery:
                 binds = await nursery.start(
                     lambda task_status: serve(
-                        self.app,
+                        self._counted,
                         self.config,
-                        shutdown_trigger=self._stop.wait,  # type: ignore[union-attr]
+                        shutdown_trigger=self._shutdown_trigger,
                         task_status=task_status,
                     )
                 )
@@ -61,6 +69,26 @@ class BackgroundServer:
         except BaseException as exc:  # handed to the starting thread
             self._error = exc
             self._ready.set()
+
+    async def _counted(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self._in_flight += 1
+        self._idle = self._idle if self._in_flight > 1 else trio.Event()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()  # type: ignore[union-attr]
+
+    async def _shutdown_trigger(self) -> None:
+        await self._stop.wait()  # type: ignore[union-attr]
+        with trio.move_on_after(self.config.graceful_timeout):
+            await self._idle.wait()  # type: ignore[union-attr]
+        # Nothing left to wait for (or its time is up): hypercorn cancels the connections at once.
+        self.config.graceful_timeout = 0.0
 
     def stop(self, timeout: float = 15.0) -> None:
         if self._token is not None and self._stop is not None and self._thread.is_alive():
