@@ -1,14 +1,12 @@
-"""Every shared/spec/examples config, with its whole policy chain, against the Hugging Face fakes.
-
-This is the product as the seed documents describe it: the seed's configs loaded as written (only
-URLs pointed at loopback fakes), driven with the official `openai` client, with the real policy
-packages (keeptrust-guard, keeptrust-presidio) and the audit log on.
+"""Every example config of the product specification, with its whole policy chain, against the
+Hugging Face fakes: the configs loaded as written (only URLs pointed at loopback fakes), driven with
+the official `openai` client, with the real policy packages (keeptrust-guard, keeptrust-presidio)
+and the audit log on. The examples live beside the repository (``keeptrust.testing.spec_examples``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,58 +15,23 @@ import openai
 import pytest
 import yaml
 
-from keeptrust.demo.asgi import lifespan, read_request
-from keeptrust.testing import serve_app, start_gateway
+from keeptrust.testing import AuditCollector, serve_app, spec_examples, start_gateway
 
 hf_testing = pytest.importorskip("keeptrust_hf.testing")
 pytest.importorskip("keeptrust_guard")
 pytest.importorskip("keeptrust_presidio")
 
 
-def _examples_dir() -> Path:
-    if os.environ.get("KEEPTRUST_SPEC_EXAMPLES"):
-        return Path(os.environ["KEEPTRUST_SPEC_EXAMPLES"])
-    repo = Path(__file__).resolve().parents[1]
-    for root in (repo.parent / "shared", Path("/work/shared")):
-        if (root / "spec" / "examples").is_dir():
-            return root / "spec" / "examples"
-    return repo.parent / "shared" / "spec" / "examples"
-
-
-EXAMPLES = _examples_dir()
-FILES = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
-pytestmark = pytest.mark.skipif(not FILES, reason="shared/spec/examples is not available")
-
-
-class Collector:
-    """An audit collector: records every batch the api sink POSTs."""
-
-    def __init__(self) -> None:
-        self.batches: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        incoming = await read_request(scope, receive)
-        if incoming is None:
-            return
-        self.batches.append(incoming.json)
-        self.headers.append(incoming.headers)
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        return [r for batch in self.batches for r in batch["records"]]
+FILES = spec_examples(__file__)
+pytestmark = pytest.mark.skipif(not FILES, reason="the spec examples (shared/spec/examples) are not available")
+EXAMPLES = FILES[0].parent if FILES else Path()
 
 
 @pytest.fixture
 def fakes():
     hf = serve_app(hf_testing.FakeHF(token=hf_testing.TOKEN))
     tgi = serve_app(hf_testing.FakeTGI(reply="endpoint reply"))
-    collector = serve_app(Collector())
+    collector = serve_app(AuditCollector())
     yield hf, tgi, collector
     for server in (hf, tgi, collector):
         server.stop()

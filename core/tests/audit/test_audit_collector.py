@@ -8,37 +8,11 @@ from typing import Any
 
 import orjson
 
-from keeptrust.demo.asgi import lifespan, read_request
-from keeptrust.testing import BackgroundServer
+from keeptrust.testing import AuditCollector, BackgroundServer
 
 from .conftest import audit_config, free_port, kt
 
 COLLECTOR_KEY = "collector-key-MARKER-93ad1e"
-
-
-class Collector:
-    """An HTTP collector that keeps every batch it is POSTed, with its headers."""
-
-    def __init__(self) -> None:
-        self.batches: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        incoming = await read_request(scope, receive)
-        if incoming is None:
-            return
-        self.batches.append(incoming.json)
-        self.headers.append(incoming.headers)
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        return [r for batch in self.batches for r in batch["records"]]
-
 
 def wait_for(predicate: Any, what: str) -> None:
     deadline = time.monotonic() + 60
@@ -80,7 +54,7 @@ def test_a_collector_that_was_down_receives_every_record_once_and_in_order(upstr
     after_restart = [f"down-again-{i}" for i in range(10)]
     ask(gw, after_restart)
 
-    collector = Collector()
+    collector = AuditCollector()
     server = BackgroundServer(collector, port=port).start()
     try:
         wait_for(lambda: "down-again-9" in {r.get("request_id") for r in collector.records}, "the spooled records")

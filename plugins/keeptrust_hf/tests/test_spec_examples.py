@@ -1,4 +1,5 @@
-"""Every config in shared/spec/examples loads and runs against the fakes (issue 5 item 10).
+"""Every example config of the product specification loads and runs against the fakes (the
+examples live beside the repository: ``keeptrust.testing.spec_examples``).
 
 ``base_url``s are rewritten to a fake TGI (``/v1`` kept when the original had it) and the router
 and Hub URLs point at ``FakeHF``. Policies from other packages (prompt-injection, pii-detector, ...)
@@ -17,23 +18,10 @@ import pytest
 import yaml
 
 from keeptrust.plugins import load_registry
-from keeptrust.testing import serve_app
+from keeptrust.testing import serve_app, spec_examples
 from keeptrust_hf.testing import TOKEN, FakeTGI
 
-
-def _examples_dir() -> Path:
-    # shared/ lies beside the repository (CI's clean clone) or at /work/shared (development machines).
-    if os.environ.get("KEEPTRUST_SPEC_EXAMPLES"):
-        return Path(os.environ["KEEPTRUST_SPEC_EXAMPLES"])
-    repo = Path(__file__).resolve().parents[3]
-    for root in (repo.parent / "shared", Path("/work/shared")):
-        if (root / "spec" / "examples").is_dir():
-            return root / "spec" / "examples"
-    return repo.parent / "shared" / "spec" / "examples"
-
-
-EXAMPLES = _examples_dir()
-FILES = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
+FILES = spec_examples(__file__)
 CORE_POLICIES = {"router", "audit-logger"}
 
 
@@ -59,7 +47,7 @@ def tgi_server():
     server.stop()
 
 
-@pytest.mark.skipif(not FILES, reason="shared/spec/examples is not available")
+@pytest.mark.skipif(not FILES, reason="the spec examples (shared/spec/examples) are not available")
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_example_runs_against_the_fakes(path, hf, gateway, tgi_server, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # anything the audit log writes stays in the test's directory
@@ -102,7 +90,7 @@ def test_example_runs_against_the_fakes(path, hf, gateway, tgi_server, tmp_path,
         assert routed.choices[0].message.content == "endpoint reply"  # the dedicated target
 
 
-@pytest.mark.skipif(not FILES, reason="shared/spec/examples is not available")
+@pytest.mark.skipif(not FILES, reason="the spec examples (shared/spec/examples) are not available")
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_example_validates_with_kt(path, tmp_path):
     wanted = set(yaml.safe_load(path.read_text())["policies"]["chain"])

@@ -11,6 +11,7 @@ import yaml
 
 from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError, PluginError
+from keeptrust.testing import spec_examples
 
 
 def test_bad_action_names_the_path(echo_upstream: Any, gateway_factory: Any, pii_config: Any) -> None:
@@ -51,13 +52,7 @@ def test_spec_example_loads(echo_upstream: Any, gateway_factory: Any, pii_config
 
 
 def _spec_examples() -> list[Path]:
-    # shared/ lies beside the repository (CI) or at /work/shared (development machines).
-    repo = Path(__file__).resolve().parents[3]
-    for root in (repo.parent / "shared", Path("/work/shared")):
-        folder = root / "spec" / "examples"
-        if folder.is_dir():
-            return sorted(p for p in folder.glob("*.yaml") if "pii-detector" in p.read_text(encoding="utf-8"))
-    return []
+    return spec_examples(__file__, containing="pii-detector")
 
 
 @pytest.mark.parametrize("example", _spec_examples(), ids=lambda p: p.name)
