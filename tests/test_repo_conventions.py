@@ -1,4 +1,4 @@
-"""Conventions the whole repository keeps (STYLE.md): small modules, no grab-bag helpers."""
+"""Conventions the whole repository keeps: small modules, no grab-bag helpers."""
 
 from __future__ import annotations
 

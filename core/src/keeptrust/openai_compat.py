@@ -1,9 +1,10 @@
 """Calling OpenAI-compatible upstreams (vLLM, TGI's Messages API, the HF router's backends) and
 normalising what they answer into exactly the OpenAI shapes clients parse.
 
-Quirks handled here once, for every provider (research/wire-formats.md §4.6, §9.3): TGI finish
-reasons ``eos_token``/``stop_sequence``, tool-call ``arguments`` sent as an object, ``tool_calls`` sent
-as a single object in stream deltas, empty ``id``s, and errors sent inside a 200 stream.
+Quirks handled here once, for every provider (TGI's Messages API:
+https://huggingface.github.io/text-generation-inference/): TGI finish reasons ``eos_token``/
+``stop_sequence``, tool-call ``arguments`` sent as an object, ``tool_calls`` sent as a single object
+in stream deltas, empty ``id``s, and errors sent inside a 200 stream.
 
 Public module: plugins import it; the names in ``__all__`` are its API.
 """

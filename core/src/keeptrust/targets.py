@@ -99,7 +99,7 @@ def build_targets(
 
 
 class ModelResolver:
-    """Pick the target for a request's ``model`` (ARCHITECTURE §4): target id, then a target's
+    """Pick the target for a request's ``model``: target id, then a target's
     ``model``, then an open target that accepts the name."""
 
     def __init__(self, targets: Mapping[str, Target]) -> None:

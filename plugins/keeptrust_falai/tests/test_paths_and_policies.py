@@ -32,8 +32,8 @@ def _plugin(name: str, **hooks: Any) -> types.ModuleType:
 
 
 def _direct_backend_plugin(url: str) -> types.ModuleType:
-    """The fal-ai backend with its direct base URL on the fake (keeptrust-hf has no per-target
-    override yet: NEEDS_FROM_HF.md item 1)."""
+    """The fal-ai backend with its direct base URL on the fake (the base URL is a class attribute
+    of the backend, so a subclass registered under the same name points it at the fake)."""
     backend = type("FakeHostFalAI", (FalAI,), {"direct_base_url": url})
     return _plugin("direct_fal", register_hf_backends=lambda register: register(backend))
 

@@ -27,7 +27,7 @@ def test_registered_under_the_keeptrust_group():
     assert registry.plugins["guard"].distribution == "keeptrust-guard"
 
 
-def test_seed_keys_load():
+def test_the_documented_keys_load():
     loaded = _load(
         {
             "prompt-injection": {

@@ -1,5 +1,5 @@
 """Dedicated Inference Endpoints and self-hosted TGI: the Messages API for ``/v1`` URLs, the native
-``/generate`` API and plain pipelines for ``format: huggingface``, cold starts (issue 5 items 5, 6)."""
+``/generate`` API and plain pipelines for ``format: huggingface``, cold starts."""
 
 from __future__ import annotations
 

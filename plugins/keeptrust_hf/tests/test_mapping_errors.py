@@ -1,5 +1,5 @@
-"""The Hub mapping (validation, TTL cache, invalidate-on-404) and the errors users see (issue 5
-item 3): gated models, bad tokens, rate limits, unknown and unserved models, missing backends."""
+"""The Hub mapping (validation, TTL cache, invalidate-on-404) and the errors users see: gated models,
+bad tokens, rate limits, unknown and unserved models, missing backends."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Embeddings, images, image edits, speech and transcriptions on every backend of the capability
-table: the exact upstream request and the OpenAI-shaped answer (issue 5 items 7, 8)."""
+table: the exact upstream request and the OpenAI-shaped answer."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def floats(b64: str) -> list[float]:
 
 
 # ------------------------------------------------------------------------------------ embeddings
-def test_seed_bge_example_end_to_end(hf, gateway):
+def test_bge_embeddings_example_end_to_end(hf, gateway):
     hf.app.add_mapping(BGE, "hf-inference", task="feature-extraction")
     gw = gateway(
         {"id": "hf-bge-embeddings", "provider": "huggingface", "model": BGE, "secret_key_ref": {"env": "HF_API_TOKEN"}}

@@ -1,4 +1,4 @@
-"""``/v1/responses`` (router passthrough or translation to chat) and ``/v1/models`` (issue 5 item 9)."""
+"""``/v1/responses`` (router passthrough or translation to chat) and ``/v1/models``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Chat through the Inference Providers router: target forms, every chat backend's exact route and
-body, parameters, quirks, streaming and usage (issue 5 items 1, 2, 4)."""
+body, parameters, quirks, streaming and usage."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def provider_id(backend: str) -> str:
     return LLAMA if backend == "hf-inference" else f"{backend}-llama-3.1-8b"
 
 
-def test_seed_shorthand_goes_to_the_auto_router_with_the_hub_id(hf, gateway):
+def test_shorthand_goes_to_the_auto_router_with_the_hub_id(hf, gateway):
     hf.app.add_mapping(LLAMA, "groq", "llama-3.1-8b-instant")
     gw = gateway({"id": "hf-llama-8b", "provider": f"huggingface:chat:{LLAMA}", "secret_key_ref": {"env": TOKEN_ENV}})
     answer = gw.client().chat.completions.create(model=LLAMA, messages=USER, max_tokens=20, temperature=0.7)

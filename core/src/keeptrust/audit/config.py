@@ -10,7 +10,7 @@ from keeptrust.config.model import SecretRef
 from keeptrust.policy import PolicyConfig
 
 # The collector URL for ``destination: api`` when the block names no ``endpoint`` (so a config such
-# as the seed's full-governance example validates, and the URL is set per deployment).
+# as the full-governance example config validates, and the URL is set per deployment).
 ENDPOINT_ENV = "KEEPTRUST_AUDIT_API_URL"
 
 

@@ -1,4 +1,4 @@
-"""Policy ``audit-logger``: one record per request, written off the request path (ARCHITECTURE §7).
+"""Policy ``audit-logger``: one record per request, written off the request path.
 
     audit-logger:
       immutable: true          # hash-chained, append-only segments; `kt audit verify` proves them

@@ -1,4 +1,4 @@
-"""Policy ``router``: pick the target by the caller's role (ARCHITECTURE §4).
+"""Policy ``router``: pick the target by the caller's role.
 
 router:
   rules:

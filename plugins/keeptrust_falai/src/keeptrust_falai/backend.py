@@ -30,7 +30,7 @@ EXTRA_KEY = "falai"
 SYNC = "sync"
 QUEUE = "queue"
 
-# The router limits request bodies to 2 MB (wire-formats.md §7.5) and audio travels base64-encoded
+# The router limits request bodies to 2 MB (it answers 413 above) and audio travels base64-encoded
 # (4/3 larger) inside JSON, so this is the largest audio file that fits through it.
 ROUTER_BODY_LIMIT = 2_000_000
 ROUTER_MAX_AUDIO_BYTES = (ROUTER_BODY_LIMIT - 64 * 1024) * 3 // 4

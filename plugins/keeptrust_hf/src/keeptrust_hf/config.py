@@ -1,4 +1,4 @@
-"""The ``huggingface`` target: the keys of seed 000 plus ``backend``/``bill_to`` (issue 5)."""
+"""The ``huggingface`` target: the common target keys plus ``backend``, ``bill_to``, ``format``, ..."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class HFTarget(TargetConfig):
     backend: str | None = None
     # ``huggingface``: the native ``inputs``/``parameters`` API for ``base_url``s without ``/v1``.
     format: Literal["openai", "huggingface"] = "openai"
-    # Seed 000 marks the family twice; accepted for compatibility, it must say ``huggingface``.
+    # Some configs name the family twice (``provider_type``); accepted, it must say ``huggingface``.
     provider_type: Literal["huggingface"] | None = None
     # Organisation billed for router calls (header ``X-HF-Bill-To``).
     bill_to: str | None = None

@@ -1,5 +1,5 @@
 """Embeddings: HF feature-extraction outputs to one vector per input, and the OpenAI answer with
-``encoding_format: base64`` (little-endian float32, what the openai SDK decodes; wire-formats §5.3)."""
+``encoding_format: base64`` (little-endian float32, what the openai SDK decodes)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The Hub mapping API: which backends serve a Hub model, under which id, for which task.
 
-``GET {hub}/api/models/{org}/{name}?expand[]=inferenceProviderMapping`` (wire-formats.md §2). The
+``GET {hub}/api/models/{org}/{name}?expand[]=inferenceProviderMapping`` (what huggingface_hub's
+``HfApi.model_info(expand=["inferenceProviderMapping"])`` asks). The
 answer is cached per model with a TTL (the official clients cache for the process lifetime and
-never notice a remapping; a TTL plus invalidate-on-404 is the pattern §2.4 recommends).
+never notice a remapping; a TTL plus invalidate-on-404 notices a remapping within the TTL).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class MappingCache:
 
 
 def hub_error(response: Any, hub_model: str, upstream: Upstream) -> Exception:
-    """Hub API errors (wire-formats.md §2.5, §3.3) as client errors that say what to fix."""
+    """Hub API errors (401, 403 for gated repos, 404) as client errors that say what to fix."""
     status = response.status_code
     code = response.headers.get("x-error-code", "")
     message = response.headers.get("x-error-message", "")

@@ -1,4 +1,4 @@
-"""Images and audio between OpenAI's shapes and the backends' (wire-formats.md §5.4-5.6): sizes,
+"""Images and audio between OpenAI's shapes and the backends' (huggingface_hub's task helpers): sizes,
 data URIs, format sniffing, upload limits, and the OpenAI answers built from what backends return.
 Shared by every backend, keeptrust-falai's included (BACKEND_API.md §4)."""
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 Downloader = Callable[[str], Awaitable[tuple[bytes, str]]]
 ImageSource = str | bytes | tuple[bytes, str]
 
-# OpenAI speech ``response_format`` → Content-Type (wire-formats.md §5.5; open question 8: our choice).
+# OpenAI speech ``response_format`` → Content-Type (our choice: OpenAI names the formats, not the types).
 SPEECH_TYPES = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",

@@ -1,8 +1,8 @@
 """Model names as clients and configs write them, validated before any URL is built from them.
 
-Forms (ARCHITECTURE §4): ``huggingface/{backend}/{org}/{name}`` (Bifrost style) and
+Forms: ``huggingface/{backend}/{org}/{name}`` (Bifrost style) and
 ``{org}/{name}[:{backend}|:fastest|:cheapest|:preferred]`` (router style). Repo ids follow
-huggingface_hub's ``validate_repo_id`` rules (reliability.md §4): ASCII word characters, ``.``
+huggingface_hub's ``validate_repo_id`` rules (``huggingface_hub.utils._validators``): ASCII word characters, ``.``
 and ``-``, one ``/``, no ``..`` or ``--``, at most 96 characters per part.
 """
 
@@ -18,7 +18,7 @@ _SUFFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # router (400 model_not_supported, bifrost #1381), so it is never sent: it means "no suffix".
 POLICIES = frozenset({"fastest", "cheapest", "preferred"})
 
-# Names other gateways use for the same backends (seed 004, Bifrost docs) → router names.
+# Names other gateways use for the same backends (LiteLLM's and Bifrost's docs) → router names.
 BACKEND_ALIASES = {
     "fireworks": "fireworks-ai",
     "featherless": "featherless-ai",

@@ -1,5 +1,6 @@
 """``GET /v1/models`` for open targets: the Hub's models per installed backend, queried in parallel
-(``/api/models?inference_provider={backend}``, wire-formats.md §2.6) and cached with the mapping TTL."""
+(``/api/models?inference_provider={backend}``, as ``HfApi.list_models(inference_provider=...)``)
+and cached with the mapping TTL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """``format: huggingface`` endpoints without ``/v1``: TGI's ``/generate`` + ``/generate_stream`` or a
 plain transformers pipeline (``POST /`` with ``inputs``), translated to and from chat completions
-(wire-formats.md §4.1-4.8). Which of the two is detected once, with ``GET /info``."""
+(TGI's API: https://huggingface.github.io/text-generation-inference/). Which of the two is
+detected once, with ``GET /info``."""
 
 from __future__ import annotations
 

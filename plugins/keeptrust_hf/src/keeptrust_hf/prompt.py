@@ -1,4 +1,4 @@
-"""Chat messages → one prompt string, for endpoints that only take ``inputs`` (wire-formats.md §4.8).
+"""Chat messages → one prompt string, for endpoints that only take ``inputs``.
 
 The model's own Jinja ``chat_template`` is rendered the way TGI renders it (variables ``messages``,
 ``bos_token``, ``eos_token``, ``add_generation_prompt=True``; helpers ``raise_exception`` and

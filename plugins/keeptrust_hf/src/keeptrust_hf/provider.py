@@ -1,6 +1,6 @@
 """Provider family ``huggingface``: one instance per target.
 
-Three ways to reach a model (ARCHITECTURE §5):
+Three ways to reach a model:
 
 - ``base_url`` ending in ``/v1`` (Dedicated Endpoint, TGI, vLLM): the OpenAI-compatible Messages
   API, with no mapping lookups on the request path — the fast path the benchmark measures;

@@ -1,4 +1,4 @@
-"""``/v1/responses`` for chat backends (wire-formats.md §5.8): the router's own Responses API when the
+"""``/v1/responses`` for chat backends: the router's own Responses API when the
 router picks the backend, otherwise translated to chat completions the way huggingface/responses.js
 does (requests to chat, answers and stream events back)."""
 

@@ -1,6 +1,6 @@
 """Where a native endpoint's chat template comes from, in order: the target's ``chat_template``, the
 endpoint's ``/info`` (when it reports ``chat_template``), the model's ``tokenizer_config.json`` on
-the Hub (wire-formats.md §4.8), else ``prompt.DEFAULT_TEMPLATE``."""
+the Hub (``tokenizer_config.json``'s ``chat_template``), else ``prompt.DEFAULT_TEMPLATE``."""
 
 from __future__ import annotations
 

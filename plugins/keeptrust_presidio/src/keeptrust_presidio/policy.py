@@ -1,5 +1,5 @@
 """Policy ``pii-detector``: find personal data in what users send and what models answer, and
-redact, mask or block it (ARCHITECTURE §6)."""
+redact, mask or block it."""
 
 from __future__ import annotations
 

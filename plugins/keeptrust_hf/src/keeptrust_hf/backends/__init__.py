@@ -19,7 +19,7 @@ BUILTIN_BACKENDS: tuple[type[Backend], ...] = (*OPENAI_STYLE_BACKENDS, HFInferen
 KNOWN_ELSEWHERE: Mapping[str, str] = {"fal-ai": "keeptrust-falai"}
 
 # Backends the router no longer serves (removed from huggingface_hub 2.4.0 on 2026-07-01, PR #4447,
-# "removed from the Hub inference routing layer"); seed 004 still names some of them.
+# "removed from the Hub inference routing layer"); older configs and other gateways' docs still name some of them.
 RETIRED: frozenset[str] = frozenset({"black-forest-labs", "clarifai", "hyperbolic", "nebius", "nvidia", "sambanova"})
 
 

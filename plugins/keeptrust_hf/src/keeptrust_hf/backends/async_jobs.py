@@ -1,6 +1,6 @@
 """Backends whose media tasks are jobs: submit, then poll until a result URL exists — replicate
 (predictions, ``Prefer: wait``), wavespeed (``data.urls.get``) and zai-org (``async-result``).
-Wire shapes: wire-formats.md §8.1-8.2; huggingface_hub _providers/{replicate,wavespeed,zai_org}.py."""
+Wire shapes: huggingface_hub _providers/{replicate,wavespeed,zai_org}.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The OpenAI-compatible router backends of huggingface_hub 2.4.0, as data (wire-formats.md §1.4,
-§1.6, §8.2-8.4; huggingface_hub src/huggingface_hub/inference/_providers/<name>.py).
+"""The OpenAI-compatible router backends of huggingface_hub 2.4.0, as data (huggingface_hub
+src/huggingface_hub/inference/_providers/<name>.py).
 
 Differences are routes, direct hosts, ``response_format`` dialects and parameters a backend does
 not take: never branches in code.

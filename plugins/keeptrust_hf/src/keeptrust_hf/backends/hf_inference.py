@@ -1,5 +1,5 @@
-"""hf-inference, Hugging Face's own serverless backend behind the router (wire-formats.md §1.5, §7;
-huggingface_hub _providers/hf_inference.py): chat via TGI's Messages API, every other task via the
+"""hf-inference, Hugging Face's own serverless backend behind the router (huggingface_hub
+_providers/hf_inference.py): chat via TGI's Messages API, every other task via the
 classic pipeline payload ``{"inputs", "parameters"}`` or raw bytes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible dialect most router backends speak (wire-formats.md §1.4, §8.2-8.4): the
+"""The OpenAI-compatible dialect most router backends speak (huggingface_hub _providers/_common.py): the
 body is the OpenAI request with ``model`` = the backend's own id, on the backend's route."""
 
 from __future__ import annotations

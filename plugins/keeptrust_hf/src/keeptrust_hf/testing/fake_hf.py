@@ -1,6 +1,6 @@
 """A fake Hugging Face: the Hub API (mapping, listing, tokenizer configs) and the Inference
 Providers router (auto-router, per-backend routes, async jobs, result files), in one ASGI app,
-faithful to wire-formats.md (§1-2, §7-8, checklist §11)."""
+faithful to what huggingface_hub's clients send and receive."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fake Dedicated Endpoint: TGI (``/info``, ``/generate``, ``/generate_stream``, the Messages API)
-or a plain transformers pipeline (``POST /`` only), faithful to wire-formats.md §4."""
+or a plain transformers pipeline (``POST /`` only), faithful to TGI's API (https://huggingface.github.io/text-generation-inference/)."""
 
 from __future__ import annotations
 
