@@ -1,5 +1,6 @@
 """Reading requests within limits, and writing responses. Hypercorn's defaults are not enough for
-an edge service (research/reliability.md §2): the body limit and deadline are enforced here."""
+an edge service (it buffers any body size and has no whole-body deadline): the body limit and
+deadline are enforced here."""
 
 from __future__ import annotations
 
