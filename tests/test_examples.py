@@ -28,7 +28,11 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("name", ["quickstart.yaml", "huggingface.yaml"])
 def test_examples_validate(name):
-    load_config(EXAMPLES / name, load_registry(), environ={"HF_API_TOKEN": "hf_" + "x" * 34})
+    data = yaml.safe_load((EXAMPLES / name).read_text())
+    loaded = load_config(EXAMPLES / name, load_registry(), environ={"HF_API_TOKEN": "hf_" + "x" * 34})
+    assert [t.id for t in loaded.targets] == [t["id"] for t in data["providers"]["targets"]]
+    assert loaded.chain == data["policies"]["chain"]
+    assert set(loaded.policies) >= set(data["policies"]["chain"])
 
 
 def test_quickstart_redacts_blocks_and_audits(tmp_path):

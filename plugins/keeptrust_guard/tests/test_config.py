@@ -86,4 +86,10 @@ def test_spec_examples_policy_blocks_structure(name):
         if k in ("prompt-injection", "safety-filter", "content-filter")
     }
     guard.setdefault("prompt-injection", {})
-    _load(guard)
+    loaded = _load(guard)
+    # Every key the example sets arrives in the structured block as written.
+    for policy, block in guard.items():
+        structured = loaded.policies[policy]
+        for key, value in (block or {}).items():
+            if isinstance(value, (str, int, float, bool)):
+                assert getattr(structured, key) == value, (policy, key)
