@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 import pytest
 
-from keeptrust.testing import BackgroundServer, RunningGateway, serve_app, start_gateway
+from keeptrust.testing import BackgroundServer, RunningGateway, serve_app
 from keeptrust_falai.testing import FakeFal
-from keeptrust_hf.testing import LOOPBACK_DOWNLOADS, TOKEN, TOKEN_ENV, FakeHF, serve_fake_hf
+from keeptrust_hf.testing import LOOPBACK_DOWNLOADS, TOKEN, TOKEN_ENV, FakeHF, hf_gateways, serve_fake_hf
 
 # Hub model → (fal app, Hub task), as the Hub mapping API lists them for fal-ai.
 MODELS = {
@@ -61,24 +61,7 @@ def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def gateway() -> Iterator[Callable[..., RunningGateway]]:
-    started: list[RunningGateway] = []
-
-    def start(
-        *targets: dict[str, Any],
-        environ: dict[str, str] | None = None,
-        extra_plugins: Any = (),
-        disable: Any = (),
-        **config: Any,
-    ) -> RunningGateway:
-        data = {"providers": {"targets": list(targets or [hf_target()])}, **config}
-        gw = start_gateway(
-            data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, extra_plugins=extra_plugins, disable=disable
-        )
-        started.append(gw)
-        return gw
-
-    try:
+    """``gateway(*targets, environ=None, extra_plugins=(), disable=(), **config)``; the default
+    target is ``hf_target()``."""
+    with hf_gateways(hf_target()) as start:
         yield start
-    finally:
-        for gw in started:
-            gw.stop()

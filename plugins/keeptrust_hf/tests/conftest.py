@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from keeptrust.testing import RunningGateway, start_gateway
-from keeptrust_hf.testing import TOKEN, TOKEN_ENV, FakeHF, fake_hf_environ, serve_fake_hf
+from keeptrust.testing import RunningGateway
+from keeptrust_hf.testing import TOKEN, FakeHF, fake_hf_environ, hf_gateways, serve_fake_hf
 
 
 @pytest.fixture
@@ -26,18 +26,5 @@ def hf(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def gateway() -> Iterator[Callable[..., RunningGateway]]:
     """``gateway(*targets, environ=None, disable=(), **config)`` starts a gateway with the HF token set;
     ``disable`` names plugins to leave out (``falai``, to test the gateway without keeptrust-falai)."""
-    started: list[RunningGateway] = []
-
-    def start(
-        *targets: dict[str, Any], environ: dict[str, str] | None = None, disable: tuple[str, ...] = (), **config: Any
-    ) -> RunningGateway:
-        data = {"providers": {"targets": list(targets)}, **config}
-        gw = start_gateway(data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, disable=disable)
-        started.append(gw)
-        return gw
-
-    try:
+    with hf_gateways() as start:
         yield start
-    finally:
-        for gw in started:
-            gw.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -62,21 +61,6 @@ class ChunkedUpstream:
                 {"type": "http.response.body", "body": b"data: " + orjson.dumps(event) + b"\n\n", "more_body": True}
             )
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """``serve(asgi_app)`` -> a started ``BackgroundServer``, stopped after the test."""
-    servers: list[BackgroundServer] = []
-
-    def start(app: Any) -> BackgroundServer:
-        server = BackgroundServer(app).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def _pii_config(url: str, chain: tuple[str, ...] = ("pii-detector",), **policy: Any) -> dict[str, Any]:

@@ -5,18 +5,18 @@
 - ``gateway_factory(config, environ=None, extra_plugins=(), disable=())``: starts a gateway from a
   config dict and stops it after the test; returns a ``RunningGateway`` (``.base_url``, ``.client()``).
 - ``redis_url``: a real Redis database, emptied for the test (``keeptrust.testing.services``).
+- ``serve(asgi_app)``: serves any ASGI app (a fake upstream of your own) on loopback for the test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from keeptrust.demo import FakeOpenAI
-from keeptrust.testing.gateway import RunningGateway, start_gateway
-from keeptrust.testing.servers import BackgroundServer
+from keeptrust.testing.gateway import RunningGateway, gateways
+from keeptrust.testing.servers import BackgroundServer, servers
 from keeptrust.testing.services import redis_server_url, redis_url  # noqa: F401 - fixtures
 
 
@@ -31,15 +31,12 @@ def fake_upstream() -> Iterator[BackgroundServer]:
 
 @pytest.fixture
 def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
-    started: list[RunningGateway] = []
+    with gateways() as start:
+        yield start
 
-    def factory(config: dict[str, Any], **kwargs: Any) -> RunningGateway:
-        gw = start_gateway(config, **kwargs)
-        started.append(gw)
-        return gw
 
-    try:
-        yield factory
-    finally:
-        for gw in started:
-            gw.stop()
+@pytest.fixture
+def serve() -> Iterator[Callable[..., BackgroundServer]]:
+    """``serve(asgi_app)`` -> a started ``BackgroundServer`` on loopback, stopped after the test."""
+    with servers() as start:
+        yield start

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -72,3 +73,21 @@ def start_gateway(
     app = GatewayApp(gateway)
     server = BackgroundServer(app).start()
     return RunningGateway(server, app)
+
+
+@contextmanager
+def gateways(**defaults: Any) -> Iterator[Callable[..., RunningGateway]]:
+    """``start(config, **kwargs)`` starts gateways (``start_gateway`` with ``defaults`` under
+    ``kwargs``) and every one is stopped when the block ends: the body of gateway-starting fixtures."""
+    started: list[RunningGateway] = []
+
+    def start(config: Mapping[str, Any], **kwargs: Any) -> RunningGateway:
+        gw = start_gateway(config, **{**defaults, **kwargs})
+        started.append(gw)
+        return gw
+
+    try:
+        yield start
+    finally:
+        for gw in started:
+            gw.stop()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import trio
@@ -108,3 +110,19 @@ class BackgroundServer:
 def serve_app(app: Any, **kwargs: Any) -> BackgroundServer:
     """Start ``app`` on 127.0.0.1 (a free port) and return the running server."""
     return BackgroundServer(app, **kwargs).start()
+
+
+@contextmanager
+def servers() -> Iterator[Callable[..., BackgroundServer]]:
+    """``serve(app, **kwargs)`` starts ``app`` on loopback; every server is stopped when the block ends."""
+    started: list[BackgroundServer] = []
+
+    def serve(app: Any, **kwargs: Any) -> BackgroundServer:
+        started.append(serve_app(app, **kwargs))
+        return started[-1]
+
+    try:
+        yield serve
+    finally:
+        for server in started:
+            server.stop()

@@ -9,11 +9,11 @@ demand (``.fail_next(path_prefix, status, body, headers, times)``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from keeptrust.testing import BackgroundServer, serve_app
+from keeptrust.testing import BackgroundServer, RunningGateway, gateways, serve_app
 from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, WAV, FakeRequest, FakeResponse, sse
 from keeptrust_hf.testing.fake_hf import FakeHF, vector
 from keeptrust_hf.testing.fake_tgi import FakeTGI
@@ -45,6 +45,21 @@ def hf_target(target_id: str = "hf", **keys: Any) -> dict[str, Any]:
 
 
 @contextmanager
+def hf_gateways(*default_targets: dict[str, Any], **defaults: Any) -> Iterator[Callable[..., RunningGateway]]:
+    """``start(*targets, environ=None, **config)`` starts a gateway whose config is ``targets`` (or
+    ``default_targets``) plus ``config``, with ``TOKEN`` in ``TOKEN_ENV``; other keywords
+    (``disable``, ``extra_plugins``) go to ``start_gateway``. Every gateway stops when the block ends."""
+    with gateways(**defaults) as start_one:
+
+        def start(*targets: dict[str, Any], environ: dict[str, str] | None = None, **config: Any) -> RunningGateway:
+            options = {k: config.pop(k) for k in ("disable", "extra_plugins", "redactor") if k in config}
+            data = {"providers": {"targets": list(targets or default_targets)}, **config}
+            return start_one(data, environ={TOKEN_ENV: TOKEN, **(environ or {})}, **options)
+
+        yield start
+
+
+@contextmanager
 def serve_fake_hf(app: Any = None) -> Iterator[BackgroundServer]:
     """Serve ``app`` (a new ``FakeHF(token=TOKEN)`` by default) on 127.0.0.1 for the block."""
     server = serve_app(app if app is not None else FakeHF(token=TOKEN))
@@ -67,6 +82,7 @@ __all__ = [
     "FakeResponse",
     "FakeTGI",
     "fake_hf_environ",
+    "hf_gateways",
     "hf_target",
     "serve_fake_hf",
     "sse",
