@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -13,22 +14,37 @@ from keeptrust.testing import openai_target
 MSG = [{"role": "user", "content": "tell me about apples"}]
 
 
-def _gw(gateway_factory, fake_upstream, env, words_plugin, words, mode="enforce", chain=("words",)):
+def _gw(gateway_factory, fake_upstream, env, words_plugin, words, mode="enforce", chain=("words",), audit=None):
     config = {
         "providers": {"targets": [openai_target(fake_upstream.url)]},
         "policies": {"chain": list(chain), "policy": {"words": {"mode": mode, **words}}},
     }
+    if audit is not None:  # a directory: every decision goes to the audit log there
+        config["policies"]["chain"].append("audit-logger")
+        config["policies"]["policy"]["audit-logger"] = {"directory": str(audit), "immutable": False}
     return gateway_factory(config, environ=env, extra_plugins=[words_plugin])
 
 
-def test_block_is_400_policy_violation_without_echoing_text(gateway_factory, fake_upstream, env, words_plugin):
-    gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"block": ["apples"]})
+def _recorded(gw, audit) -> list[dict]:
+    """The ``words`` decisions of every audit record, once the gateway has stopped (and flushed)."""
+    gw.stop()
+    records = [json.loads(line) for path in sorted(audit.rglob("*.jsonl")) for line in path.read_text().splitlines()]
+    return [d for r in records for d in r.get("decisions") or [] if d["policy"] == "words"]
+
+
+def test_block_is_400_policy_violation_without_echoing_text(
+    gateway_factory, fake_upstream, env, words_plugin, tmp_path
+):
+    gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"block": ["apples"]}, audit=tmp_path)
     with pytest.raises(openai.BadRequestError) as err:
         gw.client().chat.completions.create(model="fake/model", messages=MSG)
     body = err.value.body
     assert body["code"] == "policy_violation" and body["param"] == "words"
     assert "apples" not in body["message"]
     assert not any(r.path.endswith("/chat/completions") for r in fake_upstream.app.requests)
+    assert _recorded(gw, tmp_path) == [
+        {"policy": "words", "phase": "request", "action": "block", "reason": "blocked word", "details": {"count": 1}}
+    ]
 
 
 def test_modify_rewrites_what_the_upstream_receives(gateway_factory, fake_upstream, env, words_plugin):
@@ -47,11 +63,14 @@ def test_shadow_mode_decides_but_never_changes_traffic(gateway_factory, fake_ups
     assert fake_upstream.app.last.body["messages"][0]["content"] == "tell me about apples"
 
 
-def test_response_phase_blocks_whole_answers(gateway_factory, fake_upstream, env, words_plugin):
-    gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"response_block": ["said"]})
+def test_response_phase_blocks_whole_answers(gateway_factory, fake_upstream, env, words_plugin, tmp_path):
+    gw = _gw(gateway_factory, fake_upstream, env, words_plugin, {"response_block": ["said"]}, audit=tmp_path)
     with pytest.raises(openai.BadRequestError) as err:
         gw.client().chat.completions.create(model="fake/model", messages=MSG)
     assert err.value.body["code"] == "policy_violation"
+    assert _recorded(gw, tmp_path) == [
+        {"policy": "words", "phase": "response", "action": "block", "reason": "blocked word in answer"}
+    ]
 
 
 def test_stream_filter_rewrites_across_chunk_boundaries(gateway_factory, fake_upstream, env, words_plugin):
