@@ -8,7 +8,7 @@ import ipaddress
 import httpx
 import pytest
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import accept
 from keeptrust.downloads import Downloader, DownloadSettings, UnsafeDownload, is_public
 from keeptrust.errors import UpstreamError
 from keeptrust.h11_transport import TrioH11Transport
@@ -24,10 +24,9 @@ class CDN:
         self.seen: list[dict[str, str]] = []
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
+        request = await accept(scope, receive, send)
+        if request is None:
             return
-        request = await read_request(scope, receive)
         self.seen.append(request.headers)
         path = request.path
         status, headers, body = 200, [(b"content-type", b"image/png")], b"PNGDATA"

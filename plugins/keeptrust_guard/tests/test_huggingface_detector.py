@@ -9,7 +9,7 @@ import orjson
 import pytest
 import trio
 
-from keeptrust.demo.asgi import answer_unless_disconnected, lifespan, read_request
+from keeptrust.demo.asgi import accept, answer_unless_disconnected
 from keeptrust.testing import serve_app
 
 MODEL = "acme/injection-classifier"
@@ -32,10 +32,7 @@ class FakeClassifier:
         ]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": incoming.json})

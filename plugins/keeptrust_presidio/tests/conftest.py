@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from keeptrust.demo import FakeOpenAI
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import accept
 from keeptrust.testing import openai_target
 from keeptrust.testing.servers import BackgroundServer
 from keeptrust_presidio.analysis import Detector
@@ -33,12 +33,7 @@ class ChunkedUpstream:
         self.requests: list[Any] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         self.requests.append(incoming.json)

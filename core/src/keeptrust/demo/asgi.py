@@ -60,6 +60,17 @@ async def read_request(scope: dict[str, Any], receive: Any) -> IncomingRequest |
     )
 
 
+async def accept(scope: dict[str, Any], receive: Any, send: Any) -> IncomingRequest | None:
+    """The start of every fake's ``__call__``: answers the lifespan protocol, ignores other
+    non-HTTP scopes, and reads the request; None when there is nothing to answer."""
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+        return None
+    if scope["type"] != "http":
+        return None
+    return await read_request(scope, receive)
+
+
 async def answer_unless_disconnected(receive: Any, answer: Callable[[], Awaitable[None]]) -> bool:
     """Run ``answer()`` (after ``read_request``) while watching ``receive`` for the client going
     away; a disconnect cancels the answer, as a real upstream stops work for a caller that gave up
@@ -82,4 +93,4 @@ async def answer_unless_disconnected(receive: Any, answer: Callable[[], Awaitabl
     return gone
 
 
-__all__ = ["IncomingRequest", "answer_unless_disconnected", "lifespan", "read_request"]
+__all__ = ["IncomingRequest", "accept", "answer_unless_disconnected", "lifespan", "read_request"]

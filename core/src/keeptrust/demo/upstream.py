@@ -19,7 +19,7 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.demo.asgi import answer_unless_disconnected, lifespan, read_request
+from keeptrust.demo.asgi import accept, answer_unless_disconnected
 
 
 @attrs.define
@@ -118,12 +118,7 @@ class FakeOpenAI:
 
     # -- ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         headers, body, raw, path = incoming.headers, incoming.json, incoming.raw, incoming.path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import accept
 
 
 class AuditCollector:
@@ -16,10 +16,7 @@ class AuditCollector:
         self.headers: list[dict[str, str]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         self.batches.append(incoming.json)

@@ -19,7 +19,7 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import accept
 
 
 # A valid 1x1 PNG, built here rather than pasted as an opaque blob.
@@ -130,12 +130,7 @@ class FakeFal:
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         headers, body = incoming.headers, incoming.json

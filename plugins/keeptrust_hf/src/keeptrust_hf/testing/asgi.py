@@ -12,7 +12,7 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.demo.asgi import lifespan, read_request
+from keeptrust.demo.asgi import accept
 
 # The smallest valid files of each kind, so answers are recognisable by their magic bytes.
 PNG = (
@@ -94,12 +94,7 @@ class FakeApp:
         return None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        incoming = await read_request(scope, receive)
+        incoming = await accept(scope, receive, send)
         if incoming is None:
             return
         host, port = incoming.server
