@@ -6,6 +6,8 @@ installed from a source checkout (``pip install -e ./core``, as ``scripts/bootst
 command names the plugin's folder in that checkout, which works with no package index; elsewhere it
 is ``pip install NAME``, which works from PyPI or from a wheelhouse (``PIP_FIND_LINKS=dist``, built by
 ``scripts/build-wheels``).
+
+Public module: plugins name their own missing pieces with ``install_command``.
 """
 
 from __future__ import annotations
