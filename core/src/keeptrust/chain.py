@@ -29,6 +29,7 @@ class ChainEntry:
     has_response: bool
     has_stream: bool
     has_complete: bool
+    has_redact: bool = False
 
 
 def _overrides(policy: Policy, method: str) -> bool:
@@ -55,6 +56,7 @@ class PolicyChain:
                     _overrides(policy, "on_response"),
                     _overrides(policy, "stream_filter"),
                     _overrides(policy, "on_complete"),
+                    _overrides(policy, "redact_for_record"),
                 )
             )
         active = self.entries if enabled else [e for e in self.entries if _always_on(e)]
@@ -62,6 +64,7 @@ class PolicyChain:
         self._response = [e for e in active if e.has_response]
         self._stream = [e for e in active if e.has_stream]
         self._complete = [e for e in active if e.has_complete]
+        self._redacting = [e for e in active if e.has_redact]
 
     @property
     def policies(self) -> list[Policy]:
@@ -108,6 +111,8 @@ class PolicyChain:
                 raise self._fail(entry, "request", exc) from exc
             if saved is not None:
                 ctx.body = saved
+            if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
+                _redacted(ctx, entry.name, "request")
             if decision is None:
                 continue
             self._record(ctx, entry, "request", decision)
@@ -123,6 +128,8 @@ class PolicyChain:
                 raise
             except Exception as exc:
                 raise self._fail(entry, "response", exc) from exc
+            if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
+                _redacted(ctx, entry.name, "response")
             if decision is None:
                 continue
             self._record(ctx, entry, "response", decision)
@@ -139,9 +146,16 @@ class PolicyChain:
                 raise self._fail(entry, "stream", exc) from exc
             if f is not None:
                 filters.append((entry, f))
+                # The text a stream keeps for the record is what came out of every enforcing filter.
+                if entry.has_redact and not entry.shadow:
+                    _redacted(ctx, entry.name, "response")
         return StreamFilters(ctx, filters, self) if filters else None
 
     async def on_complete(self, ctx: RequestContext) -> None:
+        if self._redacting:
+            bodies = any(e.policy.keeps_bodies for e in self._complete)
+            if bodies or ctx.error_message:
+                await self.redact_for_record(ctx, bodies)
         for entry in self._complete:
             try:
                 await entry.policy.on_complete(ctx)
@@ -149,6 +163,56 @@ class PolicyChain:
                 logger.error(
                     "policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc
                 )
+
+    async def redact_for_record(self, ctx: RequestContext, bodies: bool = True) -> None:
+        """Pass what completion consumers keep through every redacting policy whose own phase did not
+        redact it on this request (refused earlier, blocked, shadow, upstream error): the error message
+        (an upstream's may quote the request) and, with ``bodies``, the request and answer bodies."""
+        done = ctx.extra.get(_REDACTED, ())
+        for entry in self._redacting:
+            if ctx.error_message and (entry.name, "error") not in done:
+                message = await self._redact(ctx, entry, ctx.error_message, "response")
+                ctx.error_message = message if isinstance(message, str) else "(withheld: redaction failed)"
+                _redacted(ctx, entry.name, "error")
+            if not bodies:
+                continue
+            if (entry.name, "request") not in done and ctx.body:
+                ctx.body = await self._redact(ctx, entry, ctx.body, "request")
+            if (entry.name, "response") not in done:
+                if ctx.response_body is not None:
+                    ctx.response_body = await self._redact(ctx, entry, ctx.response_body, "response")
+                if ctx.response_text:
+                    ctx.response_text = await self._redact(ctx, entry, ctx.response_text, "response")
+                texts = ctx.extra.get("core.choice_texts")
+                if texts:
+                    ctx.extra["core.choice_texts"] = await self._redact(ctx, entry, texts, "response")
+            _redacted(ctx, entry.name, "request")
+            _redacted(ctx, entry.name, "response")
+
+    async def _redact(self, ctx: RequestContext, entry: ChainEntry, value: Any, phase: str) -> Any:
+        try:
+            return await entry.policy.redact_for_record(ctx, value, phase)  # type: ignore[arg-type]
+        except Exception as exc:
+            # The exception's message may quote the text: log its type only, and keep nothing unredacted.
+            logger.error(
+                "policy '%s' (plugin %s) failed to redact the %s of %s for the record (%s); it is withheld",
+                entry.name,
+                entry.plugin,
+                phase,
+                ctx.request_id,
+                type(exc).__name__,
+            )
+            return {"withheld": f"redaction by {entry.name} failed"}
+
+
+_REDACTED = "core.redacted"
+
+
+def _redacted(ctx: RequestContext, name: str, phase: str) -> None:
+    done = ctx.extra.get(_REDACTED)
+    if done is None:
+        ctx.extra[_REDACTED] = done = set()
+    done.add((name, phase))
 
 
 async def _settle(value: Any) -> str:

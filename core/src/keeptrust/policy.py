@@ -133,6 +133,9 @@ class Policy:
     config_class: ClassVar[type] = PolicyConfig
     # The pip package that provides this policy, for start-up errors when it is missing.
     distribution: ClassVar[str | None] = None
+    # True on a policy whose ``on_complete`` keeps request or answer bodies (the audit-logger with
+    # include_request/include_response): the chain then runs ``redact_for_record`` where needed first.
+    keeps_bodies: bool = False
 
     def __init__(self, config: Any, env: PolicyEnv) -> None:
         self.config = config
@@ -149,6 +152,20 @@ class Policy:
 
     async def on_complete(self, ctx: RequestContext) -> None:
         return None
+
+    async def redact_for_record(self, ctx: RequestContext, value: Any, phase: Literal["request", "response"]) -> Any:
+        """Return ``value`` (a request body, an answer's body or its streamed text) with what this policy
+        redacts taken out, as its ``phase`` would have redacted it; never decide, block or count.
+
+        A redacting policy (pii-detector) implements it so that nothing it would have removed reaches the
+        audit log or any ``on_complete`` consumer when its own phase did not run on this request: the
+        request was refused earlier in the chain (another policy's block, an unknown model, a bad
+        parameter), the policy itself blocked it, it runs in shadow mode, or the upstream answered an
+        error. The chain calls it, before ``on_complete``, only for those phases and only when a
+        completion consumer keeps bodies. ``value`` may be any JSON value (a malformed body too); redact
+        in place or return a new value. Raising makes the chain withhold the value from the record.
+        """
+        return value
 
 
 __all__ = [

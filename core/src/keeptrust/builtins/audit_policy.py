@@ -69,6 +69,8 @@ class AuditLoggerPolicy(Policy):
             redact=redactor,
             add_secret=redactor.add if redactor is not None else (lambda _value: None),
         )
+        # Bodies kept in the record first pass every redacting policy (PolicyChain.redact_for_record).
+        self.keeps_bodies = config.include_request or config.include_response
         pack = env.config.gateway.pack
         self.pack = pack
         self.writer = AuditWriter(sink_class(options, sink_env), sink_env, {"name": pack.name, "version": pack.version})

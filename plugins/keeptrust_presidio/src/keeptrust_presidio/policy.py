@@ -158,6 +158,22 @@ class PiiDetectorPolicy(Policy):
             return None
         return await self._check(ctx, response_texts(ctx.operation, body), "answer")
 
+    async def redact_for_record(self, ctx: RequestContext, value: Any, phase: str) -> Any:
+        """What the audit log keeps of a body this policy did not redact on the way (refused before it
+        ran, blocked by it, shadow mode, an upstream error): every string in it, whatever the field,
+        redacted as ``action: redact`` (``mask`` when that is the action) would; no decision is made."""
+        if not (self.apply_request if phase == "request" else self.apply_response):
+            return value
+        holder = [value]
+        refs = [r for r in _strings(holder, 0) if r.text.strip()]
+        if refs:
+            found = await self.analyze([r.text for r in refs])
+            rewriter = self._rewriter(ctx)
+            for ref, fs in zip(refs, found, strict=True):
+                if fs:
+                    ref.set(rewriter.rewrite(ref.text, fs))
+        return holder[0]
+
     def stream_filter(self, ctx: RequestContext) -> PiiStreamFilter | None:
         if not self.apply_response:
             return None
@@ -178,3 +194,19 @@ class PiiDetectorPolicy(Policy):
         return PiiStreamFilter(
             self.analyze_window, rewriter.rewrite, self.config.stream_holdback, self.config.action == "block", record
         )
+
+
+def _strings(container: Any, key: Any) -> list[TextRef]:
+    """Every string under ``container[key]``, at any depth (dict values and list items; keys stay)."""
+    out: list[TextRef] = []
+    stack = [(container, key)]
+    while stack:
+        parent, k = stack.pop()
+        value = parent[k]
+        if isinstance(value, str):
+            out.append(TextRef(parent, k, "", ""))
+        elif isinstance(value, dict):
+            stack.extend((value, name) for name in value)
+        elif isinstance(value, list):
+            stack.extend((value, i) for i in range(len(value)))
+    return out
