@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start keeptrust for the harness: gateway.sh PORT CONFIG. Swaps in the variant's config (with the
 # harness's upstream port written in) for the `keeptrust-policies` system, and for VARIANT=router
-# also for `keeptrust` (the openai-provider baseline) plus a fake Hub mapping API.
+# also for `keeptrust` (the openai-provider baseline) plus a fake Hub mapping API. BASE_VARIANT swaps
+# configs/<BASE_VARIANT>.yaml in for `keeptrust`, to compare two variants in one run.
 set -euo pipefail
 PORT=$1
 CONFIG=$2
@@ -9,7 +10,8 @@ upstream=$(grep -oE '127\.0\.0\.1:[0-9]+' "$CONFIG" | head -1)
 render() { sed "s#127\.0\.0\.1:18080#$upstream#" "$KT_BENCH_DIR/configs/$1.yaml" >"$CONFIG.$1.yaml"; CONFIG="$CONFIG.$1.yaml"; }
 case "$(basename "$CONFIG")" in
   keeptrust-bench-policies.yaml) [ "$VARIANT" = policies ] || render "$VARIANT" ;;
-  keeptrust-bench.yaml) [ "$VARIANT" = router ] && render openai-baseline ;;
+  keeptrust-bench.yaml)
+    if [ -n "${BASE_VARIANT:-}" ]; then render "$BASE_VARIANT"; elif [ "$VARIANT" = router ]; then render openai-baseline; fi ;;
 esac
 if [ "$VARIANT" = router ]; then
   hub_port=$((${upstream##*:} + 20))

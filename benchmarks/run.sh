@@ -14,6 +14,9 @@
 #   router    keeptrust-hf's router path (per-backend route, Hub mapping cache hit); `keeptrust` then
 #             runs the core's `openai` provider against the same upstream, for the ratio
 #   ratelimit-redis  the rate-limiter with its counters in Redis (start one: scripts/test-services)
+#   audit-durable  audit with durable_before_response: true
+# BASE_VARIANT=<variant> makes `keeptrust` run that variant instead of the no-policy config, e.g.
+#   BASE_VARIANT=audit VARIANT=audit-durable SYSTEMS="keeptrust keeptrust-policies" bash benchmarks/run.sh
 # Every other harness setting (RUNS, DURATION, CONCURRENCY, ...) passes through; see its README.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +26,8 @@ BENCH="${BENCH_DIR:-$ROOT/../shared/bench}"
 [ -x "$ROOT/.venv/bin/kt" ] || { echo "run ./scripts/bootstrap first" >&2; exit 1; }
 export VARIANT="${VARIANT:-policies}"
 [ -f "$HERE/configs/$VARIANT.yaml" ] || [ "$VARIANT" = policies ] || { echo "unknown VARIANT $VARIANT" >&2; exit 1; }
+[ -z "${BASE_VARIANT:-}" ] || [ -f "$HERE/configs/$BASE_VARIANT.yaml" ] || { echo "unknown BASE_VARIANT $BASE_VARIANT" >&2; exit 1; }
+export BASE_VARIANT="${BASE_VARIANT:-}"
 # run.sh uses KT_BIN itself, hence the longer name.
 export KEEPTRUST_KT="$ROOT/.venv/bin/kt" KT_BENCH_DIR="$HERE"
 # run.sh expands PORT and CONFIG; the first word must be an installed command, so use bash.

@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import trio
 
 from keeptrust.errors import GatewayError, InternalError, PolicyViolation
 from keeptrust.policy import ACTIONS, Allow, Block, DecisionRecord, Policy, StreamBlocked, StreamFilter
@@ -151,7 +153,27 @@ class PolicyChain:
                     _redacted(ctx, entry.name, "response")
         return StreamFilters(ctx, filters, self) if filters else None
 
+    def completing_send(self, ctx: RequestContext, send: Any) -> Any:
+        """``send`` for the answer to ``ctx``; when a policy ``holds_answer``, a wrapper that runs
+        ``on_complete`` before the last body message goes out (so a client that has the whole answer
+        knows the policy finished, e.g. its audit record is durable)."""
+        if not any(e.policy.holds_answer for e in self._complete):
+            return send
+
+        async def send_when_complete(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                if ctx.finished_at is None:
+                    ctx.finished_at = time.monotonic()
+                with trio.CancelScope(shield=True):
+                    await self.on_complete(ctx)
+            await send(message)
+
+        return send_when_complete
+
     async def on_complete(self, ctx: RequestContext) -> None:
+        if ctx.extra.get(_COMPLETED):
+            return  # already run before the answer's last message (completing_send)
+        ctx.extra[_COMPLETED] = True
         if self._redacting:
             bodies = any(e.policy.keeps_bodies for e in self._complete)
             if bodies or ctx.error_message:
@@ -206,6 +228,7 @@ class PolicyChain:
 
 
 _REDACTED = "core.redacted"
+_COMPLETED = "core.completed"
 
 
 def _redacted(ctx: RequestContext, name: str, phase: str) -> None:

@@ -136,6 +136,10 @@ class Policy:
     # True on a policy whose ``on_complete`` keeps request or answer bodies (the audit-logger with
     # include_request/include_response): the chain then runs ``redact_for_record`` where needed first.
     keeps_bodies: bool = False
+    # True on a policy that must finish its ``on_complete`` before the client has the whole answer (the
+    # audit-logger with durable_before_response): the chain then runs ``on_complete`` just before the
+    # last body message of the answer (a stream's ``[DONE]``) is sent, and not again afterwards.
+    holds_answer: bool = False
 
     def __init__(self, config: Any, env: PolicyEnv) -> None:
         self.config = config

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
+import pytest
 
 from .conftest import audit_config, kt, read_chain_records, request_records
 
@@ -103,6 +104,50 @@ def test_sigkill_under_load_leaves_a_log_verify_accepts_and_the_restart_continue
     assert records[-1]["request_id"] == "after-restart"
     verified = kt("audit", "verify", str(audit_dir))
     assert verified.returncode == 0, verified.stdout
+
+
+@pytest.mark.parametrize("destination", ["jsonl", "sqlite"])
+def test_sigkill_with_durable_before_response_loses_no_answered_request(
+    upstream, gateway_process, tmp_path, destination
+):
+    audit_dir = tmp_path / "audit"
+    config = audit_config(upstream.url, audit_dir, destination=destination, durable_before_response=True)
+    gw = gateway_process(config)
+    client = gw.client()
+    answered: list[str] = []
+    enough = threading.Event()
+    lock = threading.Lock()
+
+    def load(worker: int) -> None:
+        for i in range(100_000):
+            request_id = f"kill-{worker}-{i}"
+            try:
+                chat(client, request_id, stream=i % 3 == 0)  # a stream counts as answered at its [DONE]
+            except Exception:
+                return
+            with lock:
+                answered.append(request_id)
+                if len(answered) >= 400:
+                    enough.set()
+
+    threads = [threading.Thread(target=load, args=(w,)) for w in range(16)]
+    for t in threads:
+        t.start()
+    assert enough.wait(120)
+    gw.kill()
+    for t in threads:
+        t.join(60)
+
+    verified = kt("audit", "verify", str(audit_dir))
+    assert verified.returncode == 0, verified.stdout
+    if destination == "jsonl":
+        records = request_records(audit_dir)
+    else:
+        query = kt("audit", "query", str(audit_dir), "--type", "request")
+        records = [orjson.loads(line) for line in query.stdout.splitlines()]
+    logged = {r["request_id"] for r in records}
+    assert len(answered) >= 400
+    assert set(answered) <= logged, sorted(set(answered) - logged)
 
 
 def run_some(gateway_process, config, count: int, prefix: str = "r") -> None:

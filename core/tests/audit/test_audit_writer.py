@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import sys
 from typing import Any
 
@@ -56,7 +57,7 @@ def register_audit_sinks(register: Any) -> None:
 
 
 def make_writer(**config: Any) -> tuple[AuditWriter, MemorySink]:
-    audit = AuditLoggerConfig(destination="memory", batch_max_delay_ms=0, **config)
+    audit = AuditLoggerConfig(destination="memory", **{"batch_max_delay_ms": 0, **config})
     env = SinkEnv(audit=audit, logger=logging.getLogger("test.audit"), environ={})
     sink = MemorySink(MemoryOptions(), env)
     return AuditWriter(sink, env, {"name": "p", "version": "1"}), sink
@@ -175,3 +176,81 @@ async def test_each_fsync_policy_leaves_a_verifiable_log_and_a_matching_head(tmp
         assert report.ok and report.records == 101 and report.parts > 1, (policy, report)
         head = next((tmp_path / policy).rglob("head.json")).read_text()
         assert '"seq":100' in head
+
+
+async def test_durable_submissions_wait_for_the_sink_and_share_its_commits():
+    writer, sink = make_writer(durable_before_response=True, batch_max_delay_ms=25)
+    returned: list[int] = []
+
+    async def submit(i: int) -> None:
+        await writer.submit_durable({"type": "request", "request_id": f"r{i}"})
+        returned.append(i)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        sink.hold = trio.Event()
+        for i in range(16):
+            nursery.start_soon(submit, i)
+        await trio.testing.wait_all_tasks_blocked()
+        assert returned == []  # nothing returns before the sink has it
+        batches = writer.batches
+        sink.hold.set()
+        await trio.testing.wait_all_tasks_blocked()
+        assert sorted(returned) == list(range(16))
+        # Sixteen answers, at most two commits: those that arrived while one was being written share
+        # the next one (the writer never waits batch_max_delay_ms for a batch to fill).
+        assert writer.batches - batches <= 2
+        await writer.aclose()
+    assert sorted(requests(sink)) == sorted(f"r{i}" for i in range(16))
+
+
+def test_durable_before_response_holds_a_streams_done_until_the_record_is_durable(fake_upstream, gateway_factory):
+    import threading
+
+    import httpx
+
+    gate = threading.Event()
+
+    class GatedSink(MemorySink):
+        async def write(self, records: list[dict[str, Any]]) -> None:
+            if any(r["type"] == "request" for r in records):
+                await trio.to_thread.run_sync(gate.wait)
+            self.records.extend(records)
+
+    class Plugin:
+        @hookimpl
+        def register_audit_sinks(self, register: Any) -> None:
+            GatedSink.name = "gated"
+            register(GatedSink)
+
+    config = {
+        "providers": {"targets": [openai_target(fake_upstream.url)]},
+        "policies": {
+            "chain": ["audit-logger"],
+            "policy": {"audit-logger": {"destination": "gated", "durable_before_response": True}},
+        },
+    }
+    gw = gateway_factory(config, environ=BASE_ENV, extra_plugins=[Plugin()])
+    lines: list[str] = []
+    body = {"model": "fake/model", "stream": True, "messages": [{"role": "user", "content": "one two three"}]}
+
+    def stream() -> None:
+        with httpx.stream("POST", gw.base_url + "/chat/completions", json=body, timeout=30) as response:
+            for line in response.iter_lines():
+                if line:
+                    lines.append(line)
+
+    reader = threading.Thread(target=stream)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while not any("three" in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert any("three" in line for line in lines)  # the answer's content has arrived...
+    assert "data: [DONE]" not in lines  # ...but not its end: the record is not durable yet
+    gate.set()
+    reader.join(10)
+    assert lines[-1] == "data: [DONE]"
+    policy = next(p for p in gw.app.gateway.chain.policies if p.name == "audit-logger")
+    gw.stop()
+    assert [r["type"] for r in policy.writer.sink.records] == ["start", "request"]

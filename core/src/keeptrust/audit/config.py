@@ -45,6 +45,9 @@ class AuditLoggerConfig(PolicyConfig):
     # Each batch costs a thread hop, a write, an fsync and a head update: at 25 ms a busy gateway writes
     # ~40 batches a second, and the audit log costs a few percent of throughput (5 ms cost ~20%).
     batch_max_delay_ms: float = 25.0
+    # Hold each answer (a stream's final [DONE]) until its record is durable; batches are then committed
+    # at once (no batch_max_delay_ms wait), and requests arriving during an fsync share the next one.
+    durable_before_response: bool = False
     segment_max_bytes: int = 64 * 1024 * 1024
     segment_max_age_hours: float = 24.0
     prune_interval_minutes: float = 60.0
@@ -77,4 +80,15 @@ def check(config: AuditLoggerConfig) -> list[str]:
     if config.destination != "api" and (config.endpoint is not None or config.secret_key_ref is not None):
         key = "endpoint" if config.endpoint is not None else "secret_key_ref"
         errors.append(f"{key}: only used with destination: api (destination is {config.destination!r})")
+    if config.durable_before_response:
+        if config.fsync == "interval":
+            errors.append(
+                "durable_before_response: needs fsync: batch or every_record (with fsync: interval a record "
+                "is written before it is durable)"
+            )
+        if config.on_full == "drop_and_count":
+            errors.append(
+                "durable_before_response: every answer waits for its record, so on_full: drop_and_count "
+                "cannot apply; use on_full: block"
+            )
     return errors

@@ -6,6 +6,10 @@ seals them (seq, prev_hash, hash, secret scrubbing) and hands the batch to the s
 returns when the batch is durable (one fsync per batch: group commit). While the sink is busy the
 next batch piles up in the queue, so load raises batch size rather than fsync count.
 
+With ``durable_before_response`` the request path uses ``submit_durable``, which also waits until
+the sink has made the record durable; the writer then commits each batch as soon as it has one (no
+``batch_max_delay_ms`` wait), and the records that arrive during a commit share the next one.
+
 When the queue is full, ``on_full: block`` (default) makes ``submit`` wait (backpressure: the request
 handler finishes later, nothing is lost); ``drop_and_count`` drops the record, counts it, logs it and
 writes a ``drops`` record into the chain so the loss itself is on the record.
@@ -30,6 +34,7 @@ from keeptrust.errors import ConfigError
 # A sink that fails (disk full, collector spool unwritable) is retried with this backoff: records
 # wait in the queue rather than being dropped.
 _RETRY_FIRST, _RETRY_MAX = 0.05, 5.0
+_Item = tuple[dict[str, Any], "trio.Event | None"]
 # At shutdown, how long the writer may take to commit what is queued before it is cancelled (the
 # count of records left behind is logged).
 _CLOSE_TIMEOUT = 60.0
@@ -42,7 +47,9 @@ class AuditWriter:
         self.config: AuditLoggerConfig = env.audit
         self.logger = env.logger
         self.pack = pack
-        self._send, self._receive = trio.open_memory_channel[dict[str, Any]](self.config.queue_size)
+        # Each item: a record, and the event its request waits on (durable_before_response) or None.
+        self._send, self._receive = trio.open_memory_channel[_Item](self.config.queue_size)
+        self._waiting: set[trio.Event] = set()
         self._finished = trio.Event()
         self._started = False
         self._sink_closed = False
@@ -55,17 +62,10 @@ class AuditWriter:
     # ------------------------------------------------------------------ request path
     async def submit(self, record: dict[str, Any]) -> None:
         if self.config.on_full == "block":
-            try:
-                try:
-                    # No checkpoint (task switch) on the request path while the queue has room.
-                    self._send.send_nowait(record)
-                except trio.WouldBlock:
-                    await self._send.send(record)  # full: backpressure, never loss
-            except (trio.ClosedResourceError, trio.BrokenResourceError):
-                self._lost_after_close()
+            await self._enqueue((record, None))
             return
         try:
-            self._send.send_nowait(record)
+            self._send.send_nowait((record, None))
         except trio.WouldBlock:
             self.dropped += 1
             # Log the first drop and then every power of two, so a flood does not flood the log.
@@ -77,6 +77,28 @@ class AuditWriter:
                 )
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             self._lost_after_close()
+
+    async def submit_durable(self, record: dict[str, Any]) -> None:
+        """Enqueue ``record`` and return once the sink holds it durably (never drops it)."""
+        done = trio.Event()
+        self._waiting.add(done)
+        try:
+            if await self._enqueue((record, done)):
+                await done.wait()
+        finally:
+            self._waiting.discard(done)
+
+    async def _enqueue(self, item: _Item) -> bool:
+        try:
+            try:
+                # No checkpoint (task switch) on the request path while the queue has room.
+                self._send.send_nowait(item)
+            except trio.WouldBlock:
+                await self._send.send(item)  # full: backpressure, never loss
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            self._lost_after_close()
+            return False
+        return True
 
     def _lost_after_close(self) -> None:
         self.dropped += 1
@@ -92,7 +114,7 @@ class AuditWriter:
                 runner = getattr(self.sink, "run", None)
                 if runner is not None:
                     await nursery.start(runner)
-                await self._commit([self._start_record(opened)])
+                await self._commit([(self._start_record(opened), None)])
                 if getattr(self.sink, "prune", None) is not None and self.config.retention_days is not None:
                     await self._prune()
                     nursery.start_soon(self._prune_periodically)
@@ -107,6 +129,19 @@ class AuditWriter:
                     await self._close_sink()
                 finally:
                     self._finished.set()
+                    self._release_waiting()
+
+    def _release_waiting(self) -> None:
+        # The writer is gone (shutdown timed out, or it failed): answers still held for their record
+        # are released rather than hung; their records were not written, and the log says how many.
+        if self._waiting:
+            self.logger.error(
+                "audit writer stopped with %d answer(s) still waiting for their record to be durable; "
+                "releasing them without it",
+                len(self._waiting),
+            )
+            for event in list(self._waiting):
+                event.set()
 
     async def _close_sink(self) -> None:
         if not self._sink_closed:
@@ -151,7 +186,8 @@ class AuditWriter:
 
     async def _drain(self) -> None:
         receive = self._receive
-        delay = self.config.batch_max_delay_ms / 1000
+        # Answers wait for durability: commit at once, and let load (not a timer) fill the batches.
+        delay = 0.0 if self.config.durable_before_response else self.config.batch_max_delay_ms / 1000
         limit = self.config.batch_max_records
         closed = False
         while not closed:
@@ -173,13 +209,14 @@ class AuditWriter:
                     break
             await self._commit(batch)
 
-    async def _commit(self, batch: list[dict[str, Any]]) -> None:
+    async def _commit(self, batch: list[_Item]) -> None:
         sealer = self._sealer
         assert sealer is not None
         if self.dropped > self._dropped_reported:
             delta, self._dropped_reported = self.dropped - self._dropped_reported, self.dropped
-            batch.append({"type": "drops", "ts": rfc3339(time.time()), "dropped": delta, "dropped_total": self.dropped})
-        sealed = [sealer.seal(record) for record in batch]
+            drops = {"type": "drops", "ts": rfc3339(time.time()), "dropped": delta, "dropped_total": self.dropped}
+            batch.append((drops, None))
+        sealed = [sealer.seal(record) for record, _ in batch]
         delay = _RETRY_FIRST
         while True:
             try:
@@ -198,6 +235,9 @@ class AuditWriter:
                 delay = min(delay * 2, _RETRY_MAX)
         self.written += len(sealed)
         self.batches += 1
+        for _, done in batch:
+            if done is not None:
+                done.set()
 
     async def _prune(self) -> None:
         try:

@@ -71,6 +71,8 @@ class AuditLoggerPolicy(Policy):
         )
         # Bodies kept in the record first pass every redacting policy (PolicyChain.redact_for_record).
         self.keeps_bodies = config.include_request or config.include_response
+        # The chain then runs on_complete before the answer's last message, which waits for durability.
+        self.holds_answer = config.durable_before_response
         pack = env.config.gateway.pack
         self.pack = pack
         self.writer = AuditWriter(sink_class(options, sink_env), sink_env, {"name": pack.name, "version": pack.version})
@@ -84,7 +86,11 @@ class AuditLoggerPolicy(Policy):
     async def on_complete(self, ctx: RequestContext) -> None:
         if not self.config.log_all_access and is_access_event(ctx):
             return
-        await self.writer.submit(build_record(ctx, self.config, self.pack))
+        record = build_record(ctx, self.config, self.pack)
+        if self.holds_answer:
+            await self.writer.submit_durable(record)
+        else:
+            await self.writer.submit(record)
 
     async def run(self, task_status: Any) -> None:
         await self.writer.run(task_status)

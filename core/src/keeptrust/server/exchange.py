@@ -69,6 +69,9 @@ class Exchange:
             body={},
             client=client[0] if client else None,
         )
+        # With a policy that holds the answer (durable_before_response), on_complete runs just before
+        # the answer's last message, which waits for it.
+        self._send = chain.completing_send(self.ctx, send) if audited else send
 
     @property
     def method(self) -> str:

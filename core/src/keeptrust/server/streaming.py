@@ -93,13 +93,23 @@ class StreamRelay:
         self.aligners: dict[str, texts.TokenAligner] = {}
         self.wholes = 0
         self.template: dict[str, Any] = {}
+        # The last bytes of the answer ([DONE]) travel in the final body message, so a policy that
+        # holds the end of the answer (durable_before_response) holds [DONE] itself.
+        self.last = b""
 
-    async def _write(self, payload: bytes) -> None:
+    async def _start(self) -> None:
         if not self.started:
             await start_stream(self.send, 200, SSE_TYPE, self.result.headers, self.ctx.request_id)
             self.started = True
             self.ctx.first_byte_at = time.monotonic()
+
+    async def _write(self, payload: bytes) -> None:
+        await self._start()
         await self.send({"type": "http.response.body", "body": payload, "more_body": True})
+
+    async def _write_last(self, payload: bytes) -> None:
+        await self._start()
+        self.last = payload
 
     def _remember(self, index: Any, text: str) -> None:
         if self.keep_text and text:
@@ -207,7 +217,7 @@ class StreamRelay:
             if self.filters is not None and responses is None:
                 await self._flush_rest()
             if self.result.done_marker:
-                await self._write(sse.DONE)
+                await self._write_last(sse.DONE)
             ctx.status = 200
         except PolicyViolation as blocked:
             ctx.status = 200 if self.started else blocked.status
@@ -220,7 +230,7 @@ class StreamRelay:
             end["choices"][0]["finish_reason"] = "content_filter"
             await self._write(sse.encode(end))
             await self._write(sse.encode(blocked.to_dict()))
-            await self._write(sse.DONE)
+            await self._write_last(sse.DONE)
         except GatewayError as exc:
             ctx.error_code = exc.code
             ctx.error_message = exc.message
@@ -236,4 +246,4 @@ class StreamRelay:
             else:
                 self.ctx.response_text = "".join(self.texts.get(0, [])) if self.keep_text else None
         if self.started:
-            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+            await self.send({"type": "http.response.body", "body": self.last, "more_body": False})
