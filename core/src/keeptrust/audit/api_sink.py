@@ -119,7 +119,9 @@ class ApiSink:
         while True:
             # A fresh event *before* reading: a write landing while we read still wakes us.
             self._wake = trio.Event()
-            lines, after = await trio.to_thread.run_sync(_read_batch, chain_dir, cursor, self.options.batch_max_records)
+            lines, after = await trio.to_thread.run_sync(
+                _read_batch, chain_dir, cursor, self.options.batch_max_records, self.spool.signer
+            )
             if not lines:
                 if after != cursor:
                     cursor = after
@@ -202,7 +204,7 @@ def _save_cursor(chain_dir: Path, cursor: Cursor) -> None:
     write_json_atomic(chain_dir / CURSOR_FILE, attrs.asdict(cursor))
 
 
-def _read_batch(chain_dir: Path, cursor: Cursor, limit: int) -> tuple[list[bytes], Cursor]:
+def _read_batch(chain_dir: Path, cursor: Cursor, limit: int, signer: Any = None) -> tuple[list[bytes], Cursor]:
     """Up to ``limit`` complete lines after the cursor, and the cursor after them. At the end of a
     segment that has a successor, move to the successor and prune the delivered segment."""
     path = chain_dir / segment_name(cursor.segment)
@@ -223,7 +225,7 @@ def _read_batch(chain_dir: Path, cursor: Cursor, limit: int) -> tuple[list[bytes
     end = data.rfind(b"\n")
     if end < 0:
         if has_next and not data:
-            anchor_and_remove(chain_dir, [path])
+            anchor_and_remove(chain_dir, [path], signer)
             return [], Cursor(cursor.segment + 1, 0, cursor.seq)
         return [], cursor
     lines = data[: end + 1].splitlines()[:limit]

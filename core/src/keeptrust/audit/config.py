@@ -31,6 +31,11 @@ class AuditLoggerConfig(PolicyConfig):
     include_request: bool = False
     include_response: bool = False
     include_policy_decisions: bool = True
+    # Sign every durable chain head and retention anchor with HMAC-SHA-256 under this key ({env: NAME}),
+    # so `kt audit verify --key-env NAME` detects a consistent rewrite by anyone without the key.
+    signing_key_ref: SecretRef | None = None
+    # The id written beside each signature (default: a fingerprint of the key); see key rotation.
+    signing_key_id: str | None = None
     # destination: api
     endpoint: str | None = None
     secret_key_ref: SecretRef | None = None
@@ -80,6 +85,10 @@ def check(config: AuditLoggerConfig) -> list[str]:
     if config.destination != "api" and (config.endpoint is not None or config.secret_key_ref is not None):
         key = "endpoint" if config.endpoint is not None else "secret_key_ref"
         errors.append(f"{key}: only used with destination: api (destination is {config.destination!r})")
+    if config.signing_key_id is not None and config.signing_key_ref is None:
+        errors.append("signing_key_id: only used with signing_key_ref")
+    if config.signing_key_id is not None and not config.signing_key_id.strip():
+        errors.append("signing_key_id: must not be empty")
     if config.durable_before_response:
         if config.fsync == "interval":
             errors.append(

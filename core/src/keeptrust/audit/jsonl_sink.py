@@ -35,13 +35,16 @@ class SegmentWriter:
         self.directory = directory
         self.audit = env.audit
         self.logger = env.logger
+        self.signer = env.signer
         self.store: ChainStore | None = None
         self._lock = trio.Lock()
         self._last_sync = time.monotonic()
         self._unsynced: tuple[int, str | None] | None = None
 
     async def open(self) -> OpenedChain:
-        store = await trio.to_thread.run_sync(ChainStore.claim, self.directory, self.audit.immutable, self.logger)
+        store = await trio.to_thread.run_sync(
+            ChainStore.claim, self.directory, self.audit.immutable, self.logger, self.signer
+        )
         self.store = store
         return OpenedChain(store.state, store.recovery, store.resumed)
 
@@ -95,7 +98,9 @@ class SegmentWriter:
         if days is None:
             return 0
         async with self._lock:
-            return await trio.to_thread.run_sync(prune.prune_directory, self.directory, now - days * 86400)
+            return await trio.to_thread.run_sync(
+                prune.prune_directory, self.directory, now - days * 86400, self.signer
+            )
 
     async def aclose(self) -> None:
         async with self._lock:

@@ -4,7 +4,9 @@ Before a segment is deleted, ``anchor.json`` in its chain directory is rewritten
 to carry the seq and hash of the last pruned record, plus each pruned segment's SHA-256, record count
 and seq range. ``kt audit verify`` then checks that the oldest remaining record links to the anchor,
 so pruning is visible and provable, and deleting anything else still breaks the chain. The anchor is
-itself hashed and links to the anchor it replaces.
+itself hashed, links to the anchor it replaces, and lists every segment pruned since seq 0 (so the
+pruned ranges must join up, from seq 0 to the first record kept); with ``signing_key_ref`` it is
+signed, so only a holder of the key can make deleted leading segments look pruned.
 
 A segment's age is the ``ts`` of its last record. The newest segment of a chain is never pruned (it
 is the one a writer appends to, and it keeps the chain's head on disk).
@@ -25,6 +27,7 @@ from keeptrust.audit.hashchain import record_hash
 from keeptrust.audit.record import parse_ts
 from keeptrust.audit.segments import (
     ANCHOR_FILE,
+    FILE_MODE,
     chain_dirs,
     fsync_dir,
     last_line,
@@ -33,15 +36,16 @@ from keeptrust.audit.segments import (
     segments,
     write_json_atomic,
 )
+from keeptrust.audit.signing import SigningKey
 
 
-def prune_directory(directory: Path, cutoff: float) -> int:
+def prune_directory(directory: Path, cutoff: float, signer: SigningKey | None = None) -> int:
     """Prune, in every chain under ``directory``, the closed segments whose last record is older than
     ``cutoff`` (epoch seconds). Returns the number of records pruned."""
-    return sum(prune_chain(chain_dir, cutoff) for chain_dir in chain_dirs(directory))
+    return sum(prune_chain(chain_dir, cutoff, signer) for chain_dir in chain_dirs(directory))
 
 
-def prune_chain(chain_dir: Path, cutoff: float) -> int:
+def prune_chain(chain_dir: Path, cutoff: float, signer: SigningKey | None = None) -> int:
     old: list[Path] = []
     for path in segments(chain_dir)[:-1]:
         line, _, _ = last_line(path)
@@ -55,12 +59,12 @@ def prune_chain(chain_dir: Path, cutoff: float) -> int:
         if ts >= cutoff:
             break
         old.append(path)
-    return anchor_and_remove(chain_dir, old) if old else 0
+    return anchor_and_remove(chain_dir, old, signer) if old else 0
 
 
-def anchor_and_remove(chain_dir: Path, paths: list[Path]) -> int:
+def anchor_and_remove(chain_dir: Path, paths: list[Path], signer: SigningKey | None = None) -> int:
     """Write the anchor covering ``paths`` (the oldest segments of the chain, in order), then delete them."""
-    lock_fd = os.open(chain_dir / "prune.lock", os.O_RDWR | os.O_CREAT, 0o640)
+    lock_fd = os.open(chain_dir / "prune.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         # One pruner at a time per chain: the running gateway and `kt audit prune` may overlap.
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
@@ -93,6 +97,8 @@ def anchor_and_remove(chain_dir: Path, paths: list[Path]) -> int:
             "prev_anchor_hash": previous.get("hash") if previous else None,
         }
         anchor["hash"] = record_hash(anchor)
+        if signer is not None:
+            signer.sign(anchor)
         write_json_atomic(chain_dir / ANCHOR_FILE, anchor, sync_dir=True)
         for path in paths:
             path.unlink()

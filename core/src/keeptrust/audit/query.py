@@ -1,7 +1,10 @@
-"""Reading records back for ``kt audit tail`` and ``kt audit query``, from SQLite or JSONL chains."""
+"""Reading records back for ``kt audit tail`` and ``kt audit query``, from SQLite or JSONL chains,
+and printing them so that nothing in a record can act on the reader's terminal."""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,3 +90,38 @@ def read_records(path: Path, flt: Filter, limit: int | None = None, newest: bool
     if limit is not None:
         out = out[-limit:] if newest else out[:limit]
     return out
+
+
+# C0 and C1 control characters, DEL, and the Unicode controls that reorder or break lines (bidi
+# embeddings, overrides and isolates; line and paragraph separators): what a request path or a header
+# chosen by anyone who can reach the gateway could use to forge or hide lines on an operator's screen.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """A record as one line of JSON that is also terminal-safe: JSON escapes C0 controls itself; the
+    rest are written as ``\\uXXXX`` escapes, so the line still parses to the same record."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(record, ensure_ascii=False))
+
+
+def summary(record: dict[str, Any]) -> str:
+    """One terminal-safe line per record, as ``kt audit tail`` prints it."""
+    if record.get("type") not in ("request", "access"):
+        line = f"{record.get('ts')}  {record.get('type')!s:<8} chain={record.get('chain')} seq={record.get('seq')}"
+    else:
+        line = (
+            f"{record.get('ts')}  {record.get('type'):<8} {record.get('status')!s:>3}  {record.get('endpoint')}  "
+            f"model={record.get('model')} target={record.get('target')} role={record.get('role')} "
+            f"latency={record.get('latency_ms')}ms id={record.get('request_id')}"
+        )
+    return terminal_safe(line)

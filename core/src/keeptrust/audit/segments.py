@@ -8,8 +8,9 @@ Layout of an audit directory (``directory:``, default ``./keeptrust-audit``)::
         lock                            flock'ed by the writer that owns the chain
         seg-000001.jsonl                records, one canonical JSON object a line
         seg-000002.jsonl                the next segment continues the same chain
-        head.json                       the last record known durable (written after each fsync)
-        anchor.json                     after pruning: the hash of what was pruned
+        head.json                       the last record known durable (written after each fsync;
+                                        signed with signing_key_ref)
+        anchor.json                     after pruning: the hash of what was pruned (signed likewise)
 
 Each ``--workers N`` process owns its own chain, so no two processes ever append to one file. At
 start-up a writer resumes the oldest chain no live process holds (so a restarted gateway continues
@@ -27,12 +28,15 @@ import secrets
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from keeptrust.audit.hashchain import GENESIS, ChainState
 from keeptrust.audit.record import parse_ts
+
+if TYPE_CHECKING:
+    from keeptrust.audit.signing import SigningKey
 
 SEGMENT_RE = re.compile(r"^seg-(\d{6})\.jsonl$")
 CHAIN_FILE = "chain.json"
@@ -79,10 +83,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Audit files are readable by the owner and the group at most, whatever the process umask.
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+
+
 def write_json_atomic(path: Path, data: dict[str, Any], *, sync_dir: bool = False) -> None:
     """Write-fsync-rename: a reader (or a crash) sees the old file or the new one, never half."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         os.write(fd, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
         os.fsync(fd)
@@ -136,10 +145,11 @@ def new_chain_id() -> str:
 class ChainStore:
     """The one chain this process appends to. Not thread-safe: the writer task calls it serially."""
 
-    def __init__(self, chain_dir: Path, lock_fd: int, immutable: bool) -> None:
+    def __init__(self, chain_dir: Path, lock_fd: int, immutable: bool, signer: SigningKey | None = None) -> None:
         self.chain_dir = chain_dir
         self.chain = chain_dir.name
         self.immutable = immutable
+        self.signer = signer
         self._lock_fd = lock_fd
         self.state = ChainState(self.chain)
         self.recovery: dict[str, Any] | None = None
@@ -151,9 +161,9 @@ class ChainStore:
 
     # ------------------------------------------------------------------ claiming
     @classmethod
-    def claim(cls, directory: Path, immutable: bool, logger: Any) -> ChainStore:
+    def claim(cls, directory: Path, immutable: bool, logger: Any, signer: SigningKey | None = None) -> ChainStore:
         """Resume the oldest chain nobody holds, or create a new one."""
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(directory)
         for chain_dir in chain_dirs(directory):
             meta = read_json(chain_dir / CHAIN_FILE) or {}
             if bool(meta.get("immutable", True)) != immutable:
@@ -161,7 +171,7 @@ class ChainStore:
             lock_fd = _try_lock(chain_dir / LOCK_FILE)
             if lock_fd is None:
                 continue
-            store = cls(chain_dir, lock_fd, immutable)
+            store = cls(chain_dir, lock_fd, immutable, signer)
             try:
                 store._resume()
             except (ChainDamaged, ValueError) as exc:
@@ -175,7 +185,7 @@ class ChainStore:
                 continue
             return store
         chain_dir = directory / new_chain_id()
-        chain_dir.mkdir()
+        chain_dir.mkdir(mode=DIR_MODE)
         lock_fd = _try_lock(chain_dir / LOCK_FILE)
         assert lock_fd is not None, "a chain directory this process just created is locked by another"
         write_json_atomic(
@@ -188,7 +198,9 @@ class ChainStore:
                 "immutable": immutable,
             },
         )
-        store = cls(chain_dir, lock_fd, immutable)
+        store = cls(chain_dir, lock_fd, immutable, signer)
+        # A chain has a durable head from its first moment, so a missing head.json is always damage.
+        store.write_head(-1, GENESIS if immutable else None)
         store._open_segment(1)
         fsync_dir(directory)
         return store
@@ -223,7 +235,7 @@ class ChainStore:
     def _open_segment(self, number: int, existing: bool = False) -> None:
         path = self.chain_dir / segment_name(number)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | (0 if existing else os.O_EXCL)
-        self.fd = os.open(path, flags, 0o640)
+        self.fd = os.open(path, flags, FILE_MODE)
         self.segment = number
         self.size = os.fstat(self.fd).st_size
         self.segment_opened = _first_ts(path) if existing and self.size else time.time()
@@ -257,16 +269,16 @@ class ChainStore:
     def write_head(self, seq: int, record_hash: str | None) -> None:
         """Record the last durable record. Called only after the fsync that made it durable, so the
         head never claims more than the disk holds; verify reports a log shorter than its head."""
-        write_json_atomic(
-            self.chain_dir / HEAD_FILE,
-            {
-                "chain": self.chain,
-                "seq": seq,
-                "hash": record_hash,
-                "segment": segment_name(self.segment),
-                "ts": time.time(),
-            },
-        )
+        head: dict[str, Any] = {
+            "chain": self.chain,
+            "seq": seq,
+            "hash": record_hash,
+            "segment": segment_name(max(self.segment, 1)),
+            "ts": time.time(),
+        }
+        if self.signer is not None:
+            self.signer.sign(head)
+        write_json_atomic(self.chain_dir / HEAD_FILE, head)
 
     def should_rotate(self, max_bytes: int, max_age_seconds: float) -> bool:
         if self.size == 0:
@@ -300,8 +312,13 @@ def _first_ts(path: Path) -> float:
         return os.stat(path).st_mtime
 
 
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and its parents) owner+group only; an existing one is left as the operator set it."""
+    directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+
+
 def _try_lock(path: Path) -> int | None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -328,7 +345,7 @@ def _cut_torn_tail(path: Path, good: int, total: int) -> dict[str, Any]:
         f.seek(good)
         fragment = f.read(total - good)
     keep = path.with_name(f"{path.name}.torn-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(2)}")
-    fd = os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    fd = os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         os.write(fd, fragment)
         os.fsync(fd)

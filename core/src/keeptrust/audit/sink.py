@@ -24,6 +24,7 @@ import attrs
 
 from keeptrust.audit.config import AuditLoggerConfig
 from keeptrust.audit.hashchain import ChainState
+from keeptrust.audit.signing import SigningKey
 
 
 @attrs.frozen
@@ -34,6 +35,8 @@ class SinkEnv:
     redact: Callable[[str], str] | None = None
     # Secrets a sink resolved for itself are added here so logs scrub them too.
     add_secret: Callable[[str], None] = lambda _value: None
+    # From ``signing_key_ref``: a sink that keeps a chain head (or anchors) signs each one with it.
+    signer: SigningKey | None = None
 
 
 @attrs.define

@@ -3,15 +3,19 @@
 Each record is a row keyed by ``(chain, seq)``; ``record`` holds its canonical JSON (hash included),
 and a few columns are copied out for queries (``kt audit tail|query``). WAL mode; ``synchronous=FULL``
 for ``fsync: batch|every_record`` (a committed transaction survives power loss), ``NORMAL`` for
-``interval``. One transaction per batch (per record with ``every_record``). SQLite never leaves a torn
-row, so there is nothing to recover after a crash; each writer process starts its own chain. Rows
-cannot be updated (a trigger refuses it); retention deletes the oldest rows of a chain and stores an
-anchor row with the hash of the last pruned record.
+``interval``. One transaction per batch (per record with ``every_record``), which also moves the
+chain's durable head (``audit_heads``, signed with ``signing_key_ref``). SQLite never leaves a torn
+row, so there is nothing to recover after a crash; each writer process starts its own chain.
+Triggers refuse to update a record, to delete one that no retention anchor covers, to touch an
+anchor, and to move a head backwards: they stop mistakes, not an attacker who can write the file
+(who can drop them) — ``kt audit verify`` is what detects tampering. Retention deletes the oldest
+rows of a chain behind an anchor row with the hash of the last pruned record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -21,9 +25,10 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.audit.hashchain import ChainState, canonical, record_hash
+from keeptrust.audit.hashchain import GENESIS, ChainState, canonical, record_hash
 from keeptrust.audit.record import rfc3339
-from keeptrust.audit.segments import new_chain_id
+from keeptrust.audit.segments import FILE_MODE, make_private_dir, new_chain_id
+from keeptrust.audit.signing import SigningKey
 from keeptrust.audit.sink import OpenedChain, SinkEnv
 
 DEFAULT_FILE = "audit.sqlite3"
@@ -42,7 +47,24 @@ CREATE TABLE IF NOT EXISTS audit_anchors (
 );
 CREATE TRIGGER IF NOT EXISTS audit_records_append_only BEFORE UPDATE ON audit_records
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
+WHEN OLD.seq > COALESCE((SELECT MAX(pruned_through_seq) FROM audit_anchors WHERE chain = OLD.chain), -1)
+BEGIN SELECT RAISE(ABORT, 'audit records are deleted only by retention, behind an anchor'); END;
+CREATE TRIGGER IF NOT EXISTS audit_anchors_no_update BEFORE UPDATE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_anchors_no_delete BEFORE DELETE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_heads_forward BEFORE UPDATE ON audit_heads WHEN NEW.seq < OLD.seq
+BEGIN SELECT RAISE(ABORT, 'an audit head only moves forward'); END;
+CREATE TRIGGER IF NOT EXISTS audit_heads_no_delete BEFORE DELETE ON audit_heads
+BEGIN SELECT RAISE(ABORT, 'audit heads are never deleted'); END;
 """
+
+_UPSERT_HEAD = (
+    "INSERT INTO audit_heads (chain, seq, record) VALUES (?, ?, ?) "
+    "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, record = excluded.record"
+)
 
 COLUMNS = ("chain", "seq", "ts", "type", "request_id", "status", "model", "target", "role", "endpoint")
 
@@ -55,6 +77,10 @@ class SqliteOptions:
 
 def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     # The connection is used from trio worker threads, one call at a time (a CapacityLimiter of 1).
+    make_private_dir(path.parent)
+    if not path.exists():
+        # Created owner+group only, whatever the umask; SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
@@ -70,6 +96,7 @@ class SqliteSink:
         self.audit = env.audit
         self.path = Path(config.path) if config.path else Path(env.audit.directory) / DEFAULT_FILE
         self.db: sqlite3.Connection | None = None
+        self.signer = env.signer
         self.chain = new_chain_id()
         self._limiter = trio.CapacityLimiter(1)
 
@@ -78,8 +105,9 @@ class SqliteSink:
 
     async def open(self) -> OpenedChain:
         def open_db() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = connect(self.path, "NORMAL" if self.audit.fsync == "interval" else "FULL")
+            # The chain has a durable head from its first moment: a missing head is always damage.
+            self.db.execute(_UPSERT_HEAD, self._head(-1, GENESIS if self.audit.immutable else None))
 
         await self._run(open_db)
         return OpenedChain(ChainState(self.chain))
@@ -93,6 +121,7 @@ class SqliteSink:
         rows = [(*(r.get(c) for c in COLUMNS), canonical(r).decode()) for r in records]
         groups = [[row] for row in rows] if self.audit.fsync == "every_record" else [rows]
         for group in groups:
+            last = orjson.loads(group[-1][-1])
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
@@ -100,16 +129,23 @@ class SqliteSink:
                     f"({', '.join('?' * (len(COLUMNS) + 1))})",
                     group,
                 )
+                db.execute(_UPSERT_HEAD, self._head(last["seq"], last.get("hash")))
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
+    def _head(self, seq: int, digest: str | None) -> tuple[str, int, str]:
+        head: dict[str, Any] = {"chain": self.chain, "seq": seq, "hash": digest, "ts": time.time()}
+        if self.signer is not None:
+            self.signer.sign(head)
+        return self.chain, seq, canonical(head).decode()
+
     async def prune(self, now: float) -> int:
         days = self.audit.retention_days
         if days is None:
             return 0
-        return await self._run(prune_database, self.db, now - days * 86400)
+        return await self._run(prune_database, self.db, now - days * 86400, self.signer)
 
     async def aclose(self) -> None:
         db, self.db = self.db, None
@@ -117,7 +153,7 @@ class SqliteSink:
             await self._run(db.close)
 
 
-def prune_database(db: sqlite3.Connection, cutoff: float) -> int:
+def prune_database(db: sqlite3.Connection, cutoff: float, signer: SigningKey | None = None) -> int:
     """Delete, per chain, the oldest rows whose ``ts`` is before ``cutoff``, behind an anchor row."""
     limit = rfc3339(cutoff)
     pruned = 0
@@ -151,6 +187,8 @@ def prune_database(db: sqlite3.Connection, cutoff: float) -> int:
             "prev_anchor_hash": orjson.loads(previous[0]).get("hash") if previous else None,
         }
         anchor["hash"] = record_hash(anchor)
+        if signer is not None:
+            signer.sign(anchor)
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(

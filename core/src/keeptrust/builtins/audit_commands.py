@@ -7,6 +7,7 @@ api spool), one chain directory, or a SQLite database file.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,36 +27,61 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("path", type=_PATH_ARG)
+@click.option(
+    "--policy-config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Take what the log promises (immutable, signing_key_ref) from this config's audit-logger block.",
+)
+@click.option(
+    "--key-env",
+    "key_envs",
+    multiple=True,
+    metavar="NAME",
+    help="Environment variable holding a signing key; heads and anchors must be signed by it. "
+    "Repeat for the keys of a rotation.",
+)
+@click.option("--key-id", help="With one --key-env: the id it signs under (signing_key_id), if not the default.")
+@click.option("--allow-missing-head", is_flag=True, help="Accept a chain whose durable head is missing (a warning).")
+@click.option(
+    "--not-hash-chained",
+    is_flag=True,
+    help="The log was written with immutable: false: check seq continuity only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-def verify(path: Path, as_json: bool) -> None:
-    """Check every chain under PATH; exit 1 at the first broken record, naming it and why."""
-    from keeptrust.audit.verify import summary_lines, verify_path
+def verify(
+    path: Path,
+    config_path: str | None,
+    key_envs: tuple[str, ...],
+    key_id: str | None,
+    allow_missing_head: bool,
+    not_hash_chained: bool,
+    as_json: bool,
+) -> None:
+    """Check every chain under PATH; exit 1 at the first broken record, naming it and why.
 
-    reports = verify_path(path)
+    What the log promises comes from the operator (--policy-config, flags), never from files in the
+    log directory: by default every record must be hash-chained and every chain must have its head."""
+    from keeptrust.audit.query import terminal_safe
+    from keeptrust.audit.signing import Keyring
+    from keeptrust.audit.verify import Expectations, summary_lines, verify_path
+
+    immutable = not not_hash_chained
+    keys = [_key_from_env(name, key_id if len(key_envs) == 1 else None) for name in key_envs]
+    if config_path is not None:
+        block = _audit_block(config_path)
+        if block is not None:
+            immutable = immutable and block.immutable
+            if block.signing_key_ref is not None and not key_envs:
+                keys.append(_key_from_env(block.signing_key_ref.env, block.signing_key_id))
+    expect = Expectations(immutable=immutable, require_head=not allow_missing_head, keys=Keyring(keys))
+    reports = verify_path(path, expect)
     failed = [r for r in reports if not r.ok]
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "chain": r.chain,
-                        "where": r.where,
-                        "ok": r.ok,
-                        "records": r.records,
-                        "first_seq": r.first_seq,
-                        "last_seq": r.last_seq,
-                        "problem": r.problem,
-                        "warnings": r.warnings,
-                        "notes": r.notes,
-                    }
-                    for r in reports
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
     else:
         for line in summary_lines(reports):
-            click.echo(line)
+            click.echo(terminal_safe(line))
         if not reports:
             click.echo(f"FAIL: no audit log found under {path}")
         elif failed:
@@ -63,6 +89,18 @@ def verify(path: Path, as_json: bool) -> None:
         else:
             click.echo(f"OK: {len(reports)} chain(s), {sum(r.records for r in reports)} record(s) verified")
     sys.exit(1 if failed or not reports else 0)
+
+
+def _key_from_env(name: str, key_id: str | None) -> Any:
+    from keeptrust.audit.signing import SigningKey, key_problem
+
+    secret = os.environ.get(name)
+    problem = key_problem(secret, f"environment variable {name}")
+    if problem:
+        click.echo(f"error: {problem} (the audit signing key)", err=True)
+        sys.exit(2)
+    assert secret is not None
+    return SigningKey.from_secret(secret, key_id)
 
 
 def _filter_options(fn: Any) -> Any:
@@ -82,20 +120,11 @@ def _filter_options(fn: Any) -> Any:
     return fn
 
 
-def _summary(record: dict[str, Any]) -> str:
-    if record.get("type") not in ("request", "access"):
-        return f"{record.get('ts')}  {record.get('type'):<8} chain={record.get('chain')} seq={record.get('seq')}"
-    latency = record.get("latency_ms")
-    return (
-        f"{record.get('ts')}  {record.get('type'):<8} {record.get('status')!s:>3}  {record.get('endpoint')}  "
-        f"model={record.get('model')} target={record.get('target')} role={record.get('role')} "
-        f"latency={latency}ms id={record.get('request_id')}"
-    )
-
-
 def _emit(records: list[dict[str, Any]], as_json: bool) -> None:
+    from keeptrust.audit.query import json_line, summary
+
     for record in records:
-        click.echo(json.dumps(record, ensure_ascii=False) if as_json else _summary(record))
+        click.echo(json_line(record) if as_json else summary(record))
 
 
 @audit.command("tail")
@@ -149,16 +178,28 @@ def _make_filter(filters: dict[str, Any]) -> Any:
     "--policy-config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="Take retention_days from this config's audit-logger block.",
+    help="Take retention_days (and signing_key_ref) from this config's audit-logger block.",
 )
-def prune(path: Path, retention_days: float | None, config_path: str | None) -> None:
+@click.option("--key-env", metavar="NAME", help="Sign the anchors with the key in this environment variable.")
+@click.option("--key-id", help="The id to sign under (signing_key_id), if not the key's fingerprint.")
+def prune(
+    path: Path, retention_days: float | None, config_path: str | None, key_env: str | None, key_id: str | None
+) -> None:
     """Remove whole segments (or SQLite rows) older than the retention, behind a verifiable anchor."""
     from keeptrust.audit.prune import prune_directory
     from keeptrust.audit.sqlite_sink import connect, prune_database
     from keeptrust.audit.verify import find_logs
 
-    if retention_days is None and config_path is not None:
-        retention_days = _retention_from_config(config_path)
+    signer = None
+    if key_env is not None:
+        signer = _key_from_env(key_env, key_id)
+    if config_path is not None:
+        block = _audit_block(config_path)
+        if block is not None:
+            if retention_days is None:
+                retention_days = block.retention_days
+            if signer is None and block.signing_key_ref is not None:
+                signer = _key_from_env(block.signing_key_ref.env, block.signing_key_id)
     if retention_days is None:
         click.echo("error: give --retention-days, or --policy-config with audit-logger.retention_days", err=True)
         sys.exit(2)
@@ -168,15 +209,16 @@ def prune(path: Path, retention_days: float | None, config_path: str | None) -> 
         if kind == "sqlite":
             db = connect(where)
             try:
-                total += prune_database(db, cutoff)
+                total += prune_database(db, cutoff, signer)
             finally:
                 db.close()
         elif where.parent.name != "spool":  # the api spool is pruned as it is delivered
-            total += prune_directory(where, cutoff)
+            total += prune_directory(where, cutoff, signer)
     click.echo(f"pruned {total} record(s) older than {retention_days:g} day(s); anchors keep the chains verifiable")
 
 
-def _retention_from_config(config_path: str) -> float | None:
+def _audit_block(config_path: str) -> Any:
+    """The operator's audit-logger block (None when the config has none)."""
     from keeptrust.config.loader import load_config
     from keeptrust.errors import ConfigError
     from keeptrust.plugins import load_registry
@@ -186,8 +228,7 @@ def _retention_from_config(config_path: str) -> float | None:
     except ConfigError as exc:
         click.echo(f"error: {config_path} is not valid:\n{exc}", err=True)
         sys.exit(1)
-    block = loaded.policies.get("audit-logger")
-    return None if block is None else block.retention_days
+    return loaded.policies.get("audit-logger")
 
 
 @hookimpl

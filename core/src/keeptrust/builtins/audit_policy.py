@@ -20,6 +20,7 @@ from typing import Any
 
 from keeptrust.audit.config import AuditLoggerConfig, check
 from keeptrust.audit.record import build_record, is_access_event
+from keeptrust.audit.signing import SigningKey, key_problem
 from keeptrust.audit.sink import SinkEnv
 from keeptrust.audit.writer import AuditWriter
 from keeptrust.config.structure import structure
@@ -62,12 +63,24 @@ class AuditLoggerPolicy(Policy):
             )
         options = structure(config.sink, sink_class.config_class, f"{_PATH}.sink")
         redactor = env.redactor
+        environ = env.environ
+        signer = None
+        if config.signing_key_ref is not None:
+            secret = environ.get(config.signing_key_ref.env)
+            problem = key_problem(secret, f"environment variable {config.signing_key_ref.env}")
+            if problem:
+                raise ConfigError(f"{_PATH}.signing_key_ref.env: {problem} (the audit signing key)")
+            assert secret is not None
+            if redactor is not None:
+                redactor.add(secret)
+            signer = SigningKey.from_secret(secret, config.signing_key_id)
         sink_env = SinkEnv(
             audit=config,
             logger=env.logger,
-            environ=env.environ,
+            environ=environ,
             redact=redactor,
             add_secret=redactor.add if redactor is not None else (lambda _value: None),
+            signer=signer,
         )
         # Bodies kept in the record first pass every redacting policy (PolicyChain.redact_for_record).
         self.keeps_bodies = config.include_request or config.include_response
