@@ -217,6 +217,8 @@ class ChainChecker:
             self.chain = record.get("chain")
         elif record.get("chain") != self.chain:
             raise Broken(f"{at}: edited — it belongs to chain {record.get('chain')!r}, not {self.chain!r}")
+        if self.immutable and not isinstance(record.get("hash"), str):
+            raise Broken(f"{at}: edited — the record has no hash (every record of a hash-chained log has one)")
         if self.gap is not None:
             self._resolve_gap(seq)
         if self.expected is None:
@@ -229,8 +231,6 @@ class ChainChecker:
             return
         if self.immutable:
             digest = record.get("hash")
-            if not isinstance(digest, str):
-                raise Broken(f"{at}: edited — the record has no hash (every record of a hash-chained log has one)")
             if digest != record_hash(record):
                 raise Broken(f"{at}: edited — the record's hash does not match its content")
             if self.expected is not None and record.get("prev_hash") != self.prev:

@@ -37,11 +37,10 @@ def audit() -> None:
     "--key-env",
     "key_envs",
     multiple=True,
-    metavar="NAME",
-    help="Environment variable holding a signing key; heads and anchors must be signed by it. "
-    "Repeat for the keys of a rotation.",
+    metavar="NAME[:KEY_ID]",
+    help="Environment variable holding a signing key (and the signing_key_id it signs under, when not "
+    "the default); heads and anchors must be signed by one such key. Repeat for the keys of a rotation.",
 )
-@click.option("--key-id", help="With one --key-env: the id it signs under (signing_key_id), if not the default.")
 @click.option("--allow-missing-head", is_flag=True, help="Accept a chain whose durable head is missing (a warning).")
 @click.option(
     "--not-hash-chained",
@@ -53,7 +52,6 @@ def verify(
     path: Path,
     config_path: str | None,
     key_envs: tuple[str, ...],
-    key_id: str | None,
     allow_missing_head: bool,
     not_hash_chained: bool,
     as_json: bool,
@@ -67,7 +65,7 @@ def verify(
     from keeptrust.audit.verify import Expectations, summary_lines, verify_path
 
     immutable = not not_hash_chained
-    keys = [_key_from_env(name, key_id if len(key_envs) == 1 else None) for name in key_envs]
+    keys = [_key_from_env(*_name_and_id(spec)) for spec in key_envs]
     if config_path is not None:
         block = _audit_block(config_path)
         if block is not None:
@@ -89,6 +87,11 @@ def verify(
         else:
             click.echo(f"OK: {len(reports)} chain(s), {sum(r.records for r in reports)} record(s) verified")
     sys.exit(1 if failed or not reports else 0)
+
+
+def _name_and_id(spec: str) -> tuple[str, str | None]:
+    name, _, key_id = spec.partition(":")
+    return name, key_id or None
 
 
 def _key_from_env(name: str, key_id: str | None) -> Any:
@@ -180,11 +183,12 @@ def _make_filter(filters: dict[str, Any]) -> Any:
     type=click.Path(exists=True, dir_okay=False),
     help="Take retention_days (and signing_key_ref) from this config's audit-logger block.",
 )
-@click.option("--key-env", metavar="NAME", help="Sign the anchors with the key in this environment variable.")
-@click.option("--key-id", help="The id to sign under (signing_key_id), if not the key's fingerprint.")
-def prune(
-    path: Path, retention_days: float | None, config_path: str | None, key_env: str | None, key_id: str | None
-) -> None:
+@click.option(
+    "--key-env",
+    metavar="NAME[:KEY_ID]",
+    help="Sign the anchors with the key in this environment variable (under KEY_ID, if given).",
+)
+def prune(path: Path, retention_days: float | None, config_path: str | None, key_env: str | None) -> None:
     """Remove whole segments (or SQLite rows) older than the retention, behind a verifiable anchor."""
     from keeptrust.audit.prune import prune_directory
     from keeptrust.audit.sqlite_sink import connect, prune_database
@@ -192,7 +196,7 @@ def prune(
 
     signer = None
     if key_env is not None:
-        signer = _key_from_env(key_env, key_id)
+        signer = _key_from_env(*_name_and_id(key_env))
     if config_path is not None:
         block = _audit_block(config_path)
         if block is not None:
