@@ -232,6 +232,20 @@ def test_bad_audit_config_names_the_key(fake_upstream, gateway_factory, tmp_path
     with pytest.raises(ConfigError) as err:
         start(gateway_factory, fake_upstream.url, tmp_path, destination="nowhere")
     assert "policies.policy.audit-logger.destination: unknown audit sink 'nowhere'" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        start(gateway_factory, fake_upstream.url, tmp_path, durable_before_response=True, fsync="interval")
+    assert "policies.policy.audit-logger.durable_before_response: needs fsync: batch or every_record" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        start(gateway_factory, fake_upstream.url, tmp_path, durable_before_response=True, on_full="drop_and_count")
+    assert "durable_before_response: every answer waits for its record" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        start(gateway_factory, fake_upstream.url, tmp_path, signing_key_ref={"env": "NO_SUCH_AUDIT_KEY"})
+    assert "policies.policy.audit-logger.signing_key_ref.env: environment variable NO_SUCH_AUDIT_KEY is not set" in str(
+        err.value
+    )
+    with pytest.raises(ConfigError) as err:
+        start(gateway_factory, fake_upstream.url, tmp_path, signing_key_id="2026-12")
+    assert "policies.policy.audit-logger.signing_key_id: only used with signing_key_ref" in str(err.value)
 
 
 def test_seed_keys_validate_and_api_without_endpoint_is_a_start_error(tmp_path):

@@ -323,3 +323,54 @@ def test_sqlite_consistent_rewrite_is_caught_with_the_key(upstream, gateway_proc
     assert verify(rewritten)[0] == 0  # the documented limit without a key
     code, out = verify(rewritten, "--key-env", "KT_AUDIT_KEY")
     assert code == 1 and "audit_heads row: forged — its signature does not match its content" in out
+
+
+# ---------------------------------------------------------------------------------------- files, terminal
+
+
+def test_audit_files_are_private_to_owner_and_group_for_every_sink(upstream, gateway_process, tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0)  # the gateway inherits a umask that would let anyone read what it creates
+    try:
+        for destination, extra in (
+            ("jsonl", {}),
+            ("sqlite", {}),
+            ("api", {"endpoint": "http://127.0.0.1:9/ingest", "sink": {"drain_timeout_seconds": 0.1}}),
+        ):
+            write_log(gateway_process, upstream, tmp_path / destination, count=2, destination=destination, **extra)
+    finally:
+        os.umask(previous)
+    seen = []
+    for path in tmp_path.rglob("*"):
+        if path.parent == tmp_path or path.suffix in (".log", ".yaml"):
+            continue  # the test's own files
+        mode = stat.S_IMODE(path.stat().st_mode)
+        seen.append(path.name)
+        assert mode & 0o007 == 0, (path, oct(mode))  # nothing for others
+        assert mode & 0o022 == 0, (path, oct(mode))  # nobody but the owner writes
+    assert {"seg-000001.jsonl", "head.json", "chain.json", "audit.sqlite3", "spool"} <= set(seen), seen
+
+
+def test_tail_and_query_escape_control_characters_from_unknown_routes(upstream, gateway_process, tmp_path):
+    import json
+
+    import httpx
+
+    log = tmp_path / "audit"
+    gw = gateway_process(audit_config(upstream.url, log, log_all_access=True, batch_max_delay_ms=0))
+    # Unknown routes are audited before authentication: anyone can choose this path.
+    forged = "/v1/x%0a2026-01-01T00:00:00.000Z%20%20request%20%20200%20%20/v1/chat/completions%1b%5b2K%c2%9b%e2%80%ae"
+    assert httpx.get(gw.url + forged).status_code == 404
+    assert gw.stop() == 0
+
+    for args in (("tail",), ("query", "--summary"), ("query",), ("tail", "--json")):
+        out = kt("audit", *args[:1], str(log), *args[1:]).stdout
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out, (args, out)
+        lines = [line for line in out.splitlines() if "/v1/x" in line]
+        assert len(lines) == 1 and len(out.splitlines()) == 2, (args, out)  # the start record and this one
+        if "--summary" in args or args == ("tail",):
+            assert "/v1/x\\x0a2026-01-01" in lines[0] and "\\x1b[2K\\x9b\\u202e" in lines[0]
+        else:
+            assert json.loads(lines[0])["endpoint"].startswith("/v1/x\n2026-01-01")  # the JSON still parses
