@@ -105,8 +105,7 @@ class ApiSink:
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
-            if self.spool.audit.fsync == "interval":
-                await nursery.start(self.spool.run_interval_sync)
+            await nursery.start(self.spool.run_head_writer)
             async with httpx.AsyncClient(timeout=self.options.timeout_seconds, follow_redirects=False) as client:
                 task_status.started()
                 await self._deliver_forever(client)

@@ -3,7 +3,9 @@
 Durability follows ``fsync:``. ``batch`` (default): each batch is written with one ``write(2)`` and
 fsynced before ``write`` returns (group commit). ``interval``: written at once, fsynced at most every
 ``fsync_interval_ms``. ``every_record``: one fsync per record. After each fsync the chain head
-(``head.json``) is updated, so the head never names a record the disk may not hold.
+(``head.json``) is updated, so the head never names a record the disk may not hold. ``write`` returns
+as soon as the records are durable; the head (a second fsync) is written just after, by the sink's
+task, so an answer held for its record (``durable_before_response``) waits for one fsync, not two.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class SegmentWriter:
         self._lock = trio.Lock()
         self._last_sync = time.monotonic()
         self._unsynced: tuple[int, str | None] | None = None
+        # The last durable record whose head is not written yet, and the event that wakes the head writer.
+        self._head_due: tuple[int, str | None] | None = None
+        self._head_wake = trio.Event()
+        # Heads are written beside appends (head.json vs the segment), one at a time and in order.
+        self._head_lock = trio.Lock()
+        # Heads are written beside appends (head.json vs the segment), one at a time and in order.
+        self._head_lock = trio.Lock()
 
     async def open(self) -> OpenedChain:
         store = await trio.to_thread.run_sync(
@@ -53,7 +62,10 @@ class SegmentWriter:
         if not records:
             return True
         async with self._lock:
-            return await trio.to_thread.run_sync(self._write, records)
+            durable = await trio.to_thread.run_sync(self._write, records)
+        if self._head_due is not None:
+            self._head_wake.set()
+        return durable
 
     def _write(self, records: list[dict[str, Any]]) -> bool:
         store = self.store
@@ -75,10 +87,26 @@ class SegmentWriter:
         return True
 
     def _synced(self, seq: int, digest: str | None) -> None:
-        assert self.store is not None
         self._last_sync = time.monotonic()
         self._unsynced = None
-        self.store.write_head(seq, digest)
+        self._head_due = (seq, digest)
+
+    def _write_due_head(self) -> None:
+        if self._head_due is not None and self.store is not None:
+            due, self._head_due = self._head_due, None
+            self.store.write_head(*due)
+
+    async def run_head_writer(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Write the head after each durable write (and, with ``fsync: interval``, sync within the interval)."""
+        async with trio.open_nursery() as nursery:
+            if self.audit.fsync == "interval":
+                await nursery.start(self.run_interval_sync)
+            task_status.started()
+            while True:
+                await self._head_wake.wait()
+                self._head_wake = trio.Event()
+                async with self._head_lock:
+                    await trio.to_thread.run_sync(self._write_due_head)
 
     def _sync_pending(self) -> None:
         if self._unsynced is not None and self.store is not None:
@@ -92,6 +120,8 @@ class SegmentWriter:
             await trio.sleep(self.audit.fsync_interval_ms / 1000)
             async with self._lock:
                 await trio.to_thread.run_sync(self._sync_pending)
+            if self._head_due is not None:
+                self._head_wake.set()
 
     async def prune(self, now: float) -> int:
         days = self.audit.retention_days
@@ -103,12 +133,13 @@ class SegmentWriter:
             )
 
     async def aclose(self) -> None:
-        async with self._lock:
+        async with self._lock, self._head_lock:
             if self.store is not None:
                 await trio.to_thread.run_sync(self._close)
 
     def _close(self) -> None:
         self._sync_pending()
+        self._write_due_head()
         store, self.store = self.store, None
         assert store is not None
         store.close()
@@ -125,10 +156,7 @@ class JsonlSink:
         return await self.segments.open()
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        if self.segments.audit.fsync == "interval":
-            await self.segments.run_interval_sync(task_status)
-        else:
-            task_status.started()
+        await self.segments.run_head_writer(task_status)
 
     async def write(self, records: list[dict[str, Any]]) -> None:
         await self.segments.write(records)
