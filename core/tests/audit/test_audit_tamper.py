@@ -374,3 +374,36 @@ def test_tail_and_query_escape_control_characters_from_unknown_routes(upstream, 
             assert "/v1/x\\x0a2026-01-01" in lines[0] and "\\x1b[2K\\x9b\\u202e" in lines[0]
         else:
             assert json.loads(lines[0])["endpoint"].startswith("/v1/x\n2026-01-01")  # the JSON still parses
+
+
+async def test_sqlite_retention_deletes_behind_a_signed_anchor_and_verifies(tmp_path):
+    import logging
+
+    import trio
+
+    from keeptrust.audit import AuditLoggerConfig, SinkEnv
+    from keeptrust.audit.signing import Keyring, SigningKey
+    from keeptrust.audit.sqlite_sink import SqliteOptions, SqliteSink, connect, prune_database
+    from keeptrust.audit.verify import Expectations, verify_path
+    from keeptrust.audit.writer import AuditWriter
+
+    key = SigningKey.from_secret(KEY)
+    audit = AuditLoggerConfig(destination="sqlite", directory=str(tmp_path), batch_max_delay_ms=0)
+    env = SinkEnv(audit=audit, logger=logging.getLogger("test.audit"), environ={}, signer=key)
+    writer = AuditWriter(SqliteSink(SqliteOptions(), env), env, {"name": "p", "version": "1"})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(20):
+            await writer.submit({"type": "request", "request_id": f"r-{i}"})
+        await writer.aclose()
+    db = connect(tmp_path / "audit.sqlite3")
+    try:
+        assert prune_database(db, 4102444800.0, key) == 21  # everything, including the head's record
+        assert prune_database(db, 4102444800.0, key) == 0
+    finally:
+        db.close()
+    keyed = Expectations(keys=Keyring([key]))
+    [report] = verify_path(tmp_path, keyed)
+    assert report.ok and report.records == 0 and "pruned by retention" in report.notes[0], report
+    [unkeyed_anchor] = verify_path(tmp_path, Expectations(keys=Keyring([SigningKey.from_secret(OTHER_KEY)])))
+    assert "signed with key" in unkeyed_anchor.problem

@@ -298,7 +298,15 @@ class ChainChecker:
             raise Broken(
                 f"truncated — {self.head_name} says seq {head_seq} was durable, but the log ends at seq {last}"
             )
-        if self.immutable and head_seq >= 0 and head.get("hash") != self.head_hash_seen:
+        seen = self.head_hash_seen
+        if self.anchor is not None and head_seq == self.anchor["pruned_through_seq"]:
+            seen = self.anchor.get("last_hash")  # every record up to the head was pruned (SQLite retention)
+        elif self.anchor is not None and head_seq < self.anchor["pruned_through_seq"]:
+            raise Broken(
+                f"{self.head_name}: edited — it says seq {head_seq} was the last durable record, but "
+                f"retention already pruned up to seq {self.anchor['pruned_through_seq']}"
+            )
+        if self.immutable and head_seq >= 0 and head.get("hash") != seen:
             raise Broken(
                 f"seq {head_seq}: edited — its hash differs from the one {self.head_name} recorded as durable"
             )
