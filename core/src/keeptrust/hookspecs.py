@@ -111,6 +111,15 @@ def register_policies(register: Callable[[type], None]) -> None:
       ``feed(text)`` returns the text safe to emit now (or raises ``keeptrust.StreamBlocked``) and
       ``flush()`` the rest; either may be ``async def`` to run costly analysis off the event loop;
     - ``async on_complete(ctx)`` after every request, blocked, failed and cancelled ones included;
+    - ``async redact_for_record(ctx, value, phase) -> value`` (redacting policies): ``value`` (any JSON
+      value: a body, an answer, a streamed text, an error message) with what the policy would redact
+      in ``phase`` (``request`` or ``response``) taken out, deciding nothing. The chain calls it before
+      ``on_complete`` for each phase the policy's own method did not redact (refused earlier in the
+      chain, blocked by the policy itself, shadow mode, an upstream error), so the audit log never
+      holds what the policy removes;
+    - ``keeps_bodies`` / ``holds_answer`` (attributes, default False): a completion consumer that keeps
+      bodies (so the chain redacts for it), or one whose ``on_complete`` must finish before the client
+      has the whole answer (it then runs just before the answer's last message);
     - ``async run(task_status)`` (optional): a long-running task started in the server's nursery
       (the audit writer uses it); call ``task_status.started()`` once ready;
     - ``async aclose()`` (optional) at shutdown;
