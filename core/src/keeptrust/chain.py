@@ -114,7 +114,7 @@ class PolicyChain:
             if saved is not None:
                 ctx.body = saved
             if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
-                _redacted(ctx, entry.name, "request")
+                ctx.redacted.add((entry.name, "request"))
             if decision is None:
                 continue
             self._record(ctx, entry, "request", decision)
@@ -131,7 +131,7 @@ class PolicyChain:
             except Exception as exc:
                 raise self._fail(entry, "response", exc) from exc
             if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
-                _redacted(ctx, entry.name, "response")
+                ctx.redacted.add((entry.name, "response"))
             if decision is None:
                 continue
             self._record(ctx, entry, "response", decision)
@@ -150,7 +150,7 @@ class PolicyChain:
                 filters.append((entry, f))
                 # The text a stream keeps for the record is what came out of every enforcing filter.
                 if entry.has_redact and not entry.shadow:
-                    _redacted(ctx, entry.name, "response")
+                    ctx.redacted.add((entry.name, "response"))
         return StreamFilters(ctx, filters, self) if filters else None
 
     def completing_send(self, ctx: RequestContext, send: Any) -> Any:
@@ -171,9 +171,9 @@ class PolicyChain:
         return send_when_complete
 
     async def on_complete(self, ctx: RequestContext) -> None:
-        if ctx.extra.get(_COMPLETED):
+        if ctx.completed:
             return  # already run before the answer's last message (completing_send)
-        ctx.extra[_COMPLETED] = True
+        ctx.completed = True
         if self._redacting:
             bodies = any(e.policy.keeps_bodies for e in self._complete)
             if bodies or ctx.error_message:
@@ -190,12 +190,12 @@ class PolicyChain:
         """Pass what completion consumers keep through every redacting policy whose own phase did not
         redact it on this request (refused earlier, blocked, shadow, upstream error): the error message
         (an upstream's may quote the request) and, with ``bodies``, the request and answer bodies."""
-        done = ctx.extra.get(_REDACTED, ())
+        done = ctx.redacted
         for entry in self._redacting:
             if ctx.error_message and (entry.name, "error") not in done:
                 message = await self._redact(ctx, entry, ctx.error_message, "response")
                 ctx.error_message = message if isinstance(message, str) else "(withheld: redaction failed)"
-                _redacted(ctx, entry.name, "error")
+                done.add((entry.name, "error"))
             if not bodies:
                 continue
             if (entry.name, "request") not in done and ctx.body:
@@ -205,11 +205,8 @@ class PolicyChain:
                     ctx.response_body = await self._redact(ctx, entry, ctx.response_body, "response")
                 if ctx.response_text:
                     ctx.response_text = await self._redact(ctx, entry, ctx.response_text, "response")
-                texts = ctx.extra.get("core.choice_texts")
-                if texts:
-                    ctx.extra["core.choice_texts"] = await self._redact(ctx, entry, texts, "response")
-            _redacted(ctx, entry.name, "request")
-            _redacted(ctx, entry.name, "response")
+            done.add((entry.name, "request"))
+            done.add((entry.name, "response"))
 
     async def _redact(self, ctx: RequestContext, entry: ChainEntry, value: Any, phase: str) -> Any:
         try:
@@ -225,17 +222,6 @@ class PolicyChain:
                 type(exc).__name__,
             )
             return {"withheld": f"redaction by {entry.name} failed"}
-
-
-_REDACTED = "core.redacted"
-_COMPLETED = "core.completed"
-
-
-def _redacted(ctx: RequestContext, name: str, phase: str) -> None:
-    done = ctx.extra.get(_REDACTED)
-    if done is None:
-        ctx.extra[_REDACTED] = done = set()
-    done.add((name, phase))
 
 
 async def _settle(value: Any) -> str:

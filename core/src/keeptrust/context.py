@@ -87,6 +87,11 @@ class RequestContext:
     # keep a streamed answer's assembled (filtered) text in ``response_text`` (the audit log asks
     # for it when it records responses).
     keep_stream_text: bool = False
+    # the redacting policies whose own phase rewrote the body, as (policy, phase) pairs (the chain
+    # runs ``redact_for_record`` for the others before ``on_complete``);
+    redacted: set[tuple[str, str]] = attrs.Factory(set)
+    # ``on_complete`` has run (early, before the answer's last message, when a policy holds the answer).
+    completed: bool = False
     # Headers a policy adds to the answer, success or error (the rate-limiter's ``x-ratelimit-*``).
     response_headers: dict[str, str] = attrs.Factory(dict)
     # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
