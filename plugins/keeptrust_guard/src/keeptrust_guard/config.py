@@ -50,7 +50,8 @@ class GuardConfig(PolicyConfig):
     # Roles of the request texts checked (``keeptrust.texts``: the message roles, ``tools`` for
     # tool definitions, ``response_format`` for output schemas); answers are always the assistant's.
     roles: list[str] = attrs.field(factory=lambda: ["user"], validator=_roles)
-    detector: str = "heuristic"
+    # The best measured configuration (README, "Measured quality"): heuristics and trained classifiers.
+    detector: str = "ensemble"
     detector_options: dict[str, Any] = attrs.Factory(dict)
 
     @property

@@ -289,7 +289,11 @@ _ROLEPLAY: tuple[Signal, ...] = (
 
 _EXTRACTION: tuple[Signal, ...] = (
     signal("reveal_system_prompt", CATEGORY, 0.85,
-           r"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|"
+           # Summarising, translating or explaining "the instructions above" works on text the user can
+           # see (a recipe, a form, a task list): only the leaking verbs count for the text "above".
+           r"\b(?!(?:translate|summari[sz]e|read|explain|simplify|rewrite|paraphrase|clarify|follow|check)\b"
+           r"[^.!?\n]{0,30}?\b(?:the|these|those) (?:instructions|prompt|steps|directions) above\b)"
+           r"(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|"
            r"write|spell|paste|copy|echo|return|provide|translate|summari[sz]e|read|quote)\b[^.!?\n]{0,30}?"
            r"\b(?:your|the|its|all|any|full|entire|complete|exact|original|initial|hidden|secret|those)\b"
            r"[^.!?\n]{0,12}?\b(?:system prompts?|system messages?|system instructions?|initial prompt|"

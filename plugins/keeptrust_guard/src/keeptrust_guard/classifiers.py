@@ -1,0 +1,126 @@
+"""The trained classifiers, loaded once at start-up from files that come inside wheels.
+
+- ``InjectionHead``: a logistic regression over hashed word unigrams and bigrams, trained by
+  ``eval/train_heads.py`` on third-party prompt-injection datasets (provenance and licences in
+  ``models/injection-head.json``). The weights ship in this package as plain arrays (no pickle).
+- ``ToxicityModel``: alt-profanity-check (MIT), TF-IDF and five calibrated linear SVMs in its own
+  wheel, trained on about 200k human-labelled texts (Davidson et al. 2017 hate-speech and
+  offensive-language tweets; Wikipedia comments of the Jigsaw toxic-comment challenge). Its model
+  is read once at start-up into plain tables and evaluated here in Python: the same probabilities
+  (checked by the tests), at a fraction of scikit-learn's per-call cost.
+
+A model's probability is mapped onto the policies' score scale through the operating points stored
+with it (``anchors``: the probability that is each sensitivity's threshold), so ``sensitivity: low``
+asks the model for the same strictness it asks of the heuristics.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import json
+import math
+import re
+from collections import Counter
+from importlib import resources
+from typing import Any
+
+from keeptrust.errors import ConfigError
+from keeptrust_guard.config import THRESHOLDS
+from keeptrust_guard.features import WORDS, hashed_ngrams, sigmoid
+
+INSTALL = "pip install 'keeptrust-guard[models]'"
+
+
+def require(module: str, path: str) -> Any:
+    """Import a model package, or fail start-up with the install command that fixes it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"{path}: the trained detectors need the package providing '{module}', which is not "
+                          f"installed ({exc}); install it with: {INSTALL}") from exc
+
+
+class ScoreScale:
+    """Piecewise-linear map from a model probability to a policy score: each sensitivity's anchor
+    probability lands on that sensitivity's threshold."""
+
+    def __init__(self, anchors: dict[str, float]) -> None:
+        points = sorted({(0.0, 0.0), (1.0, 1.0), *((anchors[k], THRESHOLDS[k]) for k in THRESHOLDS)})
+        self.xs = [x for x, _ in points]
+        self.ys = [y for _, y in points]
+
+    def __call__(self, p: float) -> float:
+        i = bisect.bisect_right(self.xs, p)
+        if i >= len(self.xs):
+            return 1.0
+        x0, x1, y0, y1 = self.xs[i - 1], self.xs[i], self.ys[i - 1], self.ys[i]
+        return y0 + (y1 - y0) * (p - x0) / (x1 - x0) if x1 > x0 else y1
+
+
+class InjectionHead:
+    """Probability that a text is a prompt injection or jailbreak."""
+
+    def __init__(self, path: str) -> None:
+        np = require("numpy", path)
+        folder = resources.files("keeptrust_guard") / "models"
+        self.meta = json.loads((folder / "injection-head.json").read_text())
+        self.n_features = int(self.meta["features"]["n_features"])
+        with (folder / "injection-head.npz").open("rb") as fh:
+            data = np.load(fh)
+            weights = np.zeros(self.n_features, dtype=np.float64)
+            weights[data["indices"]] = data["weights"].astype(np.float64)
+            self.intercept = float(data["intercept"][0])
+        # A Python list: indexing it costs less than a NumPy array's item access.
+        self.weights: list[float] = weights.tolist()
+        self.scale = ScoreScale(self.meta["anchors"])
+
+    # A bag of words says little about a message of a few words ("Thank you", "You said:"), yet
+    # L2 normalisation gives each of them full weight: below this many words the evidence is shrunk.
+    FULL_WORDS = 6
+
+    def probability(self, text: str) -> float:
+        w = self.weights
+        features = hashed_ngrams(text, self.n_features)
+        evidence = sum(w[i] * v for i, v in features.items())
+        words = len(WORDS.findall(text))
+        if words < self.FULL_WORDS:
+            evidence *= words / self.FULL_WORDS
+        return sigmoid(self.intercept + evidence)
+
+
+_TFIDF_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class ToxicityModel:
+    """Probability that a text is offensive (insults, hate, harassment, obscenity)."""
+
+    # The probability that is each sensitivity's threshold, read on the content tuning split
+    # (``eval/data/content/dev``: its hard negatives quote insults and discuss slurs, which a
+    # bag-of-words model cannot tell from insults; "medium" keeps their false positives under 7 %).
+    ANCHORS = {"low": 0.98, "medium": 0.9, "high": 0.7}
+
+    def __init__(self, path: str) -> None:
+        module = require("profanity_check.profanity_check", path)
+        vectorizer, model = module.vectorizer, module.model
+        folds = model.calibrated_classifiers_
+        idf = vectorizer.idf_
+        # term -> (idf, the SVM weight of each fold)
+        self.terms: dict[str, tuple[float, tuple[float, ...]]] = {
+            term: (float(idf[i]), tuple(float(f.estimator.coef_[0][i]) for f in folds))
+            for term, i in vectorizer.vocabulary_.items()}
+        self.folds = [(float(f.estimator.intercept_[0]), float(f.calibrators[0].a_), float(f.calibrators[0].b_))
+                      for f in folds]
+        self.scale = ScoreScale(self.ANCHORS)
+
+    def probability(self, text: str) -> float:
+        counts = Counter(t for t in _TFIDF_TOKEN.findall(text.lower()) if t in self.terms)
+        if not counts:
+            raw = [0.0] * len(self.folds)
+        else:
+            values = [(self.terms[t], n * self.terms[t][0]) for t, n in counts.items()]
+            norm = math.sqrt(sum(v * v for _, v in values)) or 1.0
+            raw = [sum(coefs[k] * v for (_, coefs), v in values) / norm for k in range(len(self.folds))]
+        # scikit-learn's sigmoid calibration: P = 1 / (1 + exp(a * decision + b)), averaged over folds.
+        folds = zip(raw, self.folds, strict=True)
+        return sum(sigmoid(-(a * (d + b0) + b)) for d, (b0, a, b) in folds) / len(self.folds)

@@ -1,0 +1,115 @@
+"""``detector: ensemble`` (the default) and ``detector: classifier``: the trained classifiers of
+``classifiers.py``, alone or beside the heuristics.
+
+The ensemble scores each text with both and keeps the higher score per category: the heuristics
+read obfuscation, encodings, roles and pasted documents, which a bag-of-words model cannot; the
+model reads paraphrases that no curated pattern lists. Both are linear in the text and cost tens to
+hundreds of microseconds a message (``benchmarks/bench_detectors.py``), so every text goes through
+both: the model's gain is on exactly the texts the heuristics clear, which a cascade would skip.
+
+Content: the toxicity model gives one probability of offensive language; it counts for
+``toxicity``, for ``hate_speech`` when the text names an identity group or uses a slur, and for
+``harassment`` otherwise. ``self_harm``, ``sexual`` and ``violence`` keep the heuristics' scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+import attrs
+import trio
+
+from keeptrust_guard import lexicon
+from keeptrust_guard.classifiers import InjectionHead, ToxicityModel
+from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
+from keeptrust_guard.heuristic import INLINE_CHARS, HeuristicDetector, HeuristicOptions
+
+# Texts are cut to this many characters for the models (the heuristics see all of it).
+MODEL_CHARS = 8_192
+_IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
+
+
+@attrs.frozen(kw_only=True)
+class ModelOptions:
+    """The trained detectors have no options; the policy's ``sensitivity`` sets their operating point."""
+
+
+class ClassifierDetector:
+    """The trained classifiers alone."""
+
+    name: ClassVar[str] = "classifier"
+    config_class: ClassVar[type] = ModelOptions
+    with_heuristics: ClassVar[bool] = False
+
+    def __init__(self, config: ModelOptions, setup: DetectorSetup) -> None:
+        self.config = config
+        self.setup = setup
+        self.injection = _injection_head(setup.path) if setup.task == "prompt_injection" else None
+        content = {"toxicity", "hate_speech", "harassment"} & set(setup.categories)
+        self.toxicity = _toxicity_model(setup.path) if setup.task == "content" and content else None
+        self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
+        self._limiter = trio.CapacityLimiter(2)
+
+    def _model(self, segments: Sequence[Segment]) -> Detection:
+        texts = [s.text[:MODEL_CHARS] for s in segments]
+        found: list[Finding] = []
+        if self.injection is not None:
+            for segment, text in zip(segments, texts, strict=True):
+                if segment.role == "assistant":
+                    # The head learnt what people send to a model, not what a model answers; answers
+                    # (and stream windows of them) are read by the heuristics.
+                    continue
+                score = round(self.injection.scale(self.injection.probability(text)), 4)
+                found.append(Finding("prompt_injection", score, ("model:injection-head",), "model", segment.where,
+                                     segment.role))
+        if self.toxicity is not None:
+            for segment, text in zip(segments, texts, strict=True):
+                score = round(self.toxicity.scale(self.toxicity.probability(text)), 4)
+                aimed = "hate_speech" if _IDENTITY.search(text) else "harassment"
+                for category in ("toxicity", aimed):
+                    if category in self.setup.categories:
+                        found.append(Finding(category, score, ("model:alt-profanity-check",), "model",
+                                             segment.where, segment.role))
+        return merge([Detection((f,)) for f in found])
+
+    def scan(self, segments: Sequence[Segment]) -> Detection:
+        model = self._model(segments)
+        if self.heuristic is None:
+            return model
+        return merge([self.heuristic.scan(segments), model])
+
+    async def detect(self, segments: Sequence[Segment]) -> Detection:
+        if sum(len(s.text) for s in segments) <= INLINE_CHARS:
+            return self.scan(segments)
+        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter)
+
+    def stream_scanner(self) -> Callable[[str], Detection]:
+        return lambda text: self.scan([Segment(text, "assistant")])
+
+    async def aclose(self) -> None:
+        return None
+
+
+class EnsembleDetector(ClassifierDetector):
+    """The heuristics and the trained classifiers; the higher score per category wins."""
+
+    name: ClassVar[str] = "ensemble"
+    with_heuristics: ClassVar[bool] = True
+
+
+# One loaded model per process: several policies (and several gateways in one test process) share it.
+_LOADED: dict[str, object] = {}
+
+
+def _injection_head(path: str) -> InjectionHead:
+    if "injection" not in _LOADED:
+        _LOADED["injection"] = InjectionHead(path)
+    return _LOADED["injection"]  # type: ignore[return-value]
+
+
+def _toxicity_model(path: str) -> ToxicityModel:
+    if "toxicity" not in _LOADED:
+        _LOADED["toxicity"] = ToxicityModel(path)
+    return _LOADED["toxicity"]  # type: ignore[return-value]
