@@ -1,0 +1,89 @@
+"""Cost of the heuristic, classifier and ensemble detectors on unique ~200-token messages, and on
+adversarial megabyte strings.
+
+    python benchmarks/bench_trained.py            # the table in the README
+    python benchmarks/bench_trained.py --quick    # fewer messages
+
+Every message is different (real held-out texts from ``eval/data/thirdparty``, glued to ~200 words
+and numbered), so no cache can flatter a detector. Figures are per policy check of one message on
+the calling thread: p50 and p90 in milliseconds, and the ensemble's p50 as a ratio of the heuristic
+detector's, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+
+import thirdparty  # noqa: E402
+
+from keeptrust_guard.detection import DetectorSetup, Segment  # noqa: E402
+from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions  # noqa: E402
+from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions  # noqa: E402
+
+POLICIES = {
+    "prompt-injection": ("prompt_injection", ("prompt_injection",)),
+    "safety-filter": ("content", ("toxicity",)),
+    "content-filter": ("content", ("hate_speech", "harassment", "self_harm", "sexual", "violence")),
+}
+DETECTORS = {"heuristic": (HeuristicDetector, HeuristicOptions), "classifier": (ClassifierDetector, ModelOptions),
+             "ensemble": (EnsembleDetector, ModelOptions)}
+
+
+def messages(count: int, words: int = 200) -> list[str]:
+    pool = [str(r["text"]) for rows in thirdparty.load("injection").values() for r in rows]
+    pool += [str(r["text"]) for rows in thirdparty.load("content").values() for r in rows]
+    out, i = [], 0
+    for n in range(count):
+        parts: list[str] = []
+        while sum(len(p.split()) for p in parts) < words:
+            parts.append(pool[i % len(pool)])
+            i += 7
+        out.append(f"({n}) " + " ".join(" ".join(parts).split()[:words]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    texts = messages(200 if args.quick else 1000)
+    print(f"{len(texts)} unique messages of 200 words (~{statistics.mean(len(t) for t in texts):.0f} characters)\n")
+    print("| policy | detector | p50 ms | p90 ms | p50 / heuristic p50 |\n|---|---|---|---|---|")
+    for policy, (task, categories) in POLICIES.items():
+        base = None
+        for name, (cls, options) in DETECTORS.items():
+            det = cls(options(), DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench"))
+            det.scan([Segment("warm up", "user")])
+            times = []
+            for text in texts:
+                start = time.perf_counter()
+                det.scan([Segment(text, "user")])
+                times.append((time.perf_counter() - start) * 1e3)
+            times.sort()
+            p50, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
+            base = base or p50
+            print(f"| {policy} | {name} | {p50:.3f} | {p90:.3f} | {p50 / base:.2f}x |")
+    print("\nadversarial strings, ensemble (time for 1 MiB / time for 256 KiB; linear is 4):")
+    for label, unit in (("'a ' repeated", "a "), ("'ignore ' repeated", "ignore "), ("one long word", "x"),
+                        ("base64-like", "aGVsbG8gd29ybGQ=")):
+        for policy, (task, categories) in POLICIES.items():
+            det = EnsembleDetector(ModelOptions(), DetectorSetup("bench", task, categories,
+                                                                 logging.getLogger("bench"), "bench"))
+            got = []
+            for size in (1 << 18, 1 << 20):
+                text = (unit * (size // len(unit) + 1))[:size]
+                start = time.perf_counter()
+                det.scan([Segment(text, "user")])
+                got.append(time.perf_counter() - start)
+            print(f"  {label:20s} {policy:16s} 1 MiB {got[1]:.2f} s, ratio {got[1] / got[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
