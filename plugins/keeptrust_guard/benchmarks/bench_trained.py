@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
 
-import thirdparty  # noqa: E402
+import thirdparty
 
-from keeptrust_guard.detection import DetectorSetup, Segment  # noqa: E402
-from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions  # noqa: E402
-from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions  # noqa: E402
+from keeptrust_guard.detection import DetectorSetup, Segment
+from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions
+from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 
 POLICIES = {
     "prompt-injection": ("prompt_injection", ("prompt_injection",)),

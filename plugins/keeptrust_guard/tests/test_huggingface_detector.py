@@ -41,8 +41,15 @@ class FakeClassifier:
     async def _answer(self, payload: Any, send: Any) -> None:
         if self.delay:
             await trio.sleep(self.delay)
-        inputs = payload["inputs"]
-        answer = [self._labels(t) for t in ([inputs] if isinstance(inputs, str) else inputs)]
+        inputs = payload.get("inputs")
+        # The task schema (huggingface.js @huggingface/tasks, text-classification/input.json): one
+        # string, optional parameters function_to_apply and top_k; anything else is a client error.
+        if not isinstance(inputs, str) or set(payload) - {"inputs", "parameters"} or \
+                set(payload.get("parameters") or {}) - {"function_to_apply", "top_k"}:
+            await send({"type": "http.response.start", "status": 422, "headers": []})
+            await send({"type": "http.response.body", "body": b'{"error": "bad payload"}'})
+            return
+        answer = [self._labels(inputs)]
         data = orjson.dumps(answer if self.status == 200 else {"error": "boom"})
         await send(
             {"type": "http.response.start", "status": self.status, "headers": [(b"content-type", b"application/json")]}
@@ -80,6 +87,38 @@ def test_the_classifier_receives_the_documented_wire_format(
     assert sent["path"] == f"/hf-inference/models/{MODEL}"
     assert sent["headers"]["authorization"] == "Bearer hf_test_token_value_123456"
     assert sent["body"] == {"inputs": "hello there"}
+
+
+def test_requests_equal_what_huggingface_hub_sends(classifier, fake_upstream, gateway_factory, guard_config,
+                                                   monkeypatch):
+    # The official client against the same fake: its request is the reference for ours.
+    from huggingface_hub import InferenceClient
+
+    app, url = classifier
+    client = InferenceClient(model=f"{url}/hf-inference/models/{MODEL}", token="hf_test_token_value_123456")
+    answer = client.text_classification("this is an attack", top_k=2, function_to_apply="sigmoid")
+    assert answer[0].label == "INJECTION"
+    reference = app.requests[-1]["body"]
+    monkeypatch.setenv("GUARD_HF_TOKEN", "hf_test_token_value_123456")
+    policy = _policy(url, top_k=2, function_to_apply="sigmoid")
+    gw = gateway_factory(guard_config(fake_upstream.url, {"prompt-injection": policy}))
+    with pytest.raises(openai.BadRequestError):
+        _ask(gw, "this is an attack")
+    assert app.requests[-1]["body"] == reference == {
+        "inputs": "this is an attack", "parameters": {"top_k": 2, "function_to_apply": "sigmoid"}}
+
+
+def test_each_text_is_its_own_request(classifier, fake_upstream, gateway_factory, guard_config, monkeypatch):
+    app, url = classifier
+    monkeypatch.setenv("GUARD_HF_TOKEN", "hf_test_token_value_123456")
+    gw = gateway_factory(guard_config(fake_upstream.url, {"prompt-injection": _policy(url)}))
+    before = len(app.requests)
+    messages = [{"role": "user", "content": "first question"},
+                {"role": "tool", "tool_call_id": "c1", "content": "a tool result"},
+                {"role": "user", "content": "second question"}]
+    gw.client().chat.completions.create(model="fake/model", messages=messages)
+    assert sorted(r["body"]["inputs"] for r in app.requests[before:]) == [
+        "a tool result", "first question", "second question"]
 
 
 def test_a_positive_label_blocks(

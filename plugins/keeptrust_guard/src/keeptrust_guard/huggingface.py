@@ -1,6 +1,13 @@
 """``detector: huggingface``: a Hugging Face text-classification model through the Inference
-Providers router (``POST {router}/hf-inference/models/{model}`` with ``{"inputs": ...}``, answered
-with ``[[{"label", "score"}, ...], ...]``) or a dedicated endpoint (``url``).
+Providers router (``POST {router}/hf-inference/models/{model}``) or a dedicated endpoint (``url``).
+
+The request is the one huggingface_hub's ``InferenceClient.text_classification`` sends (huggingface_hub
+``inference/_client.py`` and ``inference/_providers/hf_inference.py``; the task schema
+``text-classification/input.json`` of huggingface.js ``@huggingface/tasks``): one text per request,
+``{"inputs": "<text>", "parameters": {"function_to_apply": ..., "top_k": ...}}`` with unset parameters
+left out (no ``parameters`` key when none is set). The answer is ``[[{"label", "score"}, ...]]`` (the
+router) or ``[{"label", "score"}, ...]`` (some endpoints). Several texts of one request are classified
+concurrently, one HTTP request each.
 
 The call goes through keeptrust's upstream transport (pooling, timeouts, error mapping) with the
 token from ``secret_key_ref``. A slow or failing classifier never hangs a request: the whole call
@@ -59,6 +66,8 @@ class HFDetectorOptions:
     max_chars: int = 4000
     # Ask for every label's score (multi-label toxicity models answer only the top one otherwise).
     top_k: int | None = None
+    # The model's output transform: sigmoid for multi-label models (toxicity), softmax otherwise.
+    function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None
 
 
 def _router_root(options: HFDetectorOptions) -> str:
@@ -116,17 +125,29 @@ class HuggingFaceDetector:
                                  auth_header={"authorization": f"Bearer {token}"} if token else None,
                                  logger=self.logger)
 
-    def _payload(self, segments: Sequence[Segment]) -> dict[str, Any]:
-        texts = [s.text[: self.config.max_chars] for s in segments]
-        payload: dict[str, Any] = {"inputs": texts[0] if len(texts) == 1 else texts}
-        if self.config.top_k is not None:
-            payload["parameters"] = {"top_k": self.config.top_k}
+    def _payload(self, text: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {"inputs": text[: self.config.max_chars]}
+        parameters = {k: v for k, v in (("function_to_apply", self.config.function_to_apply),
+                                         ("top_k", self.config.top_k)) if v is not None}
+        if parameters:
+            payload["parameters"] = parameters
         return payload
 
-    async def _call(self, segments: Sequence[Segment]) -> list[list[tuple[str, float]]]:
-        response = await self.upstream.request(None, "POST", self.url, json=self._payload(segments),
+    async def _classify(self, text: str) -> list[tuple[str, float]]:
+        response = await self.upstream.request(None, "POST", self.url, json=self._payload(text),
                                                timeout=self.config.timeout_seconds, retries=0)
-        return parse_scores(orjson.loads(response.content), len(segments))
+        return parse_scores(orjson.loads(response.content), 1)[0]
+
+    async def _call(self, segments: Sequence[Segment]) -> list[list[tuple[str, float]]]:
+        rows: list[list[tuple[str, float]]] = [[] for _ in segments]
+
+        async def one(i: int, text: str) -> None:
+            rows[i] = await self._classify(text)
+
+        async with trio.open_nursery() as nursery:
+            for i, segment in enumerate(segments):
+                nursery.start_soon(one, i, segment.text)
+        return rows
 
     async def detect(self, segments: Sequence[Segment]) -> Detection:
         if not segments:
