@@ -29,7 +29,8 @@ import datasets
 import numpy as np
 import thirdparty
 
-from keeptrust_guard.features import hashed_ngrams
+from keeptrust_guard.classifiers import InjectionHead
+from keeptrust_guard.features import WORDS, hashed_ngrams
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
 N_FEATURES = 2 ** 18
@@ -67,7 +68,11 @@ def main() -> None:
         return model.fit(vec.transform([t for t, _ in rows]), y)
 
     def prob(clf, rows: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-        return clf.predict_proba(vec.transform([t for t, _ in rows]))[:, 1], np.array([y for _, y in rows])
+        # As the detector computes it (``InjectionHead.probability``): short texts' evidence shrunk.
+        evidence = clf.decision_function(vec.transform([t for t, _ in rows])) - clf.intercept_[0]
+        words = np.array([len(WORDS.findall(t)) for t, _ in rows])
+        evidence *= np.minimum(1.0, words / InjectionHead.FULL_WORDS)
+        return 1.0 / (1.0 + np.exp(-(clf.intercept_[0] + evidence))), np.array([y for _, y in rows])
 
     clf = fit(base + dev)
     # Two calibration sets: the validation splits (the training sources' own style) and the dev split
