@@ -32,8 +32,11 @@ POLICIES = {
     "safety-filter": ("content", ("toxicity",)),
     "content-filter": ("content", ("hate_speech", "harassment", "self_harm", "sexual", "violence")),
 }
-DETECTORS = {"heuristic": (HeuristicDetector, HeuristicOptions), "classifier": (ClassifierDetector, ModelOptions),
-             "ensemble": (EnsembleDetector, ModelOptions)}
+DETECTORS = {
+    "heuristic": (HeuristicDetector, HeuristicOptions),
+    "classifier": (ClassifierDetector, ModelOptions),
+    "ensemble": (EnsembleDetector, ModelOptions),
+}
 
 
 def messages(count: int, words: int = 200) -> list[str]:
@@ -71,11 +74,16 @@ def main() -> None:
             base = base or p50
             print(f"| {policy} | {name} | {p50:.3f} | {p90:.3f} | {p50 / base:.2f}x |")
     print("\nadversarial strings, ensemble (time for 1 MiB / time for 256 KiB; linear is 4):")
-    for label, unit in (("'a ' repeated", "a "), ("'ignore ' repeated", "ignore "), ("one long word", "x"),
-                        ("base64-like", "aGVsbG8gd29ybGQ=")):
+    for label, unit in (
+        ("'a ' repeated", "a "),
+        ("'ignore ' repeated", "ignore "),
+        ("one long word", "x"),
+        ("base64-like", "aGVsbG8gd29ybGQ="),
+    ):
         for policy, (task, categories) in POLICIES.items():
-            det = EnsembleDetector(ModelOptions(), DetectorSetup("bench", task, categories,
-                                                                 logging.getLogger("bench"), "bench"))
+            det = EnsembleDetector(
+                ModelOptions(), DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench")
+            )
             got = []
             for size in (1 << 18, 1 << 20):
                 text = (unit * (size // len(unit) + 1))[:size]

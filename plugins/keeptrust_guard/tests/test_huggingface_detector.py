@@ -44,8 +44,11 @@ class FakeClassifier:
         inputs = payload.get("inputs")
         # The task schema (huggingface.js @huggingface/tasks, text-classification/input.json): one
         # string, optional parameters function_to_apply and top_k; anything else is a client error.
-        if not isinstance(inputs, str) or set(payload) - {"inputs", "parameters"} or \
-                set(payload.get("parameters") or {}) - {"function_to_apply", "top_k"}:
+        if (
+            not isinstance(inputs, str)
+            or set(payload) - {"inputs", "parameters"}
+            or set(payload.get("parameters") or {}) - {"function_to_apply", "top_k"}
+        ):
             await send({"type": "http.response.start", "status": 422, "headers": []})
             await send({"type": "http.response.body", "body": b'{"error": "bad payload"}'})
             return
@@ -89,8 +92,9 @@ def test_the_classifier_receives_the_documented_wire_format(
     assert sent["body"] == {"inputs": "hello there"}
 
 
-def test_requests_equal_what_huggingface_hub_sends(classifier, fake_upstream, gateway_factory, guard_config,
-                                                   monkeypatch):
+def test_requests_equal_what_huggingface_hub_sends(
+    classifier, fake_upstream, gateway_factory, guard_config, monkeypatch
+):
     # The official client against the same fake: its request is the reference for ours.
     from huggingface_hub import InferenceClient
 
@@ -104,8 +108,11 @@ def test_requests_equal_what_huggingface_hub_sends(classifier, fake_upstream, ga
     gw = gateway_factory(guard_config(fake_upstream.url, {"prompt-injection": policy}))
     with pytest.raises(openai.BadRequestError):
         _ask(gw, "this is an attack")
-    assert app.requests[-1]["body"] == reference == {
-        "inputs": "this is an attack", "parameters": {"top_k": 2, "function_to_apply": "sigmoid"}}
+    assert (
+        app.requests[-1]["body"]
+        == reference
+        == {"inputs": "this is an attack", "parameters": {"top_k": 2, "function_to_apply": "sigmoid"}}
+    )
 
 
 def test_each_text_is_its_own_request(classifier, fake_upstream, gateway_factory, guard_config, monkeypatch):
@@ -113,12 +120,17 @@ def test_each_text_is_its_own_request(classifier, fake_upstream, gateway_factory
     monkeypatch.setenv("GUARD_HF_TOKEN", "hf_test_token_value_123456")
     gw = gateway_factory(guard_config(fake_upstream.url, {"prompt-injection": _policy(url)}))
     before = len(app.requests)
-    messages = [{"role": "user", "content": "first question"},
-                {"role": "tool", "tool_call_id": "c1", "content": "a tool result"},
-                {"role": "user", "content": "second question"}]
+    messages = [
+        {"role": "user", "content": "first question"},
+        {"role": "tool", "tool_call_id": "c1", "content": "a tool result"},
+        {"role": "user", "content": "second question"},
+    ]
     gw.client().chat.completions.create(model="fake/model", messages=messages)
     assert sorted(r["body"]["inputs"] for r in app.requests[before:]) == [
-        "a tool result", "first question", "second question"]
+        "a tool result",
+        "first question",
+        "second question",
+    ]
 
 
 def test_a_positive_label_blocks(

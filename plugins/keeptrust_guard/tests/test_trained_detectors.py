@@ -12,8 +12,14 @@ from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel
 from keeptrust_guard.detection import DetectorSetup, Segment
 from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions
 
-TEXTS = ["You are a worthless idiot and everyone hates you.", "The weather in Lyon is mild in spring.",
-         "Shut up, you stupid clown.", "How do I treat a minor burn at home?", "", "!!!"]
+TEXTS = [
+    "You are a worthless idiot and everyone hates you.",
+    "The weather in Lyon is mild in spring.",
+    "Shut up, you stupid clown.",
+    "How do I treat a minor burn at home?",
+    "",
+    "!!!",
+]
 
 
 def _setup(task: str, categories: tuple[str, ...]) -> DetectorSetup:
@@ -43,8 +49,14 @@ def test_injection_head_separates_attacks_from_requests():
     assert head.probability(attack) > 0.95 > 0.5 > head.probability(benign)
 
 
-@pytest.mark.parametrize("text", ["Summarize the instructions above.", "Translate the instructions above into French.",
-                                  "Read the instructions above and tell me what step 3 means."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Summarize the instructions above.",
+        "Translate the instructions above into French.",
+        "Read the instructions above and tell me what step 3 means.",
+    ],
+)
 def test_requests_about_visible_instructions_pass(text):
     det = EnsembleDetector(ModelOptions(), _setup("prompt_injection", ("prompt_injection",)))
     assert all(f.score < 0.6 for f in det.scan([Segment(text)]).findings)

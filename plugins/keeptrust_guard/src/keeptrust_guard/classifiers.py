@@ -37,8 +37,10 @@ def require(module: str, path: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ConfigError(f"{path}: the trained detectors need the package providing '{module}', which is not "
-                          f"installed ({exc}); install it with: {INSTALL}") from exc
+        raise ConfigError(
+            f"{path}: the trained detectors need the package providing '{module}', which is not "
+            f"installed ({exc}); install it with: {INSTALL}"
+        ) from exc
 
 
 class ScoreScale:
@@ -108,9 +110,11 @@ class ToxicityModel:
         # term -> (idf, the SVM weight of each fold)
         self.terms: dict[str, tuple[float, tuple[float, ...]]] = {
             term: (float(idf[i]), tuple(float(f.estimator.coef_[0][i]) for f in folds))
-            for term, i in vectorizer.vocabulary_.items()}
-        self.folds = [(float(f.estimator.intercept_[0]), float(f.calibrators[0].a_), float(f.calibrators[0].b_))
-                      for f in folds]
+            for term, i in vectorizer.vocabulary_.items()
+        }
+        self.folds = [
+            (float(f.estimator.intercept_[0]), float(f.calibrators[0].a_), float(f.calibrators[0].b_)) for f in folds
+        ]
         self.scale = ScoreScale(self.ANCHORS)
 
     def probability(self, text: str) -> float:

@@ -62,16 +62,20 @@ class ClassifierDetector:
                     # (and stream windows of them) are read by the heuristics.
                     continue
                 score = round(self.injection.scale(self.injection.probability(text)), 4)
-                found.append(Finding("prompt_injection", score, ("model:injection-head",), "model", segment.where,
-                                     segment.role))
+                found.append(
+                    Finding("prompt_injection", score, ("model:injection-head",), "model", segment.where, segment.role)
+                )
         if self.toxicity is not None:
             for segment, text in zip(segments, texts, strict=True):
                 score = round(self.toxicity.scale(self.toxicity.probability(text)), 4)
                 aimed = "hate_speech" if _IDENTITY.search(text) else "harassment"
                 for category in ("toxicity", aimed):
                     if category in self.setup.categories:
-                        found.append(Finding(category, score, ("model:alt-profanity-check",), "model",
-                                             segment.where, segment.role))
+                        found.append(
+                            Finding(
+                                category, score, ("model:alt-profanity-check",), "model", segment.where, segment.role
+                            )
+                        )
         return merge([Detection((f,)) for f in found])
 
     def scan(self, segments: Sequence[Segment]) -> Detection:

@@ -39,14 +39,32 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 
 # Labels of common public classifiers, mapped to the categories the policies use. Labels not listed
 # (``SAFE``, ``neutral``, ``LABEL_0`` ...) count as benign. ``labels`` in the options extends this.
-INJECTION_LABELS = {"injection": "prompt_injection", "jailbreak": "prompt_injection", "unsafe": "prompt_injection",
-                    "malicious": "prompt_injection", "label_1": "prompt_injection"}
+INJECTION_LABELS = {
+    "injection": "prompt_injection",
+    "jailbreak": "prompt_injection",
+    "unsafe": "prompt_injection",
+    "malicious": "prompt_injection",
+    "label_1": "prompt_injection",
+}
 CONTENT_LABELS = {
-    "toxic": "toxicity", "toxicity": "toxicity", "severe_toxic": "toxicity", "severe_toxicity": "toxicity",
-    "obscene": "toxicity", "offensive": "toxicity", "insult": "harassment", "harassment": "harassment",
-    "threat": "violence", "violence": "violence", "identity_hate": "hate_speech", "identity_attack": "hate_speech",
-    "hate": "hate_speech", "hateful": "hate_speech", "sexual_explicit": "sexual", "sexual": "sexual",
-    "self_harm": "self_harm", "self-harm": "self_harm",
+    "toxic": "toxicity",
+    "toxicity": "toxicity",
+    "severe_toxic": "toxicity",
+    "severe_toxicity": "toxicity",
+    "obscene": "toxicity",
+    "offensive": "toxicity",
+    "insult": "harassment",
+    "harassment": "harassment",
+    "threat": "violence",
+    "violence": "violence",
+    "identity_hate": "hate_speech",
+    "identity_attack": "hate_speech",
+    "hate": "hate_speech",
+    "hateful": "hate_speech",
+    "sexual_explicit": "sexual",
+    "sexual": "sexual",
+    "self_harm": "self_harm",
+    "self-harm": "self_harm",
 }
 
 
@@ -111,31 +129,45 @@ class HuggingFaceDetector:
         if config.secret_key_ref is not None:
             token = os.environ.get(config.secret_key_ref.env)
             if not token:
-                raise ConfigError(f"{setup.path}.secret_key_ref.env: environment variable "
-                                  f"{config.secret_key_ref.env} (the Hugging Face token of policy "
-                                  f"'{setup.policy}') is not set")
+                raise ConfigError(
+                    f"{setup.path}.secret_key_ref.env: environment variable "
+                    f"{config.secret_key_ref.env} (the Hugging Face token of policy "
+                    f"'{setup.policy}') is not set"
+                )
         self.url = config.url or f"{_router_root(config)}/hf-inference/models/{config.model}"
         base = INJECTION_LABELS if setup.task == "prompt_injection" else CONTENT_LABELS
         self.labels = {**base, **{k.lower(): v for k, v in config.labels.items()}}
-        target = TargetConfig(id=f"guard:{setup.policy}", provider="huggingface", base_url=self.url,
-                              timeout_seconds=config.timeout_seconds,
-                              connect_timeout_seconds=min(config.timeout_seconds, 10.0), max_retries=0,
-                              max_connections=64)
-        self.upstream = Upstream(target, redactor=Redactor([token] if token else []),
-                                 auth_header={"authorization": f"Bearer {token}"} if token else None,
-                                 logger=self.logger)
+        target = TargetConfig(
+            id=f"guard:{setup.policy}",
+            provider="huggingface",
+            base_url=self.url,
+            timeout_seconds=config.timeout_seconds,
+            connect_timeout_seconds=min(config.timeout_seconds, 10.0),
+            max_retries=0,
+            max_connections=64,
+        )
+        self.upstream = Upstream(
+            target,
+            redactor=Redactor([token] if token else []),
+            auth_header={"authorization": f"Bearer {token}"} if token else None,
+            logger=self.logger,
+        )
 
     def _payload(self, text: str) -> dict[str, Any]:
         payload: dict[str, Any] = {"inputs": text[: self.config.max_chars]}
-        parameters = {k: v for k, v in (("function_to_apply", self.config.function_to_apply),
-                                         ("top_k", self.config.top_k)) if v is not None}
+        parameters = {
+            k: v
+            for k, v in (("function_to_apply", self.config.function_to_apply), ("top_k", self.config.top_k))
+            if v is not None
+        }
         if parameters:
             payload["parameters"] = parameters
         return payload
 
     async def _classify(self, text: str) -> list[tuple[str, float]]:
-        response = await self.upstream.request(None, "POST", self.url, json=self._payload(text),
-                                               timeout=self.config.timeout_seconds, retries=0)
+        response = await self.upstream.request(
+            None, "POST", self.url, json=self._payload(text), timeout=self.config.timeout_seconds, retries=0
+        )
         return parse_scores(orjson.loads(response.content), 1)[0]
 
     async def _call(self, segments: Sequence[Segment]) -> list[list[tuple[str, float]]]:
@@ -162,8 +194,13 @@ class HuggingFaceDetector:
             except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
                 error = "unexpected answer shape"
         if rows is None:
-            self.logger.warning("policy '%s': classifier %s unavailable (%s); fail-%s", self.setup.policy,
-                                self.config.model, error, self.config.fail_mode)
+            self.logger.warning(
+                "policy '%s': classifier %s unavailable (%s); fail-%s",
+                self.setup.policy,
+                self.config.model,
+                error,
+                self.config.fail_mode,
+            )
             return Detection(error=error)
         best: dict[str, Finding] = {}
         for segment, row in zip(segments, rows, strict=True):
@@ -172,8 +209,9 @@ class HuggingFaceDetector:
                 if category is None or category not in self.setup.categories:
                     continue
                 if category not in best or score > best[category].score:
-                    best[category] = Finding(category, round(score, 4), (f"label:{label}",), "model",
-                                             segment.where, segment.role)
+                    best[category] = Finding(
+                        category, round(score, 4), (f"label:{label}",), "model", segment.where, segment.role
+                    )
         return Detection(tuple(best.values()))
 
     def stream_scanner(self) -> Callable[[str], Detection] | None:
