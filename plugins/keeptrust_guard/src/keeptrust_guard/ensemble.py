@@ -15,7 +15,7 @@ Content: the toxicity model gives one probability of offensive language; it coun
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 import attrs
@@ -24,7 +24,7 @@ import trio
 from keeptrust_guard import lexicon
 from keeptrust_guard.classifiers import InjectionHead, ToxicityModel
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
-from keeptrust_guard.heuristic import INLINE_CHARS, HeuristicDetector, HeuristicOptions
+from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions, OfflineDetector
 
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
@@ -36,7 +36,7 @@ class ModelOptions:
     """The trained detectors have no options; the policy's ``sensitivity`` sets their operating point."""
 
 
-class ClassifierDetector:
+class ClassifierDetector(OfflineDetector):
     """The trained classifiers alone."""
 
     name: ClassVar[str] = "classifier"
@@ -83,17 +83,6 @@ class ClassifierDetector:
         if self.heuristic is None:
             return model
         return merge([self.heuristic.scan(segments), model])
-
-    async def detect(self, segments: Sequence[Segment]) -> Detection:
-        if sum(len(s.text) for s in segments) <= INLINE_CHARS:
-            return self.scan(segments)
-        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter)
-
-    def stream_scanner(self) -> Callable[[str], Detection]:
-        return lambda text: self.scan([Segment(text, "assistant")])
-
-    async def aclose(self) -> None:
-        return None
 
 
 class EnsembleDetector(ClassifierDetector):

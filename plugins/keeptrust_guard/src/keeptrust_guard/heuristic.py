@@ -122,7 +122,29 @@ class HeuristicOptions:
     """The heuristic detector has no options; the policy's ``sensitivity`` sets its threshold."""
 
 
-class HeuristicDetector:
+class OfflineDetector:
+    """What the detectors that score in-process share: ``scan`` runs on the event loop for texts up to
+    ``INLINE_CHARS`` and in a worker thread (through ``self._limiter``) beyond, and doubles as the
+    stream scanner."""
+
+    _limiter: trio.CapacityLimiter
+
+    def scan(self, segments: Sequence[Segment]) -> Detection:
+        raise NotImplementedError
+
+    async def detect(self, segments: Sequence[Segment]) -> Detection:
+        if sum(len(s.text) for s in segments) <= INLINE_CHARS:
+            return self.scan(segments)
+        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter)
+
+    def stream_scanner(self) -> Callable[[str], Detection]:
+        return lambda text: self.scan([Segment(text, "assistant")])
+
+    async def aclose(self) -> None:
+        return None
+
+
+class HeuristicDetector(OfflineDetector):
     name: ClassVar[str] = "heuristic"
     config_class: ClassVar[type] = HeuristicOptions
 
@@ -149,15 +171,4 @@ class HeuristicDetector:
 
     def scan(self, segments: Sequence[Segment]) -> Detection:
         return merge([Detection(tuple(self._findings(s))) for s in segments])
-
-    async def detect(self, segments: Sequence[Segment]) -> Detection:
-        if sum(len(s.text) for s in segments) <= INLINE_CHARS:
-            return self.scan(segments)
-        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter)
-
-    def stream_scanner(self) -> Callable[[str], Detection]:
-        return lambda text: self.scan([Segment(text, "assistant")])
-
-    async def aclose(self) -> None:
-        return None
 
