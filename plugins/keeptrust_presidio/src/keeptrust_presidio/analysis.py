@@ -122,6 +122,11 @@ class Detector:
         self.allow_list = list(config.allow_list)
         nlp = load_pipeline(config.nlp_model, with_ner=self.uses_ner)
         self.nlp = nlp
+        self.names = None
+        if self.uses_ner:
+            from keeptrust_presidio.names import NameEvidence, dictionary_words
+
+            self.names = NameEvidence(dictionary_words(nlp))
         engine = SpacyNlpEngine(
             models=[{"lang_code": self.language, "model_name": config.nlp_model}],
             ner_model_configuration=NerModelConfiguration(
@@ -144,7 +149,7 @@ class Detector:
             registry.add_recognizer(
                 SpacyRecognizer(supported_language=self.language, supported_entities=sorted(NER_ENTITIES))
             )
-        for recognizer in stock_replacements(self.language, list(config.phone_regions)):
+        for recognizer in stock_replacements(self.language, list(config.phone_regions), self.names):
             registry.add_recognizer(recognizer)
         for recognizer in custom_recognizers(list(config.patterns), self.language):
             registry.add_recognizer(recognizer)
@@ -207,9 +212,14 @@ class Detector:
                 score_threshold=self.score_threshold,
                 allow_list=self.allow_list or None,
             )
-            found[i].extend(
-                Found(r.entity_type, offset + r.start, offset + r.end, r.score)
-                for r in raw
-                if r.entity_type != "PERSON" or plausible_person(piece, r.start, r.end)
-            )
+            for r in raw:
+                if r.entity_type == "PERSON":
+                    # A name never runs over a line break (NER joins "Henkweg" and "Apt" of an address).
+                    cut = piece.find("\n", r.start, r.end)
+                    if cut > r.start:
+                        r.end = len(piece[r.start : cut].rstrip())
+                        r.end += r.start
+                    if not plausible_person(piece, r, self.names):
+                        continue
+                found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
         return [resolve_overlaps(f) for f in found]

