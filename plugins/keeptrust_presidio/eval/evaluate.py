@@ -139,8 +139,10 @@ def report(title: str, records: list[dict[str, Any]], predictions: list[Spans]) 
     table = score(records, predictions)
     altered, clean = altered_rate(records, predictions)
     labelled = sum(len(r["spans"]) for r in records)
-    print(f"\n{title}: {len(records)} texts, {labelled} labelled entities, recall {overall_recall(table):.3f}"
-          + (f", PII-free texts altered {altered}/{clean} = {altered / clean:.1%}" if clean else ""))
+    print(
+        f"\n{title}: {len(records)} texts, {labelled} labelled entities, recall {overall_recall(table):.3f}"
+        + (f", PII-free texts altered {altered}/{clean} = {altered / clean:.1%}" if clean else "")
+    )
     print("| entity | labelled | recall | leaked | predicted | precision |")
     print("|---|---:|---:|---:|---:|---:|")
     for entity, row in table.items():

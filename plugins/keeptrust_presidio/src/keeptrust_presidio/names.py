@@ -28,30 +28,260 @@ import regex
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
 PARTICLES = frozenset(
-    "de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e".split()
+    [
+        "de",
+        "del",
+        "della",
+        "der",
+        "den",
+        "di",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "du",
+        "van",
+        "von",
+        "le",
+        "la",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "mac",
+        "an",
+        "y",
+        "ter",
+        "ten",
+        "st",
+        "st.",
+        "e",
+    ]
 )
 _WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
-TITLES = frozenset("mr mrs ms mx miss dr prof sir madam mme mlle herr frau sr sra".split())
+TITLES = frozenset(
+    ["mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "sr", "sra"]
+)
 # Words that make a capitalised phrase an address, in the languages of the addresses users write:
 # "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
 STREET_WORDS = frozenset(
-    """street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court ct
-    gardens park way close crescent terrace oval row hill mountain centers center forks plaza parkway
-    highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera paseo pasadizo
-    glorieta plaza ronda rue chemin allée allee impasse quai route straße strasse gasse weg platz ring
-    allee ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk""".split()
+    [
+        "street",
+        "st",
+        "road",
+        "rd",
+        "avenue",
+        "ave",
+        "av",
+        "avenida",
+        "boulevard",
+        "blvd",
+        "lane",
+        "ln",
+        "drive",
+        "dr",
+        "place",
+        "pl",
+        "square",
+        "court",
+        "ct",
+        "gardens",
+        "park",
+        "way",
+        "close",
+        "crescent",
+        "terrace",
+        "oval",
+        "row",
+        "hill",
+        "mountain",
+        "centers",
+        "center",
+        "forks",
+        "plaza",
+        "parkway",
+        "highway",
+        "via",
+        "viale",
+        "vicolo",
+        "piazza",
+        "piazzetta",
+        "corso",
+        "largo",
+        "rua",
+        "travessa",
+        "calle",
+        "camino",
+        "carrera",
+        "paseo",
+        "pasadizo",
+        "glorieta",
+        "plaza",
+        "ronda",
+        "rue",
+        "chemin",
+        "allée",
+        "allee",
+        "impasse",
+        "quai",
+        "route",
+        "straße",
+        "strasse",
+        "gasse",
+        "weg",
+        "platz",
+        "ring",
+        "allee",
+        "ulica",
+        "ul",
+        "aleja",
+        "plac",
+        "utca",
+        "vej",
+        "gade",
+        "gatan",
+        "vägen",
+        "veien",
+        "laan",
+        "straat",
+        "plein",
+        "dijk",
+    ]
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
-PLACE_PREFIXES = frozenset("saint st santo santa san são sankt sainte".split())
+PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
 # English function words WordNet leaves out (it indexes content words only).
 _FUNCTION_WORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being am it its
-    this that these those i you he she we they me him her us them my your his our their what which who
-    whom whose when where why how not no nor so than too very can could will would shall should may might
-    must do does did done have has had having there here all any both each few more most other some such
-    only own same into over under again further then once about against between through during before
-    after above below up down out off s t just don now i'm i'd i'll i've you're it's let's""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "me",
+        "him",
+        "her",
+        "us",
+        "them",
+        "my",
+        "your",
+        "his",
+        "our",
+        "their",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "not",
+        "no",
+        "nor",
+        "so",
+        "than",
+        "too",
+        "very",
+        "can",
+        "could",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "there",
+        "here",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "only",
+        "own",
+        "same",
+        "into",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "about",
+        "against",
+        "between",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "up",
+        "down",
+        "out",
+        "off",
+        "s",
+        "t",
+        "just",
+        "don",
+        "now",
+        "i'm",
+        "i'd",
+        "i'll",
+        "i've",
+        "you're",
+        "it's",
+        "let's",
+    ]
 )
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
@@ -119,7 +349,7 @@ def dictionary_words(nlp: object) -> frozenset[str]:
         package = spacy.util.get_package_path(name) if spacy.util.is_package(name) else None
         if package is not None:
             candidates += [p / "lemmatizer" / "lookups" for p in package.iterdir() if p.is_dir()]
-    except Exception:  # noqa: BLE001 - evidence is optional; the model still runs without it
+    except Exception:
         pass
     for candidate in candidates:
         if (candidate / "lookups.bin").is_file():
@@ -141,7 +371,9 @@ class NameEvidence:
         if w in self.dictionary:
             return True
         # plurals: "sprouts", "figs", "leeks", "berries"
-        return (w.endswith("s") and w[:-1] in self.dictionary) or (w.endswith("ies") and w[:-3] + "y" in self.dictionary)
+        return (w.endswith("s") and w[:-1] in self.dictionary) or (
+            w.endswith("ies") and w[:-3] + "y" in self.dictionary
+        )
 
     def words(self, value: str) -> list[str]:
         return [m.group() for m in _WORD.finditer(value)]

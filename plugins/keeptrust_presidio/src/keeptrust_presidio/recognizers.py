@@ -60,7 +60,8 @@ def stock_replacements(
 ) -> list[EntityRecognizer]:
     """Recognizers that replace Presidio's predefined ones of the same class."""
     extra: list[EntityRecognizer] = [LexiconNameRecognizer(names, supported_language=language)] if names else []
-    return extra + [
+    return [
+        *extra,
         OfflineEmailRecognizer(supported_language=language),
         CandidatePhoneRecognizer(phone_regions, supported_language=language),
         CardRecognizer(supported_language=language),
