@@ -5,8 +5,9 @@
 
 The official wheels (github.com/explosion/spacy-models releases) are not reachable from here, but
 each release's metadata is published in that repository (``meta/en_core_web_md-3.7.1.json``,
-``meta/en_core_web_sm-3.8.0.json``). The values below are copied from them. A re-upload that only renamed the package carries the same
-training run: same spaCy commit, same pipeline, same labels, same evaluation figures to the last
+``meta/en_core_web_sm-3.8.0.json``). The values below are copied from them. A re-upload that only
+renamed the package carries the same training run: same spaCy commit, same pipeline, same labels,
+same evaluation figures to the last
 digit. Differences in name, description and the spaCy version range are expected and printed.
 """
 

@@ -232,7 +232,36 @@ class Detector:
         return out
 
     def analyze(self, texts: list[str], budget: Budget | None = None) -> list[list[Found]]:
-        """Entities in each text (configured types only, over the threshold, allow-list applied).
+        """Entities in each text (configured types only, over the threshold, allow-list applied),
+        obfuscations undone (``normalize``): invisible characters, full-width and other compatibility
+        forms, base64. Spans are those of the original texts."""
+        from keeptrust_presidio.normalize import base64_runs, fold
+
+        folded = [fold(t) for t in texts]
+        views = [f.text if f is not None else t for t, f in zip(texts, folded, strict=True)]
+        encoded = [(i, start, end, decoded) for i, v in enumerate(views) for start, end, decoded in base64_runs(v)]
+
+        def back(found: list[list[Found]]) -> list[list[Found]]:
+            out = []
+            for f, fs in zip(folded, found, strict=True):
+                if f is not None:
+                    fs = [Found(x.entity, *f.span(x.start, x.end), x.score) for x in fs]
+                out.append(resolve_overlaps(fs))
+            return out
+
+        try:
+            found = self._analyze(views + [d for _, _, _, d in encoded], budget)
+        except BudgetExceeded as exc:
+            raise BudgetExceeded(back(exc.found[: len(texts)]), exc.done, exc.seconds) from None
+        # A base64 run that carries personal data goes whole: its decoded entity has no span in it.
+        for (i, start, end, _), inner in zip(encoded, found[len(texts) :], strict=True):
+            if inner:
+                best = max(inner, key=lambda f: f.score)
+                found[i].append(Found(best.entity, start, end, best.score))
+        return back(found[: len(texts)])
+
+    def _analyze(self, texts: list[str], budget: Budget | None = None) -> list[list[Found]]:
+        """``analyze`` without the obfuscation step.
 
         The work goes in batches of a few segments; between batches ``budget`` is checked, so an
         abandoned request stops within one batch (a fraction of a second) and one over its CPU

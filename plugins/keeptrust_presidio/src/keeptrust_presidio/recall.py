@@ -40,10 +40,15 @@ class CardRecognizer(CreditCardRecognizer):
     PATTERNS = [
         Pattern(
             "Card number (IIN prefix, 12-19 digits, any grouping)",
-            r"\b(?:4\d{3}|5\d{3}|2[2-7]\d{2}|6\d{3}|3\d{3}|1\d{3})(?:[- ]?\d{2,6}){2,4}\b",
+            r"\b(?:4\d{3}|5\d{3}|2[2-7]\d{2}|6\d{3}|3\d{3}|1\d{3})(?:[- .]?\d{2,6}){2,4}\b",
             0.3,
         ),
     ]
+
+    def __init__(self, **kwargs: object) -> None:
+        # Dotted groups ("4111.1111.1111.1111") are a card number too.
+        kwargs.setdefault("replacement_pairs", [("-", ""), (" ", ""), (".", "")])
+        super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def validate_result(self, pattern_text: str) -> bool:
         digits = EntityRecognizer.sanitize_value(pattern_text, self.replacement_pairs)
