@@ -45,7 +45,22 @@ async def run_chain(gateway: Gateway, limits: Limits, exchange: Exchange) -> Non
     if not chain.has("router"):
         ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
     ctx.reached_chain = True
-    await chain.on_request(ctx)
+    # Request policies may analyse megabytes in worker threads: a client that goes away cancels
+    # them as it cancels the provider call below.
+    failure: Exception | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_disconnect, exchange.receive, nursery.cancel_scope, ctx)
+        try:
+            await chain.on_request(ctx)
+        except Exception as exc:
+            failure = exc
+        nursery.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if ctx.cancelled:
+        ctx.status = 499
+        ctx.error_code = "client_closed_request"
+        return
     if ctx.target is None:
         ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
     target = ctx.target

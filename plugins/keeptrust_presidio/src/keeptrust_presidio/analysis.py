@@ -67,15 +67,15 @@ def segments(text: str) -> list[tuple[int, str]]:
 
 
 # Presidio's loggers write matched values, context words and results at DEBUG and INFO ("Context
-# list is: ...", "removing element ... due to conflict"). Request text must never reach a log, even
-# at --log-level debug: below WARNING they are dropped whatever level the root logger has, and what
-# they say at WARNING and above goes out without its arguments.
+# list is: ...", "removing element ... due to conflict") and a warning per spaCy label it does not
+# map. Request text must never reach a log, even at --log-level debug: below ERROR they are dropped
+# whatever level the root logger has, and an error goes out without its arguments.
 PRESIDIO_LOGGERS = ("presidio-analyzer", "presidio-anonymizer", "decision_process")
 
 
 class _NoRequestText(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.ERROR:
             return False
         record.msg = (
             f"{record.name}: {record.levelname.lower()} in {record.module}.{record.funcName} (details withheld)"
@@ -89,7 +89,7 @@ class _NoRequestText(logging.Filter):
 def quiet_presidio_loggers() -> None:
     for name in PRESIDIO_LOGGERS:
         log = logging.getLogger(name)
-        log.setLevel(logging.WARNING)
+        log.setLevel(logging.ERROR)
         if not any(isinstance(f, _NoRequestText) for f in log.filters):
             log.addFilter(_NoRequestText())
 
@@ -175,7 +175,7 @@ class Detector:
         try:
             registry.load_predefined_recognizers(languages=[self.language], nlp_engine=engine)
         finally:
-            presidio_log.setLevel(logging.WARNING)
+            presidio_log.setLevel(logging.ERROR)
         registry.recognizers = [r for r in registry.recognizers if not isinstance(r, REPLACED)]
         if self.uses_ner:
             registry.add_recognizer(

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from keeptrust_presidio.redaction import Rewriter
 
 NAME = "pii-detector"
+# Characters above which an analysis counts as large (some 0.2 s of CPU and more).
+LARGE = 8000
 
 
 def describe(counts: Counter[str]) -> str:
@@ -75,6 +77,9 @@ class PiiDetectorPolicy(Policy):
         # spaCy and the regex engine release the GIL for part of their work; more threads than
         # cores would only queue inside the process.
         self.limiter = trio.CapacityLimiter(os.cpu_count() or 1)
+        # Large texts (long prompts, retrieval context, hostile megabytes) get fewer threads than
+        # there are cores, so they never hold every slot and ordinary requests keep their latency.
+        self.large_limiter = trio.CapacityLimiter(max(1, (os.cpu_count() or 1) - 1))
         self.apply_request = "request" in config.apply_to
         self.apply_response = "response" in config.apply_to
         self.roles = frozenset(config.roles)
@@ -94,9 +99,10 @@ class PiiDetectorPolicy(Policy):
         from keeptrust_presidio.analysis import Budget
 
         budget = Budget(self.config.analysis_budget_seconds or None)
+        limiter = self.large_limiter if sum(map(len, texts)) > LARGE else self.limiter
         try:
             return await trio.to_thread.run_sync(
-                self.detector.analyze, texts, budget, limiter=self.limiter, abandon_on_cancel=True
+                self.detector.analyze, texts, budget, limiter=limiter, abandon_on_cancel=True
             )
         except trio.Cancelled:
             budget.cancel()
