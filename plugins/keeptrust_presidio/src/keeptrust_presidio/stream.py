@@ -1,10 +1,12 @@
-"""Redacting a streamed answer exactly, chunk boundaries notwithstanding.
+"""Redacting a streamed answer exactly, chunk boundaries notwithstanding, without holding it back.
 
-The filter holds back the last characters of the answer so far: an e-mail address cut in the
-middle, or a card number arriving in four chunks, is complete before any of it is released. Text
-is released only up to a cut that never falls inside an entity or a word, so the analyzer always
-sees an entity whole (for entities up to ``keep`` characters long, half the hold-back).
-No more than twice the hold-back is ever pending, whatever the text.
+Only the text that could still become part of an entity waits for the next chunk: the trailing
+partial word (an e-mail address or a number still being written) and, before it, a run of
+capitalised words or digit groups that the next chunk may extend ("Kwame" before "Mensah", "+49 30"
+before "901820"). Everything before that is analysed and released at once, redacted. The analysis
+sees the released text just before the pending part too (``CONTEXT`` characters), so a cue ("Dear",
+"call") or a first name already sent still counts. No more than ``holdback`` characters are ever
+pending: past that the cut is forced, still never inside an entity found.
 """
 
 from __future__ import annotations
@@ -12,34 +14,46 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
+import regex
+
 from keeptrust import StreamBlocked
 from keeptrust_presidio.analysis import Found
 
+# Released text the analyzer sees again, for context only.
+CONTEXT = 64
+# A token that may continue into the next one: a capitalised word (a name goes on), a digit group
+# (a phone or card number goes on), an e-mail-ish fragment. One that ends a sentence or a clause
+# ("Smith.", "0100,") does not.
+_CONTINUES = regex.compile(
+    r"(?:\p{Lu}[\p{L}'\u2019\-]*|[+(]?[\d][\d\-./()]*|[\w.+\-]*@[\w.\-]*|(?i:de|van|von|da|di|del|le|la|bin|al|el|mac|y))"
+)
+_TOKEN = regex.compile(r"\S+")
+MAX_TAIL_TOKENS = 6
 
-def _cut_point(text: str, cut: int, found: Sequence[Found], limit: int) -> int:
-    """The largest position <= ``cut`` outside every entity, preferably just after whitespace.
 
-    If that would keep more than ``limit`` characters (a very long word, an entity still growing),
-    the cut moves forward to ``cut`` or past the entity it falls in, so the hold-back stays bounded.
-    """
-    wanted = cut
-    for f in reversed(found):
-        if f.start < cut < f.end:
-            cut = f.start
-    space = max(text.rfind(" ", 0, cut), text.rfind("\n", 0, cut))
-    if space >= 0:
-        cut = space + 1
-    if len(text) - cut > limit:
-        cut = wanted
-        for f in found:
-            if f.start < cut < f.end:
-                cut = f.end
-    return cut
+def _tail_start(text: str) -> int:
+    """Where the part of ``text`` that could still grow into an entity begins."""
+    end = len(text)
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, max(0, end - 160))]
+    if not tokens:
+        return end
+    start = end
+    held = 0
+    if tokens[-1][1] == end:  # the last word is still being written
+        start = tokens[-1][0]
+        tokens.pop()
+        held = 1
+    for s, e in reversed(tokens):
+        if held >= MAX_TAIL_TOKENS or not _CONTINUES.fullmatch(text, s, e):
+            break
+        start = s
+        held += 1
+    return start
 
 
 class PiiStreamFilter:
     """The core's stream-filter interface: ``feed`` returns what may be sent now, ``flush`` the rest.
-    Both are async: a window is analysed in a worker thread, so the event loop keeps serving."""
+    Both are async: text is analysed in a worker thread, so the event loop keeps serving."""
 
     def __init__(
         self,
@@ -52,33 +66,42 @@ class PiiStreamFilter:
         self._analyze = analyze
         self._rewrite = rewrite
         self._holdback = holdback
-        # Analysis runs once the hold-back is full and releases all but its second half. spaCy's NER
-        # costs about as much for 50 characters as for 150, so fewer, larger windows are cheaper.
-        self._keep = holdback // 2
         self._block = block
         self._on_found = on_found
         self._pending = ""
+        self._context = ""  # the last released characters, as written (never sent again)
         self.counts: Counter[str] = Counter()
 
     async def feed(self, text: str) -> str:
         self._pending += text
-        if len(self._pending) < self._holdback:
+        cut = _tail_start(self._pending)
+        if len(self._pending) - cut > self._holdback:
+            cut = len(self._pending) - self._holdback
+        if cut <= 0 or not self._pending[:cut].strip():
             return ""
-        return await self._release(final=False)
+        return await self._release(cut)
 
     async def flush(self) -> str:
-        out = await self._release(final=True) if self._pending else ""
+        out = await self._release(len(self._pending)) if self._pending else ""
         if self.counts:
             self._on_found(self.counts)
         return out
 
-    async def _release(self, final: bool) -> str:
-        text = self._pending
-        found = await self._analyze(text) if text.strip() else []
-        cut = len(text) if final else _cut_point(text, len(text) - self._keep, found, 2 * self._holdback)
+    async def _release(self, cut: int) -> str:
+        pending = self._pending
+        window = self._context + pending
+        base = len(self._context)
+        found = await self._analyze(window) if pending.strip() else []
+        # Spans in pending coordinates; one begun in the released context is redacted from here on.
+        spans = [Found(f.entity, max(0, f.start - base), f.end - base, f.score) for f in found if f.end > base]
+        for f in spans:
+            if f.start < cut < f.end:
+                # Never cut inside an entity: hold it whole unless that exceeds the bound, then send
+                # it whole now.
+                cut = f.start if len(pending) - f.start <= self._holdback else f.end
         if cut <= 0:
             return ""
-        released = [f for f in found if f.end <= cut]
+        released = [f for f in spans if f.end <= cut]
         if released:
             counts = Counter(f.entity for f in released)
             if self._block:  # the core records the block as this policy's stream decision
@@ -89,5 +112,6 @@ class PiiStreamFilter:
                     details={"entities": dict(sorted(counts.items()))},
                 )
             self.counts.update(counts)
-        self._pending = text[cut:]
-        return self._rewrite(text[:cut], released)
+        self._pending = pending[cut:]
+        self._context = (self._context + pending[:cut])[-CONTEXT:]
+        return self._rewrite(pending[:cut], released)
