@@ -46,11 +46,15 @@ async def main(args: argparse.Namespace) -> int:
     anonymizer = AnonymizerEngine()
     whole = []
     for r in records:
-        whole.append(Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite(r["text"], detector.analyze([r["text"]])[0]))
+        whole.append(
+            Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite(r["text"], detector.analyze([r["text"]])[0])
+        )
     for size in args.sizes:
         differ = []
         for r, expected in zip(records, whole, strict=True):
-            got = await _stream(detector, Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite, r["text"], size, 128)
+            got = await _stream(
+                detector, Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite, r["text"], size, 128
+            )
             if got != expected:
                 differ.append((r["id"], expected, got))
         print(f"chunks of {size}: {len(differ)}/{len(records)} texts differ from the whole-text redaction")

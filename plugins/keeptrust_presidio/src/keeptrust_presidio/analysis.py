@@ -19,6 +19,7 @@ import regex
 
 from keeptrust.distributions import install_command
 from keeptrust_presidio.config import PiiDetectorConfig
+from keeptrust_presidio.names import FUNCTION_WORDS
 from keeptrust_presidio.nlp import ModelUnavailable, load_pipeline
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
@@ -168,6 +169,11 @@ class Detector:
         )
         engine.nlp = {self.language: nlp}  # the trimmed pipeline instead of SpacyNlpEngine.load()
         self._engine = engine
+        self._prefilter = None
+        if set(self.entities) <= PREFILTERED and not config.patterns and (self.names or "PERSON" not in self.entities):
+            from keeptrust_presidio.recall import NameCueRecognizer
+
+            self._prefilter = CleanText(self.names, NameCueRecognizer.PATTERN)
         registry = presidio.RecognizerRegistry(supported_languages=[self.language])
         # Presidio warns once per recognizer of another language it skips; that is noise here.
         presidio_log = logging.getLogger("presidio-analyzer")
@@ -237,6 +243,12 @@ class Detector:
         forms, base64. Spans are those of the original texts."""
         from keeptrust_presidio.normalize import base64_runs, fold
 
+        if self._prefilter is not None:
+            clean = [self._prefilter(t) for t in texts]
+            if any(clean):
+                rest = [t for t, c in zip(texts, clean, strict=True) if not c]
+                found_rest = iter(self.analyze(rest, budget) if rest else [])
+                return [[] if c else next(found_rest) for c in clean]
         folded = [fold(t) for t in texts]
         views = [f.text if f is not None else t for t, f in zip(texts, folded, strict=True)]
         encoded = [(i, start, end, decoded) for i, v in enumerate(views) for start, end, decoded in base64_runs(v)]
@@ -298,6 +310,40 @@ class Detector:
                             continue
                     found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
         return [resolve_overlaps(f) for f in found]
+
+
+# Entity types whose every recognizer needs a digit run, an "@", a long token, a non-ASCII character
+# or a capitalised word that may be a name: a text with none of these is skipped unanalysed.
+PREFILTERED = frozenset({"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS"})
+_DIGIT_RUN = regex.compile(r"\d(?:[\d.:\-/() +]*\d)?")
+_LONG_TOKEN = regex.compile(r"\S{16}")
+_CAPITALISED = regex.compile(r"(?<![\p{L}\p{N}'])\p{Lu}[\p{L}'\u2019\-]*")
+
+
+class CleanText:
+    """A cheap test that a text holds none of the ``PREFILTERED`` types, so most of a chat's
+    sentences and stream pieces ("Sure! Here is how attention works:") cost no NER call. It is
+    applied to every text the same way, whatever the path (request, answer, stream)."""
+
+    def __init__(self, names: Any, cue: Any) -> None:
+        self._names = names
+        self._cue = cue
+
+    def __call__(self, text: str) -> bool:
+        if not text.isascii() or "@" in text or _LONG_TOKEN.search(text):
+            return False
+        for run in _DIGIT_RUN.finditer(text):
+            if sum(ch.isdigit() for ch in run.group()) >= 4:
+                return False
+        names = self._names
+        if names is not None:
+            for word in _CAPITALISED.finditer(text):
+                w = word.group().lower().strip("'-")
+                if w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS):
+                    return False
+            if self._cue.search(text):
+                return False
+        return True
 
 
 # Segments analysed between two budget checks: 4 x 2000 characters is some 0.1-0.3 s of CPU with NER.

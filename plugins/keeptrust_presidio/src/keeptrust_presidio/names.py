@@ -152,7 +152,7 @@ _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
 PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
 # English function words WordNet leaves out (it indexes content words only).
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     [
         "a",
         "an",
@@ -399,7 +399,7 @@ class NameEvidence:
         if len(around) < 3:
             # A bare phrase or list; a signature, a form or an address block has its own structure.
             return not _STRUCTURE.search(text)
-        english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in _FUNCTION_WORDS)
+        english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
         return english < 0.6 * len(around)
 
     def has_known_name(self, value: str) -> bool:
