@@ -218,12 +218,14 @@ def test_sigterm_is_honoured_while_a_huge_text_is_analysed(tmp_path: Path, upstr
     started = time.monotonic()
     os.killpg(gw.proc.pid, signal.SIGTERM)
     try:
-        gw.proc.wait(timeout=3 + 2)
+        gw.proc.wait(timeout=3 + 5)
     finally:
         if gw.proc.poll() is None:
             os.killpg(gw.proc.pid, signal.SIGKILL)
         worker.join()
-    assert time.monotonic() - started <= 5
+    # The graceful timeout, then the abandoned analysis stops at its next batch; the margin is for
+    # a shared 2-core machine where one batch may take seconds of wall time.
+    assert time.monotonic() - started <= 3 + 5
 
 
 def _swallow(call: Any) -> None:
