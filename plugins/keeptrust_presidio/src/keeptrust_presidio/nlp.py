@@ -54,9 +54,9 @@ def load_pipeline(model: str, with_ner: bool) -> Any:
         raise ModelUnavailable(f"the spaCy model '{model}' (nlp_model) is not installed: {install_hint(model)}")
     try:
         if not with_ner:
-            components = spacy.util.get_model_meta(spacy.util.get_package_path(model)).get("components", [])
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=r"\[W095\]")
+                components = spacy.util.get_model_meta(spacy.util.get_package_path(model)).get("components", [])
                 tokenizer_only = spacy.load(model, exclude=list(components))
             tokenizer_only.max_length = max(tokenizer_only.max_length, 10_000_000)
             return tokenizer_only
