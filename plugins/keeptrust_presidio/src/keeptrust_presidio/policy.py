@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from keeptrust_presidio.redaction import Rewriter
 
 NAME = "pii-detector"
+# What the audit record keeps of a text too large to check within the analysis budget.
+WITHHELD = "[withheld: too large to check for personal data]"
 # Characters above which an analysis counts as large (some 0.2 s of CPU and more).
 LARGE = 8000
 
@@ -225,7 +227,15 @@ class PiiDetectorPolicy(Policy):
         holder = [value]
         refs = [r for r in _strings(holder, 0) if r.text.strip()]
         if refs:
-            found = await self.analyze([r.text for r in refs])
+            from keeptrust_presidio.analysis import BudgetExceeded
+
+            try:
+                found = await self.analyze([r.text for r in refs])
+            except BudgetExceeded:
+                # Too large to check within the budget: the record keeps none of its text.
+                for ref in refs:
+                    ref.set(WITHHELD)
+                return holder[0]
             rewriter = self._rewriter(ctx)
             for ref, fs in zip(refs, found, strict=True):
                 if fs:
