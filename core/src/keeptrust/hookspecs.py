@@ -165,6 +165,13 @@ def register_routes(register: Callable[..., None]) -> None:
     receiving a ``keeptrust.server.GatewayRequest`` (parsed body, headers, request context) and
     returning a ``keeptrust.Result``. Routes pass the same authentication, body limits and error
     handling as the built-in ones. A path another plugin registered is a start-up error.
+
+    ``path`` may be a template: ``{name}`` matches one path segment, a final ``{name:path}`` the
+    rest of the path (``/models/{org}/{name}{tail:path}``); the values arrive in
+    ``request.params``. ``register(..., raw_body=True)`` hands the body over as bytes (binary
+    uploads) instead of parsed JSON. A handler that sets ``request.ctx.operation`` to an operation
+    of its own declares its texts with ``keeptrust.texts.register_operation_texts`` so that policies
+    see them.
     """
 
 

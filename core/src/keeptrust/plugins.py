@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -49,10 +50,38 @@ class PluginInfo:
 
 @attrs.define
 class Route:
+    """A plugin route. ``path`` is literal, or a template whose ``{name}`` segments match one path
+    segment and a final ``{name:path}`` the rest of the path (``/models/{org}/{name}{tail:path}``).
+    ``raw_body`` routes receive the body as bytes (binary uploads), the others parsed JSON."""
+
     method: str
     path: str
     handler: Callable[..., Any]
     plugin: str
+    raw_body: bool = False
+    pattern: re.Pattern[str] | None = None
+
+    def match(self, path: str) -> dict[str, str] | None:
+        if self.pattern is None:
+            return {} if path == self.path else None
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found is not None else None
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(:path)?\}")
+
+
+def route_pattern(path: str) -> re.Pattern[str] | None:
+    """The regular expression of a templated route path; ``None`` for a literal path."""
+    if "{" not in path:
+        return None
+    out, last = [], 0
+    for m in _PLACEHOLDER.finditer(path):
+        out.append(re.escape(path[last : m.start()]))
+        out.append(f"(?P<{m.group(1)}>.*)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)")
+        last = m.end()
+    out.append(re.escape(path[last:]))
+    return re.compile("".join(out))
 
 
 @attrs.define
@@ -148,10 +177,10 @@ class Registry:
             ) from exc
 
     def _route(self, plugin: str) -> Callable[..., None]:
-        def register(method: str, path: str, handler: Callable[..., Any]) -> None:
+        def register(method: str, path: str, handler: Callable[..., Any], *, raw_body: bool = False) -> None:
             key = (method.upper(), path)
             self._claim("route", f"{method.upper()} {path}", plugin)
-            self.routes[key] = Route(method.upper(), path, handler, plugin)
+            self.routes[key] = Route(method.upper(), path, handler, plugin, raw_body, route_pattern(path))
 
         return register
 

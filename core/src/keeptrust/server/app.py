@@ -50,7 +50,7 @@ def build_routes(gateway: Gateway, limits: Limits, health: Health, created: int)
     table.add("GET", "/readyz", readyz, audited=False)
     for route in gateway.registry.routes.values():
         try:
-            table.add(route.method, route.path, plugin_route(gateway, route))
+            table.add(route.method, route.path, plugin_route(gateway, route), pattern=route.pattern)
         except ValueError:
             raise PluginError(
                 f"plugin '{route.plugin}' registers route {route.method} {route.path}, which is a built-in route"

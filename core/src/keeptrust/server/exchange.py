@@ -95,6 +95,12 @@ class Exchange:
             self._held.enter_context(self.limits.in_flight())
         self.auth.authenticate(self.ctx, self.headers)
 
+    async def read_raw_body(self) -> bytes:
+        """The body as bytes, within the same limits (a plugin route taking binary uploads)."""
+        raw = await self.limits.read_body(self.receive, self.headers)
+        self.ctx.request_size = len(raw)
+        return raw
+
     async def read_body(self, *, multipart: bool = False, empty: Any = None) -> Any:
         """The parsed body (JSON, or a multipart form where ``multipart``), also set on ``ctx.body``.
         ``empty`` is the body of a request without one (``None``: an empty body is an error)."""

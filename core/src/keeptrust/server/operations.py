@@ -114,9 +114,15 @@ def plugin_route(gateway: Gateway, route: Route) -> Handler:
 
     async def handler(exchange: Exchange) -> None:
         exchange.admit()
-        body = await exchange.read_body(multipart=True, empty={})
+        if route.raw_body:
+            body: Any = await exchange.read_raw_body()
+        else:
+            body = await exchange.read_body(multipart=True, empty={})
         ctx = exchange.ctx
-        request = GatewayRequest(exchange.method, exchange.path, exchange.headers, exchange.query, body, ctx, gateway)
+        params = route.match(exchange.path) or {}
+        request = GatewayRequest(
+            exchange.method, exchange.path, exchange.headers, exchange.query, body, ctx, gateway, params
+        )
         try:
             result = await route.handler(request)
         except GatewayError:

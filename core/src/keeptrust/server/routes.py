@@ -9,6 +9,7 @@ without touching the dispatch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,15 @@ class GatewayRequest:
     body: Any
     ctx: RequestContext
     gateway: Gateway
+    # The values of a templated route's placeholders (``{org}`` -> ``"openai"``).
+    params: dict[str, str] = attrs.Factory(dict)
 
 
 @attrs.frozen
 class RouteEntry:
     """``operation`` names the request in its context and audit record; ``prefix`` matches every
-    path under ``path`` + ``/``; ``audited=False`` is for probes that are not client traffic."""
+    path under ``path`` + ``/``; ``pattern`` (a templated plugin route) matches the paths it fully
+    matches; ``audited=False`` is for probes that are not client traffic."""
 
     method: str
     path: str
@@ -48,12 +52,14 @@ class RouteEntry:
     operation: str = "route"
     prefix: bool = False
     audited: bool = True
+    pattern: re.Pattern[str] | None = None
 
 
 class RouteTable:
     def __init__(self) -> None:
         self._exact: dict[tuple[str, str], RouteEntry] = {}
         self._prefixes: list[RouteEntry] = []
+        self._templates: list[RouteEntry] = []
         self._paths: set[str] = set()
 
     def add(
@@ -65,14 +71,17 @@ class RouteTable:
         operation: str = "route",
         prefix: bool = False,
         audited: bool = True,
+        pattern: re.Pattern[str] | None = None,
     ) -> None:
-        entry = RouteEntry(method.upper(), path, handler, operation, prefix, audited)
+        entry = RouteEntry(method.upper(), path, handler, operation, prefix, audited, pattern)
         if (entry.method, path) in self._exact:
             raise ValueError(f"route {entry.method} {path} is defined twice")
         self._exact[(entry.method, path)] = entry
         self._paths.add(path)
         if prefix:
             self._prefixes.append(entry)
+        if pattern is not None:
+            self._templates.append(entry)
 
     def match(self, method: str, path: str) -> RouteEntry | GatewayError:
         """The route for ``method path``, else the error to answer (405 on a known path, else 404)."""
@@ -82,6 +91,13 @@ class RouteTable:
         for entry in self._prefixes:
             if entry.method == method and path.startswith(entry.path + "/"):
                 return entry
-        if path in self._paths:
+        templated = False
+        for entry in self._templates:
+            assert entry.pattern is not None
+            if entry.pattern.fullmatch(path):
+                if entry.method == method:
+                    return entry
+                templated = True
+        if path in self._paths or templated:
             return MethodNotAllowed(f"{method} is not allowed on {path}")
         return NotFound(f"no route {method} {path}; see the gateway's README for its endpoints")

@@ -17,6 +17,7 @@ multipart fields and file names) as ``user``.
 """
 
 from keeptrust.texts.chunks import GROWING, DeltaText, chunk_texts
+from keeptrust.texts.declared import TextLocator, register_operation_texts
 from keeptrust.texts.fields import (
     MESSAGE_ROLES,
     NOT_TEXT,
@@ -54,6 +55,7 @@ __all__ = [
     "TOOLS",
     "DeltaText",
     "FileNameRef",
+    "TextLocator",
     "TextRef",
     "TokenAligner",
     "TokensRef",
@@ -61,6 +63,7 @@ __all__ = [
     "first_step",
     "item_role",
     "realign",
+    "register_operation_texts",
     "request_texts",
     "response_texts",
     "responses_item",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from keeptrust import context as ops
+from keeptrust.texts.declared import declared
 from keeptrust.texts.fields import (
     NOT_TEXT,
     REQUEST_NOT_TEXT,
@@ -228,6 +229,9 @@ def _embeddings_request(body: dict[str, Any]) -> Iterator[TextRef]:
 def request_texts(operation: str, body: dict[str, Any]) -> list[TextRef]:
     """Every text the client sent that a model (or the upstream's pipeline) reads, in body order
     within each part. Policies may rewrite them in place with ``TextRef.set``."""
+    locators = declared(operation)
+    if locators is not None:
+        return locators[0](body)
     if not isinstance(body, dict):
         return []
     if operation == ops.CHAT:
@@ -245,6 +249,9 @@ def request_texts(operation: str, body: dict[str, Any]) -> list[TextRef]:
 
 def response_texts(operation: str, body: Any) -> list[TextRef]:
     """Every text in a whole (non-stream) answer the client will read."""
+    locators = declared(operation)
+    if locators is not None:
+        return locators[1](body)
     if not isinstance(body, dict):
         return []
     out: list[TextRef] = []

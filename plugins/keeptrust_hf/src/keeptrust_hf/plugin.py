@@ -21,3 +21,11 @@ def register_providers(register: Any) -> None:
 def register_hf_backends(register: Any) -> None:
     for cls in BUILTIN_BACKENDS:
         register(cls)
+
+
+@hookimpl
+def register_routes(register: Any) -> None:
+    # Hugging Face's native task API (InferenceClient pointed at the gateway), governed.
+    from keeptrust_hf import task_api
+
+    task_api.register_routes(register)

@@ -351,6 +351,75 @@ class HuggingFaceProvider(Provider):
             poll_interval=self.config.poll_interval_seconds,
         )
 
+    # ------------------------------------------------------------------ native task API
+    HF_INFERENCE = "hf-inference"
+
+    def _task_backend_check(self) -> None:
+        if self.mode == MESSAGES:
+            raise RequestError(
+                f"target '{self.config.id}' is an OpenAI-compatible endpoint; Hugging Face's task API needs "
+                "a router target or a 'format: huggingface' pipeline endpoint",
+                param="model",
+                code="unsupported_operation",
+            )
+        if self.mode == ROUTER and self.backend is not None and self.backend.name != self.HF_INFERENCE:
+            raise RequestError(
+                f"target '{self.config.id}' is bound to the backend '{self.backend.name}'; Hugging Face's task "
+                "API is served by the backend 'hf-inference'",
+                param="model",
+                code="unsupported_backend",
+            )
+
+    async def _task_entry(self, ctx: RequestContext, hub_model: str) -> MappingEntry:
+        entries = await self.mapping.get(ctx, hub_model)
+        entry = next((e for e in entries if e.provider == self.HF_INFERENCE), None)
+        if entry is None:
+            served = ", ".join(e.provider for e in entries) or "none"
+            raise RequestError(
+                f"model '{hub_model}' is not served by the Hugging Face backend 'hf-inference' (served by: {served}); "
+                "other backends are reached through the OpenAI-compatible routes",
+                param="model",
+                code="model_not_supported",
+            )
+        if entry.status == "staging":
+            raise RequestError(
+                f"model '{hub_model}' is in staging on 'hf-inference' and cannot be used yet",
+                param="model",
+                code="model_staging",
+            )
+        return entry
+
+    async def task_of(self, ctx: RequestContext, hub_model: str) -> str:
+        """The hf-inference task of ``hub_model``: its mapping entry's task (router targets)."""
+        self._task_backend_check()
+        if self.mode == NATIVE:
+            raise RequestError(
+                f"target '{self.config.id}' is a pipeline endpoint: name the task in the path "
+                f"(.../models/{hub_model}/pipeline/{{task}})",
+                param="model",
+                code="task_required",
+            )
+        self.require_hf_token("the Hugging Face backend 'hf-inference'")
+        return (await self._task_entry(ctx, hub_model)).task
+
+    async def run_task(self, ctx: RequestContext, hub_model: str, task: str, binary_type: str | None) -> Result:
+        """One native task call, after the request policies (``keeptrust_hf.task_api``)."""
+        from keeptrust_hf import task_api
+
+        self._task_backend_check()
+        if self.mode == NATIVE:
+            url = (self.config.base_url or "").rstrip("/")
+            return await task_api.execute(self, ctx, url, ctx.body, binary_type, {})
+        self.require_hf_token("the Hugging Face backend 'hf-inference'")
+        entry = await self._task_entry(ctx, hub_model)
+        task_api.check_task(hub_model, entry.task, task)
+        ctx.upstream_model = f"{entry.provider_id}:{self.HF_INFERENCE}"
+        url = task_api.task_url(f"{self.router}/{self.HF_INFERENCE}", entry.provider_id, task)
+        try:
+            return await task_api.execute(self, ctx, url, ctx.body, binary_type, self.router_headers())
+        except PermissionDenied as exc:
+            raise _gated(hub_model, exc) from None
+
     async def list_models(self) -> list[dict[str, Any]]:
         if self.mode != ROUTER or self.config.model is not None:
             return []

@@ -1,0 +1,216 @@
+"""Hugging Face's native task API, governed: the routes ``huggingface_hub.InferenceClient`` and
+``@huggingface/inference`` call when pointed at the gateway.
+
+- ``POST /hf-inference/models/{org}/{name}`` (the router path of the hf-inference backend), with the
+  ``/pipeline/{task}`` suffix the clients add for feature-extraction and sentence-similarity;
+- ``POST /models/{org}/{name}`` (the serverless path of the former Inference API).
+
+The body is the official client's payload, unchanged (``{"inputs", "parameters"}``, raw image or
+audio bytes, or ``{"inputs": <base64>, "parameters"}``: huggingface_hub 2.4.0
+``inference/_providers/hf_inference.py``). The task is the model's hf-inference task from the Hub
+mapping (or the ``/pipeline/{task}`` of the path); the request runs the policy chain as the
+operation ``hf-task:{task}``, whose texts ``task_texts`` declares; the gateway's own Hugging Face
+token goes upstream (the client's ``Authorization`` only authenticates it to the gateway); the
+answer passes the response policies where it carries text; every call is audited.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from keeptrust.context import UploadedFile
+from keeptrust.errors import NotFound, RequestError, UpstreamError
+from keeptrust.results import BinaryResult, JSONResult, Result
+from keeptrust.transport import forwardable_headers
+from keeptrust_hf import task_texts
+from keeptrust_hf.backend import quote_path
+from keeptrust_hf.model_ids import is_repo_id
+
+if TYPE_CHECKING:
+    from keeptrust.server.app import GatewayRequest
+    from keeptrust_hf.provider import HuggingFaceProvider
+
+ROUTES = ("/hf-inference/models/{org}/{name}{tail:path}", "/models/{org}/{name}{tail:path}")
+# Tasks whose router URL names the pipeline (huggingface_hub HFInferenceTask._prepare_url): the
+# models behind them serve several.
+PIPELINE_IN_URL = frozenset({"feature-extraction", "sentence-similarity"})
+_EQUIVALENT = {
+    "feature-extraction": frozenset({"feature-extraction", "sentence-similarity"}),
+    "sentence-similarity": frozenset({"feature-extraction", "sentence-similarity"}),
+    "text-generation": frozenset({"text-generation", "conversational", "text2text-generation"}),
+}
+ACCEPT_KEY = "keeptrust_hf.accept"
+BINARY_TYPES = (b"image/", b"audio/", b"video/", b"application/octet-stream")
+
+
+def register_routes(register: Any) -> None:
+    task_texts.register()
+    for path in ROUTES:
+        register("POST", path, handle, raw_body=True)
+
+
+def _task_from_tail(tail: str) -> str | None:
+    tail = tail.rstrip("/")
+    if not tail:
+        return None
+    parts = tail.split("/")
+    if len(parts) == 3 and parts[1] == "pipeline" and parts[2] in task_texts.TASKS:
+        return parts[2]
+    if tail.endswith("/chat/completions"):
+        raise NotFound(
+            "chat goes through the gateway's OpenAI-compatible POST /v1/chat/completions "
+            "(InferenceClient(base_url=<gateway>/v1)); this route serves Hugging Face's task API",
+            code="route_not_found",
+        )
+    raise NotFound(
+        f"no task route ...{tail[:80]}: use /models/{{org}}/{{name}} or .../pipeline/{{task}} with one of "
+        + ", ".join(sorted(task_texts.TASKS)),
+        code="route_not_found",
+    )
+
+
+def read_payload(request: GatewayRequest) -> tuple[dict[str, Any], str | None]:
+    """The client's payload as the policies see it, and the content type of a binary body
+    (``None``: JSON). Raw image/audio bytes become ``{"inputs": UploadedFile}``."""
+    raw: bytes = request.body or b""
+    ctype = request.headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    is_json = ctype == b"application/json" or ctype.endswith(b"+json") or (not ctype and raw[:1] == b"{")
+    if not is_json and (ctype.startswith(BINARY_TYPES) or (raw and not ctype)):
+        mime = ctype.decode("latin-1") or "application/octet-stream"
+        return {"inputs": UploadedFile("inputs", mime, raw)}, mime
+    if ctype and not is_json:
+        raise RequestError(
+            f"expected a JSON payload or raw image/audio bytes; got Content-Type {ctype.decode('latin-1')[:80]!r}",
+            code="unsupported_media_type",
+        )
+    from keeptrust.server.http import parse_json
+
+    return parse_json(raw, {b"content-type": b"application/json"}, request.gateway.server.max_json_depth), None
+
+
+def _provider(target: Any) -> HuggingFaceProvider:
+    from keeptrust_hf.provider import HuggingFaceProvider
+
+    provider = target.provider
+    if not isinstance(provider, HuggingFaceProvider):
+        raise RequestError(
+            f"target '{target.id}' ({provider.name}) does not serve Hugging Face's task API; "
+            "route these models to a 'huggingface' target",
+            param="model",
+            code="unsupported_operation",
+        )
+    return provider
+
+
+async def handle(request: GatewayRequest) -> Result:
+    ctx = request.ctx
+    params = request.params
+    hub_model = f"{params['org']}/{params['name']}"
+    if not is_repo_id(hub_model):
+        raise RequestError(
+            f"'{hub_model[:200]}' is not a valid Hugging Face model id", param="model", code="invalid_model"
+        )
+    wanted = _task_from_tail(params.get("tail", ""))
+    payload, binary_type = read_payload(request)
+    gateway = request.gateway
+    ctx.model = hub_model
+    target, upstream_model = gateway.resolver.resolve(hub_model)
+    task = wanted or await _provider(target).task_of(ctx, hub_model)
+    if task not in task_texts.TASKS:
+        raise RequestError(
+            f"model '{hub_model}' is served by hf-inference for task '{task}', which the task API does not "
+            "serve (chat models: POST /v1/chat/completions)",
+            param="model",
+            code="unsupported_operation",
+        )
+    ctx.operation = task_texts.operation_for(task)
+    ctx.body = payload
+    accept = request.headers.get(b"accept", b"").decode("latin-1")
+    if accept and accept != "*/*" and len(accept) <= 200:
+        # The client says which image type it wants (text-to-image sends image/png).
+        ctx.extra[ACCEPT_KEY] = accept
+    chain = gateway.chain
+    if not chain.has("router"):
+        ctx.target, ctx.upstream_model = target, upstream_model
+    ctx.reached_chain = True
+    await chain.on_request(ctx)
+    if ctx.target is None:
+        ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    provider = _provider(ctx.target)
+    return await provider.run_task(ctx, hub_model, task, binary_type)
+
+
+def check_task(hub_model: str, served: str, wanted: str) -> None:
+    if served == wanted or served in _EQUIVALENT.get(wanted, ()):
+        return
+    raise RequestError(
+        f"model '{hub_model}' is served by hf-inference for task '{served}', not '{wanted}'",
+        param="model",
+        code="task_mismatch",
+    )
+
+
+def task_url(base: str, hub_model: str, task: str) -> str:
+    url = f"{base.rstrip('/')}/models/{quote_path(hub_model)}"
+    return url + f"/pipeline/{task}" if task in PIPELINE_IN_URL else url
+
+
+def upstream_body(payload: dict[str, Any], binary_type: str | None) -> dict[str, Any]:
+    """What goes upstream: the payload as the policies left it; raw bytes for a binary body."""
+    if binary_type is not None:
+        file = payload["inputs"]
+        return {"content": file.data, "content_type": binary_type}
+    return {"json": payload}
+
+
+async def execute(
+    provider: HuggingFaceProvider, ctx: Any, url: str, payload: dict[str, Any], binary_type: str | None, headers: dict
+) -> Result:
+    """POST the task upstream and shape the answer: JSON (policies see it), or bytes as sent."""
+    body = dict(payload)
+    replay_stream = body.get("stream") is True
+    if replay_stream:
+        # Answers are checked whole by the response policies, then replayed in TGI's stream
+        # format: a streamed answer could not be redacted before the client saw it.
+        body["stream"] = False
+        ctx.extra["keeptrust_hf.stream_replayed"] = True
+    request = upstream_body(body, binary_type)
+    send_headers = dict(headers)
+    if ctx.extra.get(ACCEPT_KEY):
+        send_headers["accept"] = ctx.extra[ACCEPT_KEY]
+    if "content_type" in request:
+        send_headers["content-type"] = request.pop("content_type")
+    response = await provider.upstream.request(ctx, "POST", url, headers=send_headers, **request)
+    fwd = forwardable_headers(response.headers)
+    ctype = response.headers.get("content-type", "")
+    if ctype.startswith("application/json") or (not ctype and response.content[:1] in (b"{", b"[")):
+        try:
+            answer = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise UpstreamError("hf-inference answered invalid JSON") from None
+        if replay_stream:
+            return JSONResult(answer, headers=fwd, render=tgi_stream)
+        return JSONResult(answer, headers=fwd)
+    return BinaryResult(response.content, ctype or "application/octet-stream", headers=fwd)
+
+
+def tgi_stream(answer: Any) -> tuple[bytes, str]:
+    """A whole text-generation answer as TGI's server-sent events (``token`` per word, the last
+    event carrying ``generated_text``), what ``text_generation(stream=True)`` reads."""
+    item = answer[0] if isinstance(answer, list) and answer else answer
+    text = item.get("generated_text", "") if isinstance(item, dict) else ""
+    words = text.split(" ") if text else [""]
+    events = []
+    for i, word in enumerate(words):
+        piece = word if i == len(words) - 1 else word + " "
+        last = i == len(words) - 1
+        event = {
+            "index": i,
+            "token": {"id": i, "text": piece, "logprob": 0.0, "special": False},
+            "generated_text": text if last else None,
+            "details": {"finish_reason": "eos_token", "generated_tokens": len(words), "seed": None} if last else None,
+        }
+        events.append(b"data:" + orjson.dumps(event) + b"\n\n")
+    return b"".join(events), "text/event-stream"
