@@ -26,7 +26,7 @@ def test_speech_request_maps_input_voice_speed_and_extras():
             "seed": 3,
         }
     )
-    assert request.payload == {"text": "Hello", "prompt": "Hello", "voice": "af_heart", "speed": 1.5, "seed": 3}
+    assert request.payload == {"text": "Hello", "voice": "af_heart", "speed": 1.5, "seed": 3}
     assert request.response_format == "wav"
 
 
@@ -62,7 +62,6 @@ def test_transcription_sends_a_data_uri_with_fal_media_type():
     )
     assert request.payload == {
         "audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(),
-        "task": "transcribe",
         "language": "en",
         "prompt": "fox",
     }

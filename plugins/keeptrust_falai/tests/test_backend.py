@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,7 @@ def _call(
     *,
     model: str = "fal-ai/flux/dev",
     mapping: MappingEntry | None = None,
+    options: dict[str, Any] | None = None,
 ) -> BackendCall:
     config = TargetConfig(id="hf", provider="huggingface", max_retries=0)
     ctx = RequestContext(request_id="r", operation=operation, endpoint=ENDPOINTS[operation], body=body)
@@ -70,13 +72,14 @@ def _call(
         logger=logging.getLogger("test"),
         timeout=10.0,
         poll_interval=0.001,
+        options=options or {},
     )
 
 
-async def test_images_through_the_queue(fal):
+async def test_images_through_the_queue_when_a_target_asks(fal):
     app, url = fal
     body = {"prompt": "a red fox", "n": 2, "size": "512x512", "output_format": "jpg", "moderation": "low"}
-    result = await FalAI().execute(_call(url, ops.IMAGES, body))
+    result = await FalAI().execute(_call(url, ops.IMAGES, body, options={"modes": {ops.IMAGES: "queue"}}))
     submit = app.calls("POST")[0]
     assert (submit.path, submit.query) == ("/fal-ai/fal-ai/flux/dev", {"_subdomain": "queue"})
     assert submit.body == {
@@ -167,7 +170,7 @@ async def test_speech_is_a_sync_run_streamed_back(fal):
     result = await FalAI().execute(_call(url, ops.SPEECH, body, model="fal-ai/kokoro/american-english"))
     sent = app.calls("POST")[0]
     assert (sent.path, sent.query) == ("/fal-ai/fal-ai/kokoro/american-english", {})
-    assert sent.body == {"text": "Hello there", "prompt": "Hello there", "voice": "af_heart", "speed": 1.25}
+    assert sent.body == {"text": "Hello there", "voice": "af_heart", "speed": 1.25}
     assert isinstance(result, BinaryResult) and result.content_type == "audio/mpeg"
     assert not isinstance(result.content, bytes)  # relayed as it arrives, not buffered
     parts = [p async for p in result.content]
@@ -191,7 +194,6 @@ async def test_transcription_verbose(fal):
     assert sent.path == "/fal-ai/fal-ai/whisper" and sent.query == {}
     assert sent.body == {
         "audio_url": "data:audio/mpeg;base64," + base64.b64encode(MP3).decode(),
-        "task": "transcribe",
         "language": "en",
         "chunk_level": "segment",
     }
@@ -240,10 +242,10 @@ async def test_other_operations_are_unsupported(fal):
         await FalAI().execute(call)
 
 
-async def test_images_in_sync_mode(fal):
+async def test_images_are_a_sync_run_by_default(fal):
+    # huggingface_hub 2.4.0 FalAITextToImageTask: fal's synchronous route, not the queue.
     app, url = fal
-    sync = type("SyncFalAI", (FalAI,), {"modes": {**FalAI.modes, ops.IMAGES: "sync"}})
-    result = await sync().execute(_call(url, ops.IMAGES, {"prompt": "x"}))
+    result = await FalAI().execute(_call(url, ops.IMAGES, {"prompt": "x"}))
     assert [(r.method, r.path, r.query) for r in app.requests] == [("POST", "/fal-ai/fal-ai/flux/dev", {})]
     assert result.body["data"][0]["url"].startswith(url + "/files/")
 
@@ -265,3 +267,16 @@ async def test_image_stream_route_answering_json(fal):
     events = [e async for e in result.chunks]
     await result.aclose()
     assert [e["type"] for e in events] == ["image_generation.completed"]
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"modes": {"images": "later"}}, "modes.images: expected 'sync' or 'queue'"),
+        ({"modes": {"chat": "sync"}}, "modes.chat: not a fal-ai operation"),
+        ({"mode": {}}, "unknown option(s) mode"),
+    ],
+)
+def test_backend_options_are_checked(options, error):
+    with pytest.raises(ValueError, match=re.escape(error)):
+        FalAI.check_options(options)

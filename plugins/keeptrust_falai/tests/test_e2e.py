@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from keeptrust_falai.testing import MP3, PNG, TRANSCRIPT, JobPlan
-from keeptrust_hf.testing import TOKEN
+from keeptrust_hf.testing import TOKEN, TOKEN_ENV
 
 FLUX = "huggingface/fal-ai/black-forest-labs/FLUX.1-dev"
 KONTEXT = "huggingface/fal-ai/black-forest-labs/FLUX.1-Kontext-dev"
@@ -21,8 +21,31 @@ QUEUE = {"_subdomain": "queue"}
 TEXT = "".join(t for t, _, _ in TRANSCRIPT)
 
 
+def queued(**target):
+    """A target whose fal-ai image generations go through fal's queue (backend_options)."""
+    return {
+        "id": "hf",
+        "provider": "huggingface",
+        "secret_key_ref": {"env": TOKEN_ENV},
+        "poll_interval_seconds": 0.001,
+        "backend": "fal-ai",
+        "backend_options": {"modes": {"images": "queue"}},
+        **target,
+    }
+
+
+def test_images_generate_is_a_sync_run_like_the_official_client(world, gateway):
+    answer = gateway().client().images.generate(model=FLUX, prompt="a lighthouse at dawn", size="1024x768")
+    assert [(r.method, r.path, r.query) for r in world.fal.requests] == [("POST", "/fal-ai/fal-ai/flux/dev", {})]
+    assert world.fal.requests[0].body == {
+        "prompt": "a lighthouse at dawn",
+        "image_size": {"width": 1024, "height": 768},
+    }
+    assert answer.data[0].url.startswith(world.fal_server.url + "/files/")
+
+
 def test_images_generate_through_the_router_queue(world, gateway):
-    client = gateway().client()
+    client = gateway(queued()).client()
     answer = client.images.generate(
         model=FLUX, prompt="a lighthouse at dawn", n=2, size="1024x768", extra_body={"seed": 7}
     )
@@ -141,7 +164,7 @@ def test_speech(world, gateway):
     assert audio == MP3
     sent = world.fal.calls("POST")[0]
     assert (sent.path, sent.query) == ("/fal-ai/fal-ai/kokoro/american-english", {})
-    assert sent.body == {"text": "Hello there", "prompt": "Hello there", "speed": 1.5}
+    assert sent.body == {"text": "Hello there", "speed": 1.5}
     assert [d.headers.get("authorization") for d in world.fal.downloads] == [None]
 
 
@@ -161,7 +184,6 @@ def test_transcriptions(world, gateway, fmt):
     assert (sent.path, sent.query) == ("/fal-ai/fal-ai/whisper", {})
     expected = {
         "audio_url": "data:audio/x-wav;base64," + base64.b64encode(b"RIFF\0\0\0\0WAVE").decode(),
-        "task": "transcribe",
         "language": "en",
         "prompt": "fox",
     }
@@ -190,7 +212,7 @@ def test_unsupported_audio_format(world, gateway):
 def test_failed_job_is_a_502_with_fal_message(world, gateway):
     world.fal.plan_next(JobPlan(fail="CUDA out of memory"))
     with pytest.raises(openai.APIStatusError) as info:
-        gateway().client().images.generate(model=FLUX, prompt="x")
+        gateway(queued()).client().images.generate(model=FLUX, prompt="x")
     assert info.value.status_code == 502
     assert "CUDA out of memory" in info.value.body["message"]
 
@@ -202,21 +224,13 @@ def test_validation_error_in_a_job_is_a_400(world, gateway):
         )
     )
     with pytest.raises(openai.BadRequestError) as info:
-        gateway().client().images.generate(model=FLUX, prompt="x")
+        gateway(queued()).client().images.generate(model=FLUX, prompt="x")
     assert "too long" in info.value.body["message"]
 
 
 def test_slow_job_times_out_and_is_cancelled(world, gateway):
     world.fal.plan_next(JobPlan(hold=True))
-    gw = gateway(
-        {
-            "id": "hf",
-            "provider": "huggingface",
-            "secret_key_ref": {"env": "HF_API_TOKEN"},
-            "poll_interval_seconds": 0.01,
-            "timeout_seconds": 0.5,
-        }
-    )
+    gw = gateway(queued(poll_interval_seconds=0.01, timeout_seconds=0.5))
     with pytest.raises(openai.APIStatusError) as info:
         gw.client().images.generate(model=FLUX, prompt="x")
     assert info.value.status_code == 504
@@ -226,7 +240,7 @@ def test_slow_job_times_out_and_is_cancelled(world, gateway):
 
 def test_client_disconnect_cancels_the_job(world, gateway):
     world.fal.plan_next(JobPlan(hold=True))
-    gw = gateway()
+    gw = gateway(queued())
     with pytest.raises(httpx.ReadTimeout):
         # The client gives up while the job is still running.
         httpx.post(gw.base_url + "/images/generations", json={"model": FLUX, "prompt": "x"}, timeout=0.5)
@@ -244,15 +258,7 @@ def test_images_edit_stream(world, gateway):
 
 
 def test_bill_to_reaches_every_queue_call(world, gateway):
-    gw = gateway(
-        {
-            "id": "hf",
-            "provider": "huggingface",
-            "secret_key_ref": {"env": "HF_API_TOKEN"},
-            "poll_interval_seconds": 0.001,
-            "bill_to": "acme",
-        }
-    )
+    gw = gateway(queued(bill_to="acme"))
     gw.client().images.generate(model=FLUX, prompt="x")
     assert {r.headers.get("x-hf-bill-to") for r in world.fal.requests} == {"acme"}
     assert not world.fal.calls("PUT")  # a finished job is left alone

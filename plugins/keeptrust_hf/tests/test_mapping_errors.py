@@ -16,13 +16,18 @@ LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 USER = [{"role": "user", "content": "hi"}]
 
 
-def test_model_not_served_by_the_backend(hf, gateway):
+def test_model_not_mapped_for_the_backend_goes_as_its_own_id(hf, gateway):
+    # Not a Hub repo mapped for groq: sent to groq as groq's own model id, which groq does not know.
     hf.app.add_mapping(LLAMA, "together", "t-llama")
     gw = gateway(hf_target(model=LLAMA, backend="groq"))
-    with pytest.raises(openai.BadRequestError) as info:
+    with pytest.raises(openai.NotFoundError) as info:
         gw.client().chat.completions.create(model=LLAMA, messages=USER)
-    assert info.value.body["code"] == "model_not_supported"
-    assert "not served by the Hugging Face backend 'groq' (served by: together)" in info.value.body["message"]
+    assert info.value.body["code"] == "model_not_found"
+    message = info.value.body["message"]
+    assert "'groq' does not know the model id 'meta-llama/" in message
+    assert "sent as the backend's own id" in message and "served by: together" in message
+    sent = hf.app.requests_to("/groq")[-1]
+    assert sent.json["model"] == LLAMA
 
 
 def test_staging_mapping_is_refused(hf, gateway):

@@ -221,7 +221,7 @@ def test_speech(hf, gateway, backend, path, audio):
     sent = next(r for r in hf.app.requests if r.method == "POST")
     assert sent.path == path
     expected = {
-        "hf-inference": {"inputs": "Hello!"},
+        "hf-inference": {"inputs": "Hello!", "parameters": {}},
         "together": {"input": "Hello!", "voice": "af_heart", "model": "t-tts"},
         "deepinfra": {"input": "Hello!", "voice": "af_heart", "model": "d-tts"},
         "replicate": {"input": {"text": "Hello!", "voice": "af_heart"}},

@@ -43,9 +43,9 @@ def speech_request(body: dict[str, Any]) -> SpeechRequest:
             code="unsupported_parameter",
         )
     text = body["input"]
-    # fal TTS apps name their text ``text`` (dia, chatterbox, elevenlabs, minimax) or ``prompt``
-    # (kokoro); the Hub mapping does not say which, so both carry it, as fal ignores unknown fields.
-    payload: dict[str, Any] = {"text": text, "prompt": text}
+    # ``text``, as huggingface_hub 2.4.0 sends it (FalAITextToSpeechTask): the fal apps the Hub
+    # maps for text-to-speech take it.
+    payload: dict[str, Any] = {"text": text}
     voice = body.get("voice")
     if isinstance(voice, dict):
         voice = voice.get("id")
@@ -207,7 +207,9 @@ def transcription_request(body: dict[str, Any], *, max_audio_bytes: int, limit_r
             param="response_format",
             code="invalid_value",
         )
-    payload: dict[str, Any] = {"audio_url": media.data_uri(audio_media_type(upload), upload.data), "task": "transcribe"}
+    # No ``task``: huggingface_hub 2.4.0 sends only ``audio_url`` and the caller's parameters
+    # (FalAIAutomaticSpeechRecognitionTask), and whisper apps transcribe by default.
+    payload: dict[str, Any] = {"audio_url": media.data_uri(audio_media_type(upload), upload.data)}
     if isinstance(body.get("language"), str) and body["language"]:
         payload["language"] = body["language"]
     if isinstance(body.get("prompt"), str) and body["prompt"]:

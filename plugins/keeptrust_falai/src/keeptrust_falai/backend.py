@@ -49,11 +49,32 @@ class FalAI(Backend):
     routes = MappingProxyType({op: "/{model}" for op in operations})
     # This backend enforces its own, per-path audio limit (``transcription_limit``).
     max_upload_bytes = None
-    # Image jobs can take minutes and are worth cancelling: queue. Speech and transcription are
-    # short: a synchronous run saves the polling round trips (the official clients do the same).
+    # As huggingface_hub 2.4.0 calls fal (inference/_providers/fal_ai.py): text-to-image, speech
+    # and transcription run synchronously (``FalAITask``); image-to-image goes through the queue
+    # (``FalAIQueueTask``). A target may override per operation with ``backend_options.modes``.
     modes: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {ops.IMAGES: QUEUE, ops.IMAGE_EDIT: QUEUE, ops.SPEECH: SYNC, ops.TRANSCRIPTION: SYNC}
+        {ops.IMAGES: SYNC, ops.IMAGE_EDIT: QUEUE, ops.SPEECH: SYNC, ops.TRANSCRIPTION: SYNC}
     )
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        """``modes``: operation (``images``, ``image_edit``, ``speech``, ``transcription``) →
+        ``sync`` or ``queue``, overriding the defaults for one target."""
+        unknown = set(options) - {"modes"}
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(sorted(unknown))} (fal-ai takes: modes)")
+        modes = options.get("modes", {})
+        if not isinstance(modes, Mapping):
+            raise ValueError("modes must map operations to 'sync' or 'queue'")
+        for op, mode in modes.items():
+            if op not in cls.operations:
+                raise ValueError(f"modes.{op}: not a fal-ai operation ({', '.join(sorted(cls.operations))})")
+            if mode not in (SYNC, QUEUE):
+                raise ValueError(f"modes.{op}: expected 'sync' or 'queue'; got {mode!r}")
+
+    def mode_for(self, call: BackendCall) -> str:
+        override = (call.options or {}).get("modes", {}).get(call.operation)
+        return override or self.modes.get(call.operation, QUEUE)
 
     async def execute(self, call: BackendCall) -> Result:
         if not self.supports(call.operation):
@@ -68,7 +89,7 @@ class FalAI(Backend):
     # ------------------------------------------------------------------ calls
     async def run(self, call: BackendCall, endpoints: FalEndpoints, payload: dict[str, Any]) -> Any:
         """One fal call in the operation's mode; returns the model's result JSON."""
-        mode = self.modes.get(call.operation, QUEUE)
+        mode = self.mode_for(call)
         info = call.ctx.extra.setdefault(EXTRA_KEY, {})
         info["mode"] = mode
         if mode == SYNC:

@@ -86,6 +86,8 @@ class BackendCall:
     logger: logging.Logger
     timeout: float
     poll_interval: float = 0.5
+    # The target's ``backend_options`` (checked by ``Backend.check_options`` at start-up).
+    options: Mapping[str, Any] = attrs.Factory(dict)
 
     async def download(self, url: str) -> tuple[bytes, str]:
         """A result's bytes and media type: a data URI decoded, an http(s) URL fetched by ``downloads``."""
@@ -155,6 +157,16 @@ class Backend:
     headers: ClassVar[Mapping[str, str]] = {}
     direct_auth_scheme: ClassVar[str] = "Bearer"
     max_upload_bytes: ClassVar[int | None] = 2_000_000
+    # False for backends the router no longer serves (nebius, sambanova, hyperbolic since 2026):
+    # reachable only with the provider's own key (a target's ``direct``).
+    served_by_router: ClassVar[bool] = True
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        """Validate a target's ``backend_options`` at start-up; raise ``ValueError`` naming the key
+        and what was expected. The default accepts none."""
+        if options:
+            raise ValueError(f"the backend '{cls.name}' takes no options; got {', '.join(sorted(options))}")
 
     def supports(self, operation: str) -> bool:
         if operation == ops.RESPONSES:

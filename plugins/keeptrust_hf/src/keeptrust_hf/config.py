@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
-from keeptrust.config.model import TargetConfig
+from keeptrust.config.model import SecretRef, TargetConfig
 from keeptrust.downloads import DownloadSettings
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
@@ -27,6 +27,19 @@ SHORTHAND_KINDS = frozenset(
         "automatic-speech-recognition",
     }
 )
+
+
+@attrs.frozen(kw_only=True)
+class DirectAccess:
+    """Calling a backend's own API with the user's key for that provider, as huggingface_hub does
+    when given a provider key instead of an ``hf_`` token (``_prepare_base_url``)."""
+
+    # The provider's key (fal ``Key``, a together/groq/nebius bearer key). Default: the target's
+    # own ``secret_key_ref``, which then goes to the Hub only if it is an ``hf_`` token.
+    secret_key_ref: SecretRef | None = None
+    # The backend's API root; default: the backend's public one (``https://fal.run``, ...). Set it
+    # to go through an egress proxy or to reach a regional host.
+    base_url: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +66,11 @@ class HFTarget(TargetConfig):
     # How result files (images, audio a backend answers with a URL) are fetched: public addresses
     # only unless ``allow_networks`` says otherwise, same-host redirects, ``max_bytes``.
     downloads: DownloadSettings = attrs.Factory(DownloadSettings)
+    # Call the backend's own API with a provider key (needs ``backend``).
+    direct: DirectAccess | None = None
+    # Options the backend reads (``BackendCall.options``), e.g. fal-ai's ``modes``; each backend
+    # checks its own at start-up (``Backend.check_options``).
+    backend_options: dict[str, Any] = attrs.Factory(dict)
 
 
 def expand_shorthand(raw: dict[str, Any]) -> dict[str, Any]:
@@ -82,3 +100,40 @@ def router_url(environ: Mapping[str, str] | None = None) -> str:
 def hub_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return (env.get("KEEPTRUST_HF_HUB_URL") or env.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
+
+
+def direct_access(config: HFTarget, backend: Any, env: Any) -> tuple[Any, str | None]:
+    """The provider key and base URL of a target's ``direct`` block, checked at start-up."""
+    from keeptrust.errors import ConfigError
+
+    direct = config.direct
+    if direct is None:
+        return None, None
+    if backend is None:
+        raise ConfigError(f"target '{config.id}': direct needs 'backend' (the backend whose key it holds)")
+    base = direct.base_url.rstrip("/") if direct.base_url else None
+    if base is not None and not base.startswith(("https://", "http://")):
+        raise ConfigError(f"target '{config.id}': direct.base_url must be an http(s) URL; got {direct.base_url!r}")
+    if base is None and backend.direct_base_url is None:
+        raise ConfigError(
+            f"target '{config.id}': the backend '{backend.name}' has no public API of its own; "
+            "set direct.base_url or use the router"
+        )
+    secret = env.secret
+    if direct.secret_key_ref is not None:
+        from keeptrust.secrets import Secret
+
+        environ = env.services.get("core.environ") or {}
+        value = environ.get(direct.secret_key_ref.env)
+        if not value:
+            raise ConfigError(
+                f"target '{config.id}': direct.secret_key_ref.env: environment variable "
+                f"{direct.secret_key_ref.env} (the '{backend.name}' key) is not set"
+            )
+        env.redactor.add(value)
+        secret = Secret(value, direct.secret_key_ref.env)
+    if secret is None:
+        raise ConfigError(
+            f"target '{config.id}': direct needs the '{backend.name}' key: direct.secret_key_ref or secret_key_ref"
+        )
+    return secret, base

@@ -9,6 +9,7 @@ and ``-``, one ``/``, no ``..`` or ``--``, at most 96 characters per part.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 import attrs
 
@@ -30,18 +31,36 @@ BACKEND_ALIASES = {
 }
 
 
+# A backend's own model id (``fal-ai/flux/dev``, ``llama-3.1-70b-instruct``,
+# ``accounts/fireworks/models/x``): path-safe characters only, no empty or ``..`` segment.
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]*(/[A-Za-z0-9_.:@+-]+)*")
+
+
 @attrs.frozen
 class ModelRef:
-    """A parsed model name: the Hub repo id plus a backend or a router policy (at most one)."""
+    """A parsed model name: the Hub repo id plus a backend or a router policy (at most one).
+
+    ``native`` marks a name that is the backend's own model id rather than a Hub repo
+    (``huggingface/fal-ai/fal-ai/flux/dev``): it is sent to the backend as written, without a
+    mapping lookup. ``hub_model`` then holds that id."""
 
     hub_model: str
     backend: str | None = None
     policy: str | None = None
+    native: bool = False
 
     def router_model(self) -> str:
-        """The ``model`` for the router's OpenAI-compatible endpoint."""
+        """The ``model`` for the router's OpenAI-compatible endpoint (or, for a backend's own id,
+        the ``huggingface/{backend}/{id}`` name that parses back to this reference)."""
+        if self.native:
+            return f"huggingface/{self.backend}/{self.hub_model}"
         suffix = self.backend or self.policy
         return f"{self.hub_model}:{suffix}" if suffix else self.hub_model
+
+
+def is_provider_id(value: str) -> bool:
+    """True for a backend model id safe to put in a URL path."""
+    return len(value) <= 200 and bool(_PROVIDER_ID.fullmatch(value)) and ".." not in value
 
 
 def is_repo_id(value: str) -> bool:
@@ -65,13 +84,23 @@ def canonical_backend(name: str) -> str:
     return BACKEND_ALIASES.get(name, name)
 
 
-def parse_model(value: str) -> ModelRef | None:
-    """Parse a client's model name; ``None`` when it is not a valid Hugging Face model name."""
+def parse_model(value: str, backends: Container[str] = ()) -> ModelRef | None:
+    """Parse a client's model name; ``None`` when it is not a valid Hugging Face model name.
+
+    ``backends`` are the backend names the caller knows: in ``huggingface/{backend}/{id}`` a first
+    segment naming one of them is the backend, and ``{id}`` is a Hub repo or, when it is not one
+    (``fal-ai/flux/dev``, ``llama-3.1-70b-instruct``), the backend's own model id."""
     if not value or len(value) > 300 or "://" in value:
         return None
     if value.startswith("huggingface/"):
         rest = value[len("huggingface/") :]
         parts = rest.split("/")
+        head = canonical_backend(parts[0])
+        if len(parts) >= 2 and head in backends:
+            model = "/".join(parts[1:])
+            if is_repo_id(model):
+                return ModelRef(model, backend=head)
+            return ModelRef(model, backend=head, native=True) if is_provider_id(model) else None
         if len(parts) == 2:
             repo = rest
             if not is_repo_id(repo):

@@ -21,16 +21,16 @@ from keeptrust import context as ops
 from keeptrust.context import RequestContext
 from keeptrust.distributions import install_command
 from keeptrust.downloads import Downloader
-from keeptrust.errors import ConfigError, NotFound, PermissionDenied, RequestError, UpstreamError
+from keeptrust.errors import ConfigError, ModelNotFound, NotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust.openai_compat import chat_completion
 from keeptrust.provider import Provider, ProviderEnv
 from keeptrust.results import Result
 from keeptrust_hf import config as hfconfig
 from keeptrust_hf.backend import Backend, BackendCall
 from keeptrust_hf.backends import KNOWN_ELSEWHERE, RETIRED, backend_names, collect_backends
-from keeptrust_hf.config import HFTarget
+from keeptrust_hf.config import HFTarget, direct_access
 from keeptrust_hf.mapping import MappingCache, MappingEntry
-from keeptrust_hf.model_ids import ModelRef, canonical_backend, is_repo_id, parse_model
+from keeptrust_hf.model_ids import BACKEND_ALIASES, ModelRef, canonical_backend, is_repo_id, parse_model
 from keeptrust_hf.retry import COLD_START_RETRY
 
 ROUTER = "router"
@@ -62,14 +62,16 @@ class HuggingFaceProvider(Provider):
     def __init__(self, config: HFTarget, env: ProviderEnv) -> None:
         super().__init__(config, env)
         self.config: HFTarget = config
-        self.backends: dict[str, Backend] = _shared_backends(env)
+        # The registry collects the backend classes once per gateway: no module-level state.
+        self.backends: dict[str, Backend] = collect_backends(env.registry)
         self.logger = env.logger.getChild(config.id)
         self.mode = _mode(config)
         self.router = hfconfig.router_url()
         self.mapping = MappingCache(env.upstream, hfconfig.hub_url(), config.mapping_ttl_seconds)
         self.secret = env.secret
-        if config.model is not None and self.mode == ROUTER and not is_repo_id(config.model):
-            raise ConfigError(f"target '{config.id}': model {config.model!r} is not a Hugging Face repo id (org/name)")
+        self.known_backends = (
+            frozenset(self.backends) | frozenset(KNOWN_ELSEWHERE) | RETIRED | frozenset(BACKEND_ALIASES)
+        )
         self.backend: Backend | None = None
         if config.backend is not None:
             if self.mode != ROUTER:
@@ -78,6 +80,25 @@ class HuggingFaceProvider(Provider):
                     "cannot be combined with base_url"
                 )
             self.backend = self._lookup_backend(canonical_backend(config.backend), ConfigError)
+        if config.model is not None and self.mode == ROUTER and not is_repo_id(config.model):
+            # A backend's own id is fine on a target bound to that backend (a fal app, a nebius model).
+            from keeptrust_hf.model_ids import is_provider_id
+
+            if self.backend is None or not is_provider_id(config.model):
+                raise ConfigError(
+                    f"target '{config.id}': model {config.model!r} is not a Hugging Face repo id (org/name)"
+                    + ("" if self.backend is None else f" nor a valid '{self.backend.name}' model id")
+                )
+        self.direct_key, self.direct_base = direct_access(config, self.backend, env)
+        if config.backend_options:
+            if self.backend is None:
+                raise ConfigError(
+                    f"target '{config.id}': backend_options needs 'backend' (the backend that reads them)"
+                )
+            try:
+                self.backend.check_options(config.backend_options)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"target '{config.id}': backend_options: {exc}") from None
         self.chat_url = ""
         if self.mode == MESSAGES:
             self.chat_url = _messages_root(config.base_url or "") + "/chat/completions"
@@ -125,7 +146,7 @@ class HuggingFaceProvider(Provider):
     def resolve_model(self, model: str) -> str | None:
         if self.config.model is not None or self.mode != ROUTER:
             return None
-        ref = parse_model(model)
+        ref = parse_model(model, self.known_backends)
         if ref is None:
             return None
         if (
@@ -139,8 +160,9 @@ class HuggingFaceProvider(Provider):
 
     def _ref(self, ctx: RequestContext) -> ModelRef:
         if self.config.model is not None:
-            return ModelRef(self.config.model, self.backend.name if self.backend else None)
-        ref = parse_model(ctx.upstream_model or ctx.model or "")
+            backend = self.backend.name if self.backend else None
+            return ModelRef(self.config.model, backend, native=not is_repo_id(self.config.model))
+        ref = parse_model(ctx.upstream_model or ctx.model or "", self.known_backends)
         if ref is None:
             raise RequestError(
                 "the model name is not a valid Hugging Face model id", param="model", code="invalid_model"
@@ -221,14 +243,39 @@ class HuggingFaceProvider(Provider):
 
     async def run_backend(self, ctx: RequestContext, ref: ModelRef, op: str) -> Result:
         backend = self._lookup_backend(ref.backend) if ref.backend else None
+        if self.direct_key is not None and self.backend is not None:
+            if backend is not None and backend is not self.backend:
+                raise RequestError(
+                    f"target '{self.config.id}' calls the backend '{self.backend.name}' directly with its key; "
+                    f"it cannot serve '{backend.name}'",
+                    param="model",
+                    code="unsupported_backend",
+                )
+            backend = self.backend
         if backend is not None and not backend.supports(op):
             raise backend.unsupported(op)
         for attempt in (1, 2):
-            entry, backend = await self._entry(ctx, ref.hub_model, backend, op)
+            if ref.native and backend is not None:
+                entry = own_id_entry(ref.hub_model, backend, op)
+            else:
+                entry, backend = await self._entry(ctx, ref.hub_model, backend, op)
+            ctx.upstream_model = entry.provider_id
+            if not entry.hf_model_id:
+                # Audited as such: the name went to the backend as its own id, not through the Hub.
+                ctx.extra.setdefault("keeptrust_hf", {})["model_id"] = "backend"
             call = self._backend_call(ctx, op, ref.hub_model, entry, backend)
             try:
                 return await backend.execute(call)
             except NotFound as exc:
+                if exc.code == "upstream_not_found" and not entry.hf_model_id:
+                    served = ctx.extra.get("keeptrust_hf", {}).get("hub_served_by")
+                    hint = f"; on the Hub, '{ref.hub_model}' is served by: {', '.join(served)}" if served else ""
+                    raise NotFound(
+                        f"the Hugging Face backend '{backend.name}' does not know the model id '{entry.provider_id}' "
+                        f"(not a Hub repo mapped for '{backend.name}', so it was sent as the backend's own id){hint}",
+                        code="model_not_found",
+                        param="model",
+                    ) from None
                 # The backend no longer knows the id the mapping gave: refresh the mapping, once.
                 if exc.code != "upstream_not_found" or attempt == 2:
                     raise
@@ -248,18 +295,24 @@ class HuggingFaceProvider(Provider):
     async def _entry(
         self, ctx: RequestContext, hub_model: str, backend: Backend | None, op: str
     ) -> tuple[MappingEntry, Backend]:
-        entries = await self.mapping.get(ctx, hub_model)
         if backend is None:
-            return self._auto_entry(hub_model, entries, op)
+            return self._auto_entry(hub_model, await self.mapping.get(ctx, hub_model), op)
         task = backend.task_for(op)
+        try:
+            entries = await self.mapping.get(ctx, hub_model)
+        except ModelNotFound:
+            entries = []
+        except RequestError as exc:
+            if exc.code != "model_not_supported":
+                raise
+            entries = []
         entry = next((e for e in entries if e.provider == backend.name), None)
         if entry is None:
-            served = ", ".join(e.provider for e in entries) or "none"
-            raise RequestError(
-                f"model '{hub_model}' is not served by the Hugging Face backend '{backend.name}' (served by: {served})",
-                param="model",
-                code="model_not_supported",
-            )
+            if entries:
+                ctx.extra.setdefault("keeptrust_hf", {})["hub_served_by"] = [e.provider for e in entries]
+            # Not a Hub repo mapped for this backend: the backend's own model id (the backend
+            # guide's ``huggingface/cerebras/llama-3.1-70b-instruct``).
+            return own_id_entry(hub_model, backend, op), backend
         if entry.task != task and not _equivalent_tasks(entry.task, task):
             raise RequestError(
                 f"model '{hub_model}' is served by '{backend.name}' for task '{entry.task}', not '{task}' ({op})",
@@ -311,17 +364,28 @@ class HuggingFaceProvider(Provider):
         self, ctx: RequestContext, op: str, hub_model: str, entry: MappingEntry, backend: Backend
     ) -> BackendCall:
         token = self.secret.reveal() if self.secret else ""
-        direct = bool(token) and not token.startswith("hf_") and backend.direct_base_url is not None
+        key = self.direct_key.reveal() if self.direct_key is not None else None
+        base = self.direct_base or backend.direct_base_url
+        if key is None and token and not token.startswith("hf_"):
+            key = token
+        direct = key is not None and base is not None
         headers = dict(backend.headers)
         if direct:
             # A backend's own key goes to the backend's own host (huggingface_hub _prepare_base_url).
-            headers["authorization"] = f"{backend.direct_auth_scheme} {token}"
-            base = backend.direct_base_url or ""
+            headers["authorization"] = f"{backend.direct_auth_scheme} {key}"
         else:
+            if not backend.served_by_router:
+                raise RequestError(
+                    f"the Hugging Face backend '{backend.name}' is no longer served by the Inference Providers "
+                    "router (removed in 2026); call its own API with your key for it: "
+                    f"backend: {backend.name} and direct: {{secret_key_ref: ...}} on the target",
+                    param="model",
+                    code="unsupported_backend",
+                )
             self.require_hf_token(f"the Hugging Face backend '{backend.name}'")
             headers.update(self.router_headers())
             base = f"{self.router}/{backend.name}"
-        return self._call(ctx, op, hub_model, entry.provider_id, entry, base, not direct, headers)
+        return self._call(ctx, op, hub_model, entry.provider_id, entry, base or "", not direct, headers)
 
     def _call(
         self,
@@ -349,76 +413,19 @@ class HuggingFaceProvider(Provider):
             logger=self.logger,
             timeout=timeout,
             poll_interval=self.config.poll_interval_seconds,
+            options=self.config.backend_options,
         )
 
     # ------------------------------------------------------------------ native task API
-    HF_INFERENCE = "hf-inference"
-
-    def _task_backend_check(self) -> None:
-        if self.mode == MESSAGES:
-            raise RequestError(
-                f"target '{self.config.id}' is an OpenAI-compatible endpoint; Hugging Face's task API needs "
-                "a router target or a 'format: huggingface' pipeline endpoint",
-                param="model",
-                code="unsupported_operation",
-            )
-        if self.mode == ROUTER and self.backend is not None and self.backend.name != self.HF_INFERENCE:
-            raise RequestError(
-                f"target '{self.config.id}' is bound to the backend '{self.backend.name}'; Hugging Face's task "
-                "API is served by the backend 'hf-inference'",
-                param="model",
-                code="unsupported_backend",
-            )
-
-    async def _task_entry(self, ctx: RequestContext, hub_model: str) -> MappingEntry:
-        entries = await self.mapping.get(ctx, hub_model)
-        entry = next((e for e in entries if e.provider == self.HF_INFERENCE), None)
-        if entry is None:
-            served = ", ".join(e.provider for e in entries) or "none"
-            raise RequestError(
-                f"model '{hub_model}' is not served by the Hugging Face backend 'hf-inference' (served by: {served}); "
-                "other backends are reached through the OpenAI-compatible routes",
-                param="model",
-                code="model_not_supported",
-            )
-        if entry.status == "staging":
-            raise RequestError(
-                f"model '{hub_model}' is in staging on 'hf-inference' and cannot be used yet",
-                param="model",
-                code="model_staging",
-            )
-        return entry
-
     async def task_of(self, ctx: RequestContext, hub_model: str) -> str:
-        """The hf-inference task of ``hub_model``: its mapping entry's task (router targets)."""
-        self._task_backend_check()
-        if self.mode == NATIVE:
-            raise RequestError(
-                f"target '{self.config.id}' is a pipeline endpoint: name the task in the path "
-                f"(.../models/{hub_model}/pipeline/{{task}})",
-                param="model",
-                code="task_required",
-            )
-        self.require_hf_token("the Hugging Face backend 'hf-inference'")
-        return (await self._task_entry(ctx, hub_model)).task
-
-    async def run_task(self, ctx: RequestContext, hub_model: str, task: str, binary_type: str | None) -> Result:
-        """One native task call, after the request policies (``keeptrust_hf.task_api``)."""
         from keeptrust_hf import task_api
 
-        self._task_backend_check()
-        if self.mode == NATIVE:
-            url = (self.config.base_url or "").rstrip("/")
-            return await task_api.execute(self, ctx, url, ctx.body, binary_type, {})
-        self.require_hf_token("the Hugging Face backend 'hf-inference'")
-        entry = await self._task_entry(ctx, hub_model)
-        task_api.check_task(hub_model, entry.task, task)
-        ctx.upstream_model = f"{entry.provider_id}:{self.HF_INFERENCE}"
-        url = task_api.task_url(f"{self.router}/{self.HF_INFERENCE}", entry.provider_id, task)
-        try:
-            return await task_api.execute(self, ctx, url, ctx.body, binary_type, self.router_headers())
-        except PermissionDenied as exc:
-            raise _gated(hub_model, exc) from None
+        return await task_api.task_of(self, ctx, hub_model)
+
+    async def run_task(self, ctx: RequestContext, hub_model: str, task: str, binary_type: str | None) -> Result:
+        from keeptrust_hf import task_api
+
+        return await task_api.run_task(self, ctx, hub_model, task, binary_type)
 
     async def list_models(self) -> list[dict[str, Any]]:
         if self.mode != ROUTER or self.config.model is not None:
@@ -439,11 +446,6 @@ class _EndpointBackend(Backend):
     operations = frozenset({ops.EMBEDDINGS})
     routes = {ops.EMBEDDINGS: "/embeddings"}
     max_upload_bytes = None
-
-
-def _shared_backends(env: ProviderEnv) -> dict[str, Backend]:
-    # The registry collects the backend classes once per gateway: no module-level state.
-    return collect_backends(env.registry)
 
 
 def _mode(config: HFTarget) -> str:
@@ -479,3 +481,8 @@ def _gated(hub_model: str, exc: PermissionDenied) -> PermissionDenied:
         code="gated_model",
         headers=exc.headers,
     )
+
+
+def own_id_entry(model_id: str, backend: Backend, op: str) -> MappingEntry:
+    """The mapping entry of a name that is the backend's own model id (no Hub repo behind it)."""
+    return MappingEntry(provider=backend.name, provider_id=model_id, task=backend.task_for(op) or "", hf_model_id="")

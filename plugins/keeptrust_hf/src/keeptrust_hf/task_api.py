@@ -214,3 +214,86 @@ def tgi_stream(answer: Any) -> tuple[bytes, str]:
         }
         events.append(b"data:" + orjson.dumps(event) + b"\n\n")
     return b"".join(events), "text/event-stream"
+
+
+# ------------------------------------------------------------------------ on a huggingface target
+HF_INFERENCE = "hf-inference"
+
+
+def _check_target(provider: HuggingFaceProvider) -> None:
+    from keeptrust_hf.provider import MESSAGES, ROUTER
+
+    config = provider.config
+    if provider.mode == MESSAGES:
+        raise RequestError(
+            f"target '{config.id}' is an OpenAI-compatible endpoint; Hugging Face's task API needs "
+            "a router target or a 'format: huggingface' pipeline endpoint",
+            param="model",
+            code="unsupported_operation",
+        )
+    if provider.mode == ROUTER and provider.backend is not None and provider.backend.name != HF_INFERENCE:
+        raise RequestError(
+            f"target '{config.id}' is bound to the backend '{provider.backend.name}'; Hugging Face's task "
+            "API is served by the backend 'hf-inference'",
+            param="model",
+            code="unsupported_backend",
+        )
+
+
+async def _entry(provider: HuggingFaceProvider, ctx: Any, hub_model: str) -> Any:
+    entries = await provider.mapping.get(ctx, hub_model)
+    entry = next((e for e in entries if e.provider == HF_INFERENCE), None)
+    if entry is None:
+        served = ", ".join(e.provider for e in entries) or "none"
+        raise RequestError(
+            f"model '{hub_model}' is not served by the Hugging Face backend 'hf-inference' (served by: {served}); "
+            "other backends are reached through the OpenAI-compatible routes",
+            param="model",
+            code="model_not_supported",
+        )
+    if entry.status == "staging":
+        raise RequestError(
+            f"model '{hub_model}' is in staging on 'hf-inference' and cannot be used yet",
+            param="model",
+            code="model_staging",
+        )
+    return entry
+
+
+async def task_of(provider: HuggingFaceProvider, ctx: Any, hub_model: str) -> str:
+    """The hf-inference task of ``hub_model``: its mapping entry's task (router targets)."""
+    from keeptrust_hf.provider import NATIVE
+
+    _check_target(provider)
+    if provider.mode == NATIVE:
+        raise RequestError(
+            f"target '{provider.config.id}' is a pipeline endpoint: name the task in the path "
+            f"(.../models/{hub_model}/pipeline/{{task}})",
+            param="model",
+            code="task_required",
+        )
+    provider.require_hf_token("the Hugging Face backend 'hf-inference'")
+    return str((await _entry(provider, ctx, hub_model)).task)
+
+
+async def run_task(
+    provider: HuggingFaceProvider, ctx: Any, hub_model: str, task: str, binary_type: str | None
+) -> Result:
+    """One task call, after the request policies: to hf-inference through the router, or to the
+    target's own pipeline endpoint (``format: huggingface``)."""
+    from keeptrust.errors import PermissionDenied
+    from keeptrust_hf.provider import NATIVE, _gated
+
+    _check_target(provider)
+    if provider.mode == NATIVE:
+        url = (provider.config.base_url or "").rstrip("/")
+        return await execute(provider, ctx, url, ctx.body, binary_type, {})
+    provider.require_hf_token("the Hugging Face backend 'hf-inference'")
+    entry = await _entry(provider, ctx, hub_model)
+    check_task(hub_model, entry.task, task)
+    ctx.upstream_model = entry.provider_id
+    url = task_url(f"{provider.router}/{HF_INFERENCE}", entry.provider_id, task)
+    try:
+        return await execute(provider, ctx, url, ctx.body, binary_type, provider.router_headers())
+    except PermissionDenied as exc:
+        raise _gated(hub_model, exc) from None

@@ -38,3 +38,4 @@ def collect_backends(registry: Registry) -> dict[str, Backend]:
 
 def backend_names(backends: Iterable[str]) -> str:
     return ", ".join(sorted(backends))
+

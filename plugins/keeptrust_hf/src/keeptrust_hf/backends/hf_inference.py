@@ -124,7 +124,9 @@ class HFInference(Backend):
         )
 
     async def _speech(self, call: BackendCall) -> Result:
-        payload: dict[str, Any] = {"inputs": call.body["input"]}
+        # ``parameters`` always present, as huggingface_hub 2.4.0 sends it (HFInferenceTask with the
+        # None-valued generation parameters filtered out).
+        payload: dict[str, Any] = {"inputs": call.body["input"], "parameters": {}}
         response = await self._post(call, payload)
         result = media.speech_result(response.content, response.headers.get("content-type"))
         result.headers = forwardable_headers(response.headers)
