@@ -95,9 +95,8 @@ class HFInference(Backend):
         for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "seed", "scheduler"):
             if body.get(key) is not None:
                 parameters[key] = body[key]
-        payload: dict[str, Any] = {"inputs": body["prompt"]}
-        if parameters:
-            payload["parameters"] = parameters
+        # ``parameters`` even when empty, as huggingface_hub 2.4.0 sends it (HFInferenceTask).
+        payload: dict[str, Any] = {"inputs": body["prompt"], "parameters": parameters}
         images: list[media.ImageSource] = []
         # The pipeline makes one image per call: ``n`` images are ``n`` calls.
         for _ in range(int(body.get("n") or 1)):
