@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
+import trio
 
 from keeptrust.errors import AuthenticationError, ModelNotFound, PermissionDenied, RequestError, UpstreamError
 from keeptrust_hf.backend import quote_path
@@ -64,6 +65,15 @@ def parse_mapping(hub_model: str, raw: Any) -> list[MappingEntry]:
     return out
 
 
+@attrs.define(eq=False)
+class _Flight:
+    """One Hub lookup in progress, awaited by the callers that arrive while it runs."""
+
+    done: trio.Event = attrs.Factory(trio.Event)
+    entries: list[MappingEntry] | None = None
+    error: Exception | None = None
+
+
 class MappingCache:
     """Fetches and caches mappings for one target (its token decides what the Hub shows)."""
 
@@ -75,18 +85,41 @@ class MappingCache:
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[str, tuple[float, list[MappingEntry]]] = {}
+        self._flights: dict[str, _Flight] = {}
 
     def invalidate(self, hub_model: str) -> None:
         self._cache.pop(hub_model, None)
 
     async def get(self, ctx: RequestContext | None, hub_model: str) -> list[MappingEntry]:
-        cached = self._cache.get(hub_model)
-        now = self.clock()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        entries = await self._fetch(ctx, hub_model)
-        self._cache[hub_model] = (now + self.ttl, entries)
-        return entries
+        """The cached entries, or one Hub request shared by every caller that arrives while it
+        runs (single flight): a burst of first requests for a model costs the Hub one lookup."""
+        while True:
+            cached = self._cache.get(hub_model)
+            now = self.clock()
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            flight = self._flights.get(hub_model)
+            if flight is None:
+                break
+            await flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            if flight.entries is not None:
+                return flight.entries
+            # The leading request was cancelled (its client went away): lead a new one.
+        flight = _Flight()
+        self._flights[hub_model] = flight
+        try:
+            entries = await self._fetch(ctx, hub_model)
+            self._cache[hub_model] = (now + self.ttl, entries)
+            flight.entries = entries
+            return entries
+        except Exception as exc:
+            flight.error = exc
+            raise
+        finally:
+            del self._flights[hub_model]
+            flight.done.set()
 
     async def _fetch(self, ctx: RequestContext | None, hub_model: str) -> list[MappingEntry]:
         url = f"{self.hub_url}/api/models/{quote_path(hub_model)}"

@@ -9,6 +9,8 @@ import re
 import time
 from typing import Any
 
+import trio
+
 from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, FakeApp, FakeRequest, FakeResponse, Handler, hf_error, sse
 from keeptrust_hf.testing.fake_tasks import task_answer
 
@@ -52,6 +54,7 @@ class FakeHF(FakeApp):
         self.pending_polls = 1  # how many polls an async job stays pending
         self.replicate_pending = False  # Prefer: wait gave up: output null, poll urls.get
         self.reply: str | None = None
+        self.hub_delay = 0.0  # seconds the Hub API takes to answer (concurrency tests)
         self._polls: dict[str, int] = {}
         self._kinds: dict[str, str] = {}
 
@@ -95,6 +98,8 @@ class FakeHF(FakeApp):
             data, ctype = self.files.get(path[len("/files/") :], (b"", ""))
             return FakeResponse(200 if data else 404, data or {"error": "no file"}, content_type=ctype or None)
         if path.startswith("/api/"):
+            if self.hub_delay:
+                await trio.sleep(self.hub_delay)
             return self.hub(request)
         if path.endswith("/resolve/main/tokenizer_config.json"):
             model = path[1 : -len("/resolve/main/tokenizer_config.json")]
