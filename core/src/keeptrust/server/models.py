@@ -27,6 +27,7 @@ def models_route(gateway: Gateway, created: int) -> Handler:
         data = await list_models(gateway, created)
         path = exchange.path
         if path == "/v1/models":
+            data = filter_models(data, exchange.query)
             await exchange.send_json(200, {"object": "list", "data": data})
             return
         wanted = path[len("/v1/models/") :]
@@ -86,3 +87,22 @@ async def list_models(gateway: Gateway, created: int) -> list[dict[str, Any]]:
             for item in items:
                 add(item)
     return data
+
+
+def filter_models(data: list[dict[str, Any]], query: bytes) -> list[dict[str, Any]]:
+    """``GET /v1/models?key=value``: keep the items whose ``key`` is ``value`` or a list holding it
+    (``?pipeline_tag=text-to-image``, ``?target=hf``). Unknown keys filter everything out."""
+    from urllib.parse import parse_qsl
+
+    wanted = parse_qsl(query.decode("latin-1"), keep_blank_values=False)
+    if not wanted:
+        return data
+
+    def keep(item: dict[str, Any]) -> bool:
+        for key, value in wanted:
+            have = item.get(key)
+            if have != value and not (isinstance(have, list) and value in have):
+                return False
+        return True
+
+    return [item for item in data if keep(item)]

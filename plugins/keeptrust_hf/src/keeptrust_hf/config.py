@@ -137,3 +137,54 @@ def direct_access(config: HFTarget, backend: Any, env: Any) -> tuple[Any, str | 
             f"target '{config.id}': direct needs the '{backend.name}' key: direct.secret_key_ref or secret_key_ref"
         )
     return secret, base
+
+
+def expand_base_url(config: HFTarget) -> HFTarget:
+    """A ``{model}`` placeholder in ``base_url`` (the serverless form
+    ``https://api-inference.huggingface.co/models/{model}/v1/chat/completions``) filled with the
+    target's ``model`` at start-up, so it is never sent literally; without a ``model``, or with any
+    other placeholder, a config error."""
+    from keeptrust.errors import ConfigError
+
+    base = config.base_url
+    if not base or ("{" not in base and "}" not in base):
+        return config
+    rest = base.replace("{model}", "")
+    if "{" in rest or "}" in rest:
+        raise ConfigError(f"target '{config.id}': base_url may hold only the placeholder {{model}}; got {base!r}")
+    if not config.model:
+        raise ConfigError(
+            f"target '{config.id}': base_url has a {{model}} placeholder but the target names no 'model' to fill it"
+        )
+    from keeptrust_hf.backend import quote_path
+
+    return attrs.evolve(config, base_url=base.replace("{model}", quote_path(config.model)))
+
+
+def merge_extra_params(body: dict[str, Any]) -> dict[str, Any]:
+    """``extra_params`` (an object of backend parameters such as ``seed``, ``num_inference_steps``,
+    ``guidance_scale``, ``use_image_urls``) merged into the request body, where the backends read
+    them. A key given both ways with different values is a 400."""
+    from keeptrust.errors import RequestError
+
+    extra = body.get("extra_params")
+    if extra is None:
+        return body
+    if not isinstance(extra, dict):
+        raise RequestError("'extra_params' must be an object", param="extra_params", code="invalid_type")
+    out = {k: v for k, v in body.items() if k != "extra_params"}
+    for key, value in extra.items():
+        if key in ("model", "messages", "input", "prompt", "stream"):
+            raise RequestError(
+                f"'extra_params.{key}' is a request field; send it at the top level",
+                param=f"extra_params.{key}",
+                code="invalid_value",
+            )
+        if key in out and out[key] != value:
+            raise RequestError(
+                f"'{key}' is given both at the top level and in extra_params with different values",
+                param=f"extra_params.{key}",
+                code="invalid_value",
+            )
+        out[key] = value
+    return out

@@ -55,6 +55,7 @@ async def _fetch_all(provider: HuggingFaceProvider) -> list[dict[str, Any]]:
     if errors and not results:
         raise UpstreamError("listing Hugging Face models failed for every backend: " + "; ".join(errors[:3]))
     merged: dict[str, dict[str, Any]] = {}
+    routes: dict[str, dict[str, Any]] = {}
     for name in names:
         for model in results.get(name, ()):
             model_id = model.get("id") or model.get("modelId")
@@ -76,7 +77,21 @@ async def _fetch_all(provider: HuggingFaceProvider) -> list[dict[str, Any]]:
             task = model.get("pipeline_tag")
             if isinstance(task, str) and task not in item["tasks"]:
                 item["tasks"].append(task)
-    return list(merged.values())
+            if isinstance(task, str):
+                item.setdefault("pipeline_tag", task)
+            # The same model as ``huggingface/{backend}/{id}``, the name that picks the backend.
+            qualified = f"huggingface/{name}/{model_id}"
+            routes[qualified] = {
+                "id": qualified,
+                "object": "model",
+                "created": item["created"],
+                "owned_by": item["owned_by"],
+                "target": provider.config.id,
+                "backend": name,
+                "pipeline_tag": task if isinstance(task, str) else None,
+                "tasks": [task] if isinstance(task, str) else [],
+            }
+    return [*merged.values(), *routes.values()]
 
 
 async def _fetch_backend(provider: HuggingFaceProvider, name: str) -> list[dict[str, Any]]:

@@ -60,6 +60,7 @@ class HuggingFaceProvider(Provider):
         return {"authorization": f"Bearer {token}"}
 
     def __init__(self, config: HFTarget, env: ProviderEnv) -> None:
+        config = hfconfig.expand_base_url(config)
         super().__init__(config, env)
         self.config: HFTarget = config
         # The registry collects the backend classes once per gateway: no module-level state.
@@ -179,6 +180,8 @@ class HuggingFaceProvider(Provider):
     # ------------------------------------------------------------------ requests
     async def execute(self, ctx: RequestContext) -> Result:
         op = ctx.operation
+        if "extra_params" in ctx.body:
+            ctx.body = hfconfig.merge_extra_params(ctx.body)
         if self.mode == MESSAGES:
             return await self._messages(ctx)
         if self.mode == NATIVE:

@@ -29,6 +29,7 @@ class FakeTGI(FakeApp):
         self.unused_kwargs = unused_kwargs
         self.loading = 0
         self.mid_stream_error = False
+        self.prefix = ""  # served under this path (the serverless ``/models/{model}`` form)
 
     def _text(self, prompt: str) -> str:
         if self.reply is not None:
@@ -41,6 +42,8 @@ class FakeTGI(FakeApp):
             self.loading -= 1
             return FakeResponse(503, {"error": f"Model {self.model_id} is currently loading", "estimated_time": 0.2})
         path, body = request.path, request.json or {}
+        if self.prefix and path.startswith(self.prefix):
+            path = path[len(self.prefix) :] or "/"
         if self.mode == "pipeline":
             if request.method == "POST" and path == "/":
                 return self.pipeline(body)
