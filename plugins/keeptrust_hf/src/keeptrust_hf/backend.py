@@ -53,6 +53,8 @@ RF_OPENAI = "openai"  # passed unchanged
 RF_JSON_OBJECT_SCHEMA = "json_object+schema"  # cohere, fireworks-ai: {"type": "json_object", "schema": S}
 RF_FLAT_JSON_SCHEMA = "flat_json_schema"  # together: {"type": "json_schema", "schema": S}
 RF_TGI = "tgi"  # hf-inference / TGI grammar: {"type": "json_object", "value": S}
+RF_GUIDED_JSON = "guided_json"  # nebius: response_format kept, plus a top-level ``guided_json: S``
+RF_NON_STRICT = "non_strict"  # sambanova: json_schema kept with ``strict: false``
 
 
 @attrs.frozen(kw_only=True)

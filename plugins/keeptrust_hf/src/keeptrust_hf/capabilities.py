@@ -40,6 +40,37 @@ def capability_table(backends: Mapping[str, Backend]) -> str:
     return "\n".join(rows)
 
 
+def registry_table(backends: Mapping[str, Backend]) -> str:
+    """The table for every registered backend (all installed backend packages), with the
+    distribution that provides each and how it can be reached: ``router`` (with an ``hf_`` token)
+    and/or ``direct`` (the backend's own API with the user's key for it, a target's ``direct``)."""
+    from importlib.metadata import packages_distributions
+
+    dists = packages_distributions()
+    header = "| backend | package | access | " + " | ".join(title for title, _ in COLUMNS) + " |"
+    rule = "|---|---|---|" + "|".join(":-:" for _ in COLUMNS) + "|"
+    rows = [header, rule]
+    for name in sorted(backends):
+        backend = backends[name]
+        top = type(backend).__module__.split(".", 1)[0]
+        package = (dists.get(top) or [top.replace("_", "-")])[0]
+        ways = [w for w, ok in (("router", backend.served_by_router), ("direct", backend.direct_base_url)) if ok]
+        access = " + ".join(ways)
+        caps = capabilities(backend)
+        cells = " | ".join("yes" if caps[t] else "-" for t, _ in COLUMNS)
+        rows.append(f"| {name} | {package} | {access} | {cells} |")
+    return "\n".join(rows)
+
+
+def installed_table() -> str:
+    """``registry_table`` for the backends the installed plugins register."""
+    from keeptrust.plugins import make_plugin_manager
+    from keeptrust_hf.backends import collect_backends
+
+    pm, _ = make_plugin_manager()
+    return registry_table(collect_backends(pm))
+
+
 def builtin_table() -> str:
     """The table for the backends this package registers (what its README shows)."""
     from keeptrust_hf.backends import BUILTIN_BACKENDS
@@ -47,5 +78,9 @@ def builtin_table() -> str:
     return capability_table({cls.name: cls() for cls in BUILTIN_BACKENDS})
 
 
-if __name__ == "__main__":  # python -m keeptrust_hf.capabilities: the table for the README
-    print(builtin_table())
+if __name__ == "__main__":
+    # python -m keeptrust_hf.capabilities: this package's table (its README);
+    # python -m keeptrust_hf.capabilities --installed: every installed backend (the repository README).
+    import sys
+
+    print(installed_table() if "--installed" in sys.argv[1:] else builtin_table())

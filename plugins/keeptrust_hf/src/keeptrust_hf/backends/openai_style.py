@@ -13,7 +13,7 @@ from keeptrust.openai_compat import chat_completion, post_json
 from keeptrust.results import JSONResult, Result
 from keeptrust.transport import forwardable_headers, parse_json_response
 from keeptrust_hf import embeddings, media
-from keeptrust_hf.backend import RF_FLAT_JSON_SCHEMA, RF_JSON_OBJECT_SCHEMA, RF_TGI
+from keeptrust_hf.backend import RF_FLAT_JSON_SCHEMA, RF_GUIDED_JSON, RF_JSON_OBJECT_SCHEMA, RF_NON_STRICT, RF_TGI
 
 if TYPE_CHECKING:
     from keeptrust_hf.backend import Backend, BackendCall
@@ -39,6 +39,10 @@ def rewrite_response_format(payload: dict[str, Any], style: str) -> None:
         payload["response_format"] = {"type": "json_schema", "schema": schema}
     elif style == RF_TGI:
         payload["response_format"] = {"type": "json_object", "value": schema}
+    elif style == RF_GUIDED_JSON and schema is not None:
+        payload["guided_json"] = schema
+    elif style == RF_NON_STRICT and rf["json_schema"].get("strict") in (True, None):
+        payload["response_format"] = {**rf, "json_schema": {**rf["json_schema"], "strict": False}}
 
 
 def chat_payload(backend: Backend, call: BackendCall, model: str) -> dict[str, Any]:

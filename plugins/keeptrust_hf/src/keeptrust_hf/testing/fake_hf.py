@@ -43,6 +43,7 @@ class FakeHF(FakeApp):
         self.token = token
         self.mappings: dict[str, dict[str, dict[str, Any]]] = {}
         self.pipeline_tags: dict[str, str] = {}
+        self.backend_models: dict[str, set[str]] = {}
         self.gated: set[str] = set()
         self.without_mapping: set[str] = set()
         self.hub_gated: set[str] = set()  # the Hub itself refuses these (403 GatedRepo)
@@ -82,8 +83,14 @@ class FakeHF(FakeApp):
         """Serve ``method`` requests whose path starts with ``prefix`` with ``handler`` (checked first)."""
         self.routes.append((method.upper(), prefix, handler))
 
+    def add_backend_model(self, provider: str, model_id: str) -> None:
+        """A model a backend serves under its own id with no Hub mapping (a backend the router no
+        longer serves, reached with its own key)."""
+        self.backend_models.setdefault(provider, set()).add(model_id)
+
     def provider_ids(self, provider: str) -> set[str]:
-        return {m[provider]["providerId"] for m in self.mappings.values() if provider in m}
+        mapped = {m[provider]["providerId"] for m in self.mappings.values() if provider in m}
+        return mapped | self.backend_models.get(provider, set())
 
     def file_url(self, request: FakeRequest, name: str) -> str:
         return f"{request.base_url}/files/{name}"

@@ -1,0 +1,1 @@
+"""hyperbolic backend for keeptrust-hf: hyperbolic's own API with your hyperbolic key"""

@@ -1,0 +1,1 @@
+"""nebius backend for keeptrust-hf: nebius's own API with your nebius key"""

@@ -1,0 +1,1 @@
+"""sambanova backend for keeptrust-hf: sambanova's own API with your sambanova key"""
