@@ -71,6 +71,23 @@ class Redactor(Policy):
             ref.set(ref.text.replace("secret", "[REDACTED]"))
         return Modify("redacted") if refs else None
 
+    def stream_filter(self, ctx):
+        return _HoldAndRedact()
+
+
+class _HoldAndRedact:
+    """Holds a streamed answer back and redacts it whole (a word may span chunks)."""
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        self.held += text
+        return ""
+
+    def flush(self) -> str:
+        return self.held.replace("secret", "[REDACTED]")
+
 
 def _redactor_plugin() -> types.ModuleType:
     module = types.ModuleType("task_redactor")
@@ -336,6 +353,20 @@ def test_pipeline_of_another_task_is_a_task_mismatch(gw, hf):
     with pytest.raises(HfHubHTTPError) as info:
         InferenceClient(model=url, api_key=GATEWAY_KEY).feature_extraction("x")
     assert info.value.response.json()["error"]["code"] == "task_mismatch"
+
+
+def test_chat_completion_on_the_model_url(gw, hf):
+    llama = "meta-llama/Llama-3.1-8B-Instruct"
+    hf.app.add_mapping(llama, "hf-inference", task="conversational")
+    c = InferenceClient(model=f"{gw.url}/hf-inference/models/{llama}", api_key=GATEWAY_KEY)
+    out = c.chat_completion([{"role": "user", "content": f"mail {EMAIL} a secret"}], max_tokens=9)
+    assert out.choices[0].message.content == "You said: mail <EMAIL> a [REDACTED]"
+    call = hf.app.requests_to(f"/hf-inference/models/{llama}/v1/chat/completions")[-1]
+    assert call.header("authorization") == f"Bearer {TOKEN}"
+    assert call.json["messages"] == [{"role": "user", "content": "mail <EMAIL> a secret"}]
+    chunks = c.chat_completion([{"role": "user", "content": "a secret"}], stream=True)
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert "secret" not in text and "[REDACTED]" in text
 
 
 def test_unknown_tail_and_invalid_model_ids(gw, hf):

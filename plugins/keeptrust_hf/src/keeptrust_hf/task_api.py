@@ -42,6 +42,9 @@ _EQUIVALENT = {
     "text-generation": frozenset({"text-generation", "conversational", "text2text-generation"}),
 }
 ACCEPT_KEY = "keeptrust_hf.accept"
+# The conversational task: ``InferenceClient(model=<URL>).chat_completion`` posts to
+# ``{URL}/v1/chat/completions`` (huggingface_hub HFInferenceConversational._prepare_url).
+CHAT = "conversational"
 BINARY_TYPES = (b"image/", b"audio/", b"video/", b"application/octet-stream")
 
 
@@ -58,12 +61,8 @@ def _task_from_tail(tail: str) -> str | None:
     parts = tail.split("/")
     if len(parts) == 3 and parts[1] == "pipeline" and parts[2] in task_texts.TASKS:
         return parts[2]
-    if tail.endswith("/chat/completions"):
-        raise NotFound(
-            "chat goes through the gateway's OpenAI-compatible POST /v1/chat/completions "
-            "(InferenceClient(base_url=<gateway>/v1)); this route serves Hugging Face's task API",
-            code="route_not_found",
-        )
+    if tail in ("/v1/chat/completions", "/chat/completions"):
+        return CHAT
     raise NotFound(
         f"no task route ...{tail[:80]}: use /models/{{org}}/{{name}} or .../pipeline/{{task}} with one of "
         + ", ".join(sorted(task_texts.TASKS)),
@@ -113,6 +112,8 @@ async def handle(request: GatewayRequest) -> Result:
             f"'{hub_model[:200]}' is not a valid Hugging Face model id", param="model", code="invalid_model"
         )
     wanted = _task_from_tail(params.get("tail", ""))
+    if wanted == CHAT:
+        return await chat(request, hub_model)
     payload, binary_type = read_payload(request)
     gateway = request.gateway
     ctx.model = hub_model
@@ -140,6 +141,32 @@ async def handle(request: GatewayRequest) -> Result:
         ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
     provider = _provider(ctx.target)
     return await provider.run_task(ctx, hub_model, task, binary_type)
+
+
+async def chat(request: GatewayRequest, hub_model: str) -> Result:
+    """Chat on the model's hf-inference route, as the gateway's own chat operation: the same
+    validation, policies (streams included), target resolution and audit as /v1/chat/completions."""
+    from keeptrust import context as ops
+    from keeptrust.server.validate import validate
+
+    ctx = request.ctx
+    body, _ = read_payload(request)
+    if _ is not None:
+        raise RequestError("chat completions take a JSON body", code="unsupported_media_type")
+    # The client sends ``model: "dummy"`` for a URL model: the path names the model.
+    body["model"] = f"huggingface/{HF_INFERENCE}/{hub_model}"
+    validate(ops.CHAT, body)
+    ctx.operation, ctx.body, ctx.model = ops.CHAT, body, body["model"]
+    ctx.stream = body.get("stream") is True
+    gateway = request.gateway
+    chain = gateway.chain
+    if not chain.has("router"):
+        ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    ctx.extra["core.reached_chain"] = True
+    await chain.on_request(ctx)
+    if ctx.target is None:
+        ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    return await ctx.target.provider.execute(ctx)
 
 
 def check_task(hub_model: str, served: str, wanted: str) -> None:
