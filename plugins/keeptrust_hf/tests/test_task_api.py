@@ -289,7 +289,7 @@ def test_image_tasks_send_raw_bytes(gw, hf):
     assert segments[0].label == "cat"
 
 
-def test_binary_with_parameters_goes_as_base64_json(gw, hf):
+def test_binary_with_parameters_goes_as_base64_json(gw, hf, audit_dir):
     out = client(gw, "zero-shot-image-classification").zero_shot_image_classification(
         PNG, candidate_labels=["cat", EMAIL]
     )
@@ -301,6 +301,14 @@ def test_binary_with_parameters_goes_as_base64_json(gw, hf):
     image = client(gw, "image-to-image").image_to_image(PNG, prompt=f"sign it {EMAIL}")
     assert image.size == (1, 1)
     assert sent(hf, "image-to-image").json["parameters"] == {"prompt": "sign it <EMAIL>"}
+    gw.stop()
+    # The audit log keeps the image's size, never its base64.
+    record = audit_records(audit_dir)[-1]
+    assert record["request"]["inputs"] == {
+        "filename": "inputs",
+        "content_type": "application/octet-stream",
+        "bytes": len(PNG),
+    }
 
 
 def test_visual_and_document_question_answering(gw, hf):

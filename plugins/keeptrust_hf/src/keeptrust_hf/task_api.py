@@ -16,6 +16,7 @@ answer passes the response policies where it carries text; every call is audited
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -127,6 +128,8 @@ async def handle(request: GatewayRequest) -> Result:
             code="unsupported_operation",
         )
     ctx.operation = task_texts.operation_for(task)
+    if binary_type is None:
+        hold_media(task, payload)
     ctx.body = payload
     accept = request.headers.get(b"accept", b"").decode("latin-1")
     if accept and accept != "*/*" and len(accept) <= 200:
@@ -184,12 +187,60 @@ def task_url(base: str, hub_model: str, task: str) -> str:
     return url + f"/pipeline/{task}" if task in PIPELINE_IN_URL else url
 
 
+# Where binary tasks carry base64 media in a JSON payload (HFInferenceBinaryInputTask with
+# parameters; visual- and document-question-answering).
+MEDIA_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    **{
+        task: (("inputs",),)
+        for task in (
+            "automatic-speech-recognition",
+            "audio-classification",
+            "audio-to-audio",
+            "image-classification",
+            "image-segmentation",
+            "image-to-text",
+            "object-detection",
+            "zero-shot-image-classification",
+            "image-to-image",
+        )
+    },
+    "visual-question-answering": (("inputs",), ("image",)),
+    "document-question-answering": (("inputs", "image"),),
+}
+
+
+def hold_media(task: str, payload: dict[str, Any]) -> None:
+    """Base64 media in a JSON payload become ``UploadedFile``s while the request is in the gateway,
+    so policies never take them for text and the audit log keeps their size, not their bytes;
+    ``upstream_body`` encodes them back."""
+    for path in MEDIA_FIELDS.get(task, ()):
+        container: Any = payload
+        for key in path[:-1]:
+            container = container.get(key) if isinstance(container, dict) else None
+        value = container.get(path[-1]) if isinstance(container, dict) else None
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            try:
+                data = base64.b64decode(value, validate=True)
+            except ValueError:
+                continue
+            if base64.b64encode(data).decode("ascii") == value:  # re-encodes to the same text
+                container[path[-1]] = UploadedFile(path[-1], "application/octet-stream", data)
+
+
+def _encode_media(value: Any) -> Any:
+    if isinstance(value, UploadedFile):
+        return base64.b64encode(value.data).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _encode_media(v) for k, v in value.items()}
+    return value
+
+
 def upstream_body(payload: dict[str, Any], binary_type: str | None) -> dict[str, Any]:
     """What goes upstream: the payload as the policies left it; raw bytes for a binary body."""
     if binary_type is not None:
         file = payload["inputs"]
         return {"content": file.data, "content_type": binary_type}
-    return {"json": payload}
+    return {"json": _encode_media(payload)}
 
 
 async def execute(
