@@ -129,3 +129,11 @@ def test_an_operation_nebius_cannot_do_is_a_clear_400(nebius, gateway_factory):
         client.audio.speech.create(model="nebius", input="hi", voice="alloy")
     assert caught.value.body["code"] == "unsupported_operation"
     assert NAME in caught.value.body["message"]
+
+
+def test_a_target_bound_to_nebius_without_its_key_is_a_config_error(nebius, gateway_factory):
+    from keeptrust.errors import ConfigError
+
+    target = {"id": "n", "provider": "huggingface", "backend": NAME, "secret_key_ref": {"env": TOKEN_ENV}}
+    with pytest.raises(ConfigError, match="no longer served by the Inference Providers router; give the target direct"):
+        start(gateway_factory, target)

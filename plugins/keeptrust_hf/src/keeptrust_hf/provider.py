@@ -91,6 +91,14 @@ class HuggingFaceProvider(Provider):
                     + ("" if self.backend is None else f" nor a valid '{self.backend.name}' model id")
                 )
         self.direct_key, self.direct_base = direct_access(config, self.backend, env)
+        if self.backend is not None and not self.backend.served_by_router and self.mode == ROUTER:
+            token = env.secret.reveal() if env.secret else ""
+            if self.direct_key is None and (not token or token.startswith("hf_")):
+                raise ConfigError(
+                    f"target '{config.id}': the Hugging Face backend '{self.backend.name}' is no longer served by "
+                    "the Inference Providers router; give the target direct: {secret_key_ref: ...} with your key "
+                    f"for '{self.backend.name}'"
+                )
         if config.backend_options:
             if self.backend is None:
                 raise ConfigError(
