@@ -21,13 +21,16 @@ KOKORO = "hexgrad/Kokoro-82M"
 WHISPER = "openai/whisper-large-v3"
 
 
-def reference(task: str, hub_model: str, provider_id: str, inputs: Any, parameters: dict[str, Any]) -> Any:
+def reference(
+    patch: pytest.MonkeyPatch, task: str, hub_model: str, provider_id: str, inputs: Any, parameters: dict[str, Any]
+) -> Any:
     """What ``InferenceClient(provider="fal-ai", api_key=<hf token>)`` sends for ``task``."""
     helper = hub_providers.get_provider_helper("fal-ai", task, hub_model)
     mapping = InferenceProviderMapping(
         provider="fal-ai", providerId=provider_id, hf_model_id=hub_model, task=task, status="live"
     )
-    helper._prepare_mapping_info = lambda model: mapping  # the Hub lookup, answered offline
+    # The helpers are shared singletons: patch for this test only (the Hub lookup, answered offline).
+    patch.setattr(helper, "_prepare_mapping_info", lambda model: mapping)
     return helper.prepare_request(inputs=inputs, parameters=parameters, headers={}, model=hub_model, api_key=TOKEN)
 
 
@@ -42,24 +45,24 @@ def assert_same(sent: Any, ref: Any) -> None:
     assert sent.body == ref.json
 
 
-def test_text_to_image_is_the_synchronous_route(world, gateway):
+def test_text_to_image_is_the_synchronous_route(world, gateway, monkeypatch):
     gateway().client().images.generate(model=FLUX, prompt="a lighthouse at dawn", size="1024x768")
     ref = reference(
-        "text-to-image", FLUX, "fal-ai/flux/dev", "a lighthouse at dawn", {"width": 1024, "height": 768}
+        monkeypatch, "text-to-image", FLUX, "fal-ai/flux/dev", "a lighthouse at dawn", {"width": 1024, "height": 768}
     )
     assert [r.method for r in world.fal.requests] == ["POST"]
     assert_same(world.fal.requests[0], ref)
 
 
-def test_text_to_speech_sends_text_only(world, gateway):
+def test_text_to_speech_sends_text_only(world, gateway, monkeypatch):
     gateway().client().audio.speech.create(model=KOKORO, input="Hello there", voice="alloy").read()
-    ref = reference("text-to-speech", KOKORO, "fal-ai/kokoro/american-english", "Hello there", {})
+    ref = reference(monkeypatch, "text-to-speech", KOKORO, "fal-ai/kokoro/american-english", "Hello there", {})
     assert_same(world.fal.calls("POST")[0], ref)
     assert "prompt" not in world.fal.calls("POST")[0].body
 
 
-def test_speech_recognition_sends_no_task(world, gateway):
+def test_speech_recognition_sends_no_task(world, gateway, monkeypatch):
     gateway().client().audio.transcriptions.create(model=WHISPER, file=("a.mp3", io.BytesIO(MP3), "audio/mpeg"))
-    ref = reference("automatic-speech-recognition", WHISPER, "fal-ai/whisper", MP3, {})
+    ref = reference(monkeypatch, "automatic-speech-recognition", WHISPER, "fal-ai/whisper", MP3, {})
     assert_same(world.fal.calls("POST")[0], ref)
     assert "task" not in world.fal.calls("POST")[0].body

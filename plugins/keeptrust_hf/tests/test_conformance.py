@@ -18,12 +18,13 @@ SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
 BGE = "BAAI/bge-small-en-v1.5"
 
 
-def reference(task: str, hub_model: str, inputs: Any, parameters: dict[str, Any]) -> Any:
+def reference(patch: pytest.MonkeyPatch, task: str, hub_model: str, inputs: Any, parameters: dict[str, Any]) -> Any:
     helper = hub_providers.get_provider_helper("hf-inference", task, hub_model)
     mapping = InferenceProviderMapping(
         provider="hf-inference", providerId=hub_model, hf_model_id=hub_model, task=task, status="live"
     )
-    helper._prepare_mapping_info = lambda model: mapping  # the Hub lookup, answered offline
+    # The helpers are shared singletons: patch for this test only (the Hub lookup, answered offline).
+    patch.setattr(helper, "_prepare_mapping_info", lambda model: mapping)
     return helper.prepare_request(inputs=inputs, parameters=parameters, headers={}, model=hub_model, api_key=TOKEN)
 
 
@@ -34,27 +35,31 @@ def assert_same(sent: Any, ref: Any) -> None:
     assert sent.json == ref.json
 
 
-def test_text_to_speech_sends_the_parameters_object(hf, gateway):
+def test_text_to_speech_sends_the_parameters_object(hf, gateway, monkeypatch):
     hf.app.add_mapping(TTS, "hf-inference", task="text-to-speech")
     gateway(hf_target("open")).client().audio.speech.create(
         model=f"{TTS}:hf-inference", input="Hello!", voice="alloy"
     ).read()
     # InferenceClient.text_to_speech passes its generation parameters, all None here.
-    assert_same(hf.app.requests_to("/hf-inference")[-1], reference("text-to-speech", TTS, "Hello!", {"seed": None}))
+    assert_same(
+        hf.app.requests_to("/hf-inference")[-1], reference(monkeypatch, "text-to-speech", TTS, "Hello!", {"seed": None})
+    )
 
 
-def test_text_to_image(hf, gateway):
+def test_text_to_image(hf, gateway, monkeypatch):
     hf.app.add_mapping(SDXL, "hf-inference", task="text-to-image")
     client = gateway(hf_target("open")).client()
     client.images.generate(model=f"{SDXL}:hf-inference", prompt="a fox")
-    assert_same(hf.app.requests_to("/hf-inference")[-1], reference("text-to-image", SDXL, "a fox", {"width": None}))
+    assert_same(
+        hf.app.requests_to("/hf-inference")[-1], reference(monkeypatch, "text-to-image", SDXL, "a fox", {"width": None})
+    )
     client.images.generate(model=f"{SDXL}:hf-inference", prompt="a fox", size="512x768")
-    ref = reference("text-to-image", SDXL, "a fox", {"width": 512, "height": 768})
+    ref = reference(monkeypatch, "text-to-image", SDXL, "a fox", {"width": 512, "height": 768})
     assert_same(hf.app.requests_to("/hf-inference")[-1], ref)
 
 
-def test_feature_extraction(hf, gateway):
+def test_feature_extraction(hf, gateway, monkeypatch):
     hf.app.add_mapping(BGE, "hf-inference", task="feature-extraction")
     gateway(hf_target("open")).client().embeddings.create(model=f"{BGE}:hf-inference", input="hello")
-    ref = reference("feature-extraction", BGE, "hello", {})
+    ref = reference(monkeypatch, "feature-extraction", BGE, "hello", {})
     assert_same(hf.app.requests_to("/hf-inference")[-1], ref)
