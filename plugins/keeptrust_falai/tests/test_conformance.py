@@ -11,10 +11,9 @@ import httpx
 import pytest
 
 from keeptrust_falai.testing import MP3
-from keeptrust_hf.testing import TOKEN
+from keeptrust_hf.testing import TOKEN, reference_request
 
-hub_providers = pytest.importorskip("huggingface_hub.inference._providers")
-from huggingface_hub.hf_api import InferenceProviderMapping  # noqa: E402
+pytest.importorskip("huggingface_hub")
 
 FLUX = "black-forest-labs/FLUX.1-dev"
 KOKORO = "hexgrad/Kokoro-82M"
@@ -25,13 +24,7 @@ def reference(
     patch: pytest.MonkeyPatch, task: str, hub_model: str, provider_id: str, inputs: Any, parameters: dict[str, Any]
 ) -> Any:
     """What ``InferenceClient(provider="fal-ai", api_key=<hf token>)`` sends for ``task``."""
-    helper = hub_providers.get_provider_helper("fal-ai", task, hub_model)
-    mapping = InferenceProviderMapping(
-        provider="fal-ai", providerId=provider_id, hf_model_id=hub_model, task=task, status="live"
-    )
-    # The helpers are shared singletons: patch for this test only (the Hub lookup, answered offline).
-    patch.setattr(helper, "_prepare_mapping_info", lambda model: mapping)
-    return helper.prepare_request(inputs=inputs, parameters=parameters, headers={}, model=hub_model, api_key=TOKEN)
+    return reference_request(patch, "fal-ai", task, hub_model, provider_id, inputs, parameters, TOKEN)
 
 
 def assert_same(sent: Any, ref: Any) -> None:

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from keeptrust_hf.testing import TOKEN, hf_target
+from keeptrust_hf.testing import TOKEN, hf_target, reference_request
 
-hub_providers = pytest.importorskip("huggingface_hub.inference._providers")
-from huggingface_hub.hf_api import InferenceProviderMapping  # noqa: E402
+pytest.importorskip("huggingface_hub")
 
 TTS = "espnet/kan-bayashi_ljspeech_vits"
 SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
@@ -19,13 +18,7 @@ BGE = "BAAI/bge-small-en-v1.5"
 
 
 def reference(patch: pytest.MonkeyPatch, task: str, hub_model: str, inputs: Any, parameters: dict[str, Any]) -> Any:
-    helper = hub_providers.get_provider_helper("hf-inference", task, hub_model)
-    mapping = InferenceProviderMapping(
-        provider="hf-inference", providerId=hub_model, hf_model_id=hub_model, task=task, status="live"
-    )
-    # The helpers are shared singletons: patch for this test only (the Hub lookup, answered offline).
-    patch.setattr(helper, "_prepare_mapping_info", lambda model: mapping)
-    return helper.prepare_request(inputs=inputs, parameters=parameters, headers={}, model=hub_model, api_key=TOKEN)
+    return reference_request(patch, "hf-inference", task, hub_model, hub_model, inputs, parameters, TOKEN)
 
 
 def assert_same(sent: Any, ref: Any) -> None:

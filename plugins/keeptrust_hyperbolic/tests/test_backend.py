@@ -11,7 +11,7 @@ from typing import Any
 import openai
 import pytest
 from keeptrust.testing import BackgroundServer
-from keeptrust_hf.testing import TOKEN, TOKEN_ENV, FakeHF, fake_hf_environ, serve_fake_hf
+from keeptrust_hf.testing import TOKEN, TOKEN_ENV, direct_target, fake_hf_environ, serve_backend_api
 
 NAME = "hyperbolic"
 KEY = "hyperbolic-" + "k" * 36  # a Hyperbolic API key: not an hf_ token
@@ -22,12 +22,10 @@ USER = [{"role": "user", "content": "hello there"}]
 
 @pytest.fixture
 def hyperbolic(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
-    app = FakeHF(token=KEY)
-    app.add_backend_model(NAME, MODEL)
-    with serve_fake_hf(app) as server:
+    """A fake of the provider's own API (it requires the key) whose Hub maps nothing to hyperbolic."""
+    with serve_backend_api(NAME, KEY, (MODEL,)) as server:
         for key, value in fake_hf_environ(server).items():
             monkeypatch.setenv(key, value)
-        server.app = app
         yield server
 
 
@@ -37,13 +35,7 @@ def start(gateway_factory: Any, *targets: dict[str, Any]) -> Any:
 
 
 def direct(server: BackgroundServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "hyperbolic",
-        "provider": "huggingface",
-        "backend": NAME,
-        "direct": {"secret_key_ref": {"env": KEY_ENV}, "base_url": f"{server.url}/{NAME}"},
-        **extra,
-    }
+    return direct_target("hyperbolic", NAME, KEY_ENV, server, **extra)
 
 
 def test_chat_with_the_hyperbolic_key_whole_and_streamed(hyperbolic, gateway_factory):

@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 from keeptrust.testing import BackgroundServer
-from keeptrust_hf.testing import PNG, TOKEN, TOKEN_ENV, FakeHF, fake_hf_environ, serve_fake_hf
+from keeptrust_hf.testing import PNG, TOKEN, TOKEN_ENV, direct_target, fake_hf_environ, serve_backend_api
 
 NAME = "nebius"
 KEY = "nebius-" + "k" * 40  # a Nebius API key: not an hf_ token
@@ -25,26 +25,15 @@ USER = [{"role": "user", "content": "hello there"}]
 
 @pytest.fixture
 def nebius(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
-    """The fake serves Nebius' API under /nebius (it requires the Nebius key there) and a Hub that
-    no longer maps any model to nebius."""
-    app = FakeHF(token=KEY)
-    for model in (LLAMA, EMBED, FLUX):
-        app.add_backend_model(NAME, model)
-    with serve_fake_hf(app) as server:
+    """A fake of the provider's own API (it requires the key) whose Hub maps nothing to nebius."""
+    with serve_backend_api(NAME, KEY, (LLAMA, EMBED, FLUX)) as server:
         for key, value in fake_hf_environ(server).items():
             monkeypatch.setenv(key, value)
-        server.app = app
         yield server
 
 
 def direct(server: BackgroundServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "nebius",
-        "provider": "huggingface",
-        "backend": NAME,
-        "direct": {"secret_key_ref": {"env": KEY_ENV}, "base_url": f"{server.url}/{NAME}"},
-        **extra,
-    }
+    return direct_target("nebius", NAME, KEY_ENV, server, **extra)
 
 
 def start(gateway_factory: Any, *targets: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 from keeptrust.testing import BackgroundServer, RunningGateway, gateways, serve_app
 from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, WAV, FakeRequest, FakeResponse, sse
+from keeptrust_hf.testing.direct import direct_target, reference_request, serve_backend_api
 from keeptrust_hf.testing.fake_hf import FakeHF, vector
 from keeptrust_hf.testing.fake_tgi import FakeTGI
 
@@ -81,9 +82,12 @@ __all__ = [
     "FakeRequest",
     "FakeResponse",
     "FakeTGI",
+    "direct_target",
     "fake_hf_environ",
     "hf_gateways",
     "hf_target",
+    "reference_request",
+    "serve_backend_api",
     "serve_fake_hf",
     "sse",
     "vector",
