@@ -32,6 +32,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.config.structure",
     "keeptrust.audit.sink",
     "keeptrust.testing",
+    "keeptrust.server.validate",
     "keeptrust.demo.asgi",
 )
 
@@ -54,7 +55,7 @@ from keeptrust.policy import (  # noqa: E402
 )
 from keeptrust.provider import Provider, ProviderEnv  # noqa: E402
 from keeptrust.results import BinaryResult, JSONResult, Result, StreamResult  # noqa: E402
-from keeptrust.texts import TextRef, request_texts, response_texts  # noqa: E402
+from keeptrust.texts import TextRef, register_operation_texts, request_texts, response_texts  # noqa: E402
 
 __all__ = [
     "Allow",
@@ -80,6 +81,7 @@ __all__ = [
     "StreamResult",
     "TargetConfig",
     "TextRef",
+    "register_operation_texts",
     "UploadedFile",
     "Usage",
     "__version__",

@@ -5,6 +5,8 @@ Public module: plugins import it; the names in ``__all__`` are its API."""
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -30,6 +32,9 @@ class ProviderEnv:
     redactor: Redactor
     logger: logging.Logger
     registry: Registry
+    # The environment secret references are read from (``os.environ`` unless a test passes one),
+    # for secret references of a family's own (keeptrust-hf's ``direct.secret_key_ref``).
+    environ: Mapping[str, str] = attrs.Factory(lambda: os.environ)
 
 
 class Provider:

@@ -69,6 +69,7 @@ def build_targets(
     secrets: Mapping[str, Secret],
     redactor: Redactor,
     logger: logging.Logger,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Target]:
     targets: dict[str, Target] = {}
     for config in loaded.targets:
@@ -93,6 +94,7 @@ def build_targets(
             redactor=redactor,
             logger=logger.getChild(cls.name),
             registry=registry,
+            environ=os.environ if environ is None else environ,
         )
         targets[config.id] = Target(config, cls(config, env))
     return targets

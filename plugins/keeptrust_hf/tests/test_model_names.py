@@ -117,14 +117,6 @@ def test_model_placeholder_in_a_serverless_base_url_is_filled(gateway):
         server.stop()
 
 
-@pytest.mark.parametrize(
-    ("base_url", "model", "error"),
-    [
-        ("https://x.example/models/{model}/v1", None, "names no 'model'"),
-        ("https://x.example/{region}/v1", "org/m", "only the placeholder {model}"),
-    ],
-)
-def test_bad_placeholders_are_config_errors(gateway, base_url, model, error):
-    target = hf_target(base_url=base_url, **({"model": model} if model else {}))
-    with pytest.raises(ConfigError, match=error):
-        gateway(target)
+def test_a_model_placeholder_without_a_model_is_a_config_error(gateway):
+    with pytest.raises(ConfigError, match="names no 'model'"):
+        gateway(hf_target(base_url="https://x.example/models/{model}/v1"))

@@ -66,7 +66,7 @@ def build_gateway(
     redactor.add(*(s.reveal() for s in secrets.values()))
     # Policies (the audit sinks) resolve their own secret refs and scrub with the gateway's redactor.
     environ = os.environ if environ is None else environ
-    targets = build_targets(loaded, registry, secrets, redactor, logger)
+    targets = build_targets(loaded, registry, secrets, redactor, logger, environ)
 
     keys: dict[str, GatewayKey] = {}
     for i, key in enumerate(loaded.gateway.server.auth.keys):

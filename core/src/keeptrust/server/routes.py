@@ -39,6 +39,13 @@ class GatewayRequest:
     # The values of a templated route's placeholders (``{org}`` -> ``"openai"``).
     params: dict[str, str] = attrs.Factory(dict)
 
+    def parse_json(self, raw: bytes) -> Any:
+        """``raw`` (a ``raw_body`` route's body) parsed as JSON within the gateway's depth limit;
+        a 400 ``invalid_json`` otherwise."""
+        from keeptrust.server.http import parse_json
+
+        return parse_json(raw, {b"content-type": b"application/json"}, self.gateway.server.max_json_depth)
+
 
 @attrs.frozen
 class RouteEntry:

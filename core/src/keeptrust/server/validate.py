@@ -393,3 +393,6 @@ def _responses_tools(tools: Any) -> None:
             raise RequestError(f"'{path}.type' is required", param=f"{path}.type", code="missing_required_parameter")
         if kind in ("function", "custom"):
             _definition(tool, path)
+
+
+__all__ = ["validate"]

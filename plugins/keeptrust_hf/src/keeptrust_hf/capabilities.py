@@ -64,11 +64,10 @@ def registry_table(backends: Mapping[str, Backend]) -> str:
 
 def installed_table() -> str:
     """``registry_table`` for the backends the installed plugins register."""
-    from keeptrust.plugins import make_plugin_manager
+    from keeptrust.plugins import load_registry
     from keeptrust_hf.backends import collect_backends
 
-    pm, _ = make_plugin_manager()
-    return registry_table(collect_backends(pm))
+    return registry_table(collect_backends(load_registry()))
 
 
 def builtin_table() -> str:

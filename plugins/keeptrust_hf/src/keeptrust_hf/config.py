@@ -123,8 +123,7 @@ def direct_access(config: HFTarget, backend: Any, env: Any) -> tuple[Any, str | 
     if direct.secret_key_ref is not None:
         from keeptrust.secrets import Secret
 
-        environ = env.services.get("core.environ") or {}
-        value = environ.get(direct.secret_key_ref.env)
+        value = env.environ.get(direct.secret_key_ref.env)
         if not value:
             raise ConfigError(
                 f"target '{config.id}': direct.secret_key_ref.env: environment variable "
@@ -142,16 +141,14 @@ def direct_access(config: HFTarget, backend: Any, env: Any) -> tuple[Any, str | 
 def expand_base_url(config: HFTarget) -> HFTarget:
     """A ``{model}`` placeholder in ``base_url`` (the serverless form
     ``https://api-inference.huggingface.co/models/{model}/v1/chat/completions``) filled with the
-    target's ``model`` at start-up, so it is never sent literally; without a ``model``, or with any
-    other placeholder, a config error."""
+    target's ``model`` at start-up, so it is never sent literally; without a ``model``, a config
+    error. (Other braces, such as the product documents' ``https://{unique-id}.<region>...``
+    endpoint placeholders, are the operator's to replace: they are not keeptrust's.)"""
     from keeptrust.errors import ConfigError
 
     base = config.base_url
-    if not base or ("{" not in base and "}" not in base):
+    if not base or "{model}" not in base:
         return config
-    rest = base.replace("{model}", "")
-    if "{" in rest or "}" in rest:
-        raise ConfigError(f"target '{config.id}': base_url may hold only the placeholder {{model}}; got {base!r}")
     if not config.model:
         raise ConfigError(
             f"target '{config.id}': base_url has a {{model}} placeholder but the target names no 'model' to fill it"

@@ -30,8 +30,11 @@ from keeptrust_hf.backend import quote_path
 from keeptrust_hf.model_ids import is_repo_id
 
 if TYPE_CHECKING:
-    from keeptrust.server.app import GatewayRequest
     from keeptrust_hf.provider import HuggingFaceProvider
+
+# What ``register_routes`` handlers receive (``keeptrust.server.GatewayRequest``: ``body``,
+# ``headers``, ``params``, ``ctx``, ``gateway``, ``parse_json``).
+GatewayRequest = Any
 
 ROUTES = ("/hf-inference/models/{org}/{name}{tail:path}", "/models/{org}/{name}{tail:path}")
 # Tasks whose router URL names the pipeline (huggingface_hub HFInferenceTask._prepare_url): the
@@ -85,9 +88,7 @@ def read_payload(request: GatewayRequest) -> tuple[dict[str, Any], str | None]:
             f"expected a JSON payload or raw image/audio bytes; got Content-Type {ctype.decode('latin-1')[:80]!r}",
             code="unsupported_media_type",
         )
-    from keeptrust.server.http import parse_json
-
-    return parse_json(raw, {b"content-type": b"application/json"}, request.gateway.server.max_json_depth), None
+    return request.parse_json(raw), None
 
 
 def _provider(target: Any) -> HuggingFaceProvider:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from keeptrust.texts import TextRef, register_operation_texts
+from keeptrust import TextRef, register_operation_texts
 
 # Task -> paths into the request payload whose strings the client wrote. A path ends at a string,
 # a list of strings, or (``*``) a table: an object of columns, each a list of cells.
