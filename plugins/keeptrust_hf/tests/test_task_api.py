@@ -388,3 +388,32 @@ def test_unknown_tail_and_invalid_model_ids(gw, hf):
     r = httpx.get(f"{gw.url}/models/a/b", headers=headers)
     assert r.status_code == 405
     assert not hf.app.requests_to("/hf-inference")
+
+
+def test_a_pipeline_endpoint_target_takes_the_task_from_the_path(hf):
+    # A Dedicated Endpoint running a plain pipeline (format: huggingface): no Hub lookup, the task is
+    # the path's, the payload goes to the endpoint's root.
+    from keeptrust.testing import serve_app
+    from keeptrust_hf.testing import FakeTGI
+
+    endpoint = FakeTGI(mode="pipeline", reply=" and a secret")
+    server = serve_app(endpoint)
+    target = hf_target(model="org/generator", base_url=server.url, format="huggingface", native_api="pipeline")
+    gw = start_gateway(
+        {"providers": {"targets": [target]}, "policies": {"chain": ["test-redactor"]}},
+        environ={TOKEN_ENV: TOKEN},
+        extra_plugins=[_redactor_plugin()],
+    )
+    try:
+        url = f"{gw.url}/models/org/generator/pipeline/text-generation"
+        out = InferenceClient(model=url).text_generation(f"write to {EMAIL}", max_new_tokens=5)
+        assert out == "write to <EMAIL> and a [REDACTED]"
+        call = endpoint.last
+        assert call.path == "/" and call.json == {"inputs": "write to <EMAIL>", "parameters": {"max_new_tokens": 5}}
+        assert call.header("authorization") == f"Bearer {TOKEN}"
+        with pytest.raises(HfHubHTTPError) as info:
+            InferenceClient(model=f"{gw.url}/models/org/generator").text_generation("x")
+        assert info.value.response.json()["error"]["code"] == "task_required"
+    finally:
+        gw.stop()
+        server.stop()
