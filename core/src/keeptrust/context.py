@@ -94,6 +94,9 @@ class RequestContext:
     completed: bool = False
     # Headers a policy adds to the answer, success or error (the rate-limiter's ``x-ratelimit-*``).
     response_headers: dict[str, str] = attrs.Factory(dict)
+    # the API the client speaks when it is not the operation's own (``keeptrust.dialects``: the
+    # Anthropic Messages API, legacy completions); the answer is translated back through it.
+    dialect: Any = None
     # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
     # reads or writes it.
     extra: dict[str, Any] = attrs.Factory(dict)

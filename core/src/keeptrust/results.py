@@ -5,7 +5,7 @@ Public module: plugins import it; the names in ``__all__`` are its API."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -41,6 +41,25 @@ class StreamResult:
     # ``output_text`` deltas and the events that repeat it) still passes the stream filters.
     event_names: bool = False
     done_marker: bool = True
+    # Writes the (filtered) chunks in another API's stream format instead of chat chunks (the
+    # Anthropic Messages events, legacy completions); see ``StreamEncoder``.
+    encoder: StreamEncoder | None = None
+
+
+class StreamEncoder(Protocol):
+    """Turns a stream's chat chunks, after the stream filters, into the bytes sent to the client."""
+
+    def chunk(self, chunk: dict[str, Any]) -> bytes:
+        """The events for one chunk (``b""`` when it carries nothing to send)."""
+
+    def end(self) -> bytes:
+        """What closes a stream that ended normally."""
+
+    def blocked(self, exc: Any) -> bytes:
+        """What closes a stream a policy stopped (``exc`` is the ``PolicyViolation``)."""
+
+    def failed(self, exc: Any) -> bytes:
+        """What tells the client the upstream failed mid-stream (``exc`` is the ``GatewayError``)."""
 
 
 @attrs.define

@@ -114,7 +114,45 @@ class FakeOpenAI:
     def answer_text(self, body: dict[str, Any]) -> str:
         if self.reply is not None:
             return self.reply
-        return "You said: " + _last_user_text(body.get("messages"))
+        messages = body.get("messages")
+        last = messages[-1] if isinstance(messages, list) and messages else None
+        if isinstance(last, dict) and last.get("role") == "tool":
+            return "Tool said: " + str(last.get("content"))
+        return "You said: " + _last_user_text(messages)
+
+    def answer(self, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str, str | None]:
+        """Text, tool calls, finish reason and the stop string met (vLLM's ``stop_reason``).
+
+        With ``tools`` (and ``tool_choice`` not ``none``) and a user turn last, the answer calls the
+        chosen (or first) tool, filling its string parameters with the user's text. ``stop`` cuts
+        the text before the first stop string; ``max_tokens`` cuts it to that many words."""
+        tools = body.get("tools")
+        choice = body.get("tool_choice")
+        messages = body.get("messages") or []
+        last_role = messages[-1].get("role") if messages and isinstance(messages[-1], dict) else None
+        if isinstance(tools, list) and tools and choice != "none" and last_role == "user":
+            fn = tools[0].get("function", {})
+            if isinstance(choice, dict):
+                wanted = (choice.get("function") or {}).get("name")
+                fn = next((t["function"] for t in tools if t.get("function", {}).get("name") == wanted), fn)
+            said = _last_user_text(messages)
+            props = (fn.get("parameters") or {}).get("properties") or {}
+            kinds = {"string": said, "number": 1, "integer": 1, "boolean": True}
+            args = {name: kinds.get(spec.get("type"), said) for name, spec in props.items() if isinstance(spec, dict)}
+            call = {"id": "call_demo_0", "type": "function", "function": {"name": fn.get("name"), "arguments": ""}}
+            call["function"]["arguments"] = orjson.dumps(args).decode()
+            return "", [call], "tool_calls", None
+        text = self.answer_text(body)
+        stops = body.get("stop")
+        stops = [stops] if isinstance(stops, str) else stops or []
+        for stop in stops:
+            if stop and stop in text:
+                return text[: text.index(stop)], [], "stop", stop
+        limit = body.get("max_tokens")
+        words = _words(text)
+        if isinstance(limit, int) and len(words) > limit:
+            return "".join(words[:limit]), [], "length", None
+        return text, [], "stop", None
 
     # -- ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -190,7 +228,10 @@ class FakeOpenAI:
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
-        text = self.answer_text(body)
+        text, calls, finish, matched = self.answer(body)
+        message: dict[str, Any] = {"role": "assistant", "content": text if not calls else None}
+        if calls:
+            message["tool_calls"] = calls
         n = body.get("n") or 1
         return {
             "id": "chatcmpl-demo",
@@ -198,19 +239,14 @@ class FakeOpenAI:
             "created": int(time.time()),
             "model": body.get("model") or "demo/echo",
             "choices": [
-                {
-                    "index": i,
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                    "message": {"role": "assistant", "content": text},
-                }
+                {"index": i, "finish_reason": finish, "stop_reason": matched, "logprobs": None, "message": message}
                 for i in range(n)
             ],
             "usage": self._usage(body, text),
         }
 
     async def _stream(self, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
-        text = self.answer_text(body)
+        text, calls, finish, matched = self.answer(body)
         base = {
             "id": "chatcmpl-demo",
             "object": "chat.completion.chunk",
@@ -222,9 +258,23 @@ class FakeOpenAI:
             {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
         ]
         events += [
-            {**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in _words(text)
+            {**base, "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
+            for w in _words(text)
+            if w
         ]
-        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        for k, call in enumerate(calls):
+            # As OpenAI streams a call: id and name first, then the arguments in pieces.
+            args = call["function"]["arguments"]
+            head = {"index": k, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"]}}
+            head["function"]["arguments"] = ""
+            events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}]})
+            for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
+                part = {"index": k, "function": {"arguments": piece}}
+                events.append(
+                    {**base, "choices": [{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}]}
+                )
+        end = {"index": 0, "delta": {}, "finish_reason": finish, "stop_reason": matched}
+        events.append({**base, "choices": [end]})
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**base, "choices": [], "usage": self._usage(body, text)})
         for i, event in enumerate(events):

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from keeptrust import context as ops
+from keeptrust.dialects import dialect_routes
 from keeptrust.errors import GatewayError, PluginError, RequestError
 from keeptrust.server import http
 from keeptrust.server.exchange import Exchange
@@ -15,7 +16,7 @@ from keeptrust.server.gateway import Gateway
 from keeptrust.server.lifespan import Health, lifespan
 from keeptrust.server.limits import Limits
 from keeptrust.server.models import models_route
-from keeptrust.server.operations import openai_operation, plugin_route
+from keeptrust.server.operations import dialect_operation, openai_operation, plugin_route
 from keeptrust.server.routes import GatewayRequest, RouteTable
 
 # path -> (operation, accepts multipart)
@@ -36,6 +37,8 @@ def build_routes(gateway: Gateway, limits: Limits, health: Health, created: int)
     table = RouteTable()
     for path, (operation, multipart) in OPERATION_ROUTES.items():
         table.add("POST", path, openai_operation(gateway, limits, operation, multipart=multipart), operation=operation)
+    for path, dialect in dialect_routes().items():
+        table.add("POST", path, dialect_operation(gateway, limits, dialect), operation=dialect.operation)
     models = models_route(gateway, created)
     table.add("GET", "/v1/models", models, operation=ops.MODELS, prefix=True)
 
@@ -66,6 +69,8 @@ class GatewayApp:
         self.limits = Limits(gateway.server)
         self.health = Health()
         self.routes = build_routes(gateway, self.limits, self.health, int(time.time()))
+        # A dialect's routes answer every error in its shape, a wrong method (405) included.
+        self.error_shapes = {path: dialect.error for path, dialect in dialect_routes().items()}
 
     async def __call__(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
         kind = scope["type"]
@@ -87,6 +92,7 @@ class GatewayApp:
             auth=self.gateway.auth,
             audited=entry.audited if entry else True,
         )
+        exchange.render_error = self.error_shapes.get(scope["path"])
         async with exchange:
             if entry is None:
                 # A probe of a wrong route is still an access: the audit log records it (log_all_access).

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,8 @@ class Exchange:
         self.auth = auth
         self.audited = audited
         self.headers: dict[bytes, bytes] = {}
+        # Status and body of an error in another API's shape (a dialect's routes); None: OpenAI's.
+        self.render_error: Callable[[GatewayError, str | None], tuple[int, bytes]] | None = None
         self._held = contextlib.ExitStack()
         client = scope.get("client")
         # A request id before anything can fail, so even a refused request gets its audit record.
@@ -134,7 +137,11 @@ class Exchange:
         ctx = self.ctx
         ctx.status, ctx.error_code, ctx.error_message = error.status, error.code, error.message
         try:
-            await http.send_error(self.send, error, ctx.request_id)
+            if self.render_error is None:
+                await http.send_error(self.send, error, ctx.request_id)
+            else:
+                ctx.status, body = self.render_error(error, ctx.request_id)
+                await http.send_bytes(self.send, ctx.status, body, headers=error.headers, rid=ctx.request_id)
         except Exception:  # the client is gone; nothing more to tell it
             pass
 

@@ -17,9 +17,33 @@ from keeptrust.server.validate import validate
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
+    from keeptrust.dialects import Dialect
     from keeptrust.plugins import Route
     from keeptrust.server.gateway import Gateway
     from keeptrust.server.limits import Limits
+
+
+def dialect_operation(gateway: Gateway, limits: Limits, dialect: Dialect) -> Handler:
+    """The handler of a dialect's route: the client's body becomes the operation's body, then it
+    runs as that operation (or the dialect answers itself, as ``count_tokens`` does)."""
+
+    async def handler(exchange: Exchange) -> None:
+        exchange.admit()
+        raw = await exchange.read_body()
+        ctx = exchange.ctx
+        ctx.dialect = dialect
+        ctx.body = body = dialect.request(raw, ctx)
+        model = body.get("model")
+        ctx.model = model if isinstance(model, str) else None
+        ctx.stream = body.get("stream") is True
+        local = await dialect.local(ctx, gateway)
+        if local is not None:
+            await respond(ctx, dialect.result(ctx, local), exchange.send, gateway.chain)
+            return
+        validate(dialect.operation, body)
+        await run_chain(gateway, limits, exchange)
+
+    return handler
 
 
 def openai_operation(gateway: Gateway, limits: Limits, operation: str, *, multipart: bool = False) -> Handler:
@@ -83,7 +107,11 @@ async def _execute(gateway: Gateway, exchange: Exchange) -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_disconnect, exchange.receive, nursery.cancel_scope, ctx)
         try:
-            result = await _call_provider(gateway, ctx)
+            dialect = ctx.dialect
+            if dialect is None:
+                result = await _call_provider(gateway, ctx)
+            else:
+                result = dialect.result(ctx, await dialect.execute(ctx, lambda c: _call_provider(gateway, c)))
             await respond(ctx, result, _completion_tracking(exchange.send, ctx), gateway.chain)
         except Exception as exc:
             failure = exc

@@ -96,6 +96,9 @@ class StreamRelay:
         # The last bytes of the answer ([DONE]) travel in the final body message, so a policy that
         # holds the end of the answer (durable_before_response) holds [DONE] itself.
         self.last = b""
+        encoder = result.encoder
+        self.encoder = encoder
+        self._encode = encoder.chunk if encoder is not None else sse.encode
 
     async def _start(self) -> None:
         if not self.started:
@@ -104,6 +107,8 @@ class StreamRelay:
             self.ctx.first_byte_at = time.monotonic()
 
     async def _write(self, payload: bytes) -> None:
+        if not payload:
+            return
         await self._start()
         await self.send({"type": "http.response.body", "body": payload, "more_body": True})
 
@@ -189,7 +194,7 @@ class StreamRelay:
         for index in sorted(choices):
             chunk = _content_chunk(self.template, index, "")
             chunk["choices"] = [choices[index]]
-            await self._write(sse.encode(chunk))
+            await self._write(self._encode(chunk))
 
     async def run(self) -> None:
         ctx = self.ctx
@@ -213,10 +218,12 @@ class StreamRelay:
                 if self.filters is not None and finishing:
                     # Held-back text must reach the client before the chunk that ends the choice.
                     await self._flush_into(chunk, finishing)
-                await self._write(sse.encode(chunk))
+                await self._write(self._encode(chunk))
             if self.filters is not None and responses is None:
                 await self._flush_rest()
-            if self.result.done_marker:
+            if self.encoder is not None:
+                await self._write_last(self.encoder.end())
+            elif self.result.done_marker:
                 await self._write_last(sse.DONE)
             ctx.status = 200
         except PolicyViolation as blocked:
@@ -225,12 +232,15 @@ class StreamRelay:
             ctx.error_message = blocked.message
             if not self.started:
                 raise
-            end = _content_chunk(self.template, 0, "")
-            end["choices"][0]["delta"] = {}
-            end["choices"][0]["finish_reason"] = "content_filter"
-            await self._write(sse.encode(end))
-            await self._write(sse.encode(blocked.to_dict()))
-            await self._write_last(sse.DONE)
+            if self.encoder is not None:
+                await self._write_last(self.encoder.blocked(blocked))
+            else:
+                end = _content_chunk(self.template, 0, "")
+                end["choices"][0]["delta"] = {}
+                end["choices"][0]["finish_reason"] = "content_filter"
+                await self._write(sse.encode(end))
+                await self._write(sse.encode(blocked.to_dict()))
+                await self._write_last(sse.DONE)
         except GatewayError as exc:
             ctx.error_code = exc.code
             ctx.error_message = exc.message
@@ -238,7 +248,7 @@ class StreamRelay:
                 raise
             ctx.status = 200
             # The status line is gone; the OpenAI SDK raises APIError on an error event.
-            await self._write(sse.encode(exc.to_dict()))
+            await self._write(self.encoder.failed(exc) if self.encoder is not None else sse.encode(exc.to_dict()))
         finally:
             if responses is not None:
                 # The answer's output text, every message part in stream order.
