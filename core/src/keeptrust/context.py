@@ -97,6 +97,8 @@ class RequestContext:
     # the API the client speaks when it is not the operation's own (``keeptrust.dialects``: the
     # Anthropic Messages API, legacy completions); the answer is translated back through it.
     dialect: Any = None
+    # a target group's routing record: the group, the member that answered, every attempt.
+    route: dict[str, Any] | None = None
     # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
     # reads or writes it.
     extra: dict[str, Any] = attrs.Factory(dict)

@@ -69,6 +69,10 @@ def build_record(ctx: RequestContext, config: AuditLoggerConfig, pack: Pack) -> 
         "request_bytes": ctx.request_size,
         "response_bytes": ctx.response_size,
     }
+    route = ctx.route
+    if route is not None:
+        # A target group answered: which group, the member that answered, and every attempt.
+        record["route"] = route
     if ctx.error_code is not None or ctx.error_message is not None:
         # Core error messages are built from names and counts only (errors.py), never request text.
         record["error"] = {"code": ctx.error_code, "message": ctx.error_message}

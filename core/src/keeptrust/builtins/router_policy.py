@@ -58,7 +58,7 @@ class RouterPolicy(Policy):
 
     @classmethod
     def check_config(cls, config: RouterConfig, check: ConfigCheck) -> list[str]:
-        known = [t.id for t in check.loaded.targets]
+        known = [t.id for t in check.loaded.targets] + [g.id for g in check.loaded.groups]
         errors = []
         defaults = 0
         for i, rule in enumerate(config.rules):
@@ -99,9 +99,15 @@ class RouterPolicy(Policy):
     async def on_request(self, ctx: RequestContext) -> Allow | None:
         for i, roles, models, is_default, target in self.rules:
             if is_default or ((roles is None or ctx.role in roles) and (models is None or ctx.model in models)):
+                why = "default rule" if is_default else f"rule {i}"
+                if self.config.mode == "shadow":
+                    # Shadow mode records the choice and leaves routing to model resolution.
+                    return Allow(
+                        reason=f"would route to target '{target.id}' by {why}",
+                        details={"target": target.id, "rule": i},
+                    )
                 ctx.target = target
                 ctx.upstream_model = None
-                why = "default rule" if is_default else f"rule {i}"
                 return Allow(
                     reason=f"routed to target '{target.id}' by {why}", details={"target": target.id, "rule": i}
                 )

@@ -14,7 +14,7 @@ import attrs
 import yaml
 
 from keeptrust.config.checks import core_errors
-from keeptrust.config.model import GatewayConfig, TargetConfig
+from keeptrust.config.model import GatewayConfig, TargetConfig, TargetGroupConfig
 from keeptrust.config.structure import structure
 from keeptrust.contract import ConfigCheck
 from keeptrust.distributions import install_command
@@ -44,6 +44,10 @@ class LoadedConfig:
     policies: dict[str, Any]
     source: str = "<config>"
     lines: Mapping[str, int] = attrs.field(factory=dict, repr=False)
+    # Target groups (entries of providers.targets with a ``strategy``), after the targets.
+    groups: list[TargetGroupConfig] = attrs.Factory(list)
+    # Problems worth a word that do not stop the gateway (``kt config validate`` prints them).
+    warnings: list[str] = attrs.Factory(list)
 
     @property
     def chain(self) -> list[str]:
@@ -144,16 +148,31 @@ def load_config_data(
 
     gateway = _structure_sections(data, errors)
 
-    targets = _load_targets(gateway, registry, errors)
+    groups: list[TargetGroupConfig] = []
+    targets = _load_targets(gateway, registry, errors, groups)
     errors.extend(core_errors(gateway, targets))
     policies = _load_policies(gateway, registry, errors)
-    loaded = LoadedConfig(gateway=gateway, targets=targets, policies=policies, source=source, lines=lines)
+    warnings: list[str] = []
+    loaded = LoadedConfig(
+        gateway=gateway,
+        targets=targets,
+        policies=policies,
+        source=source,
+        lines=lines,
+        groups=groups,
+        warnings=warnings,
+    )
     if not errors:
         context = ConfigCheck(loaded, registry, environ)
         for name, policy_config in policies.items():
             check = getattr(registry.policies.get(name), "check_config", None)
             if check is not None:
                 errors.extend(f"policies.policy.{name}.{m}" for m in check(policy_config, context))
+    if not errors:
+        from keeptrust.access import check_access_config, config_warnings
+
+        errors.extend(check_access_config(loaded))
+        warnings.extend(_with_line(m, source, lines) for m in config_warnings(loaded))
     if errors:
         raise ConfigError([_with_line(m, source, lines) for m in errors])
     return loaded
@@ -181,7 +200,9 @@ def _structure_sections(data: dict[str, Any], errors: list[str]) -> GatewayConfi
     return GatewayConfig(**values)
 
 
-def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str]) -> list[TargetConfig]:
+def _load_targets(
+    gateway: GatewayConfig, registry: Registry, errors: list[str], groups: list[TargetGroupConfig]
+) -> list[TargetConfig]:
     providers = gateway.providers
     if not isinstance(providers, dict):
         errors.append("providers: expected a mapping with a 'targets' list")
@@ -198,10 +219,23 @@ def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str])
         return []
     targets: list[TargetConfig] = []
     seen: set[str] = set()
+    group_paths: dict[str, str] = {}
     for i, raw in enumerate(raw_targets):
         path = f"providers.targets[{i}]"
         if not isinstance(raw, dict):
             errors.append(f"{path}: expected a mapping with id and provider")
+            continue
+        if "strategy" in raw or "members" in raw:
+            try:
+                group = structure(raw, TargetGroupConfig, path)
+            except ConfigError as exc:
+                errors.extend(exc.errors)
+                continue
+            if group.id in seen:
+                errors.append(f"{path}.id: duplicate target id '{group.id}'")
+            seen.add(group.id)
+            group_paths[group.id] = path
+            groups.append(group)
             continue
         provider = raw.get("provider")
         if not isinstance(provider, str) or not provider:
@@ -232,6 +266,10 @@ def _load_targets(gateway: GatewayConfig, registry: Registry, errors: list[str])
             errors.append(f"{path}.id: duplicate target id '{target.id}'")
         seen.add(target.id)
         targets.append(target)
+    if groups:
+        from keeptrust.groups import check_groups
+
+        errors.extend(check_groups(groups, [t.id for t in targets], group_paths))
     return targets
 
 

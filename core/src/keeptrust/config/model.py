@@ -4,7 +4,7 @@ Public module: plugins import it; the names in ``__all__`` are its API."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -53,15 +53,61 @@ class TargetConfig:
 
 
 @attrs.frozen(kw_only=True)
+class GroupMember:
+    target: str
+    # Share of the traffic for ``strategy: weighted`` (relative to the other members' weights).
+    weight: float = 1.0
+
+
+@attrs.frozen(kw_only=True)
+class TargetGroupConfig:
+    """A group of targets in ``providers.targets``, addressable like a target (``keeptrust.groups``).
+
+    ``fallback`` tries the members in order; ``weighted`` picks one by weight, then falls back to
+    the others; ``least-busy`` picks the one with the fewest requests in flight. A member that failed
+    ``failure_threshold`` times in a row is skipped for ``cooldown_seconds``."""
+
+    id: str
+    strategy: Literal["fallback", "weighted", "least-busy"]
+    members: list[str | GroupMember]
+    failure_threshold: int = 3
+    cooldown_seconds: float = 30.0
+
+    family: ClassVar[str] = "group"
+    model: ClassVar[None] = None
+
+    @property
+    def member_ids(self) -> list[str]:
+        return [m if isinstance(m, str) else m.target for m in self.members]
+
+    @property
+    def weights(self) -> list[float]:
+        return [1.0 if isinstance(m, str) else m.weight for m in self.members]
+
+    @property
+    def timeout_seconds(self) -> float:
+        return 60.0
+
+
+@attrs.frozen(kw_only=True)
 class AuthKey:
     key_ref: SecretRef
     role: str | None = None
     id: str | None = None
+    # Targets and groups this key may reach; unset: its role's ``allowed_targets`` (or all).
+    allowed_targets: list[str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RoleConfig:
+    # Targets and groups callers with this role may reach; unset: all of them.
+    allowed_targets: list[str] | None = None
 
 
 @attrs.frozen(kw_only=True)
 class AuthConfig:
     keys: list[AuthKey] = attrs.Factory(list)
+    roles: dict[str, RoleConfig] = attrs.Factory(dict)
     # With no keys configured the role comes from this header (trusted deployments only).
     role_header: str = "x-keeptrust-role"
 

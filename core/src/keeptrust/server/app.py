@@ -10,6 +10,7 @@ from typing import Any
 from keeptrust import context as ops
 from keeptrust.dialects import dialect_routes
 from keeptrust.errors import GatewayError, PluginError, RequestError
+from keeptrust.groups import group_status
 from keeptrust.server import http
 from keeptrust.server.exchange import Exchange
 from keeptrust.server.gateway import Gateway
@@ -47,7 +48,11 @@ def build_routes(gateway: Gateway, limits: Limits, health: Health, created: int)
 
     async def readyz(exchange: Exchange) -> None:
         ok = health.ok
-        await http.send_json(exchange.send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
+        detail: dict[str, Any] = {"status": "ready" if ok else "not ready"}
+        groups = group_status(gateway.targets)
+        if groups:
+            detail["groups"] = groups
+        await http.send_json(exchange.send, 200 if ok else 503, detail)
 
     table.add("GET", "/healthz", healthz, audited=False)
     table.add("GET", "/readyz", readyz, audited=False)

@@ -10,10 +10,12 @@ from typing import Any
 
 import attrs
 
+from keeptrust.access import AccessRules, build_access
 from keeptrust.chain import PolicyChain
 from keeptrust.config.loader import LoadedConfig
 from keeptrust.config.model import ServerConfig
 from keeptrust.errors import ConfigError, GatewayError, PluginError
+from keeptrust.groups import build_groups
 from keeptrust.plugins import Registry
 from keeptrust.policy import Policy, PolicyEnv
 from keeptrust.secrets import Redactor, key_id
@@ -31,6 +33,7 @@ class Gateway:
     redactor: Redactor
     auth: Authenticator
     logger: logging.Logger
+    access: AccessRules = attrs.Factory(lambda: AccessRules({}, {}))
 
     @property
     def server(self) -> ServerConfig:
@@ -67,11 +70,16 @@ def build_gateway(
     # Policies (the audit sinks) resolve their own secret refs and scrub with the gateway's redactor.
     environ = os.environ if environ is None else environ
     targets = build_targets(loaded, registry, secrets, redactor, logger, environ)
+    targets.update(build_groups(loaded.groups, targets))
+    for warning in loaded.warnings:
+        logger.warning("config: %s", warning)
 
     keys: dict[str, GatewayKey] = {}
+    key_ids: list[str] = []
     for i, key in enumerate(loaded.gateway.server.auth.keys):
         value = secrets[f"key:{i}"].reveal()
-        keys[hashlib.sha256(value.encode()).hexdigest()] = GatewayKey(key.id or key_id(value), key.role)
+        key_ids.append(key.id or key_id(value))
+        keys[hashlib.sha256(value.encode()).hexdigest()] = GatewayKey(key_ids[-1], key.role)
 
     env = PolicyEnv(
         logger=logger, registry=registry, config=loaded, targets=targets, redactor=redactor, environ=environ
@@ -98,7 +106,9 @@ def build_gateway(
             loaded.gateway.pack.name,
         )
     auth = Authenticator(keys, loaded.gateway.server.auth.role_header)
-    return Gateway(loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger)
+    return Gateway(
+        loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger, build_access(loaded, key_ids)
+    )
 
 
 def deployment_variables(loaded: LoadedConfig) -> list[str]:

@@ -87,6 +87,7 @@ async def run_chain(gateway: Gateway, limits: Limits, exchange: Exchange) -> Non
         return
     if ctx.target is None:
         ctx.target, ctx.upstream_model = gateway.resolver.resolve(ctx.model)
+    gateway.access.check(ctx, ctx.target)
     target = ctx.target
     if not target.provider.supports(ctx.operation):
         raise UnsupportedOperation(
