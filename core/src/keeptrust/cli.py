@@ -126,7 +126,7 @@ def config_validate(paths: tuple[str, ...], disable_plugin: tuple[str, ...], che
                 f"{path}: OK (pack {loaded.gateway.pack.name} {loaded.gateway.pack.version}, "
                 f"{len(loaded.targets)} target(s), chain: {', '.join(loaded.chain) or 'empty'})"
             )
-            for line in missing:
+            for line in [*missing, *loaded.warnings]:
                 click.echo(f"  warning: {line}")
         except ConfigError as exc:
             failed = True
