@@ -36,7 +36,9 @@ class Authenticator:
             token = presented[7:].strip() if presented[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"")
             key = self.lookup(token.decode("latin-1")) if token else None
             if key is None:
-                raise AuthenticationError("a valid gateway API key is required (Authorization: Bearer <key>)")
+                raise AuthenticationError(
+                    "a valid gateway API key is required (Authorization: Bearer <key>, or x-api-key: <key>)"
+                )
             ctx.key_id = key.key_id
             ctx.role = key.role
         else:
