@@ -173,10 +173,17 @@ class GroupProvider:
                 }
                 attempts.append(attempt)
                 if not fails_over(exc):
+                    # The member answered (a client error): it is up, whatever the request's fault.
+                    self._succeeded(member)
                     raise
                 self._failed(member, exc)
                 last = exc
                 continue
+            except BaseException:
+                # Cancelled (the client went away) or a plugin bug: no verdict on the member, but
+                # a half-open trial must not stay claimed forever.
+                self.breakers[member.id].trial = False
+                raise
             else:
                 if isinstance(result, StreamResult):
                     # A stream is in flight until its connection is released.
