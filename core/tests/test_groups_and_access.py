@@ -65,7 +65,7 @@ def test_fallback_moves_on_before_the_first_byte_and_audits_every_attempt(
     assert client.chat.completions.create(model="chat-pool", messages=ASK).choices[0].message.content == (
         "You said: hello"
     )
-    for status in (502, 429, 500):
+    for status in (502, 503, 429, 500):
         fake_upstream.app.fail_next(status=status)
         answer = client.chat.completions.create(model="chat-pool", messages=ASK)
         assert answer.choices[0].message.content == "from backup"
@@ -84,7 +84,7 @@ def test_fallback_moves_on_before_the_first_byte_and_audits_every_attempt(
         client.chat.completions.create(model="chat-pool", messages=ASK)
     gw.stop()
     got = records(tmp_path)
-    assert [r["route"]["member"] for r in got[:6]] == ["primary", "backup", "backup", "backup", "backup", "backup"]
+    assert [r["route"]["member"] for r in got[:7]] == ["primary"] + ["backup"] * 6
     failed_over = got[1]
     assert failed_over["target"] == "backup"
     assert [(a["target"], a["status"]) for a in failed_over["route"]["attempts"]] == [
@@ -92,7 +92,7 @@ def test_fallback_moves_on_before_the_first_byte_and_audits_every_attempt(
         ("backup", 200),
     ]
     assert failed_over["route"]["group"] == "chat-pool"
-    assert got[6]["status"] == 400 and [a["target"] for a in got[6]["route"]["attempts"]] == ["primary"]
+    assert got[7]["status"] == 400 and [a["target"] for a in got[7]["route"]["attempts"]] == ["primary"]
 
 
 def test_circuit_breaker_skips_a_failing_member_and_readyz_shows_it(fake_upstream, backup, gateway_factory, tmp_path):

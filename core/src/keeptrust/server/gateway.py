@@ -71,8 +71,6 @@ def build_gateway(
     environ = os.environ if environ is None else environ
     targets = build_targets(loaded, registry, secrets, redactor, logger, environ)
     targets.update(build_groups(loaded.groups, targets))
-    for warning in loaded.warnings:
-        logger.warning("config: %s", warning)
 
     keys: dict[str, GatewayKey] = {}
     key_ids: list[str] = []

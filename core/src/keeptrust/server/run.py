@@ -67,6 +67,8 @@ def make_app(
     redactor = redactor or Redactor()
     registry = registry or load_registry(disable=_split(os.environ.get(DISABLE_ENV)))
     loaded = load_config(config_path, registry, environ=environ)
+    for warning in loaded.warnings:
+        logger.warning("config: %s", warning)
     gateway = build_gateway(loaded, registry, environ=environ, logger=logger, redactor=redactor)
     return GatewayApp(gateway)
 
