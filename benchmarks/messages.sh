@@ -73,5 +73,5 @@ for c in $CONCURRENCY; do
     echo "| $c | $round | $chat_rps | $chat_p50 | $msg_rps | $msg_p50 | $ratio |"
   done
   median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
-  echo "| $c | median | | | | | **$median** |"
+  echo "| $c | median of the rounds' ratios | | | | | **$median** |"
 done
