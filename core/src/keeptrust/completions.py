@@ -78,7 +78,7 @@ def to_chat(body: dict[str, Any]) -> dict[str, Any]:
     prompts = _prompts(body)
     for field, what in _REFUSED.items():
         value = body.get(field)
-        if value not in (None, False, 0, "") and not (field == "logprobs" and value is None):
+        if value not in (None, False, 0, ""):
             raise _bad(
                 field,
                 f"'{field}' ({what}) is not supported: completions are served by chat targets",
