@@ -254,3 +254,17 @@ def test_config_warnings_for_shared_models_and_unrestricted_roles(fake_upstream,
     with pytest.raises(ConfigError) as err:
         load_config_data(data, registry, environ=ENV)
     assert "server.auth.roles.dev.allowed_targets[0]: unknown target 'nope'" in str(err.value)
+
+
+def test_target_errors_name_their_own_index_when_groups_come_first():
+    data = {
+        "providers": {
+            "targets": [
+                {"id": "g", "strategy": "fallback", "members": ["a"]},
+                {"id": "a", "provider": "openai", "base_url": "ftp://x/v1", "model": "m"},
+            ]
+        }
+    }
+    with pytest.raises(ConfigError) as err:
+        load_config_data(data, load_registry(environ=ENV), environ=ENV)
+    assert "providers.targets[1].base_url: expected an http:// or https:// URL" in str(err.value)

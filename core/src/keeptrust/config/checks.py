@@ -32,12 +32,16 @@ def base_url_error(value: str) -> str | None:
     return None
 
 
-def core_errors(gateway: GatewayConfig, targets: Sequence[TargetConfig]) -> list[str]:
+def core_errors(
+    gateway: GatewayConfig, targets: Sequence[TargetConfig], paths: Sequence[str] | None = None
+) -> list[str]:
+    """``paths[i]`` is where ``targets[i]`` sits in the file (groups and bad entries are not targets)."""
     errors: list[str] = []
     demo = gateway.server.demo_upstream
     if demo is not None and (problem := listen_error(demo.listen)):
         errors.append(f"server.demo_upstream.listen: {problem}")
     for i, target in enumerate(targets):
         if target.base_url is not None and (problem := base_url_error(target.base_url)):
-            errors.append(f"providers.targets[{i}].base_url: {problem}")
+            where = paths[i] if paths is not None else f"providers.targets[{i}]"
+            errors.append(f"{where}.base_url: {problem}")
     return errors

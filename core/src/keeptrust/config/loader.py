@@ -149,8 +149,9 @@ def load_config_data(
     gateway = _structure_sections(data, errors)
 
     groups: list[TargetGroupConfig] = []
-    targets = _load_targets(gateway, registry, errors, groups)
-    errors.extend(core_errors(gateway, targets))
+    target_paths: list[str] = []
+    targets = _load_targets(gateway, registry, errors, groups, target_paths)
+    errors.extend(core_errors(gateway, targets, target_paths))
     policies = _load_policies(gateway, registry, errors)
     warnings: list[str] = []
     loaded = LoadedConfig(
@@ -201,7 +202,11 @@ def _structure_sections(data: dict[str, Any], errors: list[str]) -> GatewayConfi
 
 
 def _load_targets(
-    gateway: GatewayConfig, registry: Registry, errors: list[str], groups: list[TargetGroupConfig]
+    gateway: GatewayConfig,
+    registry: Registry,
+    errors: list[str],
+    groups: list[TargetGroupConfig],
+    paths: list[str],
 ) -> list[TargetConfig]:
     providers = gateway.providers
     if not isinstance(providers, dict):
@@ -266,6 +271,7 @@ def _load_targets(
             errors.append(f"{path}.id: duplicate target id '{target.id}'")
         seen.add(target.id)
         targets.append(target)
+        paths.append(path)
     if groups:
         from keeptrust.groups import check_groups
 
