@@ -170,5 +170,5 @@ def check_sink(cls: type) -> list[str]:
     return _members(
         cls,
         {"write": "async def write(records)", "aclose": "async def aclose()"},
-        {"open": "async", "run": "async", "prune": "async"},
+        {"open": "async", "run": "async", "prune": "async", "open_log": "callable"},
     )

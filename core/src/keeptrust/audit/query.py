@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,28 +42,13 @@ class Filter:
 
 
 def _sqlite_records(path: Path, flt: Filter, limit: int | None, newest: bool) -> list[dict[str, Any]]:
-    where, args = [], []
-    for name, value in flt.columns().items():
-        where.append(f"{name} = ?")
-        args.append(value)
-    if flt.since is not None:
-        where.append("ts >= ?")
-        args.append(flt.since)
-    if flt.until is not None:
-        where.append("ts < ?")
-        args.append(flt.until)
-    sql = "SELECT record FROM audit_records"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY ts DESC, seq DESC" if newest else " ORDER BY ts, seq"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from keeptrust.audit.tables import SqliteDB, select_records
+
+    db = SqliteDB.read_only(path)
     try:
-        rows = [orjson.loads(text) for (text,) in db.execute(sql, args)]
+        return select_records(db, flt, limit, newest)
     finally:
         db.close()
-    return rows[::-1] if newest else rows
 
 
 def _chain_records(chain_dir: Path) -> Iterator[dict[str, Any]]:

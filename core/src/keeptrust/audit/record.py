@@ -29,6 +29,11 @@ def _second(whole: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
 
 
+# The record fields a table sink copies into columns of their own for queries (``kt audit query``,
+# the console); verification checks each against the hashed record.
+COLUMNS = ("chain", "seq", "ts", "type", "request_id", "status", "model", "target", "role", "endpoint")
+
+
 def rfc3339(epoch: float) -> str:
     """UTC with milliseconds, e.g. ``2026-11-26T13:20:00.123Z``."""
     whole = int(epoch)

@@ -10,6 +10,10 @@ audit-logger block's ``sink:`` options), ``__init__(config, env: SinkEnv)``, ``a
 - ``async run(task_status)``: a background task (periodic fsync, delivery to a collector), started in
   the writer's nursery after ``open`` and cancelled after ``aclose``.
 - ``async prune(now) -> int``: apply ``retention_days``; returns the number of records pruned.
+- ``schemes`` (a tuple of URL schemes) and a class method ``open_log(location, writable=False) ->
+  TableDB``: the
+  sink keeps its log in the audit tables of a database reachable by URL, and ``kt audit
+  verify|tail|query|prune`` read it there (``keeptrust.audit.locations``, ``keeptrust.audit.tables``).
 
 Public module: plugins import it; the names in ``__all__`` are its API.
 """

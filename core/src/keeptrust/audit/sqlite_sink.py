@@ -14,7 +14,6 @@ rows of a chain behind an anchor row with the hash of the last pruned record.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import time
@@ -25,8 +24,8 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.audit.hashchain import GENESIS, ChainState, canonical, record_hash
-from keeptrust.audit.record import rfc3339
+from keeptrust.audit.hashchain import GENESIS, ChainState, canonical
+from keeptrust.audit.record import COLUMNS
 from keeptrust.audit.segments import FILE_MODE, make_private_dir, new_chain_id
 from keeptrust.audit.signing import SigningKey
 from keeptrust.audit.sink import OpenedChain, SinkEnv
@@ -65,9 +64,6 @@ _UPSERT_HEAD = (
     "INSERT INTO audit_heads (chain, seq, record) VALUES (?, ?, ?) "
     "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, record = excluded.record"
 )
-
-COLUMNS = ("chain", "seq", "ts", "type", "request_id", "status", "model", "target", "role", "endpoint")
-
 
 @attrs.frozen(kw_only=True)
 class SqliteOptions:
@@ -154,51 +150,7 @@ class SqliteSink:
 
 
 def prune_database(db: sqlite3.Connection, cutoff: float, signer: SigningKey | None = None) -> int:
-    """Delete, per chain, the oldest rows whose ``ts`` is before ``cutoff``, behind an anchor row."""
-    limit = rfc3339(cutoff)
-    pruned = 0
-    for (chain,) in db.execute("SELECT DISTINCT chain FROM audit_records").fetchall():
-        # The retained records must stay contiguous: stop at the first record that is young enough.
-        row = db.execute("SELECT MIN(seq) FROM audit_records WHERE chain = ? AND ts >= ?", (chain, limit)).fetchone()
-        if row[0] is None:
-            row = db.execute("SELECT MAX(seq) + 1 FROM audit_records WHERE chain = ?", (chain,)).fetchone()
-        through = row[0] - 1
-        old = db.execute(
-            "SELECT record FROM audit_records WHERE chain = ? AND seq <= ? ORDER BY seq", (chain, through)
-        ).fetchall()
-        if not old:
-            continue
-        digest = hashlib.sha256()
-        for (text,) in old:
-            digest.update(text.encode() + b"\n")
-        last = orjson.loads(old[-1][0])
-        previous = db.execute(
-            "SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq DESC LIMIT 1", (chain,)
-        ).fetchone()
-        anchor: dict[str, Any] = {
-            "type": "anchor",
-            "chain": chain,
-            "pruned_through_seq": through,
-            "last_hash": last.get("hash"),
-            "records": len(old),
-            "first_seq": orjson.loads(old[0][0])["seq"],
-            "sha256": digest.hexdigest(),
-            "pruned_at": time.time(),
-            "prev_anchor_hash": orjson.loads(previous[0]).get("hash") if previous else None,
-        }
-        anchor["hash"] = record_hash(anchor)
-        if signer is not None:
-            signer.sign(anchor)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
-                "INSERT INTO audit_anchors (chain, pruned_through_seq, record) VALUES (?, ?, ?)",
-                (chain, through, canonical(anchor).decode()),
-            )
-            db.execute("DELETE FROM audit_records WHERE chain = ? AND seq <= ?", (chain, through))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        pruned += len(old)
-    return pruned
+    """Apply retention to a database opened with ``connect`` (``keeptrust.audit.tables.prune_tables``)."""
+    from keeptrust.audit.tables import SqliteDB, prune_tables
+
+    return prune_tables(SqliteDB(db, "sqlite"), cutoff, signer)

@@ -25,7 +25,6 @@ Each question is one function over plain records (``ChainChecker.feed``, ``check
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import orjson
 from keeptrust.audit.hashchain import GENESIS, record_hash
 from keeptrust.audit.segments import ANCHOR_FILE, HEAD_FILE, chain_dirs, read_json, segments
 from keeptrust.audit.signing import Keyring
-from keeptrust.audit.sqlite_sink import COLUMNS, DEFAULT_FILE
+from keeptrust.audit.sqlite_sink import DEFAULT_FILE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -357,67 +356,14 @@ def verify_chain_dir(chain_dir: Path, expect: Expectations | None = None) -> Cha
 
 
 def verify_sqlite(path: Path, expect: Expectations | None = None) -> list[ChainReport]:
-    expect = expect or Expectations()
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from keeptrust.audit.tables import SqliteDB, verify_tables
+
+    db = SqliteDB.read_only(path)
     try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        sources = ["SELECT chain FROM audit_records", "SELECT chain FROM audit_anchors"]
-        if "audit_heads" in tables:
-            sources.append("SELECT chain FROM audit_heads")
-        chains = [c for (c,) in db.execute(" UNION ".join(sources) + " ORDER BY 1")]
-        return [_verify_sqlite_chain(db, path, chain, expect, "audit_heads" in tables) for chain in chains]
+        tables = {name for (name,) in db.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return verify_tables(db, expect, has_heads="audit_heads" in tables)
     finally:
         db.close()
-
-
-def _verify_sqlite_chain(
-    db: sqlite3.Connection, path: Path, chain: str, expect: Expectations, has_heads: bool
-) -> ChainReport:
-    report = ChainReport(chain, f"{path}#{chain}", parts=1)
-    try:
-        head_row = None
-        if has_heads:
-            head_row = db.execute("SELECT seq, record FROM audit_heads WHERE chain = ?", (chain,)).fetchone()
-        head = _row_json(head_row[1], "audit_heads row") if head_row else None
-        if head_row is not None and head is not None and head.get("seq") != head_row[0]:
-            raise Broken("audit_heads row: edited — its seq column does not match the signed head inside it")
-        check_head(head, chain, expect, "audit_heads row", report)
-        anchors = [
-            _row_json(text, "audit_anchors row")
-            for (text,) in db.execute(
-                "SELECT record FROM audit_anchors WHERE chain = ? ORDER BY pruned_through_seq", (chain,)
-            )
-        ]
-        anchor = check_anchors(anchors, expect, "audit_anchors row", report)
-        checker = ChainChecker(report, expect, anchor, head, "audit_heads row")
-        columns = ", ".join(COLUMNS)
-        for row in db.execute(f"SELECT {columns}, record FROM audit_records WHERE chain = ? ORDER BY seq", (chain,)):
-            seq = row[1]
-            record = _row_json(row[-1], f"row seq {seq}")
-            if not isinstance(record, dict) or record.get("seq") != seq or record.get("chain") != chain:
-                raise Broken(f"row seq {seq}: edited — the row's key does not match the record inside it")
-            checker.feed(record, "row")
-            # Queries filter on these columns: a column that disagrees with the hashed record could
-            # hide the row from `kt audit query`.
-            for name, value in zip(COLUMNS[2:], row[2:-1], strict=True):
-                if value != record.get(name):
-                    raise Broken(
-                        f"row seq {seq}: edited — column {name} is {value!r} but the hashed record says "
-                        f"{record.get(name)!r}"
-                    )
-        checker.finish()
-        if not expect.immutable:
-            report.warnings.append("not hash-chained (immutable: false): only seq continuity was checked")
-    except Broken as exc:
-        report.problem = str(exc)
-    return report
-
-
-def _row_json(text: Any, where: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except (orjson.JSONDecodeError, TypeError):
-        raise Broken(f"{where}: edited — not valid JSON") from None
 
 
 def is_sqlite(path: Path) -> bool:

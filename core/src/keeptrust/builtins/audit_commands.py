@@ -1,11 +1,13 @@
 """``kt audit verify|tail|query|prune``: read, prove and prune what the audit-logger wrote.
 
 PATH is an audit directory (``./keeptrust-audit``: every chain in it, the SQLite database and the
-api spool), one chain directory, or a SQLite database file.
+api spool), one chain directory, a SQLite database file, or the URL of a database an installed sink
+writes (``postgresql://user@host/db``, with ``#schema`` when not ``public``: keeptrust-postgres).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -17,7 +19,44 @@ import click
 
 from keeptrust.hookspecs import hookimpl
 
-_PATH_ARG = click.Path(exists=True, path_type=Path)
+
+class _Location(click.ParamType):
+    """An existing path, or a URL an installed sink reads (``postgresql://...``)."""
+
+    name = "PATH|URL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from keeptrust.audit.locations import is_url
+
+        if isinstance(value, str) and is_url(value):
+            return value
+        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)
+
+
+_PATH_ARG = _Location()
+
+
+@contextlib.contextmanager
+def _table_log(location: str, writable: bool = False) -> Any:
+    from keeptrust.audit.locations import UnknownLocation, open_table_log
+
+    try:
+        with open_table_log(location, writable=writable) as db:
+            yield db
+    except UnknownLocation as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _read(path: Any, flt: Any, limit: int | None = None, newest: bool = False) -> list[dict[str, Any]]:
+    if isinstance(path, str):
+        from keeptrust.audit.tables import select_records
+
+        with _table_log(path) as db:
+            return select_records(db, flt, limit, newest)
+    from keeptrust.audit.query import read_records
+
+    return read_records(path, flt, limit=limit, newest=newest)
 
 
 @click.group()
@@ -73,7 +112,13 @@ def verify(
             if block.signing_key_ref is not None and not key_envs:
                 keys.append(_key_from_env(block.signing_key_ref.env, block.signing_key_id))
     expect = Expectations(immutable=immutable, require_head=not allow_missing_head, keys=Keyring(keys))
-    reports = verify_path(path, expect)
+    if isinstance(path, str):
+        from keeptrust.audit.tables import verify_tables
+
+        with _table_log(path) as db:
+            reports = verify_tables(db, expect)
+    else:
+        reports = verify_path(path, expect)
     failed = [r for r in reports if not r.ok]
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
@@ -138,17 +183,15 @@ def _emit(records: list[dict[str, Any]], as_json: bool) -> None:
 @_filter_options
 def tail(path: Path, count: int, as_json: bool, follow: bool, **filters: Any) -> None:
     """Show the newest records."""
-    from keeptrust.audit.query import read_records
-
     flt = _make_filter(filters)
-    records = read_records(path, flt, limit=count, newest=True)
+    records = _read(path, flt, limit=count, newest=True)
     _emit(records, as_json)
     seen = {(r.get("chain"), r.get("seq")) for r in records}
     while follow:
         time.sleep(1.0)
         fresh = [
             r
-            for r in read_records(path, flt, limit=max(count, 1000), newest=True)
+            for r in _read(path, flt, limit=max(count, 1000), newest=True)
             if (r.get("chain"), r.get("seq")) not in seen
         ]
         seen.update((r.get("chain"), r.get("seq")) for r in fresh)
@@ -162,9 +205,7 @@ def tail(path: Path, count: int, as_json: bool, follow: bool, **filters: Any) ->
 @_filter_options
 def query(path: Path, limit: int | None, as_json: bool, **filters: Any) -> None:
     """Print the records matching every filter given, oldest first."""
-    from keeptrust.audit.query import read_records
-
-    _emit(read_records(path, _make_filter(filters), limit=limit), as_json)
+    _emit(_read(path, _make_filter(filters), limit=limit), as_json)
 
 
 def _make_filter(filters: dict[str, Any]) -> Any:
@@ -209,7 +250,12 @@ def prune(path: Path, retention_days: float | None, config_path: str | None, key
         sys.exit(2)
     cutoff = time.time() - retention_days * 86400
     total = 0
-    for kind, where in find_logs(path):
+    if isinstance(path, str):
+        from keeptrust.audit.tables import prune_tables
+
+        with _table_log(path, writable=True) as db:
+            total = prune_tables(db, cutoff, signer)
+    for kind, where in [] if isinstance(path, str) else find_logs(path):
         if kind == "sqlite":
             db = connect(where)
             try:
