@@ -127,10 +127,14 @@ def deployment_variables(loaded: LoadedConfig) -> list[str]:
             for key, item in value.items():
                 # Plugin options stay raw dicts until the plugin structures them (a sink's
                 # ``dsn_ref: {env: NAME}``): a ``*_ref`` naming an ``env`` is a secret ref too.
-                if isinstance(key, str) and key.endswith("_ref") and isinstance(item, dict):
-                    if isinstance(item.get("env"), str):
-                        names.append(item["env"])
-                        continue
+                if (
+                    isinstance(key, str)
+                    and key.endswith("_ref")
+                    and isinstance(item, dict)
+                    and isinstance(item.get("env"), str)
+                ):
+                    names.append(item["env"])
+                    continue
                 walk(item)
         elif isinstance(value, (list, tuple)):
             for item in value:
