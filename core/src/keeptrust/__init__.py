@@ -31,6 +31,8 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.config.model",
     "keeptrust.config.structure",
     "keeptrust.audit.sink",
+    "keeptrust.audit.tables",
+    "keeptrust.audit.locations",
     "keeptrust.testing",
     "keeptrust.server.validate",
     "keeptrust.demo.asgi",

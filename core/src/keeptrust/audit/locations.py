@@ -6,6 +6,8 @@ a class method ``open_log(location, writable=False) -> keeptrust.audit.tables.Ta
 unless ``writable``, which retention needs); keeptrust-postgres does
 so for ``postgresql://``. Everything else about verifying, querying and pruning such a log is the
 core's ``keeptrust.audit.tables``.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from keeptrust.audit.tables import TableDB
+
+__all__ = ["UnknownLocation", "is_url", "open_table_log", "scheme_of"]
 
 
 class UnknownLocation(LookupError):

@@ -27,7 +27,8 @@ from typing import Any
 import attrs
 
 from keeptrust.audit.config import AuditLoggerConfig
-from keeptrust.audit.hashchain import ChainState
+from keeptrust.audit.hashchain import GENESIS, ChainState, canonical
+from keeptrust.audit.segments import new_chain_id
 from keeptrust.audit.signing import SigningKey
 
 
@@ -52,6 +53,12 @@ class OpenedChain:
 
 
 __all__ = [
+    # What a sink that keeps its own chain head needs: the genesis hash, the chain state it resumes,
+    # canonical JSON (the bytes a hash covers) and a new chain id (one per writer process).
+    "GENESIS",
+    "ChainState",
     "OpenedChain",
     "SinkEnv",
+    "canonical",
+    "new_chain_id",
 ]

@@ -1,5 +1,5 @@
 """Audit logs kept in SQL tables: SQLite in the core, PostgreSQL (keeptrust-postgres) and others in
-plugins. One verification, one query and one retention over a small connection adapter, so every
+plugins. Public module: plugins import it; the names in ``__all__`` are its API. One verification, one query and one retention over a small connection adapter, so every
 database gets the same guarantees.
 
 The tables (each database's sink creates them): ``audit_records`` (``chain``, ``seq``, the query
@@ -36,6 +36,9 @@ from keeptrust.audit.verify import (
 
 __all__ = [
     "COLUMNS",
+    "Broken",
+    "ChainReport",
+    "Expectations",
     "SqliteDB",
     "TableDB",
     "prune_tables",

@@ -25,11 +25,8 @@ import attrs
 import orjson
 import trio
 
-from keeptrust.audit.hashchain import GENESIS, ChainState, canonical
-from keeptrust.audit.record import COLUMNS
-from keeptrust.audit.segments import new_chain_id
-from keeptrust.audit.sink import OpenedChain, SinkEnv
-from keeptrust.audit.tables import prune_tables
+from keeptrust.audit.sink import GENESIS, ChainState, OpenedChain, SinkEnv, canonical, new_chain_id
+from keeptrust.audit.tables import COLUMNS, prune_tables
 from keeptrust.config.model import SecretRef
 from keeptrust.errors import ConfigError
 from keeptrust_postgres.schema import migrate
