@@ -1,6 +1,7 @@
 """Audit logs kept in SQL tables: SQLite in the core, PostgreSQL (keeptrust-postgres) and others in
-plugins. Public module: plugins import it; the names in ``__all__`` are its API. One verification, one query and one retention over a small connection adapter, so every
-database gets the same guarantees.
+plugins. One verification, one query and one retention over a small connection adapter, so every
+database gets the same guarantees. Public module: plugins import it; the names in ``__all__`` are
+its API.
 
 The tables (each database's sink creates them): ``audit_records`` (``chain``, ``seq``, the query
 columns of ``COLUMNS`` and ``record``, the canonical JSON the hash covers), ``audit_anchors``
