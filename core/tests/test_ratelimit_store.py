@@ -73,3 +73,17 @@ async def test_redis_down_is_reported_quickly():
         with pytest.raises(StoreUnavailable, match="Redis did not answer"):
             await store.take("k", PER_SECOND_BURST_3, 1)
     await store.aclose()
+
+
+async def test_take_all_decides_in_order_and_stops_at_the_first_refusal(redis_url):
+    from keeptrust.ratelimit import Take
+
+    one = Rate(per_minute=60, burst=1)
+    for store in (MemoryStore(), RedisStore(redis_url)):
+        first = await store.take_all([Take("t:tokens", one, 1, charge=False), Take("t:requests", one, 1)])
+        assert [o.allowed for o in first] == [True, True]
+        # The request key is spent: the second call stops there, having charged nothing else.
+        second = await store.take_all([Take("t:requests", one, 1), Take("t:other", one, 1)])
+        assert [o.allowed for o in second] == [False]
+        assert (await store.take("t:other", one, 1)).allowed
+        await store.aclose()

@@ -27,7 +27,7 @@ import attrs
 from keeptrust.context import RequestContext
 from keeptrust.hookspecs import hookimpl
 from keeptrust.policy import Allow, Block, Policy, PolicyConfig
-from keeptrust.ratelimit import MemoryStore, Outcome, Rate, StoreUnavailable
+from keeptrust.ratelimit import MemoryStore, Outcome, Rate, StoreUnavailable, Take
 
 logger = logging.getLogger("keeptrust.ratelimit")
 
@@ -107,6 +107,11 @@ class RateLimitPolicy(Policy):
             return ctx.target.id if ctx.target is not None else (ctx.model or "none")
         return ctx.client or "unknown"
 
+    def _key(self, ctx: RequestContext) -> str:
+        # The subject in braces is a Redis Cluster hash tag: a subject's keys share one slot, as
+        # the one-call script needs.
+        return f"{self.prefix}{{{self._subject(ctx)}}}"
+
     def _store_failed(self, exc: StoreUnavailable) -> None:
         self._store_errors += 1
         now = time.monotonic()
@@ -121,16 +126,19 @@ class RateLimitPolicy(Policy):
             self._last_error_log = now
 
     async def on_request(self, ctx: RequestContext) -> Any:
-        subject = self._subject(ctx)
-        key = self.prefix + subject
-        results: dict[str, Outcome] = {}
+        key = self._key(ctx)
+        # Tokens first: asking costs nothing, so a refusal there spends no request. A request needs
+        # one token of allowance left; its real cost is charged when the answer ends. Both in one
+        # atomic store call (one Redis round trip).
+        takes, kinds = [], []
+        if self.tokens is not None:
+            takes.append(Take(key + ":tokens", self.tokens, 1, charge=False))
+            kinds.append("tokens")
+        if self.requests is not None:
+            takes.append(Take(key + ":requests", self.requests, 1))
+            kinds.append("requests")
         try:
-            # Tokens first: asking costs nothing, so a refusal there spends no request. A request
-            # needs one token of allowance left; its real cost is charged when the answer ends.
-            if self.tokens is not None:
-                results["tokens"] = await self.store.take(key + ":tokens", self.tokens, 1, charge=False)
-            if self.requests is not None and all(r.allowed for r in results.values()):
-                results["requests"] = await self.store.take(key + ":requests", self.requests, 1)
+            results: dict[str, Outcome] = dict(zip(kinds, await self.store.take_all(takes), strict=False))
         except StoreUnavailable as exc:
             self._store_failed(exc)
             details = {"store": "unavailable"}
@@ -190,7 +198,7 @@ class RateLimitPolicy(Policy):
         if not tokens:
             return
         try:
-            await self.store.take(self.prefix + self._subject(ctx) + ":tokens", self.tokens, tokens, check=False)
+            await self.store.take(self._key(ctx) + ":tokens", self.tokens, tokens, check=False)
         except StoreUnavailable as exc:
             self._store_failed(exc)
             return

@@ -13,7 +13,7 @@ through while the key is within its allowance, and its tokens are charged at the
 the key into debt that later requests wait out.
 """
 
-from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable
+from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable, Take
 from keeptrust.ratelimit.memory import MemoryStore
 
-__all__ = ["MemoryStore", "Outcome", "Rate", "StoreUnavailable"]
+__all__ = ["MemoryStore", "Outcome", "Rate", "StoreUnavailable", "Take"]

@@ -65,9 +65,25 @@ def decide(
     return outcome(rate, True, new_tat - now), (new_tat if cost else None)
 
 
+@attrs.frozen
+class Take:
+    """One key's part of a decision (see ``Store.take_all``)."""
+
+    key: str
+    rate: Rate
+    cost: float
+    check: bool = True
+    charge: bool = True
+
+
 class Store(Protocol):
     """Where GCRA state lives. ``cost`` 0 with ``check`` asks whether a key is within its allowance."""
 
     async def take(self, key: str, rate: Rate, cost: float, *, check: bool = True, charge: bool = True) -> Outcome: ...
+
+    async def take_all(self, takes: list[Take]) -> list[Outcome]:
+        """Decide ``takes`` in order as one atomic step, stopping at the first refusal (the result
+        then ends with that refusal; later keys are neither decided nor charged)."""
+        ...
 
     async def aclose(self) -> None: ...

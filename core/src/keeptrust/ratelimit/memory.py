@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from keeptrust.ratelimit.gcra import Outcome, Rate, decide
+from keeptrust.ratelimit.gcra import Outcome, Rate, Take, decide
 
 # Keys whose allowance is full again carry no information; past this many entries they are dropped.
 SWEEP_AT = 100_000
@@ -24,6 +24,15 @@ class MemoryStore:
             if len(self._tats) > SWEEP_AT:
                 self._tats = {k: t for k, t in self._tats.items() if t > now}
         return result
+
+    async def take_all(self, takes: list[Take]) -> list[Outcome]:
+        results = []
+        for take in takes:  # no await in between: atomic on the event loop
+            result = await self.take(take.key, take.rate, take.cost, check=take.check, charge=take.charge)
+            results.append(result)
+            if not result.allowed:
+                break
+        return results
 
     async def aclose(self) -> None:
         self._tats.clear()

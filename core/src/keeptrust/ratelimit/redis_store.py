@@ -12,29 +12,38 @@ from typing import Any
 
 import trio
 
-from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable, outcome
+from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable, Take, outcome
 
-# ARGV: interval (µs per unit), tolerance (µs), cost (units), check (1/0), charge (1/0).
-# Returns {allowed, µs the TAT is ahead of now after the decision, µs until a denied request passes}.
+# One call decides several keys in order, atomically, stopping at the first refusal (a request's
+# token allowance, then its request count: one round trip). Per key, ARGV holds five values:
+# interval (µs per unit), tolerance (µs), cost (units), check (1/0), charge (1/0). Returns, per key
+# decided, {allowed, µs the TAT is ahead of now after the decision, µs until a refused key passes}.
 GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then tat = now end
-local new_tat = tat + cost * interval
-if ARGV[4] == '1' and new_tat - now > tolerance then
-  return {0, math.floor(tat - now), math.ceil(new_tat - tolerance - now)}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local base = (i - 1) * 5
+  local interval = tonumber(ARGV[base + 1])
+  local tolerance = tonumber(ARGV[base + 2])
+  local cost = tonumber(ARGV[base + 3])
+  local tat = tonumber(redis.call('GET', key))
+  if not tat or tat < now then tat = now end
+  local new_tat = tat + cost * interval
+  if ARGV[base + 4] == '1' and new_tat - now > tolerance then
+    out[#out + 1] = {0, math.floor(tat - now), math.ceil(new_tat - tolerance - now)}
+    return out
+  end
+  if ARGV[base + 5] ~= '1' then
+    out[#out + 1] = {1, math.floor(tat - now), 0}
+  else
+    if cost > 0 then
+      redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+    end
+    out[#out + 1] = {1, math.floor(new_tat - now), 0}
+  end
 end
-if ARGV[5] ~= '1' then
-  return {1, math.floor(tat - now), 0}
-end
-if cost > 0 then
-  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-end
-return {1, math.floor(new_tat - now), 0}
+return out
 """
 
 
@@ -65,20 +74,25 @@ class RedisStore:
         self._script = self._client.register_script(GCRA_LUA)
         self._limiter = trio.CapacityLimiter(max_connections)
 
-    def _call(self, key: str, rate: Rate, cost: float, check: bool, charge: bool) -> list[int]:
-        return self._script(
-            keys=[key],
-            args=[rate.interval * 1e6, rate.tolerance * 1e6, cost, int(check), int(charge)],
-        )
+    def _call(self, takes: list[Take]) -> list[list[int]]:
+        args: list[float] = []
+        for take in takes:
+            args += [take.rate.interval * 1e6, take.rate.tolerance * 1e6, take.cost, int(take.check), int(take.charge)]
+        return self._script(keys=[take.key for take in takes], args=args)
 
-    async def take(self, key: str, rate: Rate, cost: float, *, check: bool = True, charge: bool = True) -> Outcome:
+    async def take_all(self, takes: list[Take]) -> list[Outcome]:
         try:
-            allowed, ahead_us, retry_us = await trio.to_thread.run_sync(
-                self._call, key, rate, cost, check, charge, limiter=self._limiter, abandon_on_cancel=True
-            )
+            replies = await trio.to_thread.run_sync(self._call, takes, limiter=self._limiter, abandon_on_cancel=True)
         except self._errors as exc:
             raise StoreUnavailable(f"Redis did not answer ({type(exc).__name__})") from None
-        return outcome(rate, bool(allowed), ahead_us / 1e6, retry_us / 1e6)
+        return [
+            outcome(take.rate, bool(allowed), ahead_us / 1e6, retry_us / 1e6)
+            for take, (allowed, ahead_us, retry_us) in zip(takes, replies, strict=False)
+        ]
+
+    async def take(self, key: str, rate: Rate, cost: float, *, check: bool = True, charge: bool = True) -> Outcome:
+        (result,) = await self.take_all([Take(key, rate, cost, check, charge)])
+        return result
 
     async def ping(self) -> None:
         try:
