@@ -1,0 +1,1 @@
+"""keeptrust-console: ``kt audit serve``, a read-only web page over an audit log."""

@@ -1,0 +1,159 @@
+"""The questions the pages ask of the index: filtered, keyset-paged records and the overview's counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+
+PAGE = 50
+FILTER_FIELDS = ("since", "until", "outcome", "policy", "role", "target", "q")
+
+
+@attrs.frozen
+class Query:
+    """The records filters, from the query string (empty fields mean no filter)."""
+
+    since: str = ""  # ISO time or prefix, inclusive
+    until: str = ""  # ISO time or prefix, exclusive
+    outcome: str = ""
+    policy: str = ""
+    role: str = ""
+    target: str = ""
+    q: str = ""  # text in the request id
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> Query:
+        return cls(**{f: params.get(f, "").strip()[:200] for f in FILTER_FIELDS})
+
+    def params(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in FILTER_FIELDS if getattr(self, f)}
+
+    def encoded(self, **extra: str) -> str:
+        return urlencode({**self.params(), **extra})
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, args = ["type IN ('request', 'access')"], []
+        if self.since:
+            clauses.append("ts >= ?")
+            args.append(self.since)
+        if self.until:
+            clauses.append("ts < ?")
+            args.append(self.until)
+        if self.outcome:
+            if self.outcome in ("answered", "blocked", "upstream error", "refused", "other"):
+                clauses.append("family = ?")
+            else:
+                clauses.append("outcome = ?")
+            args.append(self.outcome)
+        for name in ("role", "target"):
+            if getattr(self, name):
+                clauses.append(f"{name} = ?")
+                args.append(getattr(self, name))
+        if self.policy:
+            clauses.append("id IN (SELECT rec FROM decision WHERE policy = ?)")
+            args.append(self.policy)
+        if self.q:
+            clauses.append("instr(request_id, ?) > 0")
+            args.append(self.q)
+        return " AND ".join(clauses), args
+
+
+COLUMNS = "id, ts, request_id, role, target, model, status, latency_ms, outcome, decisions, chain, seq"
+
+
+def page(db: sqlite3.Connection, query: Query, before: tuple[str, int] | None) -> tuple[list[tuple[Any, ...]], bool]:
+    """One page, newest first, strictly older than ``before`` (ts, id): keyset paging, so page
+    1000 costs what page 1 does. Returns the rows and whether there are more."""
+    where, args = query.where()
+    if before is not None:
+        where += " AND (ts, id) < (?, ?)"
+        args += list(before)
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM rec WHERE {where} ORDER BY ts DESC, id DESC LIMIT {PAGE + 1}", args
+    ).fetchall()
+    return rows[:PAGE], len(rows) > PAGE
+
+
+def count(db: sqlite3.Connection, query: Query) -> int:
+    where, args = query.where()
+    return db.execute(f"SELECT COUNT(*) FROM rec WHERE {where}", args).fetchone()[0]
+
+
+def matching(db: sqlite3.Connection, query: Query, batch: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+    """Every matching row, oldest first, in batches (for exports)."""
+    where, args = query.where()
+    after: tuple[str, int] = ("", 0)
+    while True:
+        rows = db.execute(
+            f"SELECT {COLUMNS}, src, off, len FROM rec WHERE {where} AND (coalesce(ts, ''), id) > (?, ?) "
+            f"ORDER BY coalesce(ts, ''), id LIMIT {batch}",
+            [*args, *after],
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1][1] or "", rows[-1][0])
+
+
+def choices(db: sqlite3.Connection) -> dict[str, list[str]]:
+    """The values the filter menus offer."""
+    return {
+        "outcome": [r[0] for r in db.execute("SELECT DISTINCT outcome FROM rec WHERE outcome IS NOT NULL ORDER BY 1")],
+        "policy": [r[0] for r in db.execute("SELECT DISTINCT policy FROM decision WHERE policy IS NOT NULL ORDER BY 1")],
+        "role": [r[0] for r in db.execute("SELECT DISTINCT role FROM rec WHERE role IS NOT NULL ORDER BY 1")],
+        "target": [r[0] for r in db.execute("SELECT DISTINCT target FROM rec WHERE target IS NOT NULL ORDER BY 1")],
+    }
+
+
+BUCKETS = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
+
+
+@attrs.frozen
+class Overview:
+    total: int
+    first_ts: str | None
+    last_ts: str | None
+    outcomes: list[tuple[str, int]]
+    targets: list[tuple[str | None, int]]
+    roles: list[tuple[str | None, int]]
+    decisions: list[tuple[str, str, int]]
+    bucket: int
+    series: list[tuple[float, dict[str, int]]]  # bucket start (epoch), count by family
+    other_types: list[tuple[str, int]]
+
+
+def overview(db: sqlite3.Connection, bars: int = 48) -> Overview:
+    base = "FROM rec WHERE type IN ('request', 'access')"
+    total, first, last, t0, t1 = db.execute(f"SELECT COUNT(*), MIN(ts), MAX(ts), MIN(t), MAX(t) {base}").fetchone()
+    span = (t1 or 0) - (t0 or 0)
+    bucket = next((b for b in BUCKETS if span / b < bars), BUCKETS[-1])
+    series: dict[float, dict[str, int]] = {}
+    if t0 is not None:
+        start = int(t0 // bucket)
+        for n in range(int((t1 or t0) // bucket) - start + 1):
+            series[(start + n) * bucket] = {}
+        for slot, fam, c in db.execute(
+            f"SELECT CAST(t / {bucket} AS INTEGER), family, COUNT(*) {base} AND t IS NOT NULL GROUP BY 1, 2"
+        ):
+            series.setdefault(slot * bucket, {})[fam or "other"] = c
+    return Overview(
+        total=total,
+        first_ts=first,
+        last_ts=last,
+        outcomes=db.execute(f"SELECT outcome, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC").fetchall(),
+        targets=db.execute(f"SELECT target, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
+        roles=db.execute(f"SELECT role, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
+        decisions=db.execute(
+            "SELECT coalesce(policy, '?'), coalesce(action, '?'), COUNT(*) FROM decision GROUP BY 1, 2 ORDER BY 1, 3 DESC"
+        ).fetchall(),
+        bucket=bucket,
+        series=sorted(series.items()),
+        other_types=db.execute(
+            "SELECT coalesce(type, '?'), COUNT(*) FROM rec WHERE type IS NULL OR type NOT IN ('request', 'access') "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall(),
+    )
