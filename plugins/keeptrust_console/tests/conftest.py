@@ -12,14 +12,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from keeptrust_console.app import ConsoleApp, Credential
+from keeptrust_console.index import Source
 
 from keeptrust import Block, Policy, hookimpl
 from keeptrust.audit.verify import Expectations
 from keeptrust.demo import FakeOpenAI
 from keeptrust.testing import BackgroundServer, openai_target, start_gateway
-
-from keeptrust_console.app import ConsoleApp, Credential
-from keeptrust_console.index import Source
 
 DEV_KEY = "dev-key-0123456789abcdef"
 ANALYST_KEY = "analyst-key-0123456789abcdef"
@@ -35,7 +34,11 @@ class ForbiddenWords(Policy):
     async def on_request(self, ctx: Any) -> Any:
         for message in ctx.body.get("messages", []):
             if "forbidden" in (message.get("content") or ""):
-                return Block("blocked: 1 forbidden term", reason="forbidden term", details={"category": "banned-term", "score": 0.97})
+                return Block(
+                    "blocked: 1 forbidden term",
+                    reason="forbidden term",
+                    details={"category": "banned-term", "score": 0.97},
+                )
         return None
 
 

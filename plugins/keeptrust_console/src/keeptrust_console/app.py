@@ -18,12 +18,14 @@ import orjson
 import trio
 
 from keeptrust.audit.verify import ChainReport
-
 from keeptrust_console import queries, render
 from keeptrust_console.index import Index, Source
 
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -107,13 +109,17 @@ class ConsoleApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.credential is not None and not self.credential.allows(headers.get("authorization")):
             await self._respond(
-                send, 401, render.error_page(401, "Sign in to read this audit log.", self.label),
+                send,
+                401,
+                render.error_page(401, "Sign in to read this audit log.", self.label),
                 [(b"www-authenticate", b'Basic realm="keeptrust audit", charset="UTF-8"')],
             )
             return
         if scope["method"] not in ("GET", "HEAD"):
             await self._respond(
-                send, 405, render.error_page(405, "This console is read-only: GET only.", self.label),
+                send,
+                405,
+                render.error_page(405, "This console is read-only: GET only.", self.label),
                 [(b"allow", b"GET, HEAD")],
             )
             return
@@ -182,7 +188,8 @@ class ConsoleApp:
         seq = int(seq_text)
         with self.index.reading() as db:
             row = db.execute(
-                "SELECT src, chain, seq, off, len, outcome FROM rec WHERE chain = ? AND seq = ? ORDER BY id DESC LIMIT 1",
+                "SELECT src, chain, seq, off, len, outcome FROM rec WHERE chain = ? AND seq = ? "
+                "ORDER BY id DESC LIMIT 1",
                 (chain, seq),
             ).fetchone()
         if row is None:
@@ -229,7 +236,19 @@ class ConsoleApp:
         return b"".join(orjson.dumps(r) + b"\n" for r in records if r is not None)
 
 
-CSV_HEADER = ["time", "request_id", "role", "target", "model", "status", "latency_ms", "outcome", "decisions", "chain", "seq"]
+CSV_HEADER = [
+    "time",
+    "request_id",
+    "role",
+    "target",
+    "model",
+    "status",
+    "latency_ms",
+    "outcome",
+    "decisions",
+    "chain",
+    "seq",
+]
 
 
 def _next_chunk(batches: Any, encode: Callable[[list[tuple[Any, ...]]], bytes]) -> bytes | None:
@@ -254,5 +273,7 @@ def _csv_rows(rows: list[tuple[Any, ...]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     for _id, ts, rid, role, target, model, status, latency, outcome, decisions, chain, seq, *_ in rows:
-        writer.writerow([_cell(v) for v in (ts, rid, role, target, model, status, latency, outcome, decisions, chain, seq)])
+        writer.writerow(
+            [_cell(v) for v in (ts, rid, role, target, model, status, latency, outcome, decisions, chain, seq)]
+        )
     return out.getvalue().encode()

@@ -64,13 +64,12 @@ def serve(
 
     PATH is an audit directory, a chain directory or a SQLite file; URL a database an installed sink
     reads (``postgresql://user@host/db#schema`` with keeptrust-postgres)."""
+    import trio
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
-    import trio
 
     from keeptrust.audit.signing import Keyring
     from keeptrust.audit.verify import Expectations
-
     from keeptrust_console.app import ConsoleApp, Credential
     from keeptrust_console.index import Source
 
@@ -79,7 +78,9 @@ def serve(
     if auth_env is not None:
         secret = os.environ.get(auth_env)
         if not secret or len(secret) < 12:
-            click.echo(f"error: environment variable {auth_env} must hold a credential of 12 or more characters", err=True)
+            click.echo(
+                f"error: environment variable {auth_env} must hold a credential of 12 or more characters", err=True
+            )
             sys.exit(2)
         credential = Credential(secret)
     elif not is_loopback(host):

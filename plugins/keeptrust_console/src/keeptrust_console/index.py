@@ -21,7 +21,6 @@ import orjson
 from keeptrust.audit.record import parse_ts
 from keeptrust.audit.segments import segments
 from keeptrust.audit.verify import ChainReport, Expectations, find_logs, verify_chain_dir, verify_sqlite
-
 from keeptrust_console.outcomes import family, outcome
 
 BATCH = 5000

@@ -11,7 +11,6 @@ from keeptrust.hookspecs import hookimpl
 def register_commands(cli: Any) -> None:
     # The same group object whichever plugin registers first: the core's ``kt audit``.
     from keeptrust.builtins.audit_commands import audit
-
     from keeptrust_console.command import serve
 
     audit.add_command(serve)

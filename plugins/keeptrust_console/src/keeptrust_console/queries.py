@@ -103,7 +103,9 @@ def choices(db: sqlite3.Connection) -> dict[str, list[str]]:
     """The values the filter menus offer."""
     return {
         "outcome": [r[0] for r in db.execute("SELECT DISTINCT outcome FROM rec WHERE outcome IS NOT NULL ORDER BY 1")],
-        "policy": [r[0] for r in db.execute("SELECT DISTINCT policy FROM decision WHERE policy IS NOT NULL ORDER BY 1")],
+        "policy": [
+            r[0] for r in db.execute("SELECT DISTINCT policy FROM decision WHERE policy IS NOT NULL ORDER BY 1")
+        ],
         "role": [r[0] for r in db.execute("SELECT DISTINCT role FROM rec WHERE role IS NOT NULL ORDER BY 1")],
         "target": [r[0] for r in db.execute("SELECT DISTINCT target FROM rec WHERE target IS NOT NULL ORDER BY 1")],
     }
@@ -148,7 +150,8 @@ def overview(db: sqlite3.Connection, bars: int = 48) -> Overview:
         targets=db.execute(f"SELECT target, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
         roles=db.execute(f"SELECT role, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
         decisions=db.execute(
-            "SELECT coalesce(policy, '?'), coalesce(action, '?'), COUNT(*) FROM decision GROUP BY 1, 2 ORDER BY 1, 3 DESC"
+            "SELECT coalesce(policy, '?'), coalesce(action, '?'), COUNT(*) FROM decision "
+            "GROUP BY 1, 2 ORDER BY 1, 3 DESC"
         ).fetchall(),
         bucket=bucket,
         series=sorted(series.items()),

@@ -10,7 +10,6 @@ from typing import Any
 
 from keeptrust.audit.query import terminal_safe
 from keeptrust.audit.verify import ChainReport
-
 from keeptrust_console.queries import Overview, Query
 
 COLOURS = {
@@ -41,7 +40,10 @@ def layout(title: str, body: str, source: str) -> str:
 
 def chain_state(reports: list[ChainReport]) -> str:
     if not reports:
-        return '<section id=chains><h2>Chain state</h2><p class="state bad" id=chain-summary>No audit log found.</p></section>'
+        return (
+            "<section id=chains><h2>Chain state</h2>"
+            '<p class="state bad" id=chain-summary>No audit log found.</p></section>'
+        )
     broken = [r for r in reports if not r.ok]
     if broken:
         summary = f'<p class="state bad" id=chain-summary>BROKEN: {len(broken)} of {len(reports)} chain(s)</p>'
@@ -52,7 +54,7 @@ def chain_state(reports: list[ChainReport]) -> str:
     for r in reports:
         if r.ok:
             span = f"verified up to record {r.last_seq}" if r.records else "verified (no records kept)"
-            state = f'<td class=ok>{esc(span)} (seq {esc(r.first_seq)}–{esc(r.last_seq)})</td>'
+            state = f"<td class=ok>{esc(span)} (seq {esc(r.first_seq)}&ndash;{esc(r.last_seq)})</td>"
         else:
             upto = f"verified up to record {r.last_seq}; " if r.last_seq is not None else ""
             state = f"<td class=bad>{esc(upto)}broken: {esc(r.problem)}</td>"
@@ -72,7 +74,9 @@ def anchors_section(anchors: list[dict[str, Any]]) -> str:
     items = []
     for a in anchors:
         pruned_at = a.get("pruned_at")
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(pruned_at)) if isinstance(pruned_at, int | float) else "?"
+        when = (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(pruned_at)) if isinstance(pruned_at, int | float) else "?"
+        )
         through = a.get("pruned_through_seq")
         if through is None and isinstance(a.get("pruned"), list) and a["pruned"]:
             through = a["pruned"][-1].get("last_seq")
@@ -107,7 +111,9 @@ def chart(ov: Overview) -> str:
     for frac in (0, 0.5, 1):
         y = 8 + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{round(peak * frac)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{round(peak * frac)}</text>'
+        )
     for i, (start, counts) in enumerate(ov.series):
         x = left + i * bar_w
         y = 8 + plot_h
@@ -144,11 +150,12 @@ def _count_table(title: str, ident: str, rows: list[tuple[Any, ...]], link: str 
         if link and keys[0] is not None:
             cell = f'<a href="/records?{esc(Query(**{link: str(keys[0])}).encoded())}">{cell}</a>'
         body.append(f"<tr><td>{cell}</td><td class=num>{n}</td></tr>")
-    return f"<div class=card id={ident}><h3>{esc(title)}</h3><table>{''.join(body) or '<tr><td>none</td></tr>'}</table></div>"
+    rows_html = "".join(body) or "<tr><td>none</td></tr>"
+    return f"<div class=card id={ident}><h3>{esc(title)}</h3><table>{rows_html}</table></div>"
 
 
 def overview_page(ov: Overview, reports: list[ChainReport], anchors: list[dict[str, Any]], source: str) -> str:
-    span = f"{esc(ov.first_ts)} – {esc(ov.last_ts)}" if ov.total else "no requests"
+    span = f"{esc(ov.first_ts)} &ndash; {esc(ov.last_ts)}" if ov.total else "no requests"
     other = ", ".join(f"{esc(t)}: {n}" for t, n in ov.other_types)
     body = (
         f"<h1>Overview</h1><p class=lead><strong id=total>{ov.total}</strong> request record(s), {span}"
@@ -196,7 +203,8 @@ def records_page(
         '<button type=submit id=apply>Filter</button> <a href="/records">clear</a></form>'
     )
     exports = (
-        f'<p class=exports>{total} matching · export: <a id=export-jsonl href="/export.jsonl?{esc(query.encoded())}">JSON Lines</a>'
+        f"<p class=exports><span id=matching>{total}</span> matching · export: "
+        f'<a id=export-jsonl href="/export.jsonl?{esc(query.encoded())}">JSON Lines</a>'
         f' · <a id=export-csv href="/export.csv?{esc(query.encoded())}">CSV</a></p>'
     )
     trs = []
