@@ -47,7 +47,9 @@ def register_policies(register: Any) -> None:
     register(ForbiddenWords)
 
 
-def write_gateway_log(directory: Path, **audit: Any) -> Path:
+def write_gateway_log(
+    directory: Path, environ: dict[str, str] | None = None, plugins: str = "none", **audit: Any
+) -> Path:
     """Run a real gateway (openai client in front, fake upstream behind) and return its audit dir."""
     upstream = BackgroundServer(FakeOpenAI()).start()
     config = {
@@ -75,7 +77,7 @@ def write_gateway_log(directory: Path, **audit: Any) -> Path:
             },
         },
     }
-    environ = {"KEEPTRUST_LOAD_PLUGINS": "none", "DEV_KEY": DEV_KEY, "ANALYST_KEY": ANALYST_KEY}
+    environ = {"KEEPTRUST_LOAD_PLUGINS": plugins, "DEV_KEY": DEV_KEY, "ANALYST_KEY": ANALYST_KEY, **(environ or {})}
     gw = start_gateway(config, environ=environ, extra_plugins=[sys.modules[__name__]])
     try:
         for i in range(ANSWERED):
