@@ -167,8 +167,8 @@ class ConsoleApp:
     # ------------------------------------------------------------------ pages (worker threads)
     def _overview(self) -> str:
         reports, anchors = self._verification()
-        with self.index.reading() as db:
-            ov = queries.overview(db)
+        with self.index.reading():
+            ov = queries.overview(self.index.totals)
         return render.overview_page(ov, reports, anchors, self.label)
 
     def _records(self, params: dict[str, str]) -> str:

@@ -8,17 +8,19 @@ from the log itself, so a detail view shows exactly what is stored.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import orjson
 
-from keeptrust.audit.record import parse_ts
 from keeptrust.audit.segments import segments
 from keeptrust.audit.verify import ChainReport, Expectations, find_logs, verify_chain_dir, verify_sqlite
 from keeptrust_console.outcomes import family, outcome
@@ -32,6 +34,9 @@ CREATE TABLE rec (
     decisions TEXT, src INTEGER, off INTEGER, len INTEGER
 );
 CREATE TABLE decision (rec INTEGER, policy TEXT, action TEXT);
+"""
+# Created after the first load: building an index once is faster than keeping it up row by row.
+INDEXES = """
 CREATE INDEX rec_ts ON rec (ts, id);
 CREATE INDEX rec_outcome ON rec (outcome, ts, id);
 CREATE INDEX rec_role ON rec (role, ts, id);
@@ -40,6 +45,12 @@ CREATE INDEX rec_chain ON rec (chain, seq);
 CREATE INDEX decision_policy ON decision (policy, rec);
 CREATE INDEX decision_rec ON decision (rec);
 """
+
+
+_REC_COLUMNS = (
+    "id, chain, seq, ts, t, type, request_id, role, target, model, status, latency_ms, outcome, family, "
+    "decisions, src, off, len"
+)
 
 
 @attrs.define
@@ -58,6 +69,41 @@ def _decision_summary(record: dict[str, Any]) -> str:
         if isinstance(d, dict):
             parts.append(f"{d.get('policy')}:{d.get('action')}")
     return " ".join(parts)
+
+
+@attrs.define
+class Totals:
+    """The overview's counts, kept up to date as records are indexed (so the overview of a million
+    records costs what the overview of ten does)."""
+
+    total: int = 0
+    first_ts: str | None = None
+    last_ts: str | None = None
+    outcomes: Counter[str] = attrs.Factory(Counter)
+    targets: Counter[str | None] = attrs.Factory(Counter)
+    roles: Counter[str | None] = attrs.Factory(Counter)
+    decisions: Counter[tuple[str | None, str | None]] = attrs.Factory(Counter)
+    minutes: Counter[tuple[int, str]] = attrs.Factory(Counter)  # (epoch minute, outcome family)
+    other_types: Counter[str] = attrs.Factory(Counter)
+
+    def add(self, row: tuple[Any, ...], decisions: list[tuple[int, str | None, str | None]]) -> None:
+        ts, t, kind, role, target, out, fam = row[3], row[4], row[5], row[7], row[8], row[12], row[13]
+        for _, policy, action in decisions:
+            self.decisions[(policy, action)] += 1
+        if out is None:
+            self.other_types[kind or "?"] += 1
+            return
+        self.total += 1
+        if ts is not None:
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
+            if self.last_ts is None or ts > self.last_ts:
+                self.last_ts = ts
+        self.outcomes[out] += 1
+        self.targets[target] += 1
+        self.roles[role] += 1
+        if t is not None:
+            self.minutes[(int(t // 60), fam)] += 1
 
 
 class Source:
@@ -151,6 +197,10 @@ class Index:
         self.by_path: dict[Path, _Segment] = {}
         self.table_seq: dict[tuple[int, str], int] = {}  # (table number, chain) -> last indexed seq
         self.generation = 0
+        self.next_id = 0
+        self.totals = Totals()
+        self.recount = False
+        self.indexed = False
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -166,8 +216,14 @@ class Index:
                 changed = self._refresh_chains() | self._refresh_tables()
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self.recount = True
                 raise
             self.db.execute("COMMIT")
+            if self.recount:
+                self._recount()
+            if not self.indexed:
+                self.db.executescript(INDEXES)
+                self.indexed = True
             if changed:
                 self.generation += 1
             return changed
@@ -200,6 +256,16 @@ class Index:
             self._forget("src = ?", (seg.number,))
             changed = True
         return changed
+
+    def _recount(self) -> None:
+        totals = Totals()
+        decisions: dict[int, list[tuple[int, str | None, str | None]]] = {}
+        for rec, policy, action in self.db.execute("SELECT rec, policy, action FROM decision"):
+            decisions.setdefault(rec, []).append((rec, policy, action))
+        for row in self.db.execute(f"SELECT {_REC_COLUMNS} FROM rec"):
+            totals.add(row, decisions.get(row[0], []))
+        self.totals = totals
+        self.recount = False
 
     def _read_segment(self, seg: _Segment) -> bool:
         rows = []
@@ -250,12 +316,14 @@ class Index:
         return changed
 
     def _forget(self, where: str, args: tuple[Any, ...]) -> None:
+        self.recount = True  # rare (a rewritten or pruned segment): recount from the index after
         self.db.execute(f"DELETE FROM decision WHERE rec IN (SELECT id FROM rec WHERE {where})", args)
         self.db.execute(f"DELETE FROM rec WHERE {where}", args)
 
     def _add(self, rows: list[tuple[dict[str, Any], int, int | None, int | None]]) -> None:
-        cur = self.db.cursor()
+        recs, decisions = [], []
         for record, src, off, length in rows:
+            self.next_id += 1
             kind = record.get("type")
             if kind not in ("request", "access"):
                 out = fam = None
@@ -263,20 +331,15 @@ class Index:
                 out = outcome(record)
                 fam = family(out)
             ts = record.get("ts") if isinstance(record.get("ts"), str) else None
-            try:
-                t = parse_ts(ts) if ts else None
-            except ValueError:
-                t = None
             status = record.get("status") if isinstance(record.get("status"), int) else None
             latency = record.get("latency_ms") if isinstance(record.get("latency_ms"), int | float) else None
-            cur.execute(
-                "INSERT INTO rec (chain, seq, ts, t, type, request_id, role, target, model, status, latency_ms,"
-                " outcome, family, decisions, src, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            recs.append(
                 (
+                    self.next_id,
                     _text(record.get("chain")),
                     record.get("seq") if isinstance(record.get("seq"), int) else None,
                     ts,
-                    t,
+                    _epoch(ts),
                     _text(kind),
                     _text(record.get("request_id")),
                     _text(record.get("role")),
@@ -290,15 +353,17 @@ class Index:
                     src,
                     off,
                     length,
-                ),
+                )
             )
-            rec = cur.lastrowid
-            for d in record.get("decisions") or ():
-                if isinstance(d, dict):
-                    cur.execute(
-                        "INSERT INTO decision (rec, policy, action) VALUES (?, ?, ?)",
-                        (rec, _text(d.get("policy")), _text(d.get("action"))),
-                    )
+            mine = [
+                (self.next_id, _text(d.get("policy")), _text(d.get("action")))
+                for d in record.get("decisions") or ()
+                if isinstance(d, dict)
+            ]
+            decisions.extend(mine)
+            self.totals.add(recs[-1], mine)
+        self.db.executemany(f"INSERT INTO rec ({_REC_COLUMNS}) VALUES ({', '.join('?' * 18)})", recs)
+        self.db.executemany("INSERT INTO decision (rec, policy, action) VALUES (?, ?, ?)", decisions)
 
     # ------------------------------------------------------------------ reading records back
     def load(self, rows: list[tuple[int, str, int, int | None, int | None]]) -> list[dict[str, Any] | None]:
@@ -325,6 +390,22 @@ class Index:
             except OSError:
                 out.append(None)
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(prefix: str) -> float:
+    return datetime.fromisoformat(prefix + "+00:00").timestamp()
+
+
+def _epoch(ts: str | None) -> float | None:
+    """Epoch seconds of an RFC 3339 UTC time as records write it (``2026-11-26T13:20:00.123Z``);
+    records of one second share the parse of its prefix."""
+    if not ts or len(ts) < 20 or not ts.endswith("Z"):
+        return None
+    try:
+        return _second(ts[:19]) + (float(ts[19:-1]) if len(ts) > 20 else 0.0)
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str | None:

@@ -128,35 +128,31 @@ class Overview:
     other_types: list[tuple[str, int]]
 
 
-def overview(db: sqlite3.Connection, bars: int = 48) -> Overview:
-    base = "FROM rec WHERE type IN ('request', 'access')"
-    total, first, last, t0, t1 = db.execute(f"SELECT COUNT(*), MIN(ts), MAX(ts), MIN(t), MAX(t) {base}").fetchone()
-    span = (t1 or 0) - (t0 or 0)
-    bucket = next((b for b in BUCKETS if span / b < bars), BUCKETS[-1])
+def overview(totals: Any, bars: int = 48) -> Overview:
+    """The overview from the index's running totals (``keeptrust_console.index.Totals``)."""
+    minutes = sorted(totals.minutes.items())
+    bucket = BUCKETS[-1]
     series: dict[float, dict[str, int]] = {}
-    if t0 is not None:
-        start = int(t0 // bucket)
-        for n in range(int((t1 or t0) // bucket) - start + 1):
+    if minutes:
+        first, last = minutes[0][0][0] * 60, minutes[-1][0][0] * 60
+        bucket = next((b for b in BUCKETS if (last - first) / b < bars), BUCKETS[-1])
+        start = first // bucket
+        for n in range(last // bucket - start + 1):
             series[(start + n) * bucket] = {}
-        for slot, fam, c in db.execute(
-            f"SELECT CAST(t / {bucket} AS INTEGER), family, COUNT(*) {base} AND t IS NOT NULL GROUP BY 1, 2"
-        ):
-            series.setdefault(slot * bucket, {})[fam or "other"] = c
+        for (minute, fam), c in minutes:
+            slot = series.setdefault(minute * 60 // bucket * bucket, {})
+            slot[fam] = slot.get(fam, 0) + c
     return Overview(
-        total=total,
-        first_ts=first,
-        last_ts=last,
-        outcomes=db.execute(f"SELECT outcome, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC").fetchall(),
-        targets=db.execute(f"SELECT target, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
-        roles=db.execute(f"SELECT role, COUNT(*) {base} GROUP BY 1 ORDER BY 2 DESC LIMIT 10").fetchall(),
-        decisions=db.execute(
-            "SELECT coalesce(policy, '?'), coalesce(action, '?'), COUNT(*) FROM decision "
-            "GROUP BY 1, 2 ORDER BY 1, 3 DESC"
-        ).fetchall(),
+        total=totals.total,
+        first_ts=totals.first_ts,
+        last_ts=totals.last_ts,
+        outcomes=totals.outcomes.most_common(),
+        targets=totals.targets.most_common(10),
+        roles=totals.roles.most_common(10),
+        decisions=sorted(
+            ((p or "?", a or "?", c) for (p, a), c in totals.decisions.items()), key=lambda r: (r[0], -r[2])
+        ),
         bucket=bucket,
         series=sorted(series.items()),
-        other_types=db.execute(
-            "SELECT coalesce(type, '?'), COUNT(*) FROM rec WHERE type IS NULL OR type NOT IN ('request', 'access') "
-            "GROUP BY 1 ORDER BY 1"
-        ).fetchall(),
+        other_types=sorted(totals.other_types.items()),
     )
