@@ -127,3 +127,25 @@ def console(log_copy: Path) -> Iterator[BackgroundServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def postgres_location() -> Iterator[str]:
+    """A fresh schema in the test PostgreSQL (``KEEPTRUST_TEST_POSTGRES_DSN``), dropped afterwards."""
+    import os
+    import secrets
+
+    dsn = os.environ.get("KEEPTRUST_TEST_POSTGRES_DSN")
+    if not dsn:
+        message = 'PostgreSQL is not available: run `eval "$(scripts/test-services)"`'
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    pytest.importorskip("keeptrust_postgres")
+    import psycopg
+    from psycopg import sql
+
+    schema = "kt_console_" + secrets.token_hex(4)
+    yield f"{dsn}#{schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
