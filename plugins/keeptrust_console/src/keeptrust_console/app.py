@@ -74,6 +74,7 @@ class ConsoleApp:
         self._refreshed = 0.0
         self._verified: tuple[Any, float, list[ChainReport], list[dict[str, Any]]] | None = None
         self._refresh_lock = trio.Lock()
+        self._overview_cache: tuple[int, queries.Overview] | None = None
 
     def prepare(self) -> None:
         """Build the index (at start, before serving)."""
@@ -168,7 +169,9 @@ class ConsoleApp:
     def _overview(self) -> str:
         reports, anchors = self._verification()
         with self.index.reading():
-            ov = queries.overview(self.index.totals)
+            if self._overview_cache is None or self._overview_cache[0] != self.index.generation:
+                self._overview_cache = (self.index.generation, queries.overview(self.index.totals))
+            ov = self._overview_cache[1]
         return render.overview_page(ov, reports, anchors, self.label)
 
     def _records(self, params: dict[str, str]) -> str:
@@ -181,7 +184,7 @@ class ConsoleApp:
         with self.index.reading() as db:
             rows, more = queries.page(db, query, before)
             total = queries.count(db, query)
-            choices = queries.choices(db)
+            choices = queries.choices(self.index.totals)
         return render.records_page(query, rows, more, total, choices, self.label, before is None)
 
     def _record(self, path: str) -> str:

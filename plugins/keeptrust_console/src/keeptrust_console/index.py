@@ -39,6 +39,7 @@ CREATE TABLE decision (rec INTEGER, policy TEXT, action TEXT);
 INDEXES = """
 CREATE INDEX rec_ts ON rec (ts, id);
 CREATE INDEX rec_outcome ON rec (outcome, ts, id);
+CREATE INDEX rec_family ON rec (family, ts, id);
 CREATE INDEX rec_role ON rec (role, ts, id);
 CREATE INDEX rec_target ON rec (target, ts, id);
 CREATE INDEX rec_chain ON rec (chain, seq);
@@ -84,6 +85,9 @@ class Totals:
     roles: Counter[str | None] = attrs.Factory(Counter)
     decisions: Counter[tuple[str | None, str | None]] = attrs.Factory(Counter)
     minutes: Counter[tuple[int, str]] = attrs.Factory(Counter)  # (epoch minute, outcome family)
+    hours: Counter[tuple[int, str]] = attrs.Factory(Counter)  # the same by hour, for long spans
+    t_min: float | None = None
+    t_max: float | None = None
     other_types: Counter[str] = attrs.Factory(Counter)
 
     def add(self, row: tuple[Any, ...], decisions: list[tuple[int, str | None, str | None]]) -> None:
@@ -104,6 +108,11 @@ class Totals:
         self.roles[role] += 1
         if t is not None:
             self.minutes[(int(t // 60), fam)] += 1
+            self.hours[(int(t // 3600), fam)] += 1
+            if self.t_min is None or t < self.t_min:
+                self.t_min = t
+            if self.t_max is None or t > self.t_max:
+                self.t_max = t
 
 
 class Source:

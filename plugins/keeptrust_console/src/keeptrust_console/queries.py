@@ -78,9 +78,15 @@ def page(db: sqlite3.Connection, query: Query, before: tuple[str, int] | None) -
     return rows[:PAGE], len(rows) > PAGE
 
 
-def count(db: sqlite3.Connection, query: Query) -> int:
+COUNT_CAP = 10_000
+
+
+def count(db: sqlite3.Connection, query: Query) -> tuple[int, bool]:
+    """How many records match, counted up to ``COUNT_CAP`` (so a broad filter on a million records
+    stays fast); the flag says the cap was reached."""
     where, args = query.where()
-    return db.execute(f"SELECT COUNT(*) FROM rec WHERE {where}", args).fetchone()[0]
+    n = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM rec WHERE {where} LIMIT {COUNT_CAP + 1})", args).fetchone()[0]
+    return min(n, COUNT_CAP), n > COUNT_CAP
 
 
 def matching(db: sqlite3.Connection, query: Query, batch: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
@@ -89,25 +95,23 @@ def matching(db: sqlite3.Connection, query: Query, batch: int = 2000) -> Iterato
     after: tuple[str, int] = ("", 0)
     while True:
         rows = db.execute(
-            f"SELECT {COLUMNS}, src, off, len FROM rec WHERE {where} AND (coalesce(ts, ''), id) > (?, ?) "
-            f"ORDER BY coalesce(ts, ''), id LIMIT {batch}",
+            f"SELECT {COLUMNS}, src, off, len FROM rec WHERE {where} AND (ts, id) > (?, ?) "
+            f"ORDER BY ts, id LIMIT {batch}",
             [*args, *after],
         ).fetchall()
         if not rows:
             return
         yield rows
-        after = (rows[-1][1] or "", rows[-1][0])
+        after = (rows[-1][1], rows[-1][0])
 
 
-def choices(db: sqlite3.Connection) -> dict[str, list[str]]:
-    """The values the filter menus offer."""
+def choices(totals: Any) -> dict[str, list[str]]:
+    """The values the filter menus offer, from the index's running totals."""
     return {
-        "outcome": [r[0] for r in db.execute("SELECT DISTINCT outcome FROM rec WHERE outcome IS NOT NULL ORDER BY 1")],
-        "policy": [
-            r[0] for r in db.execute("SELECT DISTINCT policy FROM decision WHERE policy IS NOT NULL ORDER BY 1")
-        ],
-        "role": [r[0] for r in db.execute("SELECT DISTINCT role FROM rec WHERE role IS NOT NULL ORDER BY 1")],
-        "target": [r[0] for r in db.execute("SELECT DISTINCT target FROM rec WHERE target IS NOT NULL ORDER BY 1")],
+        "outcome": sorted(totals.outcomes),
+        "policy": sorted({p for p, _ in totals.decisions if p is not None}),
+        "role": sorted(r for r in totals.roles if r is not None),
+        "target": sorted(t for t in totals.targets if t is not None),
     }
 
 
@@ -130,17 +134,18 @@ class Overview:
 
 def overview(totals: Any, bars: int = 48) -> Overview:
     """The overview from the index's running totals (``keeptrust_console.index.Totals``)."""
-    minutes = sorted(totals.minutes.items())
     bucket = BUCKETS[-1]
     series: dict[float, dict[str, int]] = {}
-    if minutes:
-        first, last = minutes[0][0][0] * 60, minutes[-1][0][0] * 60
+    if totals.t_min is not None:
+        first, last = int(totals.t_min), int(totals.t_max)
         bucket = next((b for b in BUCKETS if (last - first) / b < bars), BUCKETS[-1])
+        # Hour counts serve every bucket of an hour or more: fewer entries to add up on long logs.
+        unit, counts = (3600, totals.hours) if bucket % 3600 == 0 else (60, totals.minutes)
         start = first // bucket
         for n in range(last // bucket - start + 1):
             series[(start + n) * bucket] = {}
-        for (minute, fam), c in minutes:
-            slot = series.setdefault(minute * 60 // bucket * bucket, {})
+        for (when, fam), c in counts.items():
+            slot = series.setdefault(when * unit // bucket * bucket, {})
             slot[fam] = slot.get(fam, 0) + c
     return Overview(
         total=totals.total,

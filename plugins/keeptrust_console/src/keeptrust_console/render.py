@@ -186,7 +186,7 @@ def records_page(
     query: Query,
     rows: list[tuple[Any, ...]],
     more: bool,
-    total: int,
+    total: tuple[int, bool],
     choices: dict[str, list[str]],
     source: str,
     first_page: bool,
@@ -203,7 +203,7 @@ def records_page(
         '<button type=submit id=apply>Filter</button> <a href="/records">clear</a></form>'
     )
     exports = (
-        f"<p class=exports><span id=matching>{total}</span> matching · export: "
+        f"<p class=exports><span id=matching>{total[0]}{'+' if total[1] else ''}</span> matching · export: "
         f'<a id=export-jsonl href="/export.jsonl?{esc(query.encoded())}">JSON Lines</a>'
         f' · <a id=export-csv href="/export.csv?{esc(query.encoded())}">CSV</a></p>'
     )
