@@ -146,3 +146,36 @@ def test_cli_refuses_a_public_bind_without_a_credential(log_copy):
         env=env,
     )
     assert result.returncode == 2 and "12 or more characters" in result.stderr and "short" not in result.stderr
+
+
+def test_kt_audit_serve_serves_the_page_with_a_key(log_copy):
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key = "console-key-for-the-cli-test"
+    env = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "console", "CONSOLE_KEY": key}
+    proc = subprocess.Popen(
+        [KT, "audit", "serve", str(log_copy), "--listen", f"127.0.0.1:{port}", "--auth-env", "CONSOLE_KEY"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", headers={"authorization": f"Bearer {key}"})
+                break
+            except httpx.ConnectError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()
+                time.sleep(0.2)
+        assert response.status_code == 200 and "VERIFIED: 1 chain(s)" in response.text
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    output = proc.stdout.read().decode()
+    assert "indexed" in output and key not in output
