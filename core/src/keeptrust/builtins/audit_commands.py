@@ -100,18 +100,9 @@ def verify(
     What the log promises comes from the operator (--policy-config, flags), never from files in the
     log directory: by default every record must be hash-chained and every chain must have its head."""
     from keeptrust.audit.query import terminal_safe
-    from keeptrust.audit.signing import Keyring
-    from keeptrust.audit.verify import Expectations, summary_lines, verify_path
+    from keeptrust.audit.verify import summary_lines, verify_path
 
-    immutable = not not_hash_chained
-    keys = [_key_from_env(*_name_and_id(spec)) for spec in key_envs]
-    if config_path is not None:
-        block = _audit_block(config_path)
-        if block is not None:
-            immutable = immutable and block.immutable
-            if block.signing_key_ref is not None and not key_envs:
-                keys.append(_key_from_env(block.signing_key_ref.env, block.signing_key_id))
-    expect = Expectations(immutable=immutable, require_head=not allow_missing_head, keys=Keyring(keys))
+    expect = operator_expectations(config_path, key_envs, allow_missing_head, not_hash_chained)
     if isinstance(path, str):
         from keeptrust.audit.tables import verify_tables
 
@@ -132,6 +123,25 @@ def verify(
         else:
             click.echo(f"OK: {len(reports)} chain(s), {sum(r.records for r in reports)} record(s) verified")
     sys.exit(1 if failed or not reports else 0)
+
+
+def operator_expectations(
+    config_path: str | None, key_envs: tuple[str, ...], allow_missing_head: bool, not_hash_chained: bool
+) -> Any:
+    """The ``Expectations`` of ``kt audit verify``'s options (``kt audit serve`` takes the same ones);
+    exits with a message when a key or the config is unusable."""
+    from keeptrust.audit.signing import Keyring
+    from keeptrust.audit.verify import Expectations
+
+    immutable = not not_hash_chained
+    keys = [_key_from_env(*_name_and_id(spec)) for spec in key_envs]
+    if config_path is not None:
+        block = _audit_block(config_path)
+        if block is not None:
+            immutable = immutable and block.immutable
+            if block.signing_key_ref is not None and not key_envs:
+                keys.append(_key_from_env(block.signing_key_ref.env, block.signing_key_id))
+    return Expectations(immutable=immutable, require_head=not allow_missing_head, keys=Keyring(keys))
 
 
 def _name_and_id(spec: str) -> tuple[str, str | None]:

@@ -18,6 +18,7 @@ import orjson
 import trio
 
 from keeptrust.audit.verify import ChainReport
+from keeptrust.demo.asgi import lifespan
 from keeptrust_console import queries, render
 from keeptrust_console.index import Index, Source
 
@@ -101,13 +102,8 @@ class ConsoleApp:
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

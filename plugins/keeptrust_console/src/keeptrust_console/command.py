@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from keeptrust.builtins.audit_commands import _PATH_ARG, _audit_block, _key_from_env, _name_and_id
+from keeptrust.builtins.audit_commands import _PATH_ARG, operator_expectations
 
 DEFAULT_LISTEN = "127.0.0.1:41090"
 
@@ -68,8 +68,6 @@ def serve(
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
-    from keeptrust.audit.signing import Keyring
-    from keeptrust.audit.verify import Expectations
     from keeptrust_console.app import ConsoleApp, Credential
     from keeptrust_console.index import Source
 
@@ -91,15 +89,7 @@ def serve(
         )
         sys.exit(2)
 
-    immutable = not not_hash_chained
-    keys = [_key_from_env(*_name_and_id(spec)) for spec in key_envs]
-    if config_path is not None:
-        block = _audit_block(config_path)
-        if block is not None:
-            immutable = immutable and block.immutable
-            if block.signing_key_ref is not None and not key_envs:
-                keys.append(_key_from_env(block.signing_key_ref.env, block.signing_key_id))
-    expect = Expectations(immutable=immutable, require_head=not allow_missing_head, keys=Keyring(keys))
+    expect = operator_expectations(config_path, key_envs, allow_missing_head, not_hash_chained)
     source = Source(path if isinstance(path, str) else Path(path), expect)
     app = ConsoleApp(source, credential)
     started = time.monotonic()
