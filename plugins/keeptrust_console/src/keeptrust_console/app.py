@@ -138,7 +138,8 @@ class ConsoleApp:
             elif path.startswith("/record/"):
                 page = await trio.to_thread.run_sync(self._record, path)
             elif path in ("/export.csv", "/export.jsonl"):
-                await self._export(send, queries.Query.from_params(params), path.endswith(".csv"), head)
+                query = await trio.to_thread.run_sync(self._query, params)
+                await self._export(send, query, path.endswith(".csv"), head)
                 return
             else:
                 raise NotFound(f"No page at {path}.")
@@ -170,8 +171,12 @@ class ConsoleApp:
             ov = self._overview_cache[1]
         return render.overview_page(ov, reports, anchors, self.label)
 
+    def _query(self, params: dict[str, str]) -> queries.Query:
+        with self.index.reading():
+            return queries.Query.from_params(params, self.index.totals)
+
     def _records(self, params: dict[str, str]) -> str:
-        query = queries.Query.from_params(params)
+        query = self._query(params)
         before = None
         if params.get("before"):
             ts, _, rid = params["before"].rpartition("|")

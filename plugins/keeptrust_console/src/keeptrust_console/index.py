@@ -44,7 +44,7 @@ CREATE INDEX rec_role ON rec (role, ts, id);
 CREATE INDEX rec_target ON rec (target, ts, id);
 CREATE INDEX rec_chain ON rec (chain, seq);
 CREATE INDEX decision_policy ON decision (policy, rec);
-CREATE INDEX decision_rec ON decision (rec);
+CREATE INDEX decision_rec ON decision (rec, policy);
 """
 
 

@@ -24,10 +24,17 @@ class Query:
     role: str = ""
     target: str = ""
     q: str = ""  # text in the request id
+    # Not a filter: whether the policy decided on at least 1 % of the records (chooses the plan).
+    frequent_policy: bool = False
 
     @classmethod
-    def from_params(cls, params: dict[str, str]) -> Query:
-        return cls(**{f: params.get(f, "").strip()[:200] for f in FILTER_FIELDS})
+    def from_params(cls, params: dict[str, str], totals: Any = None) -> Query:
+        values = {f: params.get(f, "").strip()[:200] for f in FILTER_FIELDS}
+        frequent = False
+        if values["policy"] and totals is not None:
+            decided = sum(c for (p, _), c in totals.decisions.items() if p == values["policy"])
+            frequent = decided * 100 >= max(totals.total, 1)
+        return cls(**values, frequent_policy=frequent)
 
     def params(self) -> dict[str, str]:
         return {f: getattr(self, f) for f in FILTER_FIELDS if getattr(self, f)}
@@ -54,7 +61,12 @@ class Query:
                 clauses.append(f"{name} = ?")
                 args.append(getattr(self, name))
         if self.policy:
-            clauses.append("id IN (SELECT rec FROM decision WHERE policy = ?)")
+            if self.frequent_policy:
+                # Walk the records newest first and stop at a page: quick when many carry it.
+                clauses.append("EXISTS (SELECT 1 FROM decision WHERE rec = rec.id AND policy = ?)")
+            else:
+                # Start from the few decisions instead of scanning every record.
+                clauses.append("id IN (SELECT rec FROM decision WHERE policy = ?)")
             args.append(self.policy)
         if self.q:
             clauses.append("instr(request_id, ?) > 0")
