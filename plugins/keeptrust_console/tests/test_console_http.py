@@ -179,3 +179,12 @@ def test_kt_audit_serve_serves_the_page_with_a_key(log_copy):
         proc.wait(10)
     output = proc.stdout.read().decode()
     assert "indexed" in output and key not in output
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text():
+    from keeptrust_console.app import _csv_rows
+
+    row = (1, "2026-12-01T00:00:00.000Z", '=HYPERLINK("http://x")', "+role", "-t", "@m", 200, 1.5, "answered", "")
+    text = _csv_rows([(*row, "chain", 3, 0, 0, 10)]).decode()
+    cells = next(csv.reader(io.StringIO(text)))
+    assert cells[1:5] == ['\'=HYPERLINK("http://x")', "'+role", "'-t", "'@m"]

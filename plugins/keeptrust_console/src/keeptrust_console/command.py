@@ -93,6 +93,7 @@ def serve(
     source = Source(path if isinstance(path, str) else Path(path), expect)
     app = ConsoleApp(source, credential)
     started = time.monotonic()
+    click.echo(f"indexing {source.describe()} ...", err=True)
     try:
         app.prepare()
     except Exception as exc:  # an unreachable database, an unknown URL scheme: say so and stop
