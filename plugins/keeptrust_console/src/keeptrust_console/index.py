@@ -278,6 +278,7 @@ class Index:
 
     def _read_segment(self, seg: _Segment) -> bool:
         rows = []
+        added = False
         with open(seg.path, "rb") as f:
             f.seek(seg.size)
             offset = seg.size
@@ -290,10 +291,14 @@ class Index:
                     record = None
                 if isinstance(record, dict):
                     rows.append((record, seg.number, offset, len(line)))
+                    added = True
+                    if len(rows) >= BATCH:  # bounded memory: a segment holds ~100 000 records
+                        self._add(rows)
+                        rows = []
                 offset += len(line)
             seg.size = offset
         self._add(rows)
-        return bool(rows)
+        return added
 
     def _refresh_tables(self) -> bool:
         changed = False
