@@ -1,5 +1,8 @@
 """Reading records back for ``kt audit tail`` and ``kt audit query``, from SQLite or JSONL chains,
-and printing them so that nothing in a record can act on the reader's terminal."""
+and printing them so that nothing in a record can act on the reader's terminal.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
+"""
 
 from __future__ import annotations
 
@@ -109,3 +112,12 @@ def summary(record: dict[str, Any]) -> str:
             f"latency={record.get('latency_ms')}ms id={record.get('request_id')}"
         )
     return terminal_safe(line)
+
+
+__all__ = [
+    "Filter",
+    "json_line",
+    "read_records",
+    "summary",
+    "terminal_safe",
+]

@@ -16,6 +16,9 @@ Each ``--workers N`` process owns its own chain, so no two processes ever append
 start-up a writer resumes the oldest chain no live process holds (so a restarted gateway continues
 its chain and repairs a torn last line), or starts a new one named by UTC time, pid and a random tag.
 Everything here is blocking file I/O: callers run it through ``trio.to_thread.run_sync``.
+
+Public module (the on-disk layout of a jsonl chain, for readers such as the console): the names in
+``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -364,3 +367,15 @@ def _cut_torn_tail(path: Path, good: int, total: int) -> dict[str, Any]:
         "fragment_sha256": hashlib.sha256(fragment).hexdigest(),
         "fragment_file": keep.name,
     }
+
+
+__all__ = [
+    "ANCHOR_FILE",
+    "CHAIN_FILE",
+    "HEAD_FILE",
+    "chain_dirs",
+    "is_chain_dir",
+    "new_chain_id",
+    "read_json",
+    "segments",
+]

@@ -21,6 +21,8 @@ anywhere else is damage.
 
 Each question is one function over plain records (``ChainChecker.feed``, ``check_anchors``,
 ``check_head``), so another sink (a database, a collector) can reuse them on what it stores.
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -412,3 +414,19 @@ def summary_lines(reports: Iterable[ChainReport]) -> Iterator[str]:
             yield f"      note: {note}"
         for warning in r.warnings:
             yield f"      warning: {warning}"
+
+
+__all__ = [
+    "Broken",
+    "ChainChecker",
+    "ChainReport",
+    "Expectations",
+    "check_anchors",
+    "check_head",
+    "find_logs",
+    "is_sqlite",
+    "summary_lines",
+    "verify_chain_dir",
+    "verify_path",
+    "verify_sqlite",
+]

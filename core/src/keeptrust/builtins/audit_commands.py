@@ -3,6 +3,8 @@
 PATH is an audit directory (``./keeptrust-audit``: every chain in it, the SQLite database and the
 api spool), one chain directory, a SQLite database file, or the URL of a database an installed sink
 writes (``postgresql://user@host/db``, with ``#schema`` when not ``public``: keeptrust-postgres).
+
+Public module: plugins import it; the names in ``__all__`` are its API.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class _Location(click.ParamType):
         return click.Path(exists=True, path_type=Path).convert(value, param, ctx)
 
 
-_PATH_ARG = _Location()
+LOCATION = _Location()
 
 
 @contextlib.contextmanager
@@ -65,7 +67,7 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.argument("path", type=_PATH_ARG)
+@click.argument("path", type=LOCATION)
 @click.option(
     "--policy-config",
     "config_path",
@@ -186,7 +188,7 @@ def _emit(records: list[dict[str, Any]], as_json: bool) -> None:
 
 
 @audit.command("tail")
-@click.argument("path", type=_PATH_ARG)
+@click.argument("path", type=LOCATION)
 @click.option("-n", "--lines", "count", default=20, show_default=True, help="How many of the newest records.")
 @click.option("--json", "as_json", is_flag=True, help="Whole records, one JSON object a line.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new records as they arrive.")
@@ -209,7 +211,7 @@ def tail(path: Path, count: int, as_json: bool, follow: bool, **filters: Any) ->
 
 
 @audit.command("query")
-@click.argument("path", type=_PATH_ARG)
+@click.argument("path", type=LOCATION)
 @click.option("--limit", type=int, default=None, help="At most this many records (oldest first).")
 @click.option("--json/--summary", "as_json", default=True, show_default=True)
 @_filter_options
@@ -226,7 +228,7 @@ def _make_filter(filters: dict[str, Any]) -> Any:
 
 
 @audit.command("prune")
-@click.argument("path", type=_PATH_ARG)
+@click.argument("path", type=LOCATION)
 @click.option("--retention-days", type=float, default=None, help="Prune segments older than this.")
 @click.option(
     "--policy-config",
@@ -294,3 +296,7 @@ def _audit_block(config_path: str) -> Any:
 @hookimpl
 def register_commands(cli: Any) -> None:
     cli.add_command(audit)
+
+
+# Plugins add sub-commands to `kt audit` (keeptrust-console adds `serve`) with these.
+__all__ = ["LOCATION", "audit", "operator_expectations"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from keeptrust.builtins.audit_commands import _PATH_ARG, operator_expectations
+from keeptrust.builtins.audit_commands import LOCATION, operator_expectations
 
 DEFAULT_LISTEN = "127.0.0.1:41090"
 
@@ -33,7 +33,7 @@ def is_loopback(host: str) -> bool:
 
 
 @click.command("serve")
-@click.argument("path", type=_PATH_ARG)
+@click.argument("path", type=LOCATION)
 @click.option("--listen", default=DEFAULT_LISTEN, show_default=True, help="HOST:PORT to serve the console on.")
 @click.option(
     "--auth-env",
