@@ -164,7 +164,7 @@ async def stream_chunks(
     ctype = response.headers.get("content-type", "")
 
     if not ctype.startswith("text/event-stream"):
-        await upstream._read(response, limit=64 << 20)
+        await upstream._read(response, limit=upstream.max_response_bytes(ctx))
         body = normalize_completion(parse_json_response(response, target_id), ctx)
 
         async def replay() -> AsyncIterator[dict[str, Any]]:

@@ -37,7 +37,24 @@ if TYPE_CHECKING:
     from keeptrust.context import RequestContext
     from keeptrust.secrets import Redactor
 
-MAX_RESPONSE_BYTES = 64 << 20  # a non-stream upstream answer larger than this is refused (502)
+MIB = 1 << 20
+# The largest upstream answer read for an operation when the target sets no max_response_bytes: a
+# JSON body, or the whole of a stream. Text answers are small (a 32k-token completion is well under
+# 1 MiB; the bound leaves room for logprobs and long streams); an embeddings batch of 2048 inputs of
+# 1024 floats is about 40 MB as JSON; images as base64 and synthesised audio are larger still.
+DEFAULT_MAX_RESPONSE_BYTES = {
+    "chat": 32 * MIB,
+    "completions": 32 * MIB,
+    "responses": 32 * MIB,
+    "transcription": 32 * MIB,
+    "embeddings": 64 * MIB,
+    "images": 128 * MIB,
+    "image_edit": 128 * MIB,
+    "speech": 128 * MIB,
+}
+MAX_RESPONSE_BYTES = 32 * MIB  # any other call (model info, Hub lookups, queue status)
+MAX_ERROR_BODY_BYTES = 1 * MIB
+_NO_BODY = httpx.ByteStream(b"")
 MAX_ERROR_MESSAGE = 500
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _HOP_BY_HOP = frozenset(
@@ -57,6 +74,7 @@ _HOP_BY_HOP = frozenset(
 
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "MAX_RESPONSE_BYTES",
     "RETRY_STATUSES",
     "RetryPolicy",
@@ -252,7 +270,7 @@ class Upstream:
             if response.status_code < 400 or response.status_code not in RETRY_STATUSES:
                 break
             # Error statuses are small: read them so the retry hint and message are available.
-            await self._read(response, limit=1 << 20)
+            await self._read(response, limit=MAX_ERROR_BODY_BYTES)
             hint = self.retry_policy.hint(response)
             remaining = deadline - trio.current_time()
             loading = self.retry_policy.waits_out(response)
@@ -268,27 +286,64 @@ class Upstream:
                 )
             delay = self._delay(attempt, hint)
             await trio.sleep(min(delay, max(remaining - 0.01, 0)))
-        if not stream:
+        status = response.status_code
+        limit = self.max_response_bytes(ctx) if status < 300 else MAX_ERROR_BODY_BYTES
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit and status < 300:
+            await response.aclose()  # unread: the connection is dropped, not drained
+            raise self._too_large(limit)
+        if status < 300:
+            response.stream = _BoundedBody(
+                response.stream,
+                limit=limit,
+                line_limit=self.config.max_event_bytes,
+                sse=response.headers.get("content-type", "").startswith("text/event-stream"),
+                too_large=self._too_large,
+            )
+        if not stream or (raise_for_status and status >= 300):
             # Error bodies are read too: a caller passing raise_for_status=False inspects them, and an
             # unread body would hold its pooled connection.
-            await self._read(response, limit=MAX_RESPONSE_BYTES if response.status_code < 400 else 1 << 20)
-        if raise_for_status and response.status_code >= 400:
-            if not response.is_closed and stream:
-                await self._read(response, limit=1 << 20)
+            await self._read(response, limit=limit)
+        if raise_for_status and 300 <= status < 400:
+            # Redirects are not followed (a redirect could point the gateway's credentials or the
+            # client's data anywhere), and a 3xx is no answer to pass on as a success.
+            raise UpstreamError(
+                f"target '{self.config.id}': the upstream answered a redirect ({status}); "
+                "upstream redirects are not followed"
+            )
+        if raise_for_status and status >= 400:
             raise self.error_for(response)
         return response
+
+    def max_response_bytes(self, ctx: RequestContext | None) -> int:
+        """The largest answer read for this request: the target's ``max_response_bytes``, or the
+        default for the request's operation."""
+        if self.config.max_response_bytes is not None:
+            return self.config.max_response_bytes
+        if ctx is None:
+            return MAX_RESPONSE_BYTES
+        return DEFAULT_MAX_RESPONSE_BYTES.get(ctx.operation, MAX_RESPONSE_BYTES)
+
+    def _too_large(self, limit: int, what: str = "answer") -> UpstreamError:
+        if what == "line":
+            detail = f"sent an event-stream line longer than {_size(limit)} (the target's max_event_bytes)"
+        else:
+            detail = f"answer is larger than {_size(limit)} (the target's max_response_bytes)"
+        return UpstreamError(f"target '{self.config.id}': the upstream {detail}")
 
     async def _read(self, response: httpx.Response, limit: int) -> None:
         if hasattr(response, "_content"):
             return
-        parts: list[bytes] = []
-        size = 0
+        # One growing buffer, not a list of pieces: a large buffer lives in its own mapping that is
+        # given back to the system when freed, where thousands of 64 KiB pieces fragment the heap.
+        body = bytearray()
+        read = False
         try:
             async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise UpstreamError(f"target '{self.config.id}': the upstream answer is larger than {limit} bytes")
-                parts.append(chunk)
+                if len(body) + len(chunk) > limit:
+                    raise self._too_large(limit)
+                body += chunk
+            read = True
         except httpx.TimeoutException:
             raise UpstreamTimeout(f"target '{self.config.id}': the upstream stopped sending mid-answer") from None
         except httpx.HTTPError as exc:
@@ -296,8 +351,13 @@ class Upstream:
                 f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})"
             ) from None
         finally:
+            if not read:
+                body.clear()  # the error's traceback keeps this frame alive; its buffer need not be
             await response.aclose()
-        response._content = b"".join(parts)  # httpx's own cache of a read body
+            # httpx's response and its stream refer to each other; cut the loop so the answer is
+            # freed with the response, not whenever the cycle collector next reaches it.
+            response.stream = _NO_BODY
+        response._content = bytes(body)  # httpx's own cache of a read body
 
     def _delay(self, attempt: int, hint: float | None) -> float:
         if hint is not None:
@@ -314,8 +374,14 @@ class Upstream:
         tid = self.config.id
         suffix = f": {message}" if message else ""
         if status == 401:
-            env = f" (check the token in environment variable {self.secret_env})" if self.secret_env else ""
-            return AuthenticationError(f"target '{tid}': the upstream rejected the gateway's credentials{env}")
+            # The client never learns where the gateway keeps its credentials; the operator's log does.
+            if self.secret_env:
+                self.logger.warning(
+                    "target '%s': the upstream rejected the credentials (check the token in environment variable %s)",
+                    tid,
+                    self.secret_env,
+                )
+            return AuthenticationError(f"target '{tid}': the upstream rejected the gateway's credentials")
         if status == 403:
             return PermissionDenied(f"target '{tid}': the upstream refused access{suffix}")
         if status == 404:
@@ -342,6 +408,49 @@ class Upstream:
         if 400 <= status < 500:
             return RequestError(f"target '{tid}': the upstream answered {status}{suffix}", status=status)
         return UpstreamError(f"target '{tid}': the upstream failed with {status}{suffix}")
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:g} MiB" if n >= MIB and n % (MIB // 4) == 0 else f"{n} bytes"
+
+
+class _BoundedBody(httpx.AsyncByteStream):
+    """An upstream answer's raw bytes, cut off once they pass the target's bounds: the whole answer
+    (``limit``) and, for an event stream, one line (``line_limit``). Raising here stops the read
+    before the bytes are buffered anywhere; the unfinished response is closed, so its connection is
+    dropped rather than drained."""
+
+    def __init__(self, inner: Any, *, limit: int, line_limit: int, sse: bool, too_large: Any) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.line_limit = line_limit
+        self.sse = sse
+        self.too_large = too_large
+
+    async def __aiter__(self) -> Any:
+        total = 0
+        line = 0  # bytes since the last newline
+        async for chunk in self.inner:
+            total += len(chunk)
+            if total > self.limit:
+                raise self.too_large(self.limit)
+            if self.sse:
+                first = chunk.find(b"\n")
+                if first < 0:
+                    line += len(chunk)
+                else:
+                    longest = line + first
+                    if len(chunk) > self.line_limit:  # rare: only then can a whole line sit inside
+                        longest = max(longest, *(len(part) for part in chunk.split(b"\n")[1:-1]), 0)
+                    line = len(chunk) - chunk.rfind(b"\n") - 1
+                    if longest > self.line_limit:
+                        raise self.too_large(self.line_limit, "line")
+                if line > self.line_limit:
+                    raise self.too_large(self.line_limit, "line")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def forwardable_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -40,6 +40,13 @@ class TargetConfig:
     connect_timeout_seconds: float = 10.0
     max_retries: int = 2
     max_connections: int = 512
+    # The largest upstream answer read (a JSON body, or a whole stream); over it → 502. Default: by
+    # operation (keeptrust.transport.DEFAULT_MAX_RESPONSE_BYTES).
+    max_response_bytes: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.gt(0))
+    )
+    # The longest line of an upstream event stream; over it → the stream ends with an error.
+    max_event_bytes: int = attrs.field(default=4 << 20, validator=attrs.validators.gt(0))
     # Extra static headers sent upstream (never secrets: use secret_key_ref for those).
     headers: dict[str, str] = attrs.Factory(dict)
 

@@ -34,6 +34,13 @@ class Fault:
     body: Any = None  # answer this JSON (or bytes) as-is
     headers: dict[str, str] = attrs.Factory(dict)
     path: str | None = None  # only requests to this path
+    # Answer 200 with a JSON chat completion this many bytes long, sent in 64 KiB pieces (chunked,
+    # or with its Content-Length when declare_length), as a runaway upstream does.
+    body_bytes: int | None = None
+    declare_length: bool = False
+    # Streams: after the first event, one `data:` line that never ends (until the client leaves or
+    # this many bytes were sent).
+    endless_line_bytes: int | None = None
 
 
 @attrs.define
@@ -196,6 +203,9 @@ class FakeOpenAI:
             if fault.body is not None:
                 await self._json(send, 200, fault.body, fault.headers)
                 return
+            if fault.body_bytes is not None:
+                await self._huge_body(send, fault)
+                return
         await self.route(method, path, body or {}, send, fault)
 
     async def route(self, method: str, path: str, body: dict[str, Any], send: Any, fault: Fault | None) -> None:
@@ -277,6 +287,19 @@ class FakeOpenAI:
         events.append({**base, "choices": [end]})
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**base, "choices": [], "usage": self._usage(body, text)})
+        if fault is not None and fault.endless_line_bytes is not None:
+            await send(
+                {"type": "http.response.body", "body": b"data: " + orjson.dumps(events[0]) + b"\n\n", "more_body": True}
+            )
+            await send(
+                {"type": "http.response.body", "body": b'data: {"choices":[{"delta":{"content":"', "more_body": True}
+            )
+            sent, piece = 0, b"a" * 65536
+            while sent < fault.endless_line_bytes:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                sent += len(piece)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         for i, event in enumerate(events):
             if fault is not None and fault.reset_after_chunks is not None and i >= fault.reset_after_chunks:
                 # Abort the connection the way a crashed upstream does: no terminating chunk.
@@ -287,6 +310,23 @@ class FakeOpenAI:
             if self.chunk_delay and i > 0:
                 await trio.sleep(self.chunk_delay)
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    async def _huge_body(self, send: Any, fault: Fault) -> None:
+        size = fault.body_bytes or 0
+        head = b'{"id":"chatcmpl-huge","object":"chat.completion","choices":[{"index":0,"message":{"content":"'
+        tail = b'"}}]}'
+        hdrs = [(b"content-type", b"application/json")]
+        if fault.declare_length:
+            hdrs.append((b"content-length", str(size).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": hdrs})
+        piece = b"a" * 65536
+        await send({"type": "http.response.body", "body": head, "more_body": True})
+        left = size - len(head) - len(tail)
+        while left > 0:
+            part = piece[: min(left, len(piece))]
+            left -= len(part)
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     async def _responses(self, body: dict[str, Any], send: Any) -> None:
         """The Responses API: the same echo, as a response object or its event stream."""

@@ -1,0 +1,74 @@
+"""The gateway as operators run it: ``kt gateway run`` in its own process, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+KT = str(Path(sys.executable).with_name("kt"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GatewayProcess:
+    """``kt gateway run`` with ``config`` written to ``directory``; ready when this returns. Its
+    output goes to ``directory/gateway.log``; ``stop()`` sends SIGTERM and returns the exit code."""
+
+    def __init__(
+        self, directory: Path, config: Mapping[str, Any], *args: str, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        path = directory / "policy-config.yaml"
+        path.write_text(yaml.safe_dump(dict(config)))
+        self.log = directory / "gateway.log"
+        environment = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none", **(env or {})}
+        self.proc = subprocess.Popen(
+            [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(path), *args],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError("gateway exited: " + self.log.read_text())
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("gateway did not become ready: " + self.log.read_text())
+
+    def rss_bytes(self) -> int:
+        """The gateway process's resident memory (VmRSS, Linux)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS for the gateway process")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()
