@@ -89,3 +89,62 @@ def test_a_401_does_not_name_the_environment_variable(gateway, upstream):
     assert response.status_code == 401
     assert "UPSTREAM_KEY" not in response.text
     assert "UPSTREAM_KEY" in gateway.log.read_text()  # the operator's log says where to look
+
+
+WRONG_SHAPES = [
+    ("/v1/chat/completions", CHAT, {"id": "x", "object": "chat.completion"}, "`choices` is missing"),
+    ("/v1/chat/completions", CHAT, {"choices": [{"index": 0, "text": "hi"}]}, "`choices[0]` has no `message`"),
+    ("/v1/chat/completions", CHAT, {"error": "overloaded"}, "`choices` is missing"),
+    ("/v1/chat/completions", CHAT, ["not", "an", "object"], "not a JSON object"),
+    ("/v1/embeddings", {"model": "fake/model", "input": "hi"}, {"data": [{"index": 0}]}, "no `embedding`"),
+    ("/v1/embeddings", {"model": "fake/model", "input": "hi"}, {"object": "list"}, "`data` is missing"),
+    ("/v1/images/generations", {"model": "fake/model", "prompt": "a cat"}, {"data": [{}]}, "neither `url`"),
+    ("/v1/responses", {"model": "fake/model", "input": "hi"}, {"id": "resp_1"}, "`output` is missing"),
+]
+
+
+@pytest.mark.parametrize(("path", "request_body", "answer", "problem"), WRONG_SHAPES)
+def test_an_answer_of_the_wrong_shape_is_a_502_never_a_200(gateway, upstream, path, request_body, answer, problem):
+    upstream.app.fail_next(Fault(body=answer))
+    error = _upstream_error(httpx.post(gateway.url + path, json=request_body, timeout=30))
+    assert "is not a valid" in error["message"] and problem in error["message"], error["message"]
+
+
+def test_a_stream_chunk_of_the_wrong_shape_ends_the_stream_with_an_error(gateway, upstream):
+    upstream.app.fail_next(
+        Fault(body=b'data: {"choices": [{"index": 0, "delta": {"content": "hi"}}]}\n\ndata: {"oops": 1}\n\n')
+    )
+    with httpx.stream("POST", gateway.url + "/v1/chat/completions", json={**CHAT, "stream": True}, timeout=30) as r:
+        events = [line for line in r.iter_lines() if line.startswith("data:")]
+    assert '"hi"' in events[0]
+    assert "not a valid chat completion stream" in events[-1] and "`choices` is missing" in events[-1]
+
+
+def _echoes_of(key: str) -> list[str]:
+    import base64
+
+    return [
+        " ".join(key),  # spaced out
+        key[:9] + "\n" + key[9:20] + "\r\n" + key[20:],  # split over lines
+        "-".join(key[i : i + 4] for i in range(0, len(key), 4)),  # broken up by separators
+        base64.b64encode(key.encode()).decode(),
+        base64.b64encode(f"gateway:{key}".encode()).decode(),  # a Basic credential
+        base64.urlsafe_b64encode(f'{{"token": "{key}"}}'.encode()).decode(),
+    ]
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_the_key_echoed_spaced_split_or_base64_never_reaches_the_client_or_the_log(gateway, upstream, status):
+    import base64
+
+    for echo in _echoes_of(KEY):
+        upstream.app.fail_next(status=status, body={"error": {"message": f"invalid credential: {echo}"}})
+        response = httpx.post(gateway.url + "/v1/chat/completions", json=CHAT, timeout=30)
+        assert response.status_code == (400 if status == 400 else 502)
+        message = response.json()["error"]["message"]
+        assert "***" in message, message
+        assert echo not in message
+    seen = response.text + gateway.log.read_text()
+    compact = "".join(ch for ch in seen if ch.isalnum())
+    assert "".join(ch for ch in KEY if ch.isalnum()) not in compact
+    assert base64.b64encode(KEY.encode()).decode()[4:-4] not in seen

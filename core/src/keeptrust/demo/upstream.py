@@ -31,7 +31,7 @@ class Fault:
     delay: float = 0.0  # seconds before answering
     reset_after_chunks: int | None = None  # streams: drop the connection after N chunks
     invalid_json: bool = False
-    body: Any = None  # answer this JSON (or bytes) as-is
+    body: Any = None  # answer this JSON, or these bytes (an event stream when they start with data:)
     headers: dict[str, str] = attrs.Factory(dict)
     path: str | None = None  # only requests to this path
     # Answer 200 with a JSON chat completion this many bytes long, sent in 64 KiB pieces (chunked,
@@ -199,6 +199,13 @@ class FakeOpenAI:
                 return
             if fault.invalid_json:
                 await self._raw(send, 200, b"<html>not json</html>", b"application/json")
+                return
+            if isinstance(fault.body, bytes):
+                headers = {k: v for k, v in fault.headers.items() if k != "content-type"}
+                ctype = fault.headers.get("content-type") or (
+                    "text/event-stream" if fault.body.startswith(b"data:") else "application/octet-stream"
+                )
+                await self._raw(send, 200, fault.body, ctype.encode(), headers)
                 return
             if fault.body is not None:
                 await self._json(send, 200, fault.body, fault.headers)

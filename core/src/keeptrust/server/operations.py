@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from keeptrust.answers import check_result
 from keeptrust.errors import GatewayError, InternalError, UnsupportedOperation
 from keeptrust.results import Result
 from keeptrust.server import http
@@ -128,13 +129,15 @@ async def _call_provider(gateway: Gateway, ctx: RequestContext) -> Result:
     target = ctx.target
     assert target is not None
     try:
-        return await target.provider.execute(ctx)
+        result = await target.provider.execute(ctx)
     except GatewayError:
         raise
     except Exception as exc:  # a plugin bug becomes a 500 naming the plugin
         log_plugin_failure(gateway.registry, f"target '{target.id}'", ("provider", target.provider.name), exc)
         message = f"target '{target.id}' failed; see the gateway log (request id {ctx.request_id})"
         raise InternalError(message) from exc
+    # Before the response policies and the client: a 200 of the wrong shape is the upstream's fault.
+    return check_result(ctx.operation, result, target.id)
 
 
 def plugin_route(gateway: Gateway, route: Route) -> Handler:
