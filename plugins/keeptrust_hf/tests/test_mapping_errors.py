@@ -3,6 +3,7 @@ bad tokens, rate limits, unknown and unserved models, missing backends."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import openai
@@ -164,3 +165,45 @@ def test_gated_model_refused_by_the_hub_mapping_api(hf, gateway):
 def test_config_errors_name_the_key(hf, gateway, keys, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
         gateway(hf_target(**{"model": LLAMA, **keys}))
+
+
+def test_invented_model_names_cost_one_hub_call_each_per_negative_ttl(hf, gateway):
+    gw = gateway(hf_target("open"))
+    client = gw.client()
+    for _ in range(5):
+        with pytest.raises(openai.NotFoundError):
+            client.embeddings.create(model="nobody/invented-1", input="x")
+    assert len(hf.app.requests_to("/api/models/nobody/invented-1")) == 1
+    # The cached answer is a fresh error each time, with the same message.
+    with pytest.raises(openai.NotFoundError) as info:
+        client.embeddings.create(model="nobody/invented-1", input="x")
+    assert "was not found on the Hugging Face Hub" in info.value.body["message"]
+
+
+async def test_the_mapping_cache_is_bounded_and_forgets_failures_after_a_while(hf):
+    from keeptrust.config.model import TargetConfig
+    from keeptrust.errors import ModelNotFound
+    from keeptrust.secrets import Redactor
+    from keeptrust.transport import Upstream
+    from keeptrust_hf.mapping import MappingCache
+
+    hf.app.add_mapping(LLAMA, "groq", "g-llama")
+    hf.app.add_mapping("org/other", "groq", "g-other")
+    now = [0.0]
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    upstream = Upstream(TargetConfig(id="hf", provider="huggingface"), redactor=Redactor(), auth_header=auth)
+    cache = MappingCache(upstream, hf.url, ttl=300, clock=lambda: now[0], max_entries=2, negative_ttl=30)
+    try:
+        for model in (LLAMA, "org/other", "nobody/x"):
+            with contextlib.suppress(ModelNotFound):
+                await cache.get(None, model)
+        assert list(cache._cache) == ["org/other", "nobody/x"]  # LLAMA, least recently used, went first
+        with pytest.raises(ModelNotFound):
+            await cache.get(None, "nobody/x")
+        assert len(hf.app.requests_to("/api/models/nobody/x")) == 1
+        now[0] = 31.0
+        with pytest.raises(ModelNotFound):
+            await cache.get(None, "nobody/x")
+        assert len(hf.app.requests_to("/api/models/nobody/x")) == 2
+    finally:
+        await upstream.aclose()

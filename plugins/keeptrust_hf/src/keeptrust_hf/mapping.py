@@ -4,11 +4,18 @@
 ``HfApi.model_info(expand=["inferenceProviderMapping"])`` asks). The
 answer is cached per model with a TTL (the official clients cache for the process lifetime and
 never notice a remapping; a TTL plus invalidate-on-404 notices a remapping within the TTL).
+
+The cache is bounded (least recently used entries go first), and a lookup the Hub answered with "no
+such model", "no provider serves it" or "gated" is remembered for a short while, so a stream of
+invented model names costs one Hub call each per NEGATIVE_TTL_SECONDS, not one per request.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +29,9 @@ from keeptrust_hf.backend import quote_path
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
     from keeptrust.transport import Upstream
+
+MAX_ENTRIES = 4096  # models remembered per target; beyond it the least recently used is dropped
+NEGATIVE_TTL_SECONDS = 30.0  # how long a definite "not served" answer from the Hub is reused
 
 
 @attrs.frozen(kw_only=True)
@@ -78,13 +88,23 @@ class MappingCache:
     """Fetches and caches mappings for one target (its token decides what the Hub shows)."""
 
     def __init__(
-        self, upstream: Upstream, hub_url: str, ttl: float, clock: Callable[[], float] = time.monotonic
+        self,
+        upstream: Upstream,
+        hub_url: str,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_entries: int = MAX_ENTRIES,
+        negative_ttl: float = NEGATIVE_TTL_SECONDS,
     ) -> None:
         self.upstream = upstream
         self.hub_url = hub_url.rstrip("/")
         self.ttl = ttl
         self.clock = clock
-        self._cache: dict[str, tuple[float, list[MappingEntry]]] = {}
+        self.max_entries = max_entries
+        self.negative_ttl = negative_ttl
+        # model -> (expiry, entries or the client error the Hub's answer became)
+        self._cache: OrderedDict[str, tuple[float, list[MappingEntry] | Exception]] = OrderedDict()
         self._flights: dict[str, _Flight] = {}
 
     def invalidate(self, hub_model: str) -> None:
@@ -97,6 +117,9 @@ class MappingCache:
             cached = self._cache.get(hub_model)
             now = self.clock()
             if cached is not None and cached[0] > now:
+                self._cache.move_to_end(hub_model)
+                if isinstance(cached[1], Exception):
+                    raise copy.copy(cached[1])  # a fresh one: raising the same object would grow its traceback
                 return cached[1]
             flight = self._flights.get(hub_model)
             if flight is None:
@@ -111,15 +134,28 @@ class MappingCache:
         self._flights[hub_model] = flight
         try:
             entries = await self._fetch(ctx, hub_model)
-            self._cache[hub_model] = (now + self.ttl, entries)
+            self._remember(hub_model, (now + self.ttl, entries))
             flight.entries = entries
             return entries
         except Exception as exc:
             flight.error = exc
+            # Definite answers about this model (not outages, rate limits or bad credentials).
+            if (
+                isinstance(exc, (ModelNotFound, PermissionDenied, RequestError))
+                and not isinstance(exc, AuthenticationError)
+                and self.negative_ttl > 0
+            ):
+                self._remember(hub_model, (now + self.negative_ttl, copy.copy(exc)))
             raise
         finally:
             del self._flights[hub_model]
             flight.done.set()
+
+    def _remember(self, hub_model: str, value: tuple[float, list[MappingEntry] | Exception]) -> None:
+        self._cache[hub_model] = value
+        self._cache.move_to_end(hub_model)
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
 
     async def _fetch(self, ctx: RequestContext | None, hub_model: str) -> list[MappingEntry]:
         url = f"{self.hub_url}/api/models/{quote_path(hub_model)}"
@@ -155,10 +191,12 @@ def hub_error(response: Any, hub_model: str, upstream: Upstream) -> Exception:
     if code == "GatedRepo" or (status == 403 and "gated" in message.lower()):
         return gated_error(hub_model)
     if status == 401 and "invalid credentials" in message.lower():
+        # Where the token lives is for the operator's log, never the client.
         env = upstream.secret_env or "the target's secret_key_ref"
-        return AuthenticationError(
-            f"the Hugging Face token was rejected; check the token in environment variable {env}"
+        logging.getLogger("keeptrust_hf.mapping").warning(
+            "the Hugging Face Hub rejected the token; check the token in environment variable %s", env
         )
+        return AuthenticationError("the Hugging Face token was rejected by the Hub")
     if status in (401, 404) or code == "RepoNotFound":
         return ModelNotFound(
             f"model '{hub_model}' was not found on the Hugging Face Hub (or it is private and the token cannot see it)",
