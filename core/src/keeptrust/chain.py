@@ -6,19 +6,24 @@ import copy
 import inspect
 import logging
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import trio
 
-from keeptrust.errors import GatewayError, InternalError, PolicyViolation
+from keeptrust.errors import GatewayError, InternalError, PolicyTimeout, PolicyViolation
 from keeptrust.policy import ACTIONS, Allow, Block, DecisionRecord, Policy, StreamBlocked, StreamFilter
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
 
 logger = logging.getLogger("keeptrust.chain")
+T = TypeVar("T")
+
+
+class _TimedOut(Exception):
+    """A policy call ran past its entry's ``timeout_ms`` and was cancelled."""
 
 
 @attrs.define
@@ -32,6 +37,8 @@ class ChainEntry:
     has_stream: bool
     has_complete: bool
     has_redact: bool = False
+    timeout: float | None = None  # seconds; from the policy's timeout_ms (0: none)
+    on_timeout: str = "block"
 
 
 def _overrides(policy: Policy, method: str) -> bool:
@@ -48,6 +55,7 @@ class PolicyChain:
         self.entries: list[ChainEntry] = []
         for name, policy, plugin in entries:
             shadow = getattr(policy.config, "mode", "enforce") == "shadow"
+            timeout_ms = getattr(policy.config, "timeout_ms", 0) or 0
             self.entries.append(
                 ChainEntry(
                     name,
@@ -59,6 +67,8 @@ class PolicyChain:
                     _overrides(policy, "stream_filter"),
                     _overrides(policy, "on_complete"),
                     _overrides(policy, "redact_for_record"),
+                    timeout_ms / 1000 if timeout_ms > 0 else None,
+                    getattr(policy.config, "on_timeout", "block"),
                 )
             )
         active = self.entries if enabled else [e for e in self.entries if _always_on(e)]
@@ -102,11 +112,53 @@ class PolicyChain:
         )
         return InternalError(f"policy '{entry.name}' failed while checking the {phase}; see the gateway log")
 
+    async def bounded(self, entry: ChainEntry, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()`` within ``entry``'s time budget; ``_TimedOut`` once it is spent.
+
+        The call runs in place under a cancel scope: a policy waiting on I/O, a sleep or a worker
+        thread started with ``abandon_on_cancel=True`` is cut off at the deadline. (Running every call
+        as a separate task would also cut off threads that cannot be abandoned, at the price of a
+        task switch per policy per request on the hot path.)"""
+        if entry.timeout is None:
+            return await call()
+        with trio.move_on_after(entry.timeout):
+            return await call()
+        raise _TimedOut
+
+    def _timed_out(self, ctx: RequestContext, entry: ChainEntry, phase: str) -> None:
+        """Record a call that ran out of time; raise when its policy blocks on a timeout."""
+        ms = round((entry.timeout or 0) * 1000)
+        block = entry.on_timeout == "block"
+        logger.warning(
+            "policy '%s' did not decide on the %s within %d ms (on_timeout: %s)",
+            entry.name,
+            phase,
+            ms,
+            entry.on_timeout,
+        )
+        ctx.decisions.append(
+            DecisionRecord(
+                policy=entry.name,
+                phase=phase,
+                action="block" if block else "allow",
+                reason=f"no decision within {ms} ms",
+                mode="shadow" if entry.shadow else "enforce",
+                details={"timeout_ms": ms, "on_timeout": entry.on_timeout},
+            )
+        )
+        if block and not entry.shadow:
+            raise PolicyTimeout(f"policy '{entry.name}' did not check the {phase} within {ms} ms; try again later")
+
     async def on_request(self, ctx: RequestContext) -> None:
         for entry in self._request:
             saved = copy.deepcopy(ctx.body) if entry.shadow else None
             try:
-                decision = await entry.policy.on_request(ctx)
+                decision = await self.bounded(entry, lambda e=entry: e.policy.on_request(ctx))
+            except _TimedOut:
+                if saved is not None:
+                    ctx.body = saved
+                self._timed_out(ctx, entry, "request")
+                continue
             except GatewayError:
                 raise
             except Exception as exc:  # a plugin bug becomes a 500 naming the policy
@@ -125,7 +177,10 @@ class PolicyChain:
         for entry in self._response:
             target = copy.deepcopy(body) if entry.shadow else body
             try:
-                decision = await entry.policy.on_response(ctx, target)
+                decision = await self.bounded(entry, lambda e=entry, t=target: e.policy.on_response(ctx, t))
+            except _TimedOut:
+                self._timed_out(ctx, entry, "response")
+                continue
             except GatewayError:
                 raise
             except Exception as exc:
@@ -180,7 +235,9 @@ class PolicyChain:
                 await self.redact_for_record(ctx, bodies)
         for entry in self._complete:
             try:
-                await entry.policy.on_complete(ctx)
+                await self.bounded(entry, lambda e=entry: e.policy.on_complete(ctx))
+            except _TimedOut:
+                logger.error("policy '%s' (plugin %s) did not finish on_complete in time", entry.name, entry.plugin)
             except Exception as exc:  # one policy's failure never skips the others
                 logger.error(
                     "policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc
@@ -258,9 +315,18 @@ class StreamFilters:
             if entry.name in self._blocked_shadow:
                 continue
             try:
-                out = await _settle(f.feed(text)) if text else ""
+                out = await self.chain.bounded(entry, lambda f=f, t=text: _settle(f.feed(t))) if text else ""
                 if final:
-                    out += await _settle(f.flush())
+                    out += await self.chain.bounded(entry, lambda f=f: _settle(f.flush()))
+            except _TimedOut:
+                # Once out of time the filter is left out for the rest of this stream (waiting on it
+                # for every chunk would stall the stream); ``block`` ends the stream instead.
+                self._blocked_shadow.add(entry.name)
+                try:
+                    self.chain._timed_out(self.ctx, entry, "stream")
+                except PolicyTimeout as timeout:
+                    raise PolicyViolation(timeout.message, param=entry.name, code="policy_timeout") from None
+                continue
             except StreamBlocked as blocked:
                 self.ctx.decisions.append(
                     DecisionRecord(

@@ -70,6 +70,11 @@ class RequestContext:
     error_message: str | None = None
     usage: Usage = attrs.Factory(Usage)
     upstream_attempts: int = 0
+    # The upstream actually called (last attempt): its URL without query or credentials, the backend
+    # a provider picked for it (e.g. an Inference Providers backend) and its region when known.
+    upstream_url: str | None = None
+    upstream_backend: str | None = None
+    upstream_region: str | None = None
     started: float = attrs.Factory(time.monotonic)
     started_wall: float = attrs.Factory(time.time)
     first_byte_at: float | None = None

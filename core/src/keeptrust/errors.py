@@ -181,6 +181,14 @@ class RateLimited(GatewayError):
     code = "rate_limit_exceeded"
 
 
+class PolicyTimeout(GatewayError):
+    """A policy did not decide within its ``timeout_ms`` and its ``on_timeout`` is ``block``."""
+
+    status = 503
+    error_type = "server_error"
+    code = "policy_timeout"
+
+
 class UpstreamError(GatewayError):
     """The upstream could not be reached or answered something the gateway cannot use."""
 
@@ -230,6 +238,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "PolicyTimeout",
     "PolicyViolation",
     "RateLimited",
     "RequestError",

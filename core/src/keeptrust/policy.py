@@ -23,6 +23,12 @@ class PolicyConfig:
     """Keys every policy accepts. Subclass it (frozen, kw_only) for a policy's own keys."""
 
     mode: Literal["enforce", "shadow"] = "enforce"
+    # The time one call of this policy may take (on_request, on_response, one stream-filter step,
+    # on_complete); past it the call is cancelled and the request goes on as on_timeout says:
+    # ``block`` answers 503 ``policy_timeout`` (an unchecked request never passes), ``allow`` lets it
+    # through unchecked. Both are recorded as the policy's decision. 0 turns the budget off.
+    timeout_ms: int = attrs.field(default=10_000, validator=attrs.validators.ge(0))
+    on_timeout: Literal["block", "allow"] = "block"
 
 
 @attrs.frozen

@@ -7,9 +7,11 @@ family its own ``RetryPolicy`` (keeptrust-hf waits out Hugging Face cold starts 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -245,6 +247,8 @@ class Upstream:
                     pool=max(remaining, 0.001),
                 ),
             )
+            if ctx is not None:
+                ctx.upstream_url, ctx.upstream_region = _called(request.url)
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.TimeoutException as exc:
@@ -408,6 +412,22 @@ class Upstream:
         if 400 <= status < 500:
             return RequestError(f"target '{tid}': the upstream answered {status}{suffix}", status=status)
         return UpstreamError(f"target '{tid}': the upstream failed with {status}{suffix}")
+
+
+# A cloud region in a host name: us-east-1.aws.endpoints.huggingface.cloud, eu-west-3, ...
+_REGION = re.compile(r"(?:^|\.)([a-z]{2}-[a-z]+-\d{1,2})(?:\.|$)")
+
+
+@functools.lru_cache(maxsize=256)
+def _region(host: str) -> str | None:
+    match = _REGION.search(host)
+    return match.group(1) if match else None
+
+
+def _called(url: httpx.URL) -> tuple[str, str | None]:
+    """The URL an audit record names (no query, no credentials) and the region its host names."""
+    host = url.host
+    return f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}", _region(host)
 
 
 def _size(n: int) -> str:

@@ -71,6 +71,11 @@ def build_record(ctx: RequestContext, config: AuditLoggerConfig, pack: Pack) -> 
         "ttfb_ms": ctx.ttfb_ms if ctx.stream else None,
         "usage": ctx.usage.to_dict(),
         "upstream_attempts": ctx.upstream_attempts,
+        "upstream": (
+            {"url": ctx.upstream_url, "backend": ctx.upstream_backend, "region": ctx.upstream_region}
+            if ctx.upstream_url is not None
+            else None
+        ),
         "request_bytes": ctx.request_size,
         "response_bytes": ctx.response_size,
     }

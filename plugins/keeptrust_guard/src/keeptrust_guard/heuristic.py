@@ -135,7 +135,8 @@ class OfflineDetector:
     async def detect(self, segments: Sequence[Segment]) -> Detection:
         if sum(len(s.text) for s in segments) <= INLINE_CHARS:
             return self.scan(segments)
-        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter)
+        # Abandonable: a policy past its timeout_ms is not held by a scan still running.
+        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter, abandon_on_cancel=True)
 
     def stream_scanner(self) -> Callable[[str], Detection]:
         return lambda text: self.scan([Segment(text, "assistant")])

@@ -275,6 +275,7 @@ class HuggingFaceProvider(Provider):
                 # Audited as such: the name went to the backend as its own id, not through the Hub.
                 ctx.extra.setdefault("keeptrust_hf", {})["model_id"] = "backend"
             call = self._backend_call(ctx, op, ref.hub_model, entry, backend)
+            ctx.upstream_backend = backend.name
             try:
                 return await backend.execute(call)
             except NotFound as exc:
