@@ -76,22 +76,14 @@ def _text_choice(choice: dict[str, Any]) -> str | None:
     return None if isinstance(choice.get("text"), str) else "has no `text`"
 
 
-def _chat(body: Any) -> str | None:
-    choices = _items(body, "choices")
-    if isinstance(choices, str):
-        return choices
-    if not choices:
-        return "`choices` is empty"
-    return _each(choices, "choices", _message)
+def _choices(check: Callable[[dict[str, Any]], str | None]) -> Callable[[Any], str | None]:
+    def checker(body: Any) -> str | None:
+        choices = _items(body, "choices")
+        if isinstance(choices, str):
+            return choices
+        return _each(choices, "choices", check) if choices else "`choices` is empty"
 
-
-def _completions(body: Any) -> str | None:
-    choices = _items(body, "choices")
-    if isinstance(choices, str):
-        return choices
-    if not choices:
-        return "`choices` is empty"
-    return _each(choices, "choices", _text_choice)
+    return checker
 
 
 def _list_of(key: str, check: Callable[[dict[str, Any]], str | None]) -> Callable[[Any], str | None]:
@@ -128,8 +120,8 @@ def _event(event: Any) -> str | None:
 
 # operation -> (what it is called, the whole-answer check)
 _ANSWERS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
-    ops.CHAT: ("chat completion", _chat),
-    "completions": ("completion", _completions),
+    ops.CHAT: ("chat completion", _choices(_message)),
+    "completions": ("completion", _choices(_text_choice)),
     ops.EMBEDDINGS: ("embeddings list", _list_of("data", _embedding)),
     ops.IMAGES: ("images answer", _list_of("data", _image)),
     ops.IMAGE_EDIT: ("images answer", _list_of("data", _image)),
