@@ -98,7 +98,8 @@ def register_policies(register: Callable[[type], None]) -> None:
 
     - ``name``: the name used in ``policies.chain`` and ``policies.policy``;
     - ``config_class``: a frozen attrs class, a subclass of ``keeptrust.PolicyConfig`` (which brings
-      ``mode: enforce|shadow``), into which the core structures ``policies.policy.<name>``;
+      ``mode: enforce|shadow``, ``timeout_ms`` and ``on_timeout: block|allow``), into which the core
+      structures ``policies.policy.<name>``;
     - ``__init__(self, config, env)``: called once at start-up with a ``keeptrust.PolicyEnv``.
 
     Per request the core calls, in ``policies.chain`` order, the methods the class defines (the
@@ -132,6 +133,13 @@ def register_policies(register: Callable[[type], None]) -> None:
     itself goes in ``ctx.extra[<policy name>]``; the core never reads ``ctx.extra``.
 
     In ``mode: shadow`` the core records every decision but never lets it change traffic.
+
+    Each call of these methods runs under a cancel scope of the policy's ``timeout_ms`` (default
+    10000); past it the call is cancelled and the core applies ``on_timeout`` (default ``block``: 503
+    ``policy_timeout``) and records the decision. Cancellation reaches a policy at its next
+    checkpoint, so blocking work belongs in a worker thread started with
+    ``trio.to_thread.run_sync(fn, ..., abandon_on_cancel=True)``: a thread that cannot be abandoned
+    holds its request until it returns, whatever the budget.
     """
 
 
