@@ -20,6 +20,7 @@ import httpx
 import orjson
 import trio
 
+from keeptrust import failures, metrics
 from keeptrust.errors import (
     AuthenticationError,
     BodyTooLarge,
@@ -223,7 +224,8 @@ class Upstream:
             timeout if timeout is not None else (self.config.stream_timeout if stream else self.config.timeout_seconds)
         )
         max_retries = self.config.max_retries if retries is None else retries
-        deadline = trio.current_time() + budget
+        started = trio.current_time()
+        deadline = started + budget
         if json is not None:
             content = orjson.dumps(json)
             headers = {"content-type": "application/json", **(headers or {})}
@@ -251,24 +253,26 @@ class Upstream:
                 ctx.upstream_url, ctx.upstream_region = _called(request.url)
             try:
                 response = await self.client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                if (
-                    isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-                    and attempt <= max_retries
-                    and trio.current_time() < deadline
-                ):
-                    await self._backoff(attempt, deadline)
-                    continue
-                raise UpstreamTimeout(
-                    f"target '{self.config.id}': the upstream did not answer within {budget:g}s"
-                ) from None
             except httpx.HTTPError as exc:
-                retryable = isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError))
-                if retryable and attempt <= max_retries and trio.current_time() < deadline:
+                failure = failures.describe(exc)
+                # Retried: a connection that could not be made (or was closed before any answer).
+                retryable = isinstance(
+                    exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError, httpx.RemoteProtocolError)
+                )
+                retry = retryable and attempt <= max_retries and trio.current_time() < deadline
+                self._attempt_failed(ctx, attempt, failure, retry)
+                if retry:
                     await self._backoff(attempt, deadline)
                     continue
+                tries = f" ({attempt} attempts)" if attempt > 1 else ""
+                if failure.is_timeout:
+                    raise UpstreamTimeout(
+                        f"target '{self.config.id}': the upstream {failure.origin} did not answer within "
+                        f"{budget:g}s: {failure.text}{tries}"
+                    ) from None
                 raise UpstreamError(
-                    f"target '{self.config.id}': the upstream could not be reached ({type(exc).__name__})"
+                    f"target '{self.config.id}': the upstream {failure.origin} could not be reached: "
+                    f"{failure.text}{tries}"
                 ) from None
 
             if response.status_code < 400 or response.status_code not in RETRY_STATUSES:
@@ -283,6 +287,7 @@ class Upstream:
                 can_retry = False
             if not can_retry:
                 break
+            metrics.upstream_retry(self.config.id, f"status_{response.status_code}")
             if loading and not self._loading_logged:
                 self._loading_logged = True
                 self.logger.info(
@@ -290,6 +295,7 @@ class Upstream:
                 )
             delay = self._delay(attempt, hint)
             await trio.sleep(min(delay, max(remaining - 0.01, 0)))
+        metrics.upstream_latency(self.config.id, trio.current_time() - started)
         status = response.status_code
         limit = self.max_response_bytes(ctx) if status < 300 else MAX_ERROR_BODY_BYTES
         declared = response.headers.get("content-length", "")
@@ -344,6 +350,7 @@ class Upstream:
         read = False
         try:
             async for chunk in response.aiter_bytes():
+        metrics.upstream_latency(self.config.id, trio.current_time() - started)
                 if len(body) + len(chunk) > limit:
                     raise self._too_large(limit)
                 body += chunk
@@ -351,9 +358,10 @@ class Upstream:
         except httpx.TimeoutException:
             raise UpstreamTimeout(f"target '{self.config.id}': the upstream stopped sending mid-answer") from None
         except httpx.HTTPError as exc:
-            raise UpstreamError(
-                f"target '{self.config.id}': the upstream connection failed mid-answer ({type(exc).__name__})"
-            ) from None
+            failure = failures.describe(exc, mid_answer=True)
+            self._attempt_failed(None, 0, failure, False)
+            error = UpstreamTimeout if failure.is_timeout else UpstreamError
+            raise error(f"target '{self.config.id}': the upstream {failure.origin}: {failure.text}") from None
         finally:
             if not read:
                 body.clear()  # the error's traceback keeps this frame alive; its buffer need not be
@@ -362,6 +370,27 @@ class Upstream:
             # freed with the response, not whenever the cycle collector next reaches it.
             response.stream = _NO_BODY
         response._content = bytes(body)  # httpx's own cache of a read body
+
+    def _attempt_failed(
+        self, ctx: RequestContext | None, attempt: int, failure: failures.Failure, retry: bool
+    ) -> None:
+        """One log line and one count per failed attempt (``attempt`` 0: a read after the answer began)."""
+        metrics.upstream_failure(self.config.id, failure.cause)
+        if retry:
+            metrics.upstream_retry(self.config.id, failure.cause)
+        rid = f" (request {ctx.request_id})" if ctx is not None else ""
+        which = f"attempt {attempt} " if attempt else ""
+        then = "; retrying" if retry else ""
+        self.logger.warning(
+            "target '%s': %sto %s failed: %s [%s]%s%s",
+            self.config.id,
+            which,
+            failure.origin,
+            failure.text,
+            failure.cause,
+            rid,
+            then,
+        )
 
     def _delay(self, attempt: int, hint: float | None) -> float:
         if hint is not None:

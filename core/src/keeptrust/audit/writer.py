@@ -23,7 +23,7 @@ from typing import Any
 
 import trio
 
-from keeptrust import __version__
+from keeptrust import __version__, metrics
 from keeptrust.audit.config import AuditLoggerConfig
 from keeptrust.audit.hashchain import ChainState, Sealer
 from keeptrust.audit.record import rfc3339
@@ -68,6 +68,7 @@ class AuditWriter:
             self._send.send_nowait((record, None))
         except trio.WouldBlock:
             self.dropped += 1
+            metrics.audit_dropped()
             # Log the first drop and then every power of two, so a flood does not flood the log.
             if self.dropped & (self.dropped - 1) == 0:
                 self.logger.warning(
@@ -102,6 +103,7 @@ class AuditWriter:
 
     def _lost_after_close(self) -> None:
         self.dropped += 1
+        metrics.audit_dropped()
         self.logger.error("an audit record arrived after the audit writer closed; %d record(s) lost", self.dropped)
 
     # ------------------------------------------------------------------ writer task
@@ -216,6 +218,7 @@ class AuditWriter:
             delta, self._dropped_reported = self.dropped - self._dropped_reported, self.dropped
             drops = {"type": "drops", "ts": rfc3339(time.time()), "dropped": delta, "dropped_total": self.dropped}
             batch.append((drops, None))
+        started = time.monotonic()
         sealed = [sealer.seal(record) for record, _ in batch]
         delay = _RETRY_FIRST
         while True:
@@ -235,6 +238,8 @@ class AuditWriter:
                 delay = min(delay * 2, _RETRY_MAX)
         self.written += len(sealed)
         self.batches += 1
+        metrics.audit_batch(time.monotonic() - started, len(sealed))
+        metrics.audit_queue_depth(self._send.statistics().current_buffer_used)
         for _, done in batch:
             if done is not None:
                 done.set()

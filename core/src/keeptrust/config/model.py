@@ -129,6 +129,16 @@ class DemoUpstream:
 
 
 @attrs.frozen(kw_only=True)
+class MetricsConfig:
+    """``GET /metrics`` (Prometheus text format). ``listen``: serve it on its own address instead of
+    the gateway's; ``key_ref``: require ``Authorization: Bearer <key>`` to read it."""
+
+    enabled: bool = True
+    listen: str | None = None
+    key_ref: SecretRef | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ServerConfig:
     max_body_bytes: int = 2_000_000
     body_timeout_seconds: float = 30.0
@@ -147,6 +157,7 @@ class ServerConfig:
     max_json_depth: int = 64
     auth: AuthConfig = attrs.Factory(AuthConfig)
     log_level: str = "info"
+    metrics: MetricsConfig = attrs.Factory(MetricsConfig)
     demo_upstream: DemoUpstream | None = None
 
 
@@ -172,6 +183,7 @@ __all__ = [
     "AuthKey",
     "DemoUpstream",
     "GatewayConfig",
+    "MetricsConfig",
     "Pack",
     "Policies",
     "SecretRef",

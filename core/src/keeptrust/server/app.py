@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from keeptrust import context as ops
+from keeptrust import metrics
 from keeptrust.dialects import dialect_routes
 from keeptrust.errors import GatewayError, PluginError, RequestError
 from keeptrust.groups import group_status
@@ -16,6 +17,7 @@ from keeptrust.server.exchange import Exchange
 from keeptrust.server.gateway import Gateway
 from keeptrust.server.lifespan import Health, lifespan
 from keeptrust.server.limits import Limits
+from keeptrust.server.metrics_route import METRICS_PATH, metrics_route
 from keeptrust.server.models import models_route
 from keeptrust.server.operations import dialect_operation, openai_operation, plugin_route
 from keeptrust.server.routes import GatewayRequest, RouteTable
@@ -56,6 +58,9 @@ def build_routes(gateway: Gateway, limits: Limits, health: Health, created: int)
 
     table.add("GET", "/healthz", healthz, audited=False)
     table.add("GET", "/readyz", readyz, audited=False)
+    settings = gateway.server.metrics
+    if settings.enabled and settings.listen is None:
+        table.add("GET", METRICS_PATH, metrics_route(gateway), audited=False)
     for route in gateway.registry.routes.values():
         try:
             table.add(route.method, route.path, plugin_route(gateway, route), pattern=route.pattern)
@@ -71,6 +76,7 @@ class GatewayApp:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        metrics.configure(gateway.server.metrics.enabled)
         self.limits = Limits(gateway.server)
         self.health = Health()
         self.routes = build_routes(gateway, self.limits, self.health, int(time.time()))
@@ -96,6 +102,7 @@ class GatewayApp:
             limits=self.limits,
             auth=self.gateway.auth,
             audited=entry.audited if entry else True,
+            route=entry.path if entry else None,
         )
         exchange.render_error = self.error_shapes.get(scope["path"])
         async with exchange:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from keeptrust import metrics
 from keeptrust.context import RequestContext
 from keeptrust.errors import GatewayError, InternalError
 from keeptrust.server import http
@@ -51,6 +52,7 @@ class Exchange:
         limits: Limits,
         auth: Authenticator,
         audited: bool = True,
+        route: str | None = None,
     ) -> None:
         self.scope = scope
         self.receive = receive
@@ -59,6 +61,8 @@ class Exchange:
         self.limits = limits
         self.auth = auth
         self.audited = audited
+        # The metrics' route label: the route's own path, never the client's (which is unbounded).
+        self.route = route or "unmatched"
         self.headers: dict[bytes, bytes] = {}
         # Status and body of an error in another API's shape (a dialect's routes); None: OpenAI's.
         self.render_error: Callable[[GatewayError, str | None], tuple[int, bytes]] | None = None
@@ -147,6 +151,8 @@ class Exchange:
 
     # ------------------------------------------------------------------ the exchange's end
     async def __aenter__(self) -> Exchange:
+        if self.audited:
+            metrics.request_started()
         return self
 
     async def __aexit__(
@@ -170,6 +176,7 @@ class Exchange:
             if ctx.finished_at is None:
                 ctx.finished_at = time.monotonic()
             if self.audited:
+                metrics.request_finished(ctx, self.route)
                 with trio.CancelScope(shield=True):
                     await self.chain.on_complete(ctx)
         # Exceptions are answered here; cancellation and the like go on up.

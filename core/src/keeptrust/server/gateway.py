@@ -34,6 +34,8 @@ class Gateway:
     auth: Authenticator
     logger: logging.Logger
     access: AccessRules = attrs.Factory(lambda: AccessRules({}, {}))
+    # The bearer key ``GET /metrics`` requires (``server.metrics.key_ref``), or None.
+    metrics_key: str | None = None
 
     @property
     def server(self) -> ServerConfig:
@@ -104,9 +106,31 @@ def build_gateway(
             loaded.gateway.pack.name,
         )
     auth = Authenticator(keys, loaded.gateway.server.auth.role_header)
+    metrics_key = _metrics_key(loaded, environ)
+    if metrics_key:
+        redactor.add(metrics_key)
     return Gateway(
-        loaded, registry, targets, ModelResolver(targets), chain, redactor, auth, logger, build_access(loaded, key_ids)
+        loaded,
+        registry,
+        targets,
+        ModelResolver(targets),
+        chain,
+        redactor,
+        auth,
+        logger,
+        build_access(loaded, key_ids),
+        metrics_key,
     )
+
+
+def _metrics_key(loaded: LoadedConfig, environ: Mapping[str, str]) -> str | None:
+    ref = loaded.gateway.server.metrics.key_ref
+    if ref is None:
+        return None
+    value = environ.get(ref.env)
+    if not value:
+        raise ConfigError(f"server.metrics.key_ref.env: environment variable {ref.env} is not set")
+    return value
 
 
 def deployment_variables(loaded: LoadedConfig) -> list[str]:
@@ -142,6 +166,7 @@ def deployment_variables(loaded: LoadedConfig) -> list[str]:
 
     walk(loaded.targets)
     walk(loaded.gateway.server.auth.keys)
+    walk(loaded.gateway.server.metrics)
     walk(list(loaded.policies.values()))
     for config in loaded.policies.values():
         if isinstance(config, AuditLoggerConfig) and config.destination == "api" and not config.endpoint:

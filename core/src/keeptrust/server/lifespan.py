@@ -45,6 +45,11 @@ async def lifespan(gateway: Gateway, health: Health, receive: http.Receive, send
                 from keeptrust.server.run import serve_demo_upstream
 
                 await nursery.start(serve_demo_upstream, demo)
+            settings = gateway.server.metrics
+            if settings.enabled and settings.listen is not None:
+                from keeptrust.server.metrics_route import serve_metrics
+
+                await nursery.start(serve_metrics, settings.listen, gateway.metrics_key)
             health.ready = True
             await send({"type": "lifespan.startup.complete"})
             message = await receive()

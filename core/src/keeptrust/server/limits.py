@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from keeptrust import metrics
 from keeptrust.config.model import ServerConfig
 from keeptrust.errors import RateLimited, UpstreamUnavailable
 from keeptrust.server import http
@@ -62,9 +63,11 @@ class Limits:
                 headers={"retry-after": "1"},
             )
         self.streams[key] = count + 1
+        metrics.stream_started()
         try:
             yield
         finally:
+            metrics.stream_finished()
             left = self.streams[key] - 1
             if left:
                 self.streams[key] = left

@@ -14,6 +14,7 @@ from typing import Any
 import trio
 from hypercorn.config import Config
 
+from keeptrust import metrics
 from keeptrust.config.loader import LoadedConfig, load_config
 from keeptrust.errors import leaf_errors
 from keeptrust.plugins import Registry, load_registry
@@ -123,7 +124,13 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
     hconfig.workers = workers
     hconfig.worker_class = "trio"
     hconfig.application_path = "keeptrust.server.run:worker_app()"
-    code = hypercorn_run(hconfig)
+    # The workers' metric files go to a directory of this run's own, so /metrics never counts a
+    # previous run's values (the workers are spawned, so they see it when they import the client).
+    metrics_dir = metrics.make_multiprocess_dir()
+    try:
+        code = hypercorn_run(hconfig)
+    finally:
+        metrics.remove_multiprocess_dir(metrics_dir)
     if code:
         sys.exit(code)
 

@@ -1,4 +1,4 @@
-"""The gateway as operators run it: ``kt gateway run`` in its own process, on a free loopback port."""
+"""``kt gateway run`` in its own process, as operators run it, for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -21,24 +21,27 @@ KT = str(Path(sys.executable).with_name("kt"))
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 class GatewayProcess:
-    """``kt gateway run`` with ``config`` written to ``directory``; ready when this returns. Its
-    output goes to ``directory/gateway.log``; ``stop()`` sends SIGTERM and returns the exit code."""
+    """Writes ``config`` to ``directory/policy-config.yaml``, starts ``kt gateway run`` on a free
+    port with ``args`` and waits until ``/readyz`` answers. ``log`` holds its stdout and stderr."""
 
     def __init__(
         self, directory: Path, config: Mapping[str, Any], *args: str, env: Mapping[str, str] | None = None
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        path = directory / "policy-config.yaml"
-        path.write_text(yaml.safe_dump(dict(config)))
+        self.config_path = directory / "policy-config.yaml"
+        self.write_config(config)
         self.log = directory / "gateway.log"
+        kt = str(Path(sys.executable).with_name("kt"))
         environment = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none", **(env or {})}
+        self.env = environment
+        listen = ["--listen", f"127.0.0.1:{self.port}", "--policy-config", str(self.config_path)]
         self.proc = subprocess.Popen(
-            [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(path), *args],
+            [kt, "gateway", "run", *listen, *args],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             env=environment,
@@ -64,6 +67,21 @@ class GatewayProcess:
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS for the gateway process")
 
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        self.config_path.write_text(yaml.safe_dump(dict(config)))
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.output()
+            if text in out:
+                return out
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not in the gateway log: {self.output()}")
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -71,4 +89,7 @@ class GatewayProcess:
             return self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait()
+            return self.proc.wait(timeout=10)
+
+
+__all__ = ["KT", "GatewayProcess", "free_port"]
