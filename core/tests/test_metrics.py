@@ -104,7 +104,9 @@ def test_retries_and_upstream_errors(fake_upstream, gateway_factory, simple_conf
 def test_audit_queue_commit_latency_and_records(fake_upstream, gateway_factory, simple_config, env, tmp_path):
     simple_config["policies"] = {
         "chain": ["audit-logger"],
-        "policy": {"audit-logger": {"destination": "jsonl", "directory": str(tmp_path / "audit"), "batch_max_delay_ms": 0}},
+        "policy": {
+            "audit-logger": {"destination": "jsonl", "directory": str(tmp_path / "audit"), "batch_max_delay_ms": 0}
+        },
     }
     gw = gateway_factory(simple_config, environ=env)
     before = scrape(gw.url)
@@ -172,3 +174,18 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_gateway_exposes(
+    fake_upstream, gateway_factory, simple_config, env
+):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = Path(__file__).parents[2] / "examples" / "grafana" / "keeptrust-dashboard.json"
+    exprs = [t["expr"] for p in json.loads(dashboard.read_text())["panels"] for t in p["targets"]]
+    names = {re.sub(r"_bucket$", "", n) for e in exprs for n in re.findall(r"keeptrust_[a-z_]+", e)}
+    exposed = httpx.get(gateway_factory(simple_config, environ=env).url + "/metrics").text
+    declared = set(re.findall(r"^# (?:HELP|TYPE) (\S+)", exposed, re.M))
+    assert names and names <= declared, names - declared

@@ -62,8 +62,7 @@ _ttfb = Histogram(
 )
 _upstream = Histogram(
     "keeptrust_upstream_duration_seconds",
-    "Time spent on one upstream call, retries included: to the whole answer, or to the response "
-    "headers for a stream.",
+    "Time spent on one upstream call, retries included: to the whole answer, or to the response headers for a stream.",
     ["target"],
     buckets=LATENCY_BUCKETS,
 )
@@ -86,8 +85,7 @@ _failures = Counter(
 )
 _fallbacks = Counter(
     "keeptrust_upstream_fallbacks",
-    "Requests moved from one target to another of its group, by the target left, the target "
-    "taken and why.",
+    "Requests moved from one target to another of its group, by the target left, the target taken and why.",
     ["from_target", "to_target", "reason"],
 )
 _audit_depth = Gauge(

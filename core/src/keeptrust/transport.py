@@ -371,9 +371,7 @@ class Upstream:
             response.stream = _NO_BODY
         response._content = bytes(body)  # httpx's own cache of a read body
 
-    def _attempt_failed(
-        self, ctx: RequestContext | None, attempt: int, failure: failures.Failure, retry: bool
-    ) -> None:
+    def _attempt_failed(self, ctx: RequestContext | None, attempt: int, failure: failures.Failure, retry: bool) -> None:
         """One log line and one count per failed attempt (``attempt`` 0: a read after the answer began)."""
         metrics.upstream_failure(self.config.id, failure.cause)
         if retry:
