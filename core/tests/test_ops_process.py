@@ -51,3 +51,32 @@ def test_metrics_add_up_across_workers(tmp_path, upstream):
         assert [_answered(gw.url) for _ in range(6)] == [10.0] * 6
     finally:
         assert gw.stop() == 0
+
+
+def test_an_unreachable_upstream_is_diagnosed_in_the_answer_and_the_log(tmp_path):
+    from keeptrust.testing.process import free_port
+
+    port = free_port()  # nothing listens there
+    config = {
+        "pack": {"name": "ops", "version": "1.0.0"},
+        "providers": {
+            "targets": [
+                openai_target(f"http://127.0.0.1:{port}", "down", max_retries=2, secret_key_ref={"env": "UPSTREAM_KEY"})
+            ]
+        },
+    }
+    gw = GatewayProcess(tmp_path, config, env={"UPSTREAM_KEY": MARKER})
+    try:
+        r = httpx.post(gw.url + "/v1/chat/completions", timeout=20, json=CHAT)
+        assert r.status_code == 502
+        message = r.json()["error"]["message"]
+        assert message == (
+            f"target 'down': the upstream http://127.0.0.1:{port} could not be reached: connection refused (3 attempts)"
+        )
+    finally:
+        gw.stop()
+    log = gw.output()
+    lines = [line for line in log.splitlines() if "target 'down': attempt" in line]
+    assert len(lines) == 3, log
+    assert all(f"to http://127.0.0.1:{port} failed: connection refused [refused]" in line for line in lines)
+    assert MARKER not in log

@@ -88,7 +88,7 @@ def _connect_cause(exc: BaseException) -> tuple[str, str]:
     return NETWORK, "cannot connect"
 
 
-def describe(exc: httpx.HTTPError, *, mid_answer: bool = False, timeouts: httpx.Timeout | None = None) -> Failure:
+def describe(exc: httpx.HTTPError, *, mid_answer: bool = False) -> Failure:
     """The failure behind ``exc``. ``mid_answer``: the response had started (a read failed between
     chunks rather than before the first byte)."""
     try:
@@ -96,11 +96,12 @@ def describe(exc: httpx.HTTPError, *, mid_answer: bool = False, timeouts: httpx.
     except RuntimeError:  # an exception raised without a request
         request = None
     origin = origin_of(request)
-    timeouts = timeouts or (httpx.Timeout(request.extensions.get("timeout")) if request is not None else None)
+    # httpx keeps the request's timeouts as a dict in its extensions.
+    limits = request.extensions.get("timeout", {}) if request is not None else {}
 
     def limit(kind: str) -> str:
-        value = getattr(timeouts, kind, None) if timeouts is not None else None
-        return f" within {value:g}s" if isinstance(value, (int, float)) else ""
+        value = limits.get(kind) if isinstance(limits, dict) else None
+        return f" within {value:.3g}s" if isinstance(value, (int, float)) else ""
 
     if isinstance(exc, httpx.ConnectTimeout):
         return Failure(CONNECT_TIMEOUT, f"no connection{limit('connect')} (connect timeout)", origin)

@@ -198,14 +198,8 @@ async def stream_chunks(
         except Exception as exc:
             import httpx
 
-            if isinstance(exc, httpx.TimeoutException):
-                raise UpstreamError(
-                    f"target '{target_id}': the upstream stream stalled for more than "
-                    f"{upstream.config.stream_timeout:g}s",
-                    code="upstream_timeout",
-                ) from None
             if isinstance(exc, httpx.HTTPError):
-                raise UpstreamError(f"target '{target_id}': the upstream stream broke ({type(exc).__name__})") from None
+                raise upstream.failed_mid_answer(ctx, exc) from None
             raise
 
     return StreamResult(chunks(), aclose=response.aclose, headers=forwardable_headers(response.headers))

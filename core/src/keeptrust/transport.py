@@ -267,8 +267,7 @@ class Upstream:
                 tries = f" ({attempt} attempts)" if attempt > 1 else ""
                 if failure.is_timeout:
                     raise UpstreamTimeout(
-                        f"target '{self.config.id}': the upstream {failure.origin} did not answer within "
-                        f"{budget:g}s: {failure.text}{tries}"
+                        f"target '{self.config.id}': the upstream {failure.origin} timed out: {failure.text}{tries}"
                     ) from None
                 raise UpstreamError(
                     f"target '{self.config.id}': the upstream {failure.origin} could not be reached: "
@@ -358,10 +357,10 @@ class Upstream:
         except httpx.TimeoutException:
             raise UpstreamTimeout(f"target '{self.config.id}': the upstream stopped sending mid-answer") from None
         except httpx.HTTPError as exc:
-            failure = failures.describe(exc, mid_answer=True)
-            self._attempt_failed(None, 0, failure, False)
-            error = UpstreamTimeout if failure.is_timeout else UpstreamError
-            raise error(f"target '{self.config.id}': the upstream {failure.origin}: {failure.text}") from None
+            error = self.failed_mid_answer(None, exc)
+            if error.code == "upstream_timeout":  # nothing was sent yet: a plain 504
+                raise UpstreamTimeout(error.message) from None
+            raise error from None
         finally:
             if not read:
                 body.clear()  # the error's traceback keeps this frame alive; its buffer need not be
@@ -371,16 +370,27 @@ class Upstream:
             response.stream = _NO_BODY
         response._content = bytes(body)  # httpx's own cache of a read body
 
+    def failed_mid_answer(self, ctx: RequestContext | None, exc: httpx.HTTPError) -> GatewayError:
+        """The error for a read that failed after the answer began (a stream that stalled or broke),
+        logged and counted like a failed attempt. Streams keep the 502 status (the client has the
+        answer's start) with code ``upstream_timeout`` for a stall."""
+        failure = failures.describe(exc, mid_answer=True)
+        self._attempt_failed(ctx, 0, failure, False)
+        message = f"target '{self.config.id}': the upstream {failure.origin}: {failure.text}"
+        if failure.is_timeout:
+            return UpstreamError(message, code="upstream_timeout")
+        return UpstreamError(message)
+
     def _attempt_failed(self, ctx: RequestContext | None, attempt: int, failure: failures.Failure, retry: bool) -> None:
         """One log line and one count per failed attempt (``attempt`` 0: a read after the answer began)."""
         metrics.upstream_failure(self.config.id, failure.cause)
         if retry:
             metrics.upstream_retry(self.config.id, failure.cause)
         rid = f" (request {ctx.request_id})" if ctx is not None else ""
-        which = f"attempt {attempt} " if attempt else ""
+        which = f"attempt {attempt} to" if attempt else "reading the answer from"
         then = "; retrying" if retry else ""
         self.logger.warning(
-            "target '%s': %sto %s failed: %s [%s]%s%s",
+            "target '%s': %s %s failed: %s [%s]%s%s",
             self.config.id,
             which,
             failure.origin,

@@ -84,3 +84,25 @@ def test_models_lists_targets_and_the_hubs_models_per_backend(hf, gateway):
     assert "groq" in providers and "hf-inference" in providers  # one query per backend
     client.models.list()
     assert len(hf.app.requests_to("/api/models")) == len(listing_calls)  # cached
+
+
+def test_models_answers_within_its_budget_when_the_hub_never_answers(hf, gateway, monkeypatch):
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("KEEPTRUST_HF_HUB_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        gw = gateway(hf_target("fixed", model=LLAMA), hf_target("open"))
+        # The targets' own timeout is 60 s; the listing has its own few seconds.
+        listed = {m.id for m in gw.client(timeout=15).models.list()}
+    assert {"fixed", LLAMA, "open"} <= listed
+
+
+def test_models_serves_the_last_listing_while_the_hub_fails(hf, gateway):
+    hf.app.add_mapping("BAAI/bge-large-en-v1.5", "hf-inference", task="feature-extraction")
+    gw = gateway(hf_target("open", mapping_ttl_seconds=0))
+    client = gw.client()
+    assert "BAAI/bge-large-en-v1.5" in {m.id for m in client.models.list()}
+    hf.app.fail_next("/api/models", 503, {"error": "Hub down"}, times=1000)
+    assert "BAAI/bge-large-en-v1.5" in {m.id for m in client.models.list()}

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("keeptrust.server")
 
+# A listing answers within this even when a provider's own listing (the Hub) cannot be reached: the
+# configured targets and whatever the other providers listed in time still go out.
+LISTING_BUDGET_SECONDS = 5.0
+
 
 def models_route(gateway: Gateway, created: int) -> Handler:
     """``GET /v1/models`` and ``GET /v1/models/{id}``: authenticated, not counted against the
@@ -72,9 +76,15 @@ async def list_models(gateway: Gateway, created: int) -> list[dict[str, Any]]:
 
         async def fetch(i: int, target: Any) -> None:
             try:
-                with trio.fail_after(target.config.timeout_seconds):
+                with trio.fail_after(min(target.config.timeout_seconds, LISTING_BUDGET_SECONDS)):
                     results[i] = await target.provider.list_models()
-            except (GatewayError, trio.TooSlowError) as exc:
+            except trio.TooSlowError:
+                logger.warning(
+                    "listing models of target '%s' took longer than %gs; answered without them",
+                    target.id,
+                    min(target.config.timeout_seconds, LISTING_BUDGET_SECONDS),
+                )
+            except GatewayError as exc:
                 logger.warning("listing models of target '%s' failed: %s", target.id, exc)
             except Exception as exc:  # one plugin's bug leaves the rest of the listing up
                 owner = ("provider", target.provider.name)

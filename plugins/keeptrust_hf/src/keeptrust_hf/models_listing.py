@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from keeptrust_hf.provider import HuggingFaceProvider
 
 LIST_LIMIT = 100
+# The Hub's listing gets one attempt within this (the gateway's whole listing has its own budget):
+# an unreachable Hub must not hold ``GET /v1/models`` for a target's full upstream timeout.
+LIST_TIMEOUT_SECONDS = 4.0
 
 
 class ModelsListing:
@@ -29,7 +32,14 @@ class ModelsListing:
         now = time.monotonic()
         if self._cached is not None and self._cached[0] > now:
             return self._cached[1]
-        data = await _fetch_all(provider)
+        try:
+            data = await _fetch_all(provider)
+        except GatewayError as exc:
+            if self._cached is None:
+                raise
+            # The last listing, kept until the Hub answers again.
+            provider.logger.warning("listing Hugging Face models failed (%s); serving the last listing", exc.message)
+            return self._cached[1]
         self._cached = (now + self.ttl, data)
         return data
 
@@ -97,7 +107,9 @@ async def _fetch_all(provider: HuggingFaceProvider) -> list[dict[str, Any]]:
 async def _fetch_backend(provider: HuggingFaceProvider, name: str) -> list[dict[str, Any]]:
     url = provider.mapping.hub_url + "/api/models"
     params = {"inference_provider": name, "limit": str(LIST_LIMIT), "sort": "likes", "direction": "-1"}
-    response = await provider.upstream.request(None, "GET", url, params=params)
+    response = await provider.upstream.request(
+        None, "GET", url, params=params, timeout=LIST_TIMEOUT_SECONDS, retries=0
+    )
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
