@@ -44,15 +44,26 @@ def gateway() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--disable-plugin", multiple=True, help="Skip a plugin by name (repeatable).")
 @click.option("--log-level", default=None, help="debug, info, warning or error (default: server.log_level).")
+@click.option(
+    "--log-format",
+    default=None,
+    type=click.Choice(["human", "json"]),
+    help="human lines, or one JSON object per line (default: server.log_format, else human).",
+)
 def gateway_run(
-    listen: str, config_path: str, workers: int, disable_plugin: tuple[str, ...], log_level: str | None
+    listen: str,
+    config_path: str,
+    workers: int,
+    disable_plugin: tuple[str, ...],
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
     """Start the gateway with a policy config."""
     from keeptrust.secrets import Redactor
     from keeptrust.server import run as runner
 
     redactor = Redactor()
-    runner.setup_logging(log_level or "info", redactor)
+    runner.setup_logging(log_level or "info", redactor, log_format or "human")
     if disable_plugin:
         os.environ["KEEPTRUST_DISABLE_PLUGINS"] = ",".join(
             [*disable_plugin, *[p for p in os.environ.get("KEEPTRUST_DISABLE_PLUGINS", "").split(",") if p]]
@@ -64,9 +75,10 @@ def gateway_run(
         _fail(f"the gateway cannot start:\n{exc}")
         return
     level = log_level or app.gateway.server.log_level
-    runner.setup_logging(level, redactor)
-    if log_level:
-        os.environ["KEEPTRUST_LOG_LEVEL"] = log_level
+    fmt = log_format or app.gateway.server.log_format
+    runner.setup_logging(level, redactor, fmt)
+    os.environ[runner.LEVEL_ENV] = level
+    os.environ[runner.FORMAT_ENV] = fmt
     loaded = app.gateway.loaded
     runner.logger.info(
         "pack %s %s: %d target(s), chain [%s], listening on %s",

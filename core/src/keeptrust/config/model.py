@@ -157,6 +157,8 @@ class ServerConfig:
     max_json_depth: int = 64
     auth: AuthConfig = attrs.Factory(AuthConfig)
     log_level: str = "info"
+    # human: one line of text per event; json: one JSON object per line (``keeptrust.logs``).
+    log_format: Literal["human", "json"] = "human"
     metrics: MetricsConfig = attrs.Factory(MetricsConfig)
     demo_upstream: DemoUpstream | None = None
 

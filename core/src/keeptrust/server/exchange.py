@@ -22,6 +22,7 @@ import trio
 from keeptrust import metrics
 from keeptrust.context import RequestContext
 from keeptrust.errors import GatewayError, InternalError
+from keeptrust.logs import log_access
 from keeptrust.server import http
 from keeptrust.server.multipart import parse_multipart
 from keeptrust.server.validate import coerce_form
@@ -177,6 +178,7 @@ class Exchange:
                 ctx.finished_at = time.monotonic()
             if self.audited:
                 metrics.request_finished(ctx, self.route)
+                log_access(ctx, self.method, self.route)
                 with trio.CancelScope(shield=True):
                     await self.chain.on_complete(ctx)
         # Exceptions are answered here; cancellation and the like go on up.

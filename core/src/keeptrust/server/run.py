@@ -14,7 +14,7 @@ from typing import Any
 import trio
 from hypercorn.config import Config
 
-from keeptrust import metrics
+from keeptrust import logs, metrics
 from keeptrust.config.loader import LoadedConfig, load_config
 from keeptrust.errors import leaf_errors
 from keeptrust.plugins import Registry, load_registry
@@ -28,11 +28,15 @@ logger = logging.getLogger("keeptrust")
 CONFIG_ENV = "KEEPTRUST_POLICY_CONFIG"
 DISABLE_ENV = "KEEPTRUST_DISABLE_PLUGINS"
 WORKERS_ENV = "KEEPTRUST_WORKERS"
+# The level and format the master resolved (flags over the config), for the workers.
+LEVEL_ENV = "KEEPTRUST_LOG_LEVEL"
+FORMAT_ENV = "KEEPTRUST_LOG_FORMAT"
 
 
-def setup_logging(level: str, redactor: Redactor) -> None:
+def setup_logging(level: str, redactor: Redactor, fmt: str = "human") -> None:
+    """Log to stderr in ``fmt`` (``human`` or ``json``), secrets scrubbed from every line."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    handler.setFormatter(logs.formatter(fmt, redactor))
     handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -86,7 +90,7 @@ def worker_app() -> GatewayApp:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     connections.use_limited_server()
     redactor = Redactor()
-    setup_logging(os.environ.get("KEEPTRUST_LOG_LEVEL", "info"), redactor)
+    setup_logging(os.environ.get(LEVEL_ENV, "info"), redactor, os.environ.get(FORMAT_ENV, "human"))
     return make_app(os.environ[CONFIG_ENV], redactor=redactor)
 
 
