@@ -3,6 +3,8 @@ failures in the log, JSON logs, reload."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -136,3 +138,93 @@ def test_the_human_format_stays_the_default(tmp_path, upstream):
     assert "INFO keeptrust.access" in line
     assert "r-human POST /v1/chat/completions -> 200 answered target=fake" in line
     assert not line.lstrip().startswith("{")
+
+
+def _reload(gw: GatewayProcess, pid_file) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kt = str(Path(sys.executable).with_name("kt"))
+    done = subprocess.run([kt, "gateway", "reload", "--pid-file", str(pid_file)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "sent SIGHUP" in done.stdout
+
+
+def _wait_count(gw: GatewayProcess, text: str, count: int, timeout: float = 30.0) -> str:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = gw.output()
+        if out.count(text) >= count:
+            return out
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not {count} times in the gateway log: {gw.output()}")
+
+
+@pytest.fixture
+def second_upstream():
+    server = serve_app(FakeOpenAI(token=MARKER, reply="from the new upstream"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_reload_switches_new_requests_while_a_stream_in_flight_finishes(tmp_path, upstream, second_upstream, workers):
+    upstream.app.chunk_delay = 0.1
+    upstream.app.reply = " ".join(f"w{i}" for i in range(40))
+    pid_file = tmp_path / "kt.pid"
+    gw = GatewayProcess(
+        tmp_path, _config(upstream.url), "--workers", workers, "--pid-file", str(pid_file), env={"UPSTREAM_KEY": MARKER}
+    )
+    try:
+        old_answer = httpx.post(gw.url + "/v1/chat/completions", timeout=10, json=CHAT).json()
+        assert old_answer["choices"][0]["message"]["content"] == upstream.app.reply
+        new_config = _config(second_upstream.url)
+        text: list[str] = []
+        lines: list[str] = []
+        with httpx.stream("POST", gw.url + "/v1/chat/completions", timeout=30, json={**CHAT, "stream": True}) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: {") and not text:
+                    gw.write_config(new_config)
+                    _reload(gw, pid_file)
+                    _wait_count(gw, "reloaded ", int(workers))
+                    # New requests see the new routing while the stream is still in flight.
+                    for _ in range(4):
+                        answer = httpx.post(gw.url + "/v1/chat/completions", timeout=10, json=CHAT).json()
+                        assert answer["choices"][0]["message"]["content"] == "from the new upstream"
+                if line.startswith("data: {"):
+                    text.append(json.loads(line[6:])["choices"][0]["delta"].get("content") or "")
+                if line:
+                    lines.append(line)
+        assert "".join(text) == upstream.app.reply
+        assert lines[-1] == "data: [DONE]"
+        # The old generation is closed once its last request (the stream) ended.
+        _wait_count(gw, "generation 1 closed", int(workers))
+    finally:
+        assert gw.stop() == 0
+    assert not pid_file.exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_invalid_config_is_refused_and_the_old_one_keeps_serving(tmp_path, upstream, workers):
+    pid_file = tmp_path / "kt.pid"
+    gw = GatewayProcess(
+        tmp_path, _config(upstream.url), "--workers", workers, "--pid-file", str(pid_file), env={"UPSTREAM_KEY": MARKER}
+    )
+    try:
+        bad = _config(upstream.url)
+        bad["providers"]["targets"][0]["timeout_seconds"] = "soon"
+        bad["server"]["max_body_bytes"] = "big"
+        bad["policies"] = {"chain": ["no-such-policy"]}
+        gw.write_config(bad)
+        _reload(gw, pid_file)
+        log = gw.wait_for_log("reload refused")
+        assert "providers.targets[0].timeout_seconds" in log
+        assert "server.max_body_bytes" in log
+        assert "no-such-policy" in log
+        answer = httpx.post(gw.url + "/v1/chat/completions", timeout=10, json=CHAT)
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "You said: w"
+    finally:
+        assert gw.stop() == 0

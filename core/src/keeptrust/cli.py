@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -50,6 +51,12 @@ def gateway() -> None:
     type=click.Choice(["human", "json"]),
     help="human lines, or one JSON object per line (default: server.log_format, else human).",
 )
+@click.option(
+    "--pid-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the gateway's process id here (removed at exit), for kt gateway reload.",
+)
 def gateway_run(
     listen: str,
     config_path: str,
@@ -57,6 +64,7 @@ def gateway_run(
     disable_plugin: tuple[str, ...],
     log_level: str | None,
     log_format: str | None,
+    pid_file: str | None,
 ) -> None:
     """Start the gateway with a policy config."""
     from keeptrust.secrets import Redactor
@@ -88,7 +96,48 @@ def gateway_run(
         ", ".join(loaded.chain),
         listen,
     )
-    runner.run(listen, app, workers=workers, config_path=config_path)
+    if pid_file:
+        Path(pid_file).write_text(f"{os.getpid()}\n")
+    try:
+        runner.run(listen, app, workers=workers, config_path=config_path)
+    finally:
+        if pid_file:
+            Path(pid_file).unlink(missing_ok=True)
+
+
+@gateway.command("reload")
+@click.option(
+    "--pid-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The --pid-file the gateway was started with.",
+)
+@click.option("--pid", default=None, type=int, help="The gateway's process id (instead of --pid-file).")
+def gateway_reload(pid_file: str | None, pid: int | None) -> None:
+    """Make a running gateway reload its policy config (sends it SIGHUP).
+
+    The file is validated in full first; if it is invalid the gateway keeps its config and logs
+    every error. New requests use the new config; requests in flight finish on the old one."""
+    import signal
+
+    if pid is None:
+        if pid_file is None:
+            _fail("give --pid-file (as passed to kt gateway run --pid-file) or --pid")
+            return
+        try:
+            pid = int(Path(pid_file).read_text().strip())
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read a process id from {pid_file}: {exc}")
+            return
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        _fail(f"no gateway process {pid} (stale pid file?)")
+        return
+    except PermissionError:
+        _fail(f"not allowed to signal process {pid}")
+        return
+    click.echo(f"sent SIGHUP to gateway process {pid}; its log says whether the new config was taken")
 
 
 @cli.group()

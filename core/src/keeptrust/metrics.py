@@ -101,6 +101,8 @@ _audit_dropped = Counter(
     "keeptrust_audit_records_dropped", "Audit records dropped (queue full with on_full: drop_and_count, or late)."
 )
 
+_reloads = Counter("keeptrust_config_reloads", "Config reloads, by result (ok, invalid, failed).", ["result"])
+
 _enabled = True
 
 
@@ -208,6 +210,11 @@ def audit_dropped(count: int = 1) -> None:
         _audit_dropped.inc(count)
 
 
+def config_reload(result: str) -> None:
+    if _enabled:
+        _reloads.labels(result).inc()
+
+
 # ---------------------------------------------------------------------------- exposition
 def render() -> bytes:
     """The metrics in the Prometheus text format, every worker's included."""
@@ -247,6 +254,7 @@ __all__ = [
     "audit_batch",
     "audit_dropped",
     "audit_queue_depth",
+    "config_reload",
     "configure",
     "is_enabled",
     "outcome_of",

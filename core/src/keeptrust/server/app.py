@@ -20,6 +20,7 @@ from keeptrust.server.limits import Limits
 from keeptrust.server.metrics_route import METRICS_PATH, metrics_route
 from keeptrust.server.models import models_route
 from keeptrust.server.operations import dialect_operation, openai_operation, plugin_route
+from keeptrust.server.reload import Generation
 from keeptrust.server.routes import GatewayRequest, RouteTable
 
 # path -> (operation, accepts multipart)
@@ -72,45 +73,73 @@ def build_routes(gateway: Gateway, limits: Limits, health: Health, created: int)
 
 
 class GatewayApp:
-    """ASGI entry point. One instance per worker process."""
+    """ASGI entry point. One instance per worker process. It serves the current ``Generation``
+    (gateway and routes); a reload (``keeptrust.server.reload``) puts a new one in its place while
+    requests in flight finish on theirs."""
 
     def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        metrics.configure(gateway.server.metrics.enabled)
-        self.limits = Limits(gateway.server)
         self.health = Health()
-        self.routes = build_routes(gateway, self.limits, self.health, int(time.time()))
         # A dialect's routes answer every error in its shape, a wrong method (405) included.
         self.error_shapes = {path: dialect.error for path, dialect in dialect_routes().items()}
+        self.created = int(time.time())
+        self.generation = self._generation(gateway, 1)
+
+    def _generation(self, gateway: Gateway, number: int) -> Generation:
+        metrics.configure(gateway.server.metrics.enabled)
+        limits = Limits(gateway.server)
+        return Generation(gateway, limits, build_routes(gateway, limits, self.health, self.created), number)
+
+    def use(self, gateway: Gateway) -> Generation:
+        """Serve new requests from ``gateway`` (its policies' tasks already started)."""
+        self.generation = self._generation(gateway, self.generation.number + 1)
+        return self.generation
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.generation.gateway
+
+    @property
+    def limits(self) -> Limits:
+        return self.generation.limits
+
+    @property
+    def routes(self) -> RouteTable:
+        return self.generation.routes
 
     async def __call__(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self.http(scope, receive, send)
         elif kind == "lifespan":
-            await lifespan(self.gateway, self.health, receive, send)
+            await lifespan(self, self.health, receive, send)
 
     async def http(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
-        route = self.routes.match(scope["method"], scope["path"])
+        generation = self.generation
+        gateway = generation.gateway
+        route = generation.routes.match(scope["method"], scope["path"])
         entry = None if isinstance(route, GatewayError) else route
         exchange = Exchange(
             scope,
             receive,
             send,
             operation=entry.operation if entry else "route",
-            chain=self.gateway.chain,
-            limits=self.limits,
-            auth=self.gateway.auth,
+            chain=gateway.chain,
+            limits=generation.limits,
+            auth=gateway.auth,
             audited=entry.audited if entry else True,
             route=entry.path if entry else None,
         )
         exchange.render_error = self.error_shapes.get(scope["path"])
-        async with exchange:
-            if entry is None:
-                # A probe of a wrong route is still an access: the audit log records it (log_all_access).
-                assert isinstance(route, GatewayError)
-                raise route
-            await entry.handler(exchange)
+        generation.enter()
+        try:
+            async with exchange:
+                if entry is None:
+                    # A probe of a wrong route is still an access: the audit log records it (log_all_access).
+                    assert isinstance(route, GatewayError)
+                    raise route
+                await entry.handler(exchange)
+        finally:
+            generation.leave()
 
 
 # Re-exported for plugin route handlers that want to raise request errors.

@@ -11,9 +11,10 @@ import trio
 
 from keeptrust.errors import GatewayError, leaf_errors
 from keeptrust.server import http
+from keeptrust.server.reload import reload_on_sighup, start_policies
 
 if TYPE_CHECKING:
-    from keeptrust.server.gateway import Gateway
+    from keeptrust.server.app import GatewayApp
 
 logger = logging.getLogger("keeptrust.server")
 
@@ -30,16 +31,14 @@ class Health:
         return self.ready and not self.draining
 
 
-async def lifespan(gateway: Gateway, health: Health, receive: http.Receive, send: http.Send) -> None:
+async def lifespan(app: GatewayApp, health: Health, receive: http.Receive, send: http.Send) -> None:
     message = await receive()
     if message["type"] != "lifespan.startup":
         return
+    gateway = app.gateway
     try:
         async with trio.open_nursery() as nursery:
-            for policy in gateway.chain.policies:
-                runner = getattr(policy, "run", None)
-                if runner is not None:
-                    await nursery.start(runner)
+            await start_policies(gateway, nursery)
             demo = gateway.server.demo_upstream
             if demo is not None:
                 from keeptrust.server.run import serve_demo_upstream
@@ -50,14 +49,18 @@ async def lifespan(gateway: Gateway, health: Health, receive: http.Receive, send
                 from keeptrust.server.metrics_route import serve_metrics
 
                 await nursery.start(serve_metrics, settings.listen, gateway.metrics_key)
-            health.ready = True
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            health.draining = True
-            health.ready = False
-            # Requests have drained (hypercorn waits before shutting the lifespan down):
-            # close policies first so the audit writer flushes, then stop their tasks.
-            await gateway.aclose()
+            async with trio.open_nursery() as closers:
+                reloads = await closers.start(reload_on_sighup, app, nursery, closers)
+                health.ready = True
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+                health.draining = True
+                health.ready = False
+                reloads.cancel()
+                # Requests have drained (hypercorn waits before shutting the lifespan down):
+                # close policies first so the audit writer flushes, then stop their tasks. An
+                # earlier generation closes in ``closers`` (idle by now), before its tasks stop.
+                await app.gateway.aclose()
             nursery.cancel_scope.cancel()
     except Exception as exc:
         if not health.ready and not health.draining:

@@ -16,7 +16,7 @@ from hypercorn.config import Config
 
 from keeptrust import logs, metrics
 from keeptrust.config.loader import LoadedConfig, load_config
-from keeptrust.errors import leaf_errors
+from keeptrust.errors import ConfigError, PluginError, leaf_errors
 from keeptrust.plugins import Registry, load_registry
 from keeptrust.secrets import RedactingFilter, Redactor
 from keeptrust.server import connections
@@ -88,6 +88,8 @@ def worker_app() -> GatewayApp:
     # sent to the whole process group (systemd, `kill -- -PGID`) or by the master's terminate() once
     # another worker exits would drop its in-flight requests and queued audit records.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Until the app's lifespan listens for it, a reload signal must not kill the worker.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     connections.use_limited_server()
     redactor = Redactor()
     setup_logging(os.environ.get(LEVEL_ENV, "info"), redactor, os.environ.get(FORMAT_ENV, "human"))
@@ -120,7 +122,7 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
         logger.info("gateway stopped")
         return
     # Several processes share the socket; each builds its own app from the config path.
-    from hypercorn.run import run as hypercorn_run
+    from keeptrust.server.workers import run_workers
 
     assert config_path is not None
     os.environ[CONFIG_ENV] = os.path.abspath(config_path)
@@ -132,11 +134,28 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
     # previous run's values (the workers are spawned, so they see it when they import the client).
     metrics_dir = metrics.make_multiprocess_dir()
     try:
-        code = hypercorn_run(hconfig)
+        code = run_workers(hconfig, workers, lambda: validate_for_reload(app, config_path))
     finally:
         metrics.remove_multiprocess_dir(metrics_dir)
     if code:
         sys.exit(code)
+
+
+def validate_for_reload(app: GatewayApp, config_path: str) -> bool:
+    """Check the config file as a worker's reload will (the master's own check, so that an invalid
+    file is reported once, not once per worker). Every error is logged with its field path."""
+    from keeptrust.server.gateway import check_start_up
+
+    logger.info("SIGHUP: checking %s before the workers reload it", config_path)
+    try:
+        loaded = load_config(config_path, app.gateway.registry)
+        check_start_up(loaded, app.gateway.registry, require_environment=True)
+    except (ConfigError, PluginError) as exc:
+        for line in getattr(exc, "errors", None) or [exc.message]:
+            logger.error("reload: %s", line)
+        logger.error("reload refused: the workers keep serving the config loaded before")
+        return False
+    return True
 
 
 async def serve_demo_upstream(demo: Any, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
