@@ -60,13 +60,10 @@ class MetricsApp:
 
     async def __call__(self, scope: dict[str, Any], receive: http.Receive, send: http.Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            from keeptrust.demo.asgi import lifespan  # nothing to prepare: acknowledge
+
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         try:
