@@ -143,8 +143,12 @@ def test_the_human_format_stays_the_default(tmp_path, upstream):
 def _reload(gw: GatewayProcess, pid_file) -> None:
     import subprocess
     import sys
+    import time
     from pathlib import Path
 
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     kt = str(Path(sys.executable).with_name("kt"))
     done = subprocess.run([kt, "gateway", "reload", "--pid-file", str(pid_file)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

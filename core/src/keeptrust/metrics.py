@@ -117,16 +117,21 @@ def is_enabled() -> bool:
 
 
 # ---------------------------------------------------------------------------- requests
-def request_started() -> None:
+def request_started() -> bool:
+    """Count a request in flight; returns whether it was counted (pass it to ``request_finished``,
+    so a reload that turns metrics off or on mid-request leaves the gauge right)."""
     if _enabled:
         _in_flight.inc()
+        return True
+    return False
 
 
-def request_finished(ctx: RequestContext, route: str) -> None:
+def request_finished(ctx: RequestContext, route: str, counted: bool = True) -> None:
     """Count a finished request (called once per request by the core, with the route's path)."""
+    if counted:
+        _in_flight.dec()
     if not _enabled:
         return
-    _in_flight.dec()
     outcome, policy = outcome_of(ctx)
     target = ctx.target.id if ctx.target is not None else NONE
     _requests.labels(route, target, str(ctx.status or 0), outcome, policy).inc()
@@ -157,13 +162,16 @@ def outcome_of(ctx: RequestContext) -> tuple[str, str]:
     return REFUSED, ""
 
 
-def stream_started() -> None:
+def stream_started() -> bool:
+    """Count a stream in flight; returns whether it was counted (pass it to ``stream_finished``)."""
     if _enabled:
         _streams.inc()
+        return True
+    return False
 
 
-def stream_finished() -> None:
-    if _enabled:
+def stream_finished(counted: bool = True) -> None:
+    if counted:
         _streams.dec()
 
 

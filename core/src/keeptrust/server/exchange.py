@@ -62,6 +62,7 @@ class Exchange:
         self.limits = limits
         self.auth = auth
         self.audited = audited
+        self._counted = False
         # The metrics' route label: the route's own path, never the client's (which is unbounded).
         self.route = route or "unmatched"
         self.headers: dict[bytes, bytes] = {}
@@ -152,8 +153,7 @@ class Exchange:
 
     # ------------------------------------------------------------------ the exchange's end
     async def __aenter__(self) -> Exchange:
-        if self.audited:
-            metrics.request_started()
+        self._counted = self.audited and metrics.request_started()
         return self
 
     async def __aexit__(
@@ -177,7 +177,7 @@ class Exchange:
             if ctx.finished_at is None:
                 ctx.finished_at = time.monotonic()
             if self.audited:
-                metrics.request_finished(ctx, self.route)
+                metrics.request_finished(ctx, self.route, self._counted)
                 log_access(ctx, self.method, self.route)
                 with trio.CancelScope(shield=True):
                     await self.chain.on_complete(ctx)

@@ -63,11 +63,11 @@ class Limits:
                 headers={"retry-after": "1"},
             )
         self.streams[key] = count + 1
-        metrics.stream_started()
+        counted = metrics.stream_started()
         try:
             yield
         finally:
-            metrics.stream_finished()
+            metrics.stream_finished(counted)
             left = self.streams[key] - 1
             if left:
                 self.streams[key] = left

@@ -106,6 +106,8 @@ async def _until_signal() -> None:
 def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None = None) -> None:
     loaded = app.gateway.loaded
     hconfig = hypercorn_config(listen, loaded)
+    # A reload signal before the app listens for it (start-up) is ignored rather than fatal.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if workers <= 1:
         from hypercorn.trio import serve
 
