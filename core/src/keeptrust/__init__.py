@@ -25,6 +25,8 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.transport",
     "keeptrust.openai_compat",
     "keeptrust.downloads",
+    "keeptrust.failures",
+    "keeptrust.metrics",
     "keeptrust.distributions",
     "keeptrust.secrets",
     "keeptrust.plugins",
