@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
@@ -104,6 +104,18 @@ _audit_dropped = Counter(
 _reloads = Counter("keeptrust_config_reloads", "Config reloads, by result (ok, invalid, failed).", ["result"])
 
 _enabled = True
+# Labelled children by metric and label values: ``labels()`` takes a lock and builds a key on every
+# call, several times the cost of the increment itself. Label values are bounded (routes, targets,
+# statuses, policies), so is this cache.
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    key = (id(metric), labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def configure(enabled: bool) -> None:
@@ -134,13 +146,13 @@ def request_finished(ctx: RequestContext, route: str, counted: bool = True) -> N
         return
     outcome, policy = outcome_of(ctx)
     target = ctx.target.id if ctx.target is not None else NONE
-    _requests.labels(route, target, str(ctx.status or 0), outcome, policy).inc()
+    _child(_requests, route, target, str(ctx.status or 0), outcome, policy).inc()
     if ctx.finished_at is not None:
-        _duration.labels(route, outcome).observe(ctx.finished_at - ctx.started)
+        _child(_duration, route, outcome).observe(ctx.finished_at - ctx.started)
     if ctx.stream and ctx.first_byte_at is not None:
-        _ttfb.labels(route, target).observe(ctx.first_byte_at - ctx.started)
+        _child(_ttfb, route, target).observe(ctx.first_byte_at - ctx.started)
     for decision in ctx.decisions:
-        _decisions.labels(decision.policy, decision.phase, decision.action, decision.mode).inc()
+        _child(_decisions, decision.policy, decision.phase, decision.action, decision.mode).inc()
 
 
 def outcome_of(ctx: RequestContext) -> tuple[str, str]:
@@ -178,25 +190,25 @@ def stream_finished(counted: bool = True) -> None:
 # ---------------------------------------------------------------------------- upstreams
 def upstream_latency(target: str, seconds: float) -> None:
     if _enabled:
-        _upstream.labels(target).observe(seconds)
+        _child(_upstream, target).observe(seconds)
 
 
 def upstream_retry(target: str, reason: str) -> None:
     """One more attempt at ``target`` (``reason``: ``status_503``, ``refused``, ...)."""
     if _enabled:
-        _retries.labels(target, reason).inc()
+        _child(_retries, target, reason).inc()
 
 
 def upstream_failure(target: str, cause: str) -> None:
     """An attempt at ``target`` failed without an answer (``cause`` as ``keeptrust.transport`` names it)."""
     if _enabled:
-        _failures.labels(target, cause).inc()
+        _child(_failures, target, cause).inc()
 
 
 def upstream_fallback(from_target: str, to_target: str, reason: str) -> None:
     """A request left ``from_target`` for ``to_target`` (a target group's fallback)."""
     if _enabled:
-        _fallbacks.labels(from_target, to_target, reason).inc()
+        _child(_fallbacks, from_target, to_target, reason).inc()
 
 
 # ---------------------------------------------------------------------------- audit log
@@ -220,7 +232,7 @@ def audit_dropped(count: int = 1) -> None:
 
 def config_reload(result: str) -> None:
     if _enabled:
-        _reloads.labels(result).inc()
+        _child(_reloads, result).inc()
 
 
 # ---------------------------------------------------------------------------- exposition
