@@ -183,6 +183,7 @@ def test_reload_switches_new_requests_while_a_stream_in_flight_finishes(tmp_path
         tmp_path, _config(upstream.url), "--workers", workers, "--pid-file", str(pid_file), env={"UPSTREAM_KEY": MARKER}
     )
     try:
+        _wait_count(gw, "Running on", int(workers))
         old_answer = httpx.post(gw.url + "/v1/chat/completions", timeout=10, json=CHAT).json()
         assert old_answer["choices"][0]["message"]["content"] == upstream.app.reply
         new_config = _config(second_upstream.url)
@@ -218,6 +219,8 @@ def test_an_invalid_config_is_refused_and_the_old_one_keeps_serving(tmp_path, up
         tmp_path, _config(upstream.url), "--workers", workers, "--pid-file", str(pid_file), env={"UPSTREAM_KEY": MARKER}
     )
     try:
+        # Every worker has loaded the file (a worker still starting would read the edited one).
+        _wait_count(gw, "Running on", int(workers))
         bad = _config(upstream.url)
         bad["providers"]["targets"][0]["timeout_seconds"] = "soon"
         bad["server"]["max_body_bytes"] = "big"
