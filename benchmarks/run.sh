@@ -16,7 +16,7 @@
 #   ratelimit-redis  the rate-limiter with its counters in Redis (start one: scripts/test-services)
 #   audit-durable  audit with durable_before_response: true
 #   metrics-off  the baseline with server.metrics.enabled: false; keeptrust / keeptrust-policies is
-#             what metrics (on by default) cost
+#             what metrics (on by default) cost; BASE_VARIANT=metrics-off VARIANT=metrics-on swaps the order
 # BASE_VARIANT=<variant> makes `keeptrust` run that variant instead of the no-policy config, e.g.
 #   BASE_VARIANT=audit VARIANT=audit-durable SYSTEMS="keeptrust keeptrust-policies" bash benchmarks/run.sh
 # Every other harness setting (RUNS, DURATION, CONCURRENCY, ...) passes through; see its README.
