@@ -349,7 +349,6 @@ class Upstream:
         read = False
         try:
             async for chunk in response.aiter_bytes():
-        metrics.upstream_latency(self.config.id, trio.current_time() - started)
                 if len(body) + len(chunk) > limit:
                     raise self._too_large(limit)
                 body += chunk
