@@ -21,6 +21,7 @@ import orjson
 import trio
 
 from keeptrust import failures, metrics
+from keeptrust.bounded_body import BoundedBody, size_text
 from keeptrust.errors import (
     AuthenticationError,
     BodyTooLarge,
@@ -302,7 +303,7 @@ class Upstream:
             await response.aclose()  # unread: the connection is dropped, not drained
             raise self._too_large(limit)
         if status < 300:
-            response.stream = _BoundedBody(
+            response.stream = BoundedBody(
                 response.stream,
                 limit=limit,
                 line_limit=self.config.max_event_bytes,
@@ -335,9 +336,9 @@ class Upstream:
 
     def _too_large(self, limit: int, what: str = "answer") -> UpstreamError:
         if what == "line":
-            detail = f"sent an event-stream line longer than {_size(limit)} (the target's max_event_bytes)"
+            detail = f"sent an event-stream line longer than {size_text(limit)} (the target's max_event_bytes)"
         else:
-            detail = f"answer is larger than {_size(limit)} (the target's max_response_bytes)"
+            detail = f"answer is larger than {size_text(limit)} (the target's max_response_bytes)"
         return UpstreamError(f"target '{self.config.id}': the upstream {detail}")
 
     async def _read(self, response: httpx.Response, limit: int) -> None:
@@ -464,49 +465,6 @@ def _called(url: httpx.URL) -> tuple[str, str | None]:
     """The URL an audit record names (no query, no credentials) and the region its host names."""
     host = url.host
     return f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}", _region(host)
-
-
-def _size(n: int) -> str:
-    return f"{n / MIB:g} MiB" if n >= MIB and n % (MIB // 4) == 0 else f"{n} bytes"
-
-
-class _BoundedBody(httpx.AsyncByteStream):
-    """An upstream answer's raw bytes, cut off once they pass the target's bounds: the whole answer
-    (``limit``) and, for an event stream, one line (``line_limit``). Raising here stops the read
-    before the bytes are buffered anywhere; the unfinished response is closed, so its connection is
-    dropped rather than drained."""
-
-    def __init__(self, inner: Any, *, limit: int, line_limit: int, sse: bool, too_large: Any) -> None:
-        self.inner = inner
-        self.limit = limit
-        self.line_limit = line_limit
-        self.sse = sse
-        self.too_large = too_large
-
-    async def __aiter__(self) -> Any:
-        total = 0
-        line = 0  # bytes since the last newline
-        async for chunk in self.inner:
-            total += len(chunk)
-            if total > self.limit:
-                raise self.too_large(self.limit)
-            if self.sse:
-                first = chunk.find(b"\n")
-                if first < 0:
-                    line += len(chunk)
-                else:
-                    longest = line + first
-                    if len(chunk) > self.line_limit:  # rare: only then can a whole line sit inside
-                        longest = max(longest, *(len(part) for part in chunk.split(b"\n")[1:-1]), 0)
-                    line = len(chunk) - chunk.rfind(b"\n") - 1
-                    if longest > self.line_limit:
-                        raise self.too_large(self.line_limit, "line")
-                if line > self.line_limit:
-                    raise self.too_large(self.line_limit, "line")
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def forwardable_headers(headers: Mapping[str, str]) -> dict[str, str]:
