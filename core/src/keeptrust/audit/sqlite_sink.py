@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import attrs
-import orjson
 import trio
 
-from keeptrust.audit.hashchain import GENESIS, ChainState, canonical
-from keeptrust.audit.record import COLUMNS
+from keeptrust.audit.hashchain import GENESIS, ChainState
 from keeptrust.audit.segments import FILE_MODE, make_private_dir, new_chain_id
 from keeptrust.audit.signing import SigningKey
 from keeptrust.audit.sink import OpenedChain, SinkEnv
@@ -60,10 +57,6 @@ CREATE TRIGGER IF NOT EXISTS audit_heads_no_delete BEFORE DELETE ON audit_heads
 BEGIN SELECT RAISE(ABORT, 'audit heads are never deleted'); END;
 """
 
-_UPSERT_HEAD = (
-    "INSERT INTO audit_heads (chain, seq, record) VALUES (?, ?, ?) "
-    "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, record = excluded.record"
-)
 
 @attrs.frozen(kw_only=True)
 class SqliteOptions:
@@ -103,7 +96,15 @@ class SqliteSink:
         def open_db() -> None:
             self.db = connect(self.path, "NORMAL" if self.audit.fsync == "interval" else "FULL")
             # The chain has a durable head from its first moment: a missing head is always damage.
-            self.db.execute(_UPSERT_HEAD, self._head(-1, GENESIS if self.audit.immutable else None))
+            from keeptrust.audit.tables import SqliteDB, set_head
+
+            set_head(
+                SqliteDB(self.db, str(self.path)),
+                self.chain,
+                -1,
+                GENESIS if self.audit.immutable else None,
+                self.signer,
+            )
 
         await self._run(open_db)
         return OpenedChain(ChainState(self.chain))
@@ -112,30 +113,11 @@ class SqliteSink:
         await self._run(self._insert, records)
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
-        db = self.db
-        assert db is not None, "write before open"
-        rows = [(*(r.get(c) for c in COLUMNS), canonical(r).decode()) for r in records]
-        groups = [[row] for row in rows] if self.audit.fsync == "every_record" else [rows]
-        for group in groups:
-            last = orjson.loads(group[-1][-1])
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES "
-                    f"({', '.join('?' * (len(COLUMNS) + 1))})",
-                    group,
-                )
-                db.execute(_UPSERT_HEAD, self._head(last["seq"], last.get("hash")))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        from keeptrust.audit.tables import SqliteDB, append_records
 
-    def _head(self, seq: int, digest: str | None) -> tuple[str, int, str]:
-        head: dict[str, Any] = {"chain": self.chain, "seq": seq, "hash": digest, "ts": time.time()}
-        if self.signer is not None:
-            self.signer.sign(head)
-        return self.chain, seq, canonical(head).decode()
+        assert self.db is not None, "write before open"
+        db = SqliteDB(self.db, str(self.path))
+        append_records(db, self.chain, records, self.signer, per_record=self.audit.fsync == "every_record")
 
     async def prune(self, now: float) -> int:
         days = self.audit.retention_days

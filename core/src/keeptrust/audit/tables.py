@@ -42,10 +42,14 @@ __all__ = [
     "Expectations",
     "SqliteDB",
     "TableDB",
+    "append_records",
+    "head_row",
+    "set_head",
     "prune_tables",
     "select_records",
     "verify_tables",
 ]
+
 
 class TableDB(Protocol):
     """A connection to a database holding the audit tables.
@@ -56,6 +60,10 @@ class TableDB(Protocol):
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` (``?`` placeholders) and return every row."""
+        ...
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``sql`` once per row of ``rows`` (batched where the driver can)."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -79,6 +87,9 @@ class SqliteDB:
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, tuple(args)).fetchall()
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -91,6 +102,47 @@ class SqliteDB:
 
     def close(self) -> None:
         self.conn.close()
+
+
+# ------------------------------------------------------------------------------------------ append
+_INSERT = f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})"
+_UPSERT_HEAD = (
+    "INSERT INTO audit_heads (chain, seq, record) VALUES (?, ?, ?) "
+    "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, record = excluded.record"
+)
+
+
+def head_row(chain: str, seq: int, digest: str | None, signer: SigningKey | None = None) -> tuple[str, int, str]:
+    """The ``audit_heads`` row naming ``seq`` (and its hash) as the chain's durable end, signed if a key is set."""
+    head: dict[str, Any] = {"chain": chain, "seq": seq, "hash": digest, "ts": time.time()}
+    if signer is not None:
+        signer.sign(head)
+    return chain, seq, canonical(head).decode()
+
+
+def set_head(db: TableDB, chain: str, seq: int, digest: str | None, signer: SigningKey | None = None) -> None:
+    db.rows(_UPSERT_HEAD, head_row(chain, seq, digest, signer))
+
+
+def append_records(
+    db: TableDB,
+    chain: str,
+    records: list[dict[str, Any]],
+    signer: SigningKey | None = None,
+    *,
+    per_record: bool = False,
+) -> None:
+    """Insert sealed records and move the chain's head to the last of them in the same transaction,
+    so a committed head never names a record that is not there (one transaction per record with
+    ``per_record``: ``fsync: every_record``)."""
+    groups = [[r] for r in records] if per_record else [records]
+    for group in groups:
+        if not group:
+            continue
+        rows = [(*(r.get(c) for c in COLUMNS), canonical(r).decode()) for r in group]
+        with db.transaction():
+            db.many(_INSERT, rows)
+            set_head(db, chain, group[-1]["seq"], group[-1].get("hash"), signer)
 
 
 # ------------------------------------------------------------------------------------------ verify

@@ -18,27 +18,19 @@ psycopg is synchronous here: one connection per sink, used from a worker thread,
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import attrs
-import orjson
 import trio
 
-from keeptrust.audit.sink import GENESIS, ChainState, OpenedChain, SinkEnv, canonical, new_chain_id
-from keeptrust.audit.tables import COLUMNS, prune_tables
+from keeptrust.audit.sink import GENESIS, ChainState, OpenedChain, SinkEnv, new_chain_id
+from keeptrust.audit.tables import append_records, prune_tables, set_head
 from keeptrust.config.model import SecretRef
 from keeptrust.errors import ConfigError
 from keeptrust_postgres.schema import migrate
 from keeptrust_postgres.tables import PostgresDB, display, split_location
 
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-
-_UPSERT_HEAD = (
-    "INSERT INTO audit_heads (chain, seq, record) VALUES (%s, %s, %s) "
-    "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, record = excluded.record"
-)
-_INSERT = f"INSERT INTO audit_records ({', '.join(COLUMNS)}, record) VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))})"
 
 
 @attrs.frozen(kw_only=True)
@@ -120,7 +112,8 @@ class PostgresSink:
                 durable=self.audit.fsync != "interval",
             )
             # The chain has a durable head from its first moment: a missing head is always damage.
-            self.conn.execute(_UPSERT_HEAD, self._head(-1, GENESIS if self.audit.immutable else None))
+            db = PostgresDB(self.conn, display(self.dsn))
+            set_head(db, self.chain, -1, GENESIS if self.audit.immutable else None, self.signer)
 
         await self._run(open_db)
         return OpenedChain(ChainState(self.chain))
@@ -129,22 +122,9 @@ class PostgresSink:
         await self._run(self._insert, records)
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
-        conn = self.conn
-        assert conn is not None, "write before open"
-        rows = [(*(r.get(c) for c in COLUMNS), canonical(r).decode()) for r in records]
-        groups = [[row] for row in rows] if self.audit.fsync == "every_record" else [rows]
-        for group in groups:
-            last = orjson.loads(group[-1][-1])
-            with conn.transaction():
-                with conn.cursor() as cursor:
-                    cursor.executemany(_INSERT, group)
-                conn.execute(_UPSERT_HEAD, self._head(last["seq"], last.get("hash")))
-
-    def _head(self, seq: int, digest: str | None) -> tuple[str, int, str]:
-        head: dict[str, Any] = {"chain": self.chain, "seq": seq, "hash": digest, "ts": time.time()}
-        if self.signer is not None:
-            self.signer.sign(head)
-        return self.chain, seq, canonical(head).decode()
+        assert self.conn is not None, "write before open"
+        db = PostgresDB(self.conn, display(self.dsn))
+        append_records(db, self.chain, records, self.signer, per_record=self.audit.fsync == "every_record")
 
     async def prune(self, now: float) -> int:
         days = self.audit.retention_days

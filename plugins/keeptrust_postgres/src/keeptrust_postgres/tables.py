@@ -51,6 +51,10 @@ class PostgresDB:
         cursor = self.conn.execute(sql.replace("?", "%s"), tuple(args))
         return cursor.fetchall() if cursor.description is not None else []
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows)
+
     def transaction(self) -> AbstractContextManager[Any]:
         return self.conn.transaction()
 
