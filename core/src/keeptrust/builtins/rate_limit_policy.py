@@ -203,6 +203,10 @@ class RateLimitPolicy(Policy):
             tokens = math.ceil(chars / CHARS_PER_TOKEN)
         if not tokens:
             return
+        # A store call of its own, after the answer went out: hypercorn starts the connection's next
+        # request once the last body message is sent, so it delays neither this client nor its next
+        # request. Folding it into the key's next decision would save a round trip but leave every
+        # gateway unaware of the charge until then (and for good if no request follows).
         try:
             await self.store.take(self._key(ctx) + ":tokens", self.tokens, tokens, check=False)
         except StoreUnavailable as exc:

@@ -128,13 +128,19 @@ class RedisClient:
     async def execute(self, *args: Arg) -> Any:
         """Run one command; its reply, or ``ReplyError`` for an error reply."""
         (reply,) = await self._run([args])
-        return _raise_error(reply)
+        return self._raise_error(reply)
 
     async def evalsha(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run ``script`` with ``keys`` and ``args``; after a ``NOSCRIPT`` (Redis restarted, or its
         script cache flushed), once more with its source (``EVAL``, which caches it again)."""
         tail = (len(keys), *keys, *args)
-        return _raise_error(await self._run([("EVALSHA", script.sha, *tail)], fallback=("EVAL", script.source, *tail)))
+        reply = await self._run([("EVALSHA", script.sha, *tail)], fallback=("EVAL", script.source, *tail))
+        return self._raise_error(reply)
+
+    def _raise_error(self, reply: Any) -> Any:
+        if isinstance(reply, hiredis.ReplyError):
+            raise ReplyError(f"Redis at {self.address} refused the command: {reply}")
+        return reply
 
     async def _run(self, commands: list[tuple[Arg, ...]], fallback: tuple[Arg, ...] | None = None) -> Any:
         with trio.move_on_after(self.timeout) as scope:
@@ -220,12 +226,6 @@ class RedisClient:
 
 def _is_noscript(reply: Any) -> bool:
     return isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT")
-
-
-def _raise_error(reply: Any) -> Any:
-    if isinstance(reply, hiredis.ReplyError):
-        raise ReplyError(f"Redis refused the command: {reply}")
-    return reply
 
 
 def _reason(exc: BaseException) -> str:
