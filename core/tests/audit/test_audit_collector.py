@@ -14,7 +14,6 @@ from .conftest import audit_config, free_port, kt
 
 COLLECTOR_KEY = "collector-key-MARKER-93ad1e"
 
-
 def wait_for(predicate: Any, what: str) -> None:
     deadline = time.monotonic() + 60
     while not predicate():

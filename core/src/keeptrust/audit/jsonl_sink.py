@@ -128,7 +128,9 @@ class SegmentWriter:
         if days is None:
             return 0
         async with self._lock:
-            return await trio.to_thread.run_sync(prune.prune_directory, self.directory, now - days * 86400, self.signer)
+            return await trio.to_thread.run_sync(
+                prune.prune_directory, self.directory, now - days * 86400, self.signer
+            )
 
     async def aclose(self) -> None:
         async with self._lock, self._head_lock:

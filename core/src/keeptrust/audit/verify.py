@@ -308,7 +308,9 @@ class ChainChecker:
                 f"retention already pruned up to seq {self.anchor['pruned_through_seq']}"
             )
         if self.immutable and head_seq >= 0 and head.get("hash") != seen:
-            raise Broken(f"seq {head_seq}: edited — its hash differs from the one {self.head_name} recorded as durable")
+            raise Broken(
+                f"seq {head_seq}: edited — its hash differs from the one {self.head_name} recorded as durable"
+            )
         if self.expect.keys and last > head_seq:
             self.report.warnings.append(
                 f"seqs {head_seq + 1}-{last} come after the signed head: written after its last update "
