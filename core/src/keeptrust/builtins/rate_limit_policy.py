@@ -5,7 +5,8 @@ rate-limiter:
   tokens_per_minute: 200000
   burst: 50                      # requests that may arrive at once (default: requests_per_minute)
   per: key                       # key | role | target | client_ip
-  store: memory                  # or redis://host:6379/0 (shared by every gateway)
+  store: memory                  # or redis://[user:password@]host:6379/0, rediss://, unix:///path
+  store_timeout_ms: 250          # per store call, waiting for a free connection included
   on_store_error: allow          # allow | deny, when the store does not answer
 
 Over a limit the client gets a 429 ``rate_limit_exceeded`` with ``Retry-After``; every answer carries
@@ -28,6 +29,7 @@ from keeptrust.context import RequestContext
 from keeptrust.hookspecs import hookimpl
 from keeptrust.policy import Allow, Block, Policy, PolicyConfig
 from keeptrust.ratelimit import MemoryStore, Outcome, Rate, StoreUnavailable, Take
+from keeptrust.ratelimit.redis_url import parse_url
 
 logger = logging.getLogger("keeptrust.ratelimit")
 
@@ -40,8 +42,12 @@ def _positive(_instance: Any, attribute: attrs.Attribute, value: float | None) -
 
 
 def _store_url(_instance: Any, attribute: attrs.Attribute, value: str) -> None:
-    if value != "memory" and not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"'{attribute.name}' must be 'memory' or a redis:// URL, got {value!r}")
+    if value == "memory":
+        return
+    try:
+        parse_url(value)
+    except ValueError as exc:  # its message never quotes the URL, which may hold a password
+        raise ValueError(f"'{attribute.name}' must be 'memory' or a redis:// URL: {exc}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -197,6 +203,10 @@ class RateLimitPolicy(Policy):
             tokens = math.ceil(chars / CHARS_PER_TOKEN)
         if not tokens:
             return
+        # A store call of its own, after the answer went out: hypercorn starts the connection's next
+        # request once the last body message is sent, so it delays neither this client nor its next
+        # request. Folding it into the key's next decision would save a round trip but leave every
+        # gateway unaware of the charge until then (and for good if no request follows).
         try:
             await self.store.take(self._key(ctx) + ":tokens", self.tokens, tokens, check=False)
         except StoreUnavailable as exc:

@@ -1,24 +1,20 @@
 """GCRA state in Redis, shared by every gateway that points at the same database.
 
 The decision is one Lua script, so it is atomic across gateways, and it reads the clock from Redis
-(``TIME``) so gateways whose clocks differ still agree. redis-py is a synchronous client here: trio
-cannot run asyncio clients, and a blocking call must not run on the event loop, so each call goes
-to a worker thread (bounded by a ``CapacityLimiter`` the size of the connection pool).
+(``TIME``) so gateways whose clocks differ still agree. The script runs by its SHA1 (``EVALSHA``)
+over ``keeptrust.ratelimit.redis_client``: trio streams on the event loop, no worker threads.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import trio
-
 from keeptrust.ratelimit.gcra import Outcome, Rate, StoreUnavailable, Take, outcome
+from keeptrust.ratelimit.redis_client import RedisClient, RedisError, Script
 
 # One call decides several keys in order, atomically, stopping at the first refusal (a request's
 # token allowance, then its request count: one round trip). Per key, ARGV holds five values:
 # interval (µs per unit), tolerance (µs), cost (units), check (1/0), charge (1/0). Returns, per key
 # decided, {allowed, µs the TAT is ahead of now after the decision, µs until a refused key passes}.
-GCRA_LUA = """
+GCRA_LUA = Script("""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {}
@@ -44,47 +40,24 @@ for i, key in ipairs(KEYS) do
   end
 end
 return out
-"""
-
-
-def _import_redis() -> Any:
-    try:
-        import redis
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ImportError(
-            "the rate-limiter's Redis store needs the redis package: pip install 'keeptrust[redis]'"
-        ) from None
-    return redis
+""")
 
 
 class RedisStore:
-    """GCRA over Redis. ``url`` is ``redis://[user:password@]host:port/db`` (or ``rediss://``)."""
+    """GCRA over Redis. ``url`` is ``redis://[user:password@]host:port/db``, ``rediss://`` (TLS) or
+    ``unix:///path/to.sock?db=N``; each call must finish within ``timeout`` seconds."""
 
     def __init__(self, url: str, *, timeout: float = 0.25, max_connections: int = 16) -> None:
-        redis = _import_redis()
-        self._errors = (redis.RedisError, OSError)
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            max_connections=max_connections,
-            # A gateway key or role is never a Redis command; keep replies as bytes.
-            decode_responses=False,
-        )
-        self._script = self._client.register_script(GCRA_LUA)
-        self._limiter = trio.CapacityLimiter(max_connections)
+        self.client = RedisClient(url, timeout=timeout, max_connections=max_connections)
 
-    def _call(self, takes: list[Take]) -> list[list[int]]:
+    async def take_all(self, takes: list[Take]) -> list[Outcome]:
         args: list[float] = []
         for take in takes:
             args += [take.rate.interval * 1e6, take.rate.tolerance * 1e6, take.cost, int(take.check), int(take.charge)]
-        return self._script(keys=[take.key for take in takes], args=args)
-
-    async def take_all(self, takes: list[Take]) -> list[Outcome]:
         try:
-            replies = await trio.to_thread.run_sync(self._call, takes, limiter=self._limiter, abandon_on_cancel=True)
-        except self._errors as exc:
-            raise StoreUnavailable(f"Redis did not answer ({type(exc).__name__})") from None
+            replies = await self.client.evalsha(GCRA_LUA, [take.key for take in takes], args)
+        except RedisError as exc:
+            raise StoreUnavailable(str(exc)) from None
         return [
             outcome(take.rate, bool(allowed), ahead_us / 1e6, retry_us / 1e6)
             for take, (allowed, ahead_us, retry_us) in zip(takes, replies, strict=False)
@@ -94,11 +67,5 @@ class RedisStore:
         (result,) = await self.take_all([Take(key, rate, cost, check, charge)])
         return result
 
-    async def ping(self) -> None:
-        try:
-            await trio.to_thread.run_sync(self._client.ping, limiter=self._limiter, abandon_on_cancel=True)
-        except self._errors as exc:
-            raise StoreUnavailable(f"Redis did not answer ({type(exc).__name__})") from None
-
     async def aclose(self) -> None:
-        await trio.to_thread.run_sync(self._client.close)
+        await self.client.aclose()

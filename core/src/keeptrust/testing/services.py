@@ -76,11 +76,30 @@ def redis_server_url() -> Iterator[str]:
 def redis_url(redis_server_url: str) -> Iterator[str]:
     """A Redis database emptied for this test (``redis://127.0.0.1:PORT/15``)."""
     url = f"{redis_server_url}/15"
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(url)
-    client.flushdb()
+    _redis_flushdb(url)
     try:
         yield url
     finally:
-        client.flushdb()
-        client.close()
+        _redis_flushdb(url)
+
+
+def _redis_flushdb(url: str) -> None:
+    from keeptrust.ratelimit.redis_url import parse_url
+
+    address = parse_url(url)
+    commands = [("SELECT", str(address.db)), ("FLUSHDB",)]
+    if address.password is not None:
+        commands.insert(0, ("AUTH", address.username or "default", address.password))
+    with socket.create_connection((address.host, address.port), timeout=5) as sock:
+        for command in commands:  # RESP arrays of bulk strings
+            sock.sendall(f"*{len(command)}\r\n".encode())
+            for arg in command:
+                sock.sendall(b"$%d\r\n%s\r\n" % (len(arg.encode()), arg.encode()))
+        answer = b""
+        while answer.count(b"\r\n") < len(commands):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    if answer.count(b"+OK\r\n") != len(commands):
+        raise RuntimeError(f"the test Redis at {address} did not empty database {address.db}: {answer[:200]!r}")
