@@ -6,10 +6,8 @@ policy block and a retried upstream failure; the parent from a client's ``tracep
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
-from typing import Any
 
 import httpx
 import openai
@@ -18,6 +16,8 @@ from keeptrust.demo import FakeOpenAI
 from keeptrust.testing import openai_target, serve_app
 from keeptrust.testing.process import GatewayProcess
 
+from keeptrust_otel.testing import OTLPReceiver
+
 HERE = Path(__file__).parent
 CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CLIENT_SPAN = "b7ad6b7169203331"
@@ -25,20 +25,9 @@ TRACEPARENT = f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"
 PROMPT = "tell me about the weather 98765"
 
 
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-receiver_module = _load("otlp_receiver")
-
-
 @pytest.fixture
 def receiver():
-    app = receiver_module.OTLPReceiver()
+    app = OTLPReceiver()
     server = serve_app(app)
     try:
         yield app, server.url

@@ -1,6 +1,19 @@
-"""A small OTLP/HTTP trace receiver for tests: an ASGI app taking ``POST /v1/traces`` with a
-protobuf ``ExportTraceServiceRequest`` (gzip or not), as a collector does, and keeping each span
-decoded into a plain ``Span``."""
+"""An OTLP/HTTP trace receiver for tests and benchmarks: an ASGI app taking ``POST /v1/traces`` with
+a protobuf ``ExportTraceServiceRequest`` (gzip or not), as a collector does, and keeping each span
+decoded into a plain ``Span``.
+
+    from keeptrust.testing import serve_app
+    from keeptrust_otel.testing import OTLPReceiver
+
+    receiver = OTLPReceiver()
+    server = serve_app(receiver)   # OTEL_EXPORTER_OTLP_ENDPOINT=server.url
+    ...
+    (request_span,) = receiver.wait_for_roots(1)
+    receiver.children(request_span)
+
+``python -m keeptrust_otel.testing --listen 127.0.0.1:4318 [--discard]`` serves one (``--discard``
+counts spans without keeping them: a sink for benchmarks).
+"""
 
 from __future__ import annotations
 
@@ -50,7 +63,9 @@ class Span:
 
 
 class OTLPReceiver:
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
+        self.received = 0
         self.spans: list[Span] = []
         self.content_types: set[str] = set()
         self._lock = threading.Lock()
@@ -68,6 +83,10 @@ class OTLPReceiver:
         self.content_types.add(incoming.headers.get("content-type", ""))
         request = ExportTraceServiceRequest()
         request.ParseFromString(raw)
+        if not self.keep:
+            self.received += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            await self._answer(send, 200, ExportTraceServiceResponse().SerializeToString())
+            return
         decoded = []
         for resource_spans in request.resource_spans:
             resource = _attributes(resource_spans.resource.attributes)
@@ -90,6 +109,7 @@ class OTLPReceiver:
                     )
         with self._lock:
             self.spans.extend(decoded)
+            self.received += len(decoded)
         await self._answer(send, 200, ExportTraceServiceResponse().SerializeToString())
 
     async def _answer(self, send: Any, status: int, body: bytes) -> None:
@@ -113,3 +133,26 @@ class OTLPReceiver:
                 return sorted(roots, key=lambda s: s.start_ns)
             time.sleep(0.05)
         raise AssertionError(f"{count} request spans expected; received {len(self.roots())}")
+
+
+def main() -> None:
+    import argparse
+    import logging
+
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    parser = argparse.ArgumentParser(description="An OTLP/HTTP trace receiver on loopback")
+    parser.add_argument("--listen", default="127.0.0.1:4318")
+    parser.add_argument("--discard", action="store_true", help="count spans without keeping them")
+    args = parser.parse_args()
+    config = Config()
+    config.bind = [args.listen]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    trio.run(serve, OTLPReceiver(keep=not args.discard), config)
+
+
+if __name__ == "__main__":
+    main()
