@@ -5,6 +5,7 @@ tasks stop, then flush the tracer."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 import attrs
@@ -14,6 +15,7 @@ from keeptrust import __version__
 from keeptrust.errors import GatewayError, PluginError, leaf_errors
 from keeptrust.server import http
 from keeptrust.server.reload import reload_on_sighup, start_policies
+from keeptrust.tracing import TracerEnv
 
 if TYPE_CHECKING:
     from keeptrust.plugins import Registry
@@ -95,10 +97,6 @@ def build_tracer(registry: Registry) -> Tracer | None:
         raise PluginError(
             f"more than one tracer is installed ({owners}); disable all but one with KEEPTRUST_DISABLE_PLUGINS"
         )
-    import os
-
-    from keeptrust.tracing import TracerEnv
-
     name, cls = next(iter(registry.tracers.items()))
     env = TracerEnv(logger=logging.getLogger(f"keeptrust.tracer.{name}"), environ=os.environ, version=__version__)
     try:
