@@ -7,6 +7,8 @@ policy block and a retried upstream failure; the parent from a client's ``tracep
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -154,3 +156,29 @@ def test_every_worker_traces_and_flushes_at_shutdown(tmp_path, upstream, receive
     assert len({r.resource["process.pid"] for r in roots}) == 2
     sent = {r.headers["traceparent"].split("-")[1] for r in upstream.app.requests}
     assert {r.trace_id for r in roots} == sent
+
+
+def test_a_collector_that_is_down_costs_requests_nothing(tmp_path, upstream):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    config = {"providers": {"targets": [openai_target(upstream.url, "primary", "fake/model")]}}
+    env = {
+        "KEEPTRUST_LOAD_PLUGINS": "otel",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed}",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+    }
+    gw = GatewayProcess(tmp_path, config, env=env)
+    try:
+        body = {"model": "primary", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(5):
+            r = httpx.post(gw.url + "/v1/chat/completions", json=body, timeout=30)
+            assert r.status_code == 200
+            assert upstream.app.last.headers["traceparent"].startswith("00-")
+    finally:
+        started = time.monotonic()
+        assert gw.stop() == 0
+    # The last export gives up within the exporter's timeout; the gateway stops cleanly.
+    assert time.monotonic() - started < 15
+    assert "tracing requests with tracer 'otel'" in gw.output()
