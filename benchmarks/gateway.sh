@@ -20,4 +20,14 @@ if [ "$VARIANT" = router ]; then
   export KEEPTRUST_HF_HUB_URL="http://127.0.0.1:$hub_port" KEEPTRUST_HF_ROUTER_URL="http://$upstream"
   export BENCH_HF_TOKEN="hf_benchbenchbenchbenchbenchbenchbench"
 fi
+if [ "$VARIANT" = tracing ]; then
+  if [ "$(basename "$CONFIG")" = keeptrust-bench-policies.yaml.tracing.yaml ]; then
+    # A collector that decodes and drops what it gets, so export costs what it costs in production.
+    otlp_port=$((${upstream##*:} + 21))
+    "$(dirname "$KEEPTRUST_KT")/python" -m keeptrust_otel.testing --listen "127.0.0.1:$otlp_port" --discard &
+    export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp_port"
+  else
+    export KEEPTRUST_DISABLE_PLUGINS=otel
+  fi
+fi
 exec "$KEEPTRUST_KT" gateway run --listen "127.0.0.1:$PORT" --policy-config "$CONFIG" --log-level warning

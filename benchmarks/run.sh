@@ -17,6 +17,8 @@
 #   audit-durable  audit with durable_before_response: true
 #   metrics-off  the baseline with server.metrics.enabled: false; keeptrust / keeptrust-policies is
 #             what metrics (on by default) cost; BASE_VARIANT=metrics-off VARIANT=metrics-on swaps the order
+#   tracing   keeptrust-otel tracing every request, exported over OTLP/HTTP to a discarding receiver;
+#             `keeptrust` runs without the plugin loaded (needs keeptrust-otel installed in .venv)
 # BASE_VARIANT=<variant> makes `keeptrust` run that variant instead of the no-policy config, e.g.
 #   BASE_VARIANT=audit VARIANT=audit-durable SYSTEMS="keeptrust keeptrust-policies" bash benchmarks/run.sh
 # Every other harness setting (RUNS, DURATION, CONCURRENCY, ...) passes through; see its README.

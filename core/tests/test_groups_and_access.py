@@ -95,6 +95,42 @@ def test_fallback_moves_on_before_the_first_byte_and_audits_every_attempt(
     assert got[7]["status"] == 400 and [a["target"] for a in got[7]["route"]["attempts"]] == ["primary"]
 
 
+def _fallbacks(url: str) -> dict[tuple[str, str, str], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for family in text_string_to_metric_families(httpx.get(url + "/metrics").text):
+        for s in family.samples:
+            if s.name == "keeptrust_upstream_fallbacks_total":
+                out[(s.labels["from_target"], s.labels["to_target"], s.labels["reason"])] = s.value
+    return out
+
+
+def test_fallbacks_are_counted_by_the_member_left_the_member_taken_and_why(
+    fake_upstream, backup, gateway_factory, tmp_path
+):
+    config = group_config(fake_upstream, backup, tmp_path, failure_threshold=2, cooldown_seconds=30)
+    gw = gateway_factory(config, environ=ENV)
+    client = gw.client()
+    before = _fallbacks(gw.url)
+    client.chat.completions.create(model="chat-pool", messages=ASK)  # no fallback
+    fake_upstream.app.fail_next(status=503)
+    client.chat.completions.create(model="chat-pool", messages=ASK)
+    fake_upstream.app.fail_next(status=429)
+    client.chat.completions.create(model="chat-pool", messages=ASK)
+    # The breaker is open now: the next request skips the primary.
+    client.chat.completions.create(model="chat-pool", messages=ASK)
+    after = _fallbacks(gw.url)
+
+    def counted(reason: str) -> float:
+        return after.get(("primary", "backup", reason), 0) - before.get(("primary", "backup", reason), 0)
+
+    assert counted("status_503") == 1
+    assert counted("status_429") == 1
+    assert counted("circuit_open") == 1
+    assert sum(after.values()) - sum(before.values()) == 3
+
+
 def test_circuit_breaker_skips_a_failing_member_and_readyz_shows_it(fake_upstream, backup, gateway_factory, tmp_path):
     config = group_config(fake_upstream, backup, tmp_path, failure_threshold=2, cooldown_seconds=1)
     gw = gateway_factory(config, environ=ENV)

@@ -27,6 +27,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.downloads",
     "keeptrust.failures",
     "keeptrust.metrics",
+    "keeptrust.tracing",
     "keeptrust.distributions",
     "keeptrust.secrets",
     "keeptrust.plugins",

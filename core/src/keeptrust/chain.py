@@ -17,6 +17,7 @@ from keeptrust.policy import ACTIONS, Allow, Block, DecisionRecord, Policy, Stre
 
 if TYPE_CHECKING:
     from keeptrust.context import RequestContext
+    from keeptrust.tracing import PolicySpan
 
 logger = logging.getLogger("keeptrust.chain")
 T = TypeVar("T")
@@ -151,48 +152,81 @@ class PolicyChain:
 
     async def on_request(self, ctx: RequestContext) -> None:
         for entry in self._request:
-            saved = copy.deepcopy(ctx.body) if entry.shadow else None
-            try:
-                decision = await self.bounded(entry, lambda e=entry: e.policy.on_request(ctx))
-            except _TimedOut:
-                if saved is not None:
-                    ctx.body = saved
-                self._timed_out(ctx, entry, "request")
-                continue
-            except GatewayError:
-                raise
-            except Exception as exc:  # a plugin bug becomes a 500 naming the policy
-                raise self._fail(entry, "request", exc) from exc
+            if ctx.trace is None:
+                await self._request_one(ctx, entry)
+            else:
+                await self._traced(ctx, entry, "request", self._request_one(ctx, entry))
+
+    async def _traced(self, ctx: RequestContext, entry: ChainEntry, phase: str, call: Awaitable[T]) -> T:
+        """``await call`` (one policy's call in ``phase``) inside its span of the request's trace."""
+        span = ctx.trace.policy(entry.name, phase)
+        mark = len(ctx.decisions)
+        error: str | None = None
+        try:
+            return await call
+        except PolicyViolation:  # a block: the decision says it
+            raise
+        except GatewayError as exc:
+            error = exc.code
+            raise
+        except trio.Cancelled:
+            error = "cancelled"
+            raise
+        except Exception as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            span.end(ctx.decisions[mark:], error)
+
+    async def _request_one(self, ctx: RequestContext, entry: ChainEntry) -> None:
+        saved = copy.deepcopy(ctx.body) if entry.shadow else None
+        try:
+            decision = await self.bounded(entry, lambda: entry.policy.on_request(ctx))
+        except _TimedOut:
             if saved is not None:
                 ctx.body = saved
-            if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
-                ctx.redacted.add((entry.name, "request"))
-            if decision is None:
-                continue
-            self._record(ctx, entry, "request", decision)
-            if isinstance(decision, Block) and not entry.shadow:
-                raise _violation(entry.name, decision)
+            self._timed_out(ctx, entry, "request")
+            return
+        except GatewayError:
+            raise
+        except Exception as exc:  # a plugin bug becomes a 500 naming the policy
+            raise self._fail(entry, "request", exc) from exc
+        if saved is not None:
+            ctx.body = saved
+        if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
+            ctx.redacted.add((entry.name, "request"))
+        if decision is None:
+            return
+        self._record(ctx, entry, "request", decision)
+        if isinstance(decision, Block) and not entry.shadow:
+            raise _violation(entry.name, decision)
 
     async def on_response(self, ctx: RequestContext, body: Any) -> Any:
         for entry in self._response:
-            target = copy.deepcopy(body) if entry.shadow else body
-            try:
-                decision = await self.bounded(entry, lambda e=entry, t=target: e.policy.on_response(ctx, t))
-            except _TimedOut:
-                self._timed_out(ctx, entry, "response")
-                continue
-            except GatewayError:
-                raise
-            except Exception as exc:
-                raise self._fail(entry, "response", exc) from exc
-            if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
-                ctx.redacted.add((entry.name, "response"))
-            if decision is None:
-                continue
-            self._record(ctx, entry, "response", decision)
-            if isinstance(decision, Block) and not entry.shadow:
-                raise _violation(entry.name, decision)
+            if ctx.trace is None:
+                await self._response_one(ctx, entry, body)
+            else:
+                await self._traced(ctx, entry, "response", self._response_one(ctx, entry, body))
         return body
+
+    async def _response_one(self, ctx: RequestContext, entry: ChainEntry, body: Any) -> None:
+        target = copy.deepcopy(body) if entry.shadow else body
+        try:
+            decision = await self.bounded(entry, lambda: entry.policy.on_response(ctx, target))
+        except _TimedOut:
+            self._timed_out(ctx, entry, "response")
+            return
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise self._fail(entry, "response", exc) from exc
+        if entry.has_redact and not entry.shadow and not isinstance(decision, Block):
+            ctx.redacted.add((entry.name, "response"))
+        if decision is None:
+            return
+        self._record(ctx, entry, "response", decision)
+        if isinstance(decision, Block) and not entry.shadow:
+            raise _violation(entry.name, decision)
 
     def stream_filters(self, ctx: RequestContext) -> StreamFilters | None:
         filters = []
@@ -206,7 +240,10 @@ class PolicyChain:
                 # The text a stream keeps for the record is what came out of every enforcing filter.
                 if entry.has_redact and not entry.shadow:
                     ctx.redacted.add((entry.name, "response"))
-        return StreamFilters(ctx, filters, self) if filters else None
+        if not filters:
+            return None
+        spans = {e.name: ctx.trace.policy(e.name, "stream") for e, _ in filters} if ctx.trace is not None else None
+        return StreamFilters(ctx, filters, self, spans)
 
     def completing_send(self, ctx: RequestContext, send: Any) -> Any:
         """``send`` for the answer to ``ctx``; when a policy ``holds_answer``, a wrapper that runs
@@ -234,14 +271,29 @@ class PolicyChain:
             if bodies or ctx.error_message:
                 await self.redact_for_record(ctx, bodies)
         for entry in self._complete:
+            if ctx.trace is None:
+                await self._complete_one(ctx, entry)
+                continue
+            span = ctx.trace.policy(entry.name, "complete")
+            error: str | None = "cancelled"
             try:
-                await self.bounded(entry, lambda e=entry: e.policy.on_complete(ctx))
-            except _TimedOut:
-                logger.error("policy '%s' (plugin %s) did not finish on_complete in time", entry.name, entry.plugin)
-            except Exception as exc:  # one policy's failure never skips the others
-                logger.error(
-                    "policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc
-                )
+                error = await self._complete_one(ctx, entry)
+            finally:
+                span.end((), error)
+
+    async def _complete_one(self, ctx: RequestContext, entry: ChainEntry) -> str | None:
+        """Run one policy's ``on_complete``; what went wrong (``policy_timeout``, the exception's type)."""
+        try:
+            await self.bounded(entry, lambda: entry.policy.on_complete(ctx))
+        except _TimedOut:
+            logger.error("policy '%s' (plugin %s) did not finish on_complete in time", entry.name, entry.plugin)
+            return "policy_timeout"
+        except Exception as exc:  # one policy's failure never skips the others
+            logger.error(
+                "policy '%s' (plugin %s) raised in on_complete: %s", entry.name, entry.plugin, exc, exc_info=exc
+            )
+            return type(exc).__name__
+        return None
 
     async def redact_for_record(self, ctx: RequestContext, bodies: bool = True) -> None:
         """Pass what completion consumers keep through every redacting policy whose own phase did not
@@ -295,9 +347,18 @@ class StreamFilters:
     """The stream filters of one streamed answer, one set per choice index, applied in chain order.
     A shadow filter sees the text and records a block, but the client gets the text unchanged."""
 
-    def __init__(self, ctx: RequestContext, filters: list[tuple[ChainEntry, StreamFilter]], chain: PolicyChain) -> None:
+    def __init__(
+        self,
+        ctx: RequestContext,
+        filters: list[tuple[ChainEntry, StreamFilter]],
+        chain: PolicyChain,
+        spans: dict[str, PolicySpan] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.chain = chain
+        # Each filter's span in the request's trace, open for the whole stream (None: not traced).
+        self.spans = spans
+        self.errors: dict[str, str] = {}
         self._first = filters
         self._per_choice: dict[int, list[tuple[ChainEntry, StreamFilter]]] = {0: filters}
         self._blocked_shadow: set[str] = set()
@@ -343,10 +404,20 @@ class StreamFilters:
                     continue
                 raise PolicyViolation(blocked.message, param=entry.name) from None
             except Exception as exc:
+                self.errors[entry.name] = type(exc).__name__
                 raise self.chain._fail(entry, "stream", exc) from exc
             if not entry.shadow:
                 text = out
         return text
+
+    def close(self, cancelled: bool = False) -> None:
+        """The stream is over: end the filters' spans with the decisions they took on it."""
+        if self.spans is None:
+            return
+        spans, self.spans = self.spans, None
+        for name, span in spans.items():
+            taken = [d for d in self.ctx.decisions if d.policy == name and d.phase == "stream"]
+            span.end(taken, self.errors.get(name) or ("cancelled" if cancelled else None))
 
     async def feed(self, index: int, text: str) -> str:
         return await self._run(index, text, final=False)

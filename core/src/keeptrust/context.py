@@ -104,6 +104,8 @@ class RequestContext:
     dialect: Any = None
     # a target group's routing record: the group, the member that answered, every attempt.
     route: dict[str, Any] | None = None
+    # The request's trace (a ``keeptrust.tracing.RequestTrace``) when a tracer is installed, else None.
+    trace: Any = None
     # Free space for plugins, keyed by plugin name, so two plugins never collide. The core never
     # reads or writes it.
     extra: dict[str, Any] = attrs.Factory(dict)

@@ -35,6 +35,7 @@ __all__ = [
     "check_policy",
     "check_provider",
     "check_sink",
+    "check_tracer",
 ]
 
 
@@ -107,9 +108,9 @@ class AuditSinkClass(Protocol):
 AuthHeader = Callable[["TargetConfig", "Secret | None"], dict[str, str]]
 
 
-def _members(cls: type, required: dict[str, str], optional: dict[str, str]) -> list[str]:
+def _members(cls: type, required: dict[str, str], optional: dict[str, str], *, configured: bool = True) -> list[str]:
     problems: list[str] = []
-    if not attrs.has(getattr(cls, "config_class", None) or object):
+    if configured and not attrs.has(getattr(cls, "config_class", None) or object):
         if not hasattr(cls, "config_class"):
             problems.append("has no 'config_class' (a frozen attrs class its config is structured into)")
         else:
@@ -171,4 +172,14 @@ def check_sink(cls: type) -> list[str]:
         cls,
         {"write": "async def write(records)", "aclose": "async def aclose()"},
         {"open": "async", "run": "async", "prune": "async", "open_log": "callable"},
+    )
+
+
+def check_tracer(cls: type) -> list[str]:
+    # A tracer has no config block (its settings come from the environment): no config_class.
+    return _members(
+        cls,
+        {"start": "start(ctx, route, method, headers)", "aclose": "async def aclose()"},
+        {},
+        configured=False,
     )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from keeptrust import metrics
 from keeptrust.config.model import TargetGroupConfig
 from keeptrust.errors import GatewayError, InternalError, UpstreamUnavailable
 from keeptrust.results import StreamResult
@@ -150,13 +151,19 @@ class GroupProvider:
         attempts: list[dict[str, Any]] = route["attempts"]
         model, upstream_model = ctx.model, ctx.upstream_model
         last: GatewayError | None = None
+        # The member this request just left and why, until it is taken to the next one.
+        left: tuple[str, str] | None = None
         now = time.monotonic()
         for member in self.order():
             if not member.provider.supports(ctx.operation):
                 continue
             if not self.breakers[member.id].admits(now):
                 attempts.append({"group": self.config.id, "target": member.id, "skipped": "circuit open"})
+                left = left or (member.id, "circuit_open")
                 continue
+            if left is not None:
+                _fell_back(ctx, left[0], member.id, left[1])
+                left = None
             ctx.upstream_model = member.provider.resolve_model(model) if member.is_open and model else None
             started = time.monotonic()
             self.inflight[member.id] += 1
@@ -178,6 +185,7 @@ class GroupProvider:
                     raise
                 self._failed(member, exc)
                 last = exc
+                left = (member.id, f"status_{exc.status}")
                 continue
             except BaseException:
                 # Cancelled (the client went away) or a plugin bug: no verdict on the member, but
@@ -217,6 +225,15 @@ class GroupProvider:
             code="no_healthy_member",
             headers={"retry-after": str(max(1, round(retry)))},
         )
+
+
+def _fell_back(ctx: RequestContext, from_target: str, to_target: str, reason: str) -> None:
+    """Count (and trace) a request moving to the next member. ``reason``: the status of the member's
+    error (``status_503``, ``status_429``; ``status_502``/``status_504`` when it could not be reached
+    or timed out), or ``circuit_open`` for a member skipped."""
+    metrics.upstream_fallback(from_target, to_target, reason)
+    if ctx.trace is not None:
+        ctx.trace.fallback(from_target, to_target, reason)
 
 
 def _released(aclose: Any, inflight: dict[str, int], member_id: str) -> Any:

@@ -183,6 +183,29 @@ def register_routes(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def register_tracers(register: Callable[[type], None]) -> None:
+    """Register a request tracer, such as keeptrust-otel's ``otel`` (OpenTelemetry traces).
+
+    Call ``register(TracerClass)``. The class must have ``name``, ``__init__(self, env)`` (env: a
+    ``keeptrust.tracing.TracerEnv``: ``logger``, ``environ``, ``version``), ``start(self, ctx, route,
+    method, headers)`` and ``async aclose(self)``. Its settings come from the environment (the
+    standard ``OTEL_*`` variables for keeptrust-otel); it has no config block.
+
+    Each process that serves requests (every ``--workers`` worker) builds one instance as it starts
+    serving and calls ``aclose`` at shutdown, after the last request; ``aclose`` flushes what is
+    buffered without blocking the event loop (a worker thread). A config reload keeps the tracer.
+    ``start`` is called once per audited request (not for probes or ``/metrics``), with the route
+    template, the method and the raw request headers; it returns a ``keeptrust.tracing.RequestTrace``
+    (or ``None`` to leave the request untraced) that the core then calls at each policy phase, each
+    upstream attempt, each target-group fallback and at the request's end: ``keeptrust.tracing``
+    describes each call. These calls run on the request's path: they must not block or do I/O.
+
+    At most one tracer may be installed; a second is a start-up error (disable one with
+    ``KEEPTRUST_DISABLE_PLUGINS``). With none, tracing costs nothing.
+    """
+
+
 __all__ = [
     "hookimpl",
     "hookspec",
@@ -191,4 +214,5 @@ __all__ = [
     "register_policies",
     "register_providers",
     "register_routes",
+    "register_tracers",
 ]

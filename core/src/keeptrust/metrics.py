@@ -6,7 +6,7 @@ names and labels are this module's business). Every function is cheap and never 
 
     from keeptrust import metrics
     metrics.upstream_retry("hf-llama", "status_503")
-    metrics.upstream_fallback("hf-llama", "groq-llama", "upstream_error")
+    metrics.upstream_fallback("hf-llama", "groq-llama", "status_503")
 
 With ``kt gateway run --workers N`` each worker writes its values to files in a directory shared by
 the run (prometheus_client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``); ``/metrics`` answered
@@ -85,7 +85,8 @@ _failures = Counter(
 )
 _fallbacks = Counter(
     "keeptrust_upstream_fallbacks",
-    "Requests moved from one target to another of its group, by the target left, the target taken and why.",
+    "Requests moved from one target to another of its group, by the target left, the target taken and why "
+    "(status_503, status_429, ... or circuit_open).",
     ["from_target", "to_target", "reason"],
 )
 _audit_depth = Gauge(

@@ -92,6 +92,7 @@ class Registry:
     policies: dict[str, type] = attrs.Factory(dict)
     audit_sinks: dict[str, type] = attrs.Factory(dict)
     routes: dict[tuple[str, str], Route] = attrs.Factory(dict)
+    tracers: dict[str, type] = attrs.Factory(dict)
     plugins: dict[str, PluginInfo] = attrs.Factory(dict)
     owners: dict[tuple[str, str], str] = attrs.Factory(dict)
     pm: pluggy.PluginManager | None = None
@@ -299,6 +300,7 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
             ("register_policies", registry._named("policy", registry.policies, name, contract.check_policy)),
             ("register_audit_sinks", registry._named("audit sink", registry.audit_sinks, name, contract.check_sink)),
             ("register_routes", registry._route(name)),
+            ("register_tracers", registry._named("tracer", registry.tracers, name, contract.check_tracer)),
         )
         for hook_name, register in calls:
             impl = getattr(plugin, hook_name, None)
@@ -308,7 +310,14 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
 
 
 CORE_HOOKS = frozenset(
-    {"register_providers", "register_policies", "register_audit_sinks", "register_commands", "register_routes"}
+    {
+        "register_providers",
+        "register_policies",
+        "register_audit_sinks",
+        "register_commands",
+        "register_routes",
+        "register_tracers",
+    }
 )
 
 

@@ -231,6 +231,7 @@ class Upstream:
             content = orjson.dumps(json)
             headers = {"content-type": "application/json", **(headers or {})}
         read_timeout = self.config.stream_timeout if stream else self.config.timeout_seconds
+        retry_reason: str | None = None
         attempt = 0
         while True:
             attempt += 1
@@ -252,10 +253,14 @@ class Upstream:
             )
             if ctx is not None:
                 ctx.upstream_url, ctx.upstream_region = _called(request.url)
+            trace = ctx.trace if ctx is not None else None
+            span = trace.attempt(self.config.id, request, attempt, retry_reason) if trace is not None else None
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 failure = failures.describe(exc)
+                if span is not None:
+                    span.end(cause=failure.cause)
                 # Retried: a connection that could not be made (or was closed before any answer).
                 retryable = isinstance(
                     exc, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError, httpx.RemoteProtocolError)
@@ -263,6 +268,7 @@ class Upstream:
                 retry = retryable and attempt <= max_retries and trio.current_time() < deadline
                 self._attempt_failed(ctx, attempt, failure, retry)
                 if retry:
+                    retry_reason = failure.cause
                     await self._backoff(attempt, deadline)
                     continue
                 tries = f" ({attempt} attempts)" if attempt > 1 else ""
@@ -274,7 +280,12 @@ class Upstream:
                     f"target '{self.config.id}': the upstream {failure.origin} could not be reached: "
                     f"{failure.text}{tries}"
                 ) from None
-
+            except BaseException:  # cancelled: the client went away or the time budget ran out
+                if span is not None:
+                    span.end(cause="cancelled")
+                raise
+            if span is not None:
+                span.end(status=response.status_code)
             if response.status_code < 400 or response.status_code not in RETRY_STATUSES:
                 break
             # Error statuses are small: read them so the retry hint and message are available.
@@ -287,7 +298,8 @@ class Upstream:
                 can_retry = False
             if not can_retry:
                 break
-            metrics.upstream_retry(self.config.id, f"status_{response.status_code}")
+            retry_reason = f"status_{response.status_code}"
+            metrics.upstream_retry(self.config.id, retry_reason)
             if loading and not self._loading_logged:
                 self._loading_logged = True
                 self.logger.info(

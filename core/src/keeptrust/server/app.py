@@ -22,6 +22,7 @@ from keeptrust.server.models import models_route
 from keeptrust.server.operations import dialect_operation, openai_operation, plugin_route
 from keeptrust.server.reload import Generation
 from keeptrust.server.routes import GatewayRequest, RouteTable
+from keeptrust.tracing import Tracer
 
 # path -> (operation, accepts multipart)
 OPERATION_ROUTES: dict[str, tuple[str, bool]] = {
@@ -82,6 +83,8 @@ class GatewayApp:
         # A dialect's routes answer every error in its shape, a wrong method (405) included.
         self.error_shapes = {path: dialect.error for path, dialect in dialect_routes().items()}
         self.created = int(time.time())
+        # The request tracer, built when this process starts serving (``lifespan``); None: no tracing.
+        self.tracer: Tracer | None = None
         self.generation = self._generation(gateway, 1)
 
     def _generation(self, gateway: Gateway, number: int) -> Generation:
@@ -128,6 +131,7 @@ class GatewayApp:
             auth=gateway.auth,
             audited=entry.audited if entry else True,
             route=entry.path if entry else None,
+            tracer=self.tracer,
         )
         exchange.render_error = self.error_shapes.get(scope["path"])
         generation.enter()

@@ -4,7 +4,8 @@ Every route runs inside an ``Exchange`` (an async context manager). On the way i
 request an id and a ``RequestContext``; on the way out it maps what went wrong to the client's
 answer (a ``GatewayError`` to its OpenAI-shaped error, any other exception to a 500 that names the
 request id, a vanished client to 499), stamps the end time, and runs the policies' ``on_complete``
-shielded from cancellation, so every request gets its audit record whatever happened.
+shielded from cancellation, so every request gets its audit record whatever happened. With a
+tracer installed (``keeptrust.tracing``) it starts the request's trace and finishes it last.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from keeptrust.plugins import Registry
     from keeptrust.server.auth import Authenticator
     from keeptrust.server.limits import Limits
+    from keeptrust.tracing import Tracer
 
 logger = logging.getLogger("keeptrust.server")
 
@@ -54,6 +56,7 @@ class Exchange:
         auth: Authenticator,
         audited: bool = True,
         route: str | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.scope = scope
         self.receive = receive
@@ -65,6 +68,7 @@ class Exchange:
         self._counted = False
         # The metrics' route label: the route's own path, never the client's (which is unbounded).
         self.route = route or "unmatched"
+        self.tracer = tracer if audited else None
         self.headers: dict[bytes, bytes] = {}
         # Status and body of an error in another API's shape (a dialect's routes); None: OpenAI's.
         self.render_error: Callable[[GatewayError, str | None], tuple[int, bytes]] | None = None
@@ -154,6 +158,11 @@ class Exchange:
     # ------------------------------------------------------------------ the exchange's end
     async def __aenter__(self) -> Exchange:
         self._counted = self.audited and metrics.request_started()
+        if self.tracer is not None:
+            try:
+                self.ctx.trace = self.tracer.start(self.ctx, self.route, self.method, self.scope.get("headers", ()))
+            except Exception as exc:  # tracing never costs a request its answer
+                logger.error("tracer failed to start a trace: %s: %s", type(exc).__name__, exc, exc_info=exc)
         return self
 
     async def __aexit__(
@@ -181,8 +190,17 @@ class Exchange:
                 log_access(ctx, self.method, self.route)
                 with trio.CancelScope(shield=True):
                     await self.chain.on_complete(ctx)
+            if ctx.trace is not None:
+                _finish_trace(ctx)
         # Exceptions are answered here; cancellation and the like go on up.
         return exc is None or isinstance(exc, Exception)
+
+
+def _finish_trace(ctx: RequestContext) -> None:
+    try:
+        ctx.trace.finish(ctx)
+    except Exception as exc:
+        logger.error("tracer failed to finish a trace: %s: %s", type(exc).__name__, exc, exc_info=exc)
 
 
 def log_plugin_failure(registry: Registry, what: str, owner: tuple[str, str], exc: Exception) -> None:

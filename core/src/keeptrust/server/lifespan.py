@@ -1,20 +1,26 @@
-"""The ASGI lifespan: start the policies' background tasks (the audit writer) and the demo
-upstream, report readiness, and on shutdown close the policies before their tasks stop."""
+"""The ASGI lifespan: start the request tracer and the policies' background tasks (the audit
+writer) and the demo upstream, report readiness, and on shutdown close the policies before their
+tasks stop, then flush the tracer."""
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from keeptrust.errors import GatewayError, leaf_errors
+from keeptrust import __version__
+from keeptrust.errors import GatewayError, PluginError, leaf_errors
 from keeptrust.server import http
 from keeptrust.server.reload import reload_on_sighup, start_policies
+from keeptrust.tracing import TracerEnv
 
 if TYPE_CHECKING:
+    from keeptrust.plugins import Registry
     from keeptrust.server.app import GatewayApp
+    from keeptrust.tracing import Tracer
 
 logger = logging.getLogger("keeptrust.server")
 
@@ -37,6 +43,8 @@ async def lifespan(app: GatewayApp, health: Health, receive: http.Receive, send:
         return
     gateway = app.gateway
     try:
+        # Built here, in the process that serves (each --workers worker), never in a parent.
+        app.tracer = build_tracer(gateway.registry)
         async with trio.open_nursery() as nursery:
             await start_policies(gateway, nursery)
             demo = gateway.server.demo_upstream
@@ -61,6 +69,7 @@ async def lifespan(app: GatewayApp, health: Health, receive: http.Receive, send:
                 # close policies first so the audit writer flushes, then stop their tasks. An
                 # earlier generation closes in ``closers`` (idle by now), before its tasks stop.
                 await app.gateway.aclose()
+                await close_tracer(app)
             nursery.cancel_scope.cancel()
     except Exception as exc:
         if not health.ready and not health.draining:
@@ -70,7 +79,40 @@ async def lifespan(app: GatewayApp, health: Health, receive: http.Receive, send:
             )
             logger.error("start-up failed: %s", message)
             logger.debug("start-up failure details", exc_info=exc)
+            await close_tracer(app)
             await send({"type": "lifespan.startup.failed", "message": message})
             return
         raise
     await send({"type": "lifespan.shutdown.complete"})
+
+
+def build_tracer(registry: Registry) -> Tracer | None:
+    """The registered tracer, built for this process; None when no plugin registers one."""
+    if not registry.tracers:
+        return None
+    if len(registry.tracers) > 1:
+        owners = ", ".join(
+            f"'{name}' (plugin {registry.owners.get(('tracer', name), '?')})" for name in registry.tracers
+        )
+        raise PluginError(
+            f"more than one tracer is installed ({owners}); disable all but one with KEEPTRUST_DISABLE_PLUGINS"
+        )
+    name, cls = next(iter(registry.tracers.items()))
+    env = TracerEnv(logger=logging.getLogger(f"keeptrust.tracer.{name}"), environ=os.environ, version=__version__)
+    try:
+        tracer: Tracer = cls(env)
+    except Exception as exc:
+        plugin = registry.owners.get(("tracer", name), "?")
+        raise PluginError(f"tracer '{name}' (plugin {plugin}) failed to start: {type(exc).__name__}: {exc}") from exc
+    logger.info("tracing requests with tracer '%s'", name)
+    return tracer
+
+
+async def close_tracer(app: GatewayApp) -> None:
+    """Flush and close the tracer after the last request (the tracer's own thread does the I/O)."""
+    tracer, app.tracer = app.tracer, None
+    if tracer is not None:
+        try:
+            await tracer.aclose()
+        except Exception as exc:  # shutdown goes on
+            logger.error("tracer failed to close: %s: %s", type(exc).__name__, exc)

@@ -45,7 +45,13 @@ async def respond(ctx: RequestContext, result: Result, send: http.Send, chain: P
         relay = StreamRelay(ctx, result, send, filters, keep_text=ctx.keep_stream_text)
         try:
             await relay.run()
+        except trio.Cancelled:
+            if filters is not None:
+                filters.close(cancelled=True)
+            raise
         finally:
+            if filters is not None:
+                filters.close()
             if result.aclose is not None:
                 with trio.CancelScope(shield=True):
                     await result.aclose()
