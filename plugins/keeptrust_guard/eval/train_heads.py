@@ -107,7 +107,11 @@ def main() -> None:
     print(f"{len(rows)} training rows ({int(y.sum())} attacks) after dropping duplicates and held-out texts")
     vec = TfidfVectorizer(analyzer=word_grams, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
     X = vec.fit_transform(texts)
-    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(X, [f"{s}{v}" for s, v in zip(src, y)]))
+    folds = list(
+        StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(
+            X, [f"{s}{v}" for s, v in zip(src, y, strict=True)]
+        )
+    )
 
     def fit(C: float, index: np.ndarray):
         return LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit(X[index], y[index])
@@ -163,8 +167,10 @@ def main() -> None:
         gate = float(p)
     gate = round(gate, 4)
     passes = screen | (oof >= gate)
-    print(f"gate p >= {gate}: heuristics run on {passes[y == 0].mean():.3f} of benign and "
-          f"{passes[y == 1].mean():.3f} of attack rows (the screen alone: {screen[y == 0].mean():.3f} of benign)")
+    print(
+        f"gate p >= {gate}: heuristics run on {passes[y == 0].mean():.3f} of benign and "
+        f"{passes[y == 1].mean():.3f} of attack rows (the screen alone: {screen[y == 0].mean():.3f} of benign)"
+    )
 
     clf = fit(C, np.arange(len(y)))
     terms = vec.get_feature_names_out()

@@ -76,9 +76,7 @@ class InjectionHead:
             coef = data["coef"].astype(np.float64).tolist()
             self.intercept = float(data["intercept"][0])
         # term -> (idf, idf * weight): one dict look-up per term of a message.
-        self.terms: dict[str, tuple[float, float]] = {
-            t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)
-        }
+        self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
 
     # A bag of words says little about a message of a few words ("Thank you", "You said:"), yet

@@ -100,11 +100,7 @@ class ClassifierDetector(OfflineDetector):
 
     def _suspect(self, segment: Segment, probability: float) -> bool:
         """Whether the fast cascade hands a text the head has read on to the heuristics."""
-        return (
-            probability >= self._gate
-            or segment.role in DOCUMENT_ROLES
-            or needs_heuristics(segment.text)
-        )
+        return probability >= self._gate or segment.role in DOCUMENT_ROLES or needs_heuristics(segment.text)
 
     def scan(self, segments: Sequence[Segment]) -> Detection:
         model, rest = self._model(segments)
