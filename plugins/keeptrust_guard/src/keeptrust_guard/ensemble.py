@@ -33,6 +33,8 @@ from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment
 from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
 from keeptrust_guard.injection_screen import needs_heuristics
 
+# Roles the injection head does not read (answers and stream windows of them, tool definitions, schemas).
+_HEURISTICS_ONLY = frozenset({"assistant", "tools", "response_format"})
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
@@ -71,9 +73,9 @@ class ClassifierDetector(OfflineDetector):
         rest: list[Segment] = []
         if self.injection is not None:
             for segment, text in zip(segments, texts, strict=True):
-                if segment.role == "assistant":
-                    # The head learnt what people send to a model, not what a model answers; answers
-                    # (and stream windows of them) are read by the heuristics.
+                if segment.role in _HEURISTICS_ONLY:
+                    # The head learnt what people send to a model, not what a model answers, nor the
+                    # application's tool definitions and output schemas: those are read by the heuristics.
                     rest.append(segment)
                     continue
                 probability = self.injection.probability(text)
