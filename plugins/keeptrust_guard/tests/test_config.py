@@ -56,6 +56,10 @@ def test_the_documented_keys_load():
             {"prompt-injection": {"detector": "huggingface", "detector_options": {"modle": "x"}}},
             "policies.policy.prompt-injection.detector_options",
         ),
+        (
+            {"prompt-injection": {"detector": "ensemble", "detector_options": {"profile": "fastest"}}},
+            "policies.policy.prompt-injection.detector_options.profile",
+        ),
     ],
 )
 def test_mistakes_name_their_path(block, path):

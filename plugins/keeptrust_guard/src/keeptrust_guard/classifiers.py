@@ -1,6 +1,6 @@
 """The trained classifiers, loaded once at start-up from files that come inside wheels.
 
-- ``InjectionHead``: a logistic regression over hashed word unigrams and bigrams, trained by
+- ``InjectionHead``: a logistic regression over TF-IDF word unigrams and bigrams, trained by
   ``eval/train_heads.py`` on third-party prompt-injection datasets (provenance and licences in
   ``models/injection-head.json``). The weights ship in this package as plain arrays (no pickle).
 - ``ToxicityModel``: alt-profanity-check (MIT), TF-IDF and five calibrated linear SVMs in its own
@@ -27,7 +27,7 @@ from typing import Any
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import WORDS, hashed_ngrams, sigmoid
+from keeptrust_guard.features import sigmoid, word_grams
 
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
@@ -61,20 +61,22 @@ class ScoreScale:
 
 
 class InjectionHead:
-    """Probability that a text is a prompt injection or jailbreak."""
+    """Probability that a text is a prompt injection or jailbreak: a logistic regression over the
+    TF-IDF (sublinear term frequency, L2-normalised) of ``features.word_grams``, as scikit-learn's
+    ``TfidfVectorizer`` computes it, evaluated from a term table."""
 
     def __init__(self, path: str) -> None:
         np = require("numpy", path)
         folder = resources.files("keeptrust_guard") / "models"
         self.meta = json.loads((folder / "injection-head.json").read_text())
-        self.n_features = int(self.meta["features"]["n_features"])
         with (folder / "injection-head.npz").open("rb") as fh:
-            data = np.load(fh)
-            weights = np.zeros(self.n_features, dtype=np.float64)
-            weights[data["indices"]] = data["weights"].astype(np.float64)
+            data = np.load(fh, allow_pickle=False)
+            terms = data["terms"].tolist()
+            idf = data["idf"].astype(np.float64).tolist()
+            coef = data["coef"].astype(np.float64).tolist()
             self.intercept = float(data["intercept"][0])
-        # A Python list: indexing it costs less than a NumPy array's item access.
-        self.weights: list[float] = weights.tolist()
+        # term -> (idf, idf * weight): one dict look-up per term of a message.
+        self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
 
     # A bag of words says little about a message of a few words ("Thank you", "You said:"), yet
@@ -82,10 +84,24 @@ class InjectionHead:
     FULL_WORDS = 6
 
     def probability(self, text: str) -> float:
-        w = self.weights
-        features = hashed_ngrams(text, self.n_features)
-        evidence = sum(w[i] * v for i, v in features.items())
-        words = len(WORDS.findall(text))
+        grams = word_grams(text)
+        table = self.terms
+        counts: dict[str, int] = {}
+        for g in grams:
+            if g in table:
+                counts[g] = counts.get(g, 0) + 1
+        if not counts:
+            return sigmoid(self.intercept)
+        dot = norm = 0.0
+        for term, count in counts.items():
+            idf, weighted = table[term]
+            # Sublinear TF, as TfidfVectorizer(sublinear_tf=True): 1 + log(count).
+            t = 1.0 + math.log(count) if count > 1 else 1.0
+            dot += t * weighted
+            norm += (t * idf) ** 2
+        evidence = dot / math.sqrt(norm)
+        # n words give n unigrams and n - 1 bigrams.
+        words = (len(grams) + 1) // 2
         if words < self.FULL_WORDS:
             evidence *= words / self.FULL_WORDS
         return sigmoid(self.intercept + evidence)

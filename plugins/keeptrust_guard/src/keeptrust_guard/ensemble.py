@@ -3,9 +3,15 @@
 
 The ensemble scores each text with both and keeps the higher score per category: the heuristics
 read obfuscation, encodings, roles and pasted documents, which a bag-of-words model cannot; the
-model reads paraphrases that no curated pattern lists. Both are linear in the text and cost tens to
-hundreds of microseconds a message (``benchmarks/bench_detectors.py``), so every text goes through
-both: the model's gain is on exactly the texts the heuristics clear, which a cascade would skip.
+model reads paraphrases that no curated pattern lists.
+
+Prompt injection has two profiles (``detector_options: {profile: ...}``). ``accurate`` runs both
+stages on every text. ``fast`` (the default) is a cascade: the head (a fraction of a millisecond)
+reads every text, and the injection heuristics (milliseconds on a long message) run only on tool
+results and documents, on a user turn that the cheap screen of ``injection_screen.py`` finds signs
+of obfuscation in, or on one the head finds suspect (probability at least the ``cascade_gate``
+calibrated with the head, out of fold on its training rows, so the cascade keeps 99.5 % of what
+the full ensemble flags there). Content has one profile: both stages on every text.
 
 Content: the toxicity model gives one probability of offensive language; it counts for
 ``toxicity``, for ``hate_speech`` when the text names an identity group or uses a slur, and for
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import attrs
 import trio
@@ -24,8 +30,11 @@ import trio
 from keeptrust_guard import lexicon
 from keeptrust_guard.classifiers import InjectionHead, ToxicityModel
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
-from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions, OfflineDetector
+from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
+from keeptrust_guard.injection_screen import needs_heuristics
 
+# Roles the injection head does not read (answers and stream windows of them, tool definitions, schemas).
+_HEURISTICS_ONLY = frozenset({"assistant", "tools", "response_format"})
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
@@ -33,7 +42,10 @@ _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUP
 
 @attrs.frozen(kw_only=True)
 class ModelOptions:
-    """The trained detectors have no options; the policy's ``sensitivity`` sets their operating point."""
+    """The policy's ``sensitivity`` sets the operating point. ``profile`` (prompt injection with the
+    ensemble): ``fast``, the cascade, or ``accurate``, both stages on every text."""
+
+    profile: Literal["fast", "accurate"] = "fast"
 
 
 class ClassifierDetector(OfflineDetector):
@@ -50,21 +62,31 @@ class ClassifierDetector(OfflineDetector):
         content = {"toxicity", "hate_speech", "harassment"} & set(setup.categories)
         self.toxicity = _toxicity_model(setup.path) if setup.task == "content" and content else None
         self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
+        self._cascade = self.injection is not None and config.profile == "fast"
+        self._gate = float(self.injection.meta["cascade_gate"]) if self.injection is not None else 1.0
         self._limiter = trio.CapacityLimiter(2)
 
-    def _model(self, segments: Sequence[Segment]) -> Detection:
+    def _model(self, segments: Sequence[Segment]) -> tuple[Detection, list[Segment]]:
+        """The models' findings, and the segments the heuristics must still read."""
         texts = [s.text[:MODEL_CHARS] for s in segments]
         found: list[Finding] = []
+        rest: list[Segment] = []
         if self.injection is not None:
             for segment, text in zip(segments, texts, strict=True):
-                if segment.role == "assistant":
-                    # The head learnt what people send to a model, not what a model answers; answers
-                    # (and stream windows of them) are read by the heuristics.
+                if segment.role in _HEURISTICS_ONLY:
+                    # The head learnt what people send to a model, not what a model answers, nor the
+                    # application's tool definitions and output schemas: those are read by the heuristics.
+                    rest.append(segment)
                     continue
-                score = round(self.injection.scale(self.injection.probability(text)), 4)
+                probability = self.injection.probability(text)
+                score = round(self.injection.scale(probability), 4)
                 found.append(
                     Finding("prompt_injection", score, ("model:injection-head",), "model", segment.where, segment.role)
                 )
+                if not self._cascade or self._suspect(segment, probability):
+                    rest.append(segment)
+        else:
+            rest = list(segments)
         if self.toxicity is not None:
             for segment, text in zip(segments, texts, strict=True):
                 score = round(self.toxicity.scale(self.toxicity.probability(text)), 4)
@@ -76,13 +98,17 @@ class ClassifierDetector(OfflineDetector):
                                 category, score, ("model:alt-profanity-check",), "model", segment.where, segment.role
                             )
                         )
-        return merge([Detection((f,)) for f in found])
+        return merge([Detection((f,)) for f in found]), rest
+
+    def _suspect(self, segment: Segment, probability: float) -> bool:
+        """Whether the fast cascade hands a text the head has read on to the heuristics."""
+        return probability >= self._gate or segment.role in DOCUMENT_ROLES or needs_heuristics(segment.text)
 
     def scan(self, segments: Sequence[Segment]) -> Detection:
-        model = self._model(segments)
-        if self.heuristic is None:
+        model, rest = self._model(segments)
+        if self.heuristic is None or not rest:
             return model
-        return merge([self.heuristic.scan(segments), model])
+        return merge([self.heuristic.scan(rest), model])
 
 
 class EnsembleDetector(ClassifierDetector):
