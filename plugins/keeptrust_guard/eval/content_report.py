@@ -92,7 +92,7 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
     if times:
         p50, p90 = statistics.median(times) * 1e3, statistics.quantiles(times, n=10)[-1] * 1e3
         print(f"\nper message of 100-300 words (n={len(times)}): p50 {p50:.2f} ms, p90 {p90:.2f} ms")
-    for (source, category), (n, example, five, own, toxic) in cells.items():
+    for (source, category), (n, example, _five, _own, toxic) in cells.items():
         out[(source, category)] = example / n
         out[(source, f"{category} safety")] = toxic / n
     return out
@@ -103,5 +103,16 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
     totals[key][1] += hit
 
 
-# Floors of the quality gate (medium, ensemble): a margin below the README's figures.
-FLOORS: dict[tuple[str, str], tuple[str, float]] = {}
+# Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
+# figures (content-filter 0.655 / 0.003, five categories 0.581 / 0.014, safety-filter 0.491 / 0.000,
+# hate_speech 0.539, harassment 0.714), so a regression fails the build and noise does not.
+FLOORS: dict[tuple[str, str], tuple[str, float]] = {
+    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.62),
+    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
+    ("content", "content-filter (five categories) TPR"): (">=", 0.55),
+    ("content", "content-filter (five categories) FPR"): ("<=", 0.025),
+    ("content", "safety-filter (toxicity) TPR"): (">=", 0.46),
+    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.005),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.50),
+    ("content", "category harassment: content-filter (five)"): (">=", 0.68),
+}

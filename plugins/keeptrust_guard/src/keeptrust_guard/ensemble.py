@@ -12,7 +12,9 @@ every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``s
 ``sexual``). alt-profanity-check gives one probability of offensive language, calibrated on the
 same benign rows as the head; it counts for ``toxicity``, and for ``hate_speech`` when the text
 names an identity group or uses a slur or the head finds hate likelier than harassment, for
-``harassment`` otherwise. Each category keeps the highest of the heuristics' and models' scores.
+``harassment`` otherwise. The models' scores are damped by the context the heuristics read
+(``content_context.py``: quotation, negation, academic discussion, help-seeking). Each category
+keeps the highest of the heuristics' and models' scores.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ import trio
 
 from keeptrust_guard import lexicon
 from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel
+from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions, OfflineDetector
 from keeptrust_guard.toxicity_head import ToxicityHead
 
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
+# The lowest policy threshold: below it no damping can change a decision, so it is not computed.
+DAMPED_FROM = 0.4
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
 
 
@@ -90,8 +95,9 @@ class ClassifierDetector(OfflineDetector):
         for category in ("toxicity", "hate_speech" if hateful else "harassment"):
             if offensive > scores[category][0]:
                 scores[category] = (offensive, "model:alt-profanity-check")
+        damp = damping(text) if any(score >= DAMPED_FROM for score, _ in scores.values()) else {}
         return [
-            Finding(c, round(score, 4), (signal,), "model", segment.where, segment.role)
+            Finding(c, round(score * damp.get(c, 1.0), 4), (signal,), "model", segment.where, segment.role)
             for c, (score, signal) in scores.items()
             if c in wanted
         ]
