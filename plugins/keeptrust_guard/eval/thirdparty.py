@@ -165,13 +165,17 @@ def build() -> None:
     # A held-out row whose text is also a training row would flatter the head: dropped.
     seen = {_key(t) for t, _, _ in training_rows()}
     for name, rows_ in sets.items():
-        rows_[:] = [r for r in rows_ if _key(str(r["text"])) not in seen]
-        path = OUT / f"{name}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as fh:
-            for row in rows_:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"{path.relative_to(Path(__file__).parent)}: {len(rows_)} rows")
+        write(name, [r for r in rows_ if _key(str(r["text"])) not in seen])
+
+
+def write(name: str, rows: list[dict[str, object]]) -> None:
+    """Write one frozen set, ``data/thirdparty/<name>.jsonl``, a JSON object a line."""
+    path = OUT / f"{name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{path.relative_to(Path(__file__).parent)}: {len(rows)} rows")
 
 
 def load(task: str) -> dict[str, list[dict[str, object]]]:

