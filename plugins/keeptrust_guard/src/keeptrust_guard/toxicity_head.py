@@ -1,0 +1,118 @@
+"""The toxicity head: a multi-label linear classifier over hashed word and character n-grams that
+ships in this package (``models/toxicity-head.npz``, plain arrays, no pickle; provenance and
+licences in ``models/toxicity-head.json``), trained by ``eval/train_toxicity.py``.
+
+One weight column per category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``,
+``self_harm``, ``sexual``). Features are word unigrams and bigrams plus character 4-grams inside
+words (so "idiots", "idiotic" and "id1ot" share evidence with "idiot"), hashed with CRC-32 and
+L2-normalised. Hashing is plain Python (a 200-token message costs a few hundred microseconds); the
+dot product is one NumPy gather.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from importlib import resources
+from itertools import pairwise
+from typing import Any
+from zlib import crc32
+
+from keeptrust_guard.classifiers import ScoreScale, require
+from keeptrust_guard.features import sigmoid
+
+CATEGORIES = ("toxicity", "hate_speech", "harassment", "violence", "self_harm", "sexual")
+_WORDS = re.compile(r"[^\W_]+")
+# Leetspeak inside words with letters ("id1ot", "sh1t"); digits alone stay numbers.
+_LEET = str.maketrans("013457@$", "oieastas")
+_HAS_ALPHA = re.compile(r"[a-z]")
+CHAR_N = 4
+
+
+def words(text: str) -> list[str]:
+    out = []
+    for word in _WORDS.findall(text.lower()):
+        if not word.isalpha() and _HAS_ALPHA.search(word):
+            word = word.translate(_LEET)
+        out.append(word)
+    return out
+
+
+# A word's own features (itself and its character n-grams) depend on the word alone: computed once
+# per distinct word and kept (bounded), so a message costs a dictionary look-up per known word.
+_WORD_FEATURES: dict[tuple[str, int], tuple[int, ...]] = {}
+_WORD_CACHE_SIZE = 200_000
+
+
+def _word_features(word: str, n_features: int) -> tuple[int, ...]:
+    key = (word, n_features)
+    found = _WORD_FEATURES.get(key)
+    if found is None:
+        grams = [word]
+        if len(word) >= CHAR_N:
+            padded = f"<{word}>"
+            grams += ["#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1)]
+        found = tuple(crc32(g.encode("utf-8")) % n_features for g in grams)
+        if len(_WORD_FEATURES) < _WORD_CACHE_SIZE:
+            _WORD_FEATURES[key] = found
+    return found
+
+
+def indices(tokens: list[str], n_features: int) -> list[int]:
+    """The hashed feature of every word 1-gram, 2-gram and in-word character 4-gram, repeats kept."""
+    out: list[int] = []
+    extend = out.extend
+    for word in tokens:
+        extend(_word_features(word, n_features))
+    extend(crc32(f"{a} {b}".encode()) % n_features for a, b in pairwise(tokens))
+    return out
+
+
+def features(text: str, n_features: int) -> dict[int, float]:
+    """Hashed, L2-normalised counts of word 1-2-grams and in-word character 4-grams (the training
+    script's view; the head computes the same with NumPy)."""
+    counts = Counter(indices(words(text), n_features))
+    norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
+    return {i: v / norm for i, v in counts.items()}
+
+
+class ToxicityHead:
+    """Per-category probabilities of harmful content."""
+
+    # Below this many words a bag of n-grams says little ("you?", "kill -9"): evidence is shrunk.
+    FULL_WORDS = 4
+
+    def __init__(self, path: str) -> None:
+        self.np = np = require("numpy", path)
+        folder = resources.files("keeptrust_guard") / "models"
+        self.meta: dict[str, Any] = json.loads((folder / "toxicity-head.json").read_text())
+        self.n_features = int(self.meta["features"]["n_features"])
+        self.categories: tuple[str, ...] = tuple(self.meta["categories"])
+        with (folder / "toxicity-head.npz").open("rb") as fh:
+            data = np.load(fh)
+            self.weights = np.zeros((self.n_features, len(self.categories)), dtype=np.float32)
+            self.weights[data["indices"]] = data["weights"].astype(np.float32)
+            self.intercepts = data["intercepts"].astype(np.float64)
+        self.scales = {c: ScoreScale(self.meta["anchors"][c]) for c in self.categories}
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        np = self.np
+        tokens = words(text)
+        found = indices(tokens, self.n_features)
+        if found:
+            index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            values = counts.astype(np.float32)
+            values /= np.sqrt(values @ values)
+            evidence = (values @ self.weights[index]).astype(np.float64)
+        else:
+            evidence = np.zeros(len(self.categories))
+        if len(tokens) < self.FULL_WORDS:
+            evidence = evidence * (len(tokens) / self.FULL_WORDS)
+        logits = self.intercepts + evidence
+        return {c: sigmoid(float(z)) for c, z in zip(self.categories, logits, strict=True)}
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Probabilities mapped onto the policy scale (each sensitivity's anchor is its threshold)."""
+        return {c: self.scales[c](p) for c, p in self.probabilities(text).items()}
