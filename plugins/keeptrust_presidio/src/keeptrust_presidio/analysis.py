@@ -101,8 +101,7 @@ def _import_presidio() -> Any:
         import presidio_anonymizer  # noqa: F401 - checked here so a missing one fails at start-up
     except ImportError as exc:
         raise ModelUnavailable(
-            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): "
-            f"{install_command('keeptrust-presidio')}"
+            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): {install_command('keeptrust-presidio')}"
         ) from exc
     return presidio_analyzer
 
@@ -278,7 +277,7 @@ class Detector:
         The work goes in batches of a few segments; between batches ``budget`` is checked, so an
         abandoned request stops within one batch (a fraction of a second) and one over its CPU
         budget raises ``BudgetExceeded`` with what was found so far."""
-        from keeptrust_presidio.recall import plausible_person
+        from keeptrust_presidio.recall import plausible_person, repeated_names
 
         if not texts:
             return []
@@ -309,6 +308,10 @@ class Detector:
                         if not plausible_person(piece, r, self.names):
                             continue
                     found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
+                persons = [(f.start - offset, f.end - offset, f.score) for f in found[i] if f.entity == "PERSON"]
+                persons = [p for p in persons if 0 <= p[0] and p[1] <= len(piece)]
+                for start, end, score in repeated_names(piece, persons, self.names) if persons else ():
+                    found[i].append(Found("PERSON", offset + start, offset + end, score))
         return [resolve_overlaps(f) for f in found]
 
 

@@ -66,7 +66,9 @@ _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-
 
 @cache
 def name_words() -> tuple[frozenset[str], frozenset[str]]:
-    """(given names, surnames) in lower case, from every Faker locale's person provider."""
+    """(given names, surnames) in lower case, from every Faker locale's person provider: the plain
+    lists and their romanised, male/female/unisex and pair forms (Japanese, Chinese, Korean names
+    written in Latin letters), so a name of any origin a user writes in Latin script can be known."""
     import faker.providers.person as person
 
     first: set[str] = set()
@@ -77,18 +79,24 @@ def name_words() -> tuple[frozenset[str], frozenset[str]]:
         except (ImportError, AttributeError):
             continue
         for attr in dir(provider):
-            if not attr.startswith(("first_names", "last_names")):
+            kind = _NAME_ATTR.search(attr)
+            if kind is None:
                 continue
             values = getattr(provider, attr)
             if isinstance(values, dict):
                 values = list(values)
             if not isinstance(values, list | tuple | set | frozenset):
                 continue
-            target = first if attr.startswith("first") else last
+            target = last if "last" in kind.groups() else first
             for value in values:
-                if isinstance(value, str):
-                    target.update(w.lower() for w in value.split())
+                # Pairs and triples: (kanji, kana, romaji), (Cyrillic, Latin).
+                for item in value if isinstance(value, tuple) else (value,):
+                    if isinstance(item, str):
+                        target.update(w.lower() for w in item.split())
     return frozenset(first), frozenset(last)
+
+
+_NAME_ATTR = regex.compile(r"^(?:(first|last|middle)_(?:romanized_)?names?|(?:male|unisex)_(last)_names)")
 
 
 @cache
@@ -191,8 +199,10 @@ class NameEvidence:
         for w in words:
             if w[0].islower() and w.lower() not in PARTICLES:
                 return False
+        if words[0].lower() in PLACE_PREFIXES:
+            return False
         if any(w.lower() in self.names for w in words):
             return True
-        if value.lower() in self.places or words[0].lower() in PLACE_PREFIXES:
+        if value.lower() in self.places:
             return False
         return not (self.dictionary and all(self.in_dictionary(w) for w in words))
