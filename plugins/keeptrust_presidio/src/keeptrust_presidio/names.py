@@ -61,6 +61,14 @@ FUNCTION_WORDS = frozenset(
     ).split()
 )
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
+# Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
+# then a town, a house number (with or without a street) and a comma before it, an "Apt." line above.
+_POSTCODE_AFTER = regex.compile(r",?[ \t]+(?:\d{4,6}|\d{2,5}-\d{3,4})(?![\d\-])")
+_STREET_NUMBER_AFTER = regex.compile(r"[ \t]+\d{1,5}[a-zA-Z]?,[ \t]*\p{Lu}[\p{L}'\- ]*,[ \t]*\d")
+_AFTER_HOUSE_NUMBER = regex.compile(
+    r"(?:\b\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}[\p{L}'\-]*(?:[ \t]+[\p{L}'\-]+){0,3}|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
+)
+_ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
 
 
@@ -169,6 +177,13 @@ class NameEvidence:
         words = [w.lower().rstrip(".") for w in self.words(text[start:end])]
         if any(w in STREET_WORDS or _STREET_TAIL.search(w) for w in words):
             return True
+        if _POSTCODE_AFTER.match(text, end) or _STREET_NUMBER_AFTER.match(text, end):
+            return True  # "Pedralva, 4715-464"; "Pascual Yunquera 12, Albuñuelas, 18659"
+        if _AFTER_HOUSE_NUMBER.search(text, max(0, start - 60), start):
+            return True  # "Jõe 23, Rääbise"; "362 Via Palumbo, Raleigh"
+        line = text.rfind("\n", 0, start)
+        if line > 0 and _ADDRESS_LINE.search(text, text.rfind("\n", 0, line) + 1, line):
+            return True  # the line after "Apt. 927" in an address block
         before = _BEFORE.search(text, max(0, start - 24), start)
         if before is None:
             return False

@@ -200,7 +200,8 @@ class NameCueRecognizer(LocalRecognizer):
         r"|(?P<lone>" + "|".join(_LONE_CUES) + r"))"
         r"(?P<name>" + NAME + r")"
     )
-    SCORE = 0.6
+    # Above NER's 0.85, so that where both find a span the cue's (trusted) result is the one kept.
+    SCORE = 0.9
     # Words a cue may be followed by that are not names ("Dear Sir", "Hi There", "name: Product").
     NOT_NAMES = frozenset(
         {
@@ -352,6 +353,8 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     if any(ch.isdigit() for ch in value) or "=" in value or "@" in value:
         return False
     recognizer = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    if names is not None and value.lower() in names.places and not names.has_known_name(value):
+        return False  # "I am Barbados"
     if names is not None and recognizer != NameCueRecognizer.__name__:
         if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
             return False
