@@ -27,38 +27,37 @@ import regex
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
-PARTICLES = frozenset(
-    ("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e").split()
-)
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+PARTICLES = _words("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
 _WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
 TITLES = frozenset(
     ["mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "sr", "sra"]
 )
 # Words that make a capitalised phrase an address, in the languages of the addresses users write:
 # "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
-STREET_WORDS = frozenset(
-    (
-        "street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court "
-        "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
-        "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
-        "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
-        "weg platz ring ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk"
-    ).split()
+STREET_WORDS = _words(
+    "street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court "
+    "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
+    "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
+    "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
+    "weg platz ring ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk"
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
 PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
 # English function words WordNet leaves out (it indexes content words only).
-FUNCTION_WORDS = frozenset(
-    (
-        "a an the and or but if of to in on at by for with from as is are was were be been being am it "
-        "its this that these those i you he she we they me him her us them my your his our their what "
-        "which who whom whose when where why how not no nor so than too very can could will would shall "
-        "should may might must do does did done have has had having there here all any both each few "
-        "more most other some such only own same into over under again further then once about against "
-        "between through during before after above below up down out off s t just don now i'm i'd i'll "
-        "i've you're it's let's"
-    ).split()
+FUNCTION_WORDS = _words(
+    "a an the and or but if of to in on at by for with from as is are was were be been being am it "
+    "its this that these those i you he she we they me him her us them my your his our their what "
+    "which who whom whose when where why how not no nor so than too very can could will would shall "
+    "should may might must do does did done have has had having there here all any both each few "
+    "more most other some such only own same into over under again further then once about against "
+    "between through during before after above below up down out off s t just don now i'm i'd i'll "
+    "i've you're it's let's"
 )
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
 # Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
@@ -66,7 +65,8 @@ _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|
 _POSTCODE_AFTER = regex.compile(r",?[ \t]+(?:\d{4,6}|\d{2,5}-\d{3,4})(?![\d\-])")
 _STREET_NUMBER_AFTER = regex.compile(r"[ \t]+\d{1,5}[a-zA-Z]?,[ \t]*\p{Lu}[\p{L}'\- ]*,[ \t]*\d")
 _AFTER_HOUSE_NUMBER = regex.compile(
-    r"(?:\b\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}[\p{L}'\-]*(?:[ \t]+[\p{L}'\-]+){0,3}|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
+    r"(?:\b\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}[\p{L}'\-]*(?:[ \t]+[\p{L}'\-]+){0,3}"
+    r"|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
 )
 _ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
