@@ -154,7 +154,12 @@ def dictionary_words(nlp: object) -> frozenset[str]:
 
 class NameEvidence:
     def __init__(self, dictionary: frozenset[str]) -> None:
-        self.first, self.last = name_words()
+        # Faker's lists hold a few words that are names only inside a longer one ("The", "I",
+        # "My"): a function word is never evidence, except those that are given names ("Will").
+        junk = FUNCTION_WORDS - {"will", "may", "don", "bo"}
+        first, last = name_words()
+        self.first = frozenset(w for w in first if len(w) > 1 and w not in junk)
+        self.last = frozenset(w for w in last if len(w) > 1 and w not in junk)
         self.names = self.first | self.last
         self.places = place_names()
         self.dictionary = dictionary
