@@ -150,14 +150,15 @@ class Detector:
 
         self.language = config.language
         self.entities = list(dict.fromkeys(config.entities))
-        self.uses_ner = bool(NER_ENTITIES & set(self.entities))
+        # Profile "fast" never runs NER: names come from the lexicon and cue recognizers alone.
+        self.uses_ner = bool(NER_ENTITIES & set(self.entities)) and config.profile != "fast"
         self.score_threshold = config.score_threshold
         self.allow_list = list(config.allow_list)
         nlp = load_pipeline(config.nlp_model, with_ner=self.uses_ner)
         self.nlp = nlp
         self._empty = nlp.make_doc("")
         self.names = None
-        if self.uses_ner:
+        if self.uses_ner or "PERSON" in self.entities:
             from keeptrust_presidio.names import NameEvidence, dictionary_words
 
             self.names = NameEvidence(dictionary_words(nlp))
@@ -171,7 +172,7 @@ class Detector:
         self._engine = engine
         # NER reads only the sentences that could hold a name (cascade.py) when PERSON is the only
         # entity it gives; places, dates and organisations need it to read everything.
-        self._cascade = self.names is not None and NER_ENTITIES & set(self.entities) == {"PERSON"}
+        self._cascade = self.uses_ner and self.names is not None and NER_ENTITIES & set(self.entities) == {"PERSON"}
         if self._cascade:
             from keeptrust_presidio.cascade import could_hold_a_name
             from keeptrust_presidio.recall import NameCueRecognizer

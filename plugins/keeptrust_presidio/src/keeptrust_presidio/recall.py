@@ -176,7 +176,7 @@ _CUES = (
     r"(?m:^--[ \t]*\r?\n)",
     r"(?i:\b(?:email|message|note|call|letter) from[ \t]+)",
     r"(?i:\bname on (?:the )?card[ \t:]+)",
-    r"(?i:\b(?:call me|known as|named|nicknamed)[ \t]+)",
+    r"(?i:\b(?:call me|known as|(?:nick)?named(?:[ \t]+(?:him|her|them|it))?|call (?:him|her|them))[ \t]+)",
 )
 # Cues before a lone word that is a name only if it is not an ordinary word: a reporting verb
 # ("says Barajas", "said Onni"), the answer to a question about a name ("What's your last name? Usamov").
@@ -310,7 +310,14 @@ class LexiconNameRecognizer(LocalRecognizer):
                 keep.append((s, e, w))
             if not keep:
                 continue
-            if names.in_dictionary(first) and keep[0][2].lower() not in names.last:
+            # An ordinary word that is also a given name ("Will", "Lea") starts a name mid-sentence
+            # ("to Lea Reiniger"); at the start of one it needs a known surname ("Will Kubernetes
+            # scale?" is a question).
+            if (
+                names.in_dictionary(first)
+                and keep[0][2].lower() not in names.last
+                and _SENTENCE_START.search(text, max(0, match.start() - 4), match.start())
+            ):
                 continue
             results.append(_result(self, match.start(), keep[-1][1], self.SCORE))
         for match in self.LONE.finditer(text):
@@ -338,6 +345,7 @@ class LexiconNameRecognizer(LocalRecognizer):
         )
 
 
+_SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
 _CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
 _CAPITALISED_AFTER = regex.compile(r"[ \t]+\p{Lu}")
 _AFTER_LABEL = regex.compile(r"[ \t]*(?::|#|\d)")
