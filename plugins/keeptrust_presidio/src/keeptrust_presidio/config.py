@@ -8,6 +8,7 @@ pii-detector:
   allow_list: [support@example.com]
   patterns:
     - {name: employee-id, entity: EMPLOYEE_ID, regex: 'EMP-\\d{6}', score: 0.9}
+  profile: accurate              # accurate (NER + word lists) | fast (word lists and cues, no NER)
   nlp_model: en_core_web_lg      # any spaCy pipeline installed with pip
   mode: shadow
 """
