@@ -11,6 +11,7 @@
 #   audit     audit-logger only (jsonl sink, immutable hash chain, batch fsync)
 #   guard     prompt-injection, safety-filter, content-filter
 #   pii       pii-detector only
+#   pii-fast  pii-detector only, profile fast (no NER)
 #   router    keeptrust-hf's router path (per-backend route, Hub mapping cache hit); `keeptrust` then
 #             runs the core's `openai` provider against the same upstream, for the ratio
 #   ratelimit-redis  the rate-limiter with its counters in Redis (start one: scripts/test-services)

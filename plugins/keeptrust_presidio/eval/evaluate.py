@@ -3,6 +3,7 @@
     python eval/evaluate.py                 # this package's analyzer (the policy's defaults)
     python eval/evaluate.py --baseline      # plain Presidio: AnalyzerEngine() defaults, full spaCy pipeline
     python eval/evaluate.py --limit 200     # the first 200 texts only
+    python eval/evaluate.py --profile fast  # the policy's profile "fast" (no NER)
     python eval/evaluate.py --data eval/external_heldout.jsonl   # the third-party set (eval/external.py)
 
 A labelled entity counts as *caught* when predicted spans of the same type cover every non-space
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--data", type=Path, default=DATA, help="another labelled set (e.g. a held-out seed)")
     parser.add_argument("--model", default=None, help="nlp_model for the policy (default: the policy's)")
+    parser.add_argument("--profile", default=None, help="profile: accurate or fast (default: the policy's)")
     parser.add_argument("--show-misses", metavar="ENTITY", help="print the labelled entities of this type missed")
     parser.add_argument("--show-false", metavar="ENTITY", help="print the wrong predictions of this type")
     args = parser.parse_args(argv)
@@ -166,12 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, Any] = {"entities": entities_of(records)}
     if args.model:
         overrides["nlp_model"] = args.model
+    if args.profile:
+        overrides["profile"] = args.profile
     analyze = baseline_analyzer() if args.baseline else policy_analyzer(**overrides)
     texts = [r["text"] for r in records]
     started = time.perf_counter()
     predictions = [analyze([t])[0] for t in texts]
     elapsed = time.perf_counter() - started
-    name = "baseline Presidio" if args.baseline else f"keeptrust-presidio ({args.model or 'default model'})"
+    name = (
+        "baseline Presidio"
+        if args.baseline
+        else f"keeptrust-presidio ({args.model or 'default model'}, profile {args.profile or 'default'})"
+    )
     print(f"{name} on {args.data.name}: {elapsed / len(records) * 1000:.2f} ms per text")
     report("all", records, predictions)
     sources = sorted({r.get("source", "") for r in records} - {""})

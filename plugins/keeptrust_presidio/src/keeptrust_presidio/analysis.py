@@ -8,6 +8,7 @@ a stream. It keeps no per-call state, so several threads may run it at once.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import threading
 import time
@@ -101,8 +102,7 @@ def _import_presidio() -> Any:
         import presidio_anonymizer  # noqa: F401 - checked here so a missing one fails at start-up
     except ImportError as exc:
         raise ModelUnavailable(
-            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): "
-            f"{install_command('keeptrust-presidio')}"
+            f"pii-detector needs Microsoft Presidio ({exc.name} is missing): {install_command('keeptrust-presidio')}"
         ) from exc
     return presidio_analyzer
 
@@ -150,14 +150,15 @@ class Detector:
 
         self.language = config.language
         self.entities = list(dict.fromkeys(config.entities))
-        self.uses_ner = bool(NER_ENTITIES & set(self.entities))
+        # Profile "fast" never runs NER: names come from the lexicon and cue recognizers alone.
+        self.uses_ner = bool(NER_ENTITIES & set(self.entities)) and config.profile != "fast"
         self.score_threshold = config.score_threshold
         self.allow_list = list(config.allow_list)
         nlp = load_pipeline(config.nlp_model, with_ner=self.uses_ner)
         self.nlp = nlp
         self._empty = nlp.make_doc("")
         self.names = None
-        if self.uses_ner:
+        if self.uses_ner or "PERSON" in self.entities:
             from keeptrust_presidio.names import NameEvidence, dictionary_words
 
             self.names = NameEvidence(dictionary_words(nlp))
@@ -169,6 +170,16 @@ class Detector:
         )
         engine.nlp = {self.language: nlp}  # the trimmed pipeline instead of SpacyNlpEngine.load()
         self._engine = engine
+        # NER reads only the sentences that could hold a name (cascade.py) when PERSON is the only
+        # entity it gives; places, dates and organisations need it to read everything.
+        self._cascade = self.uses_ner and self.names is not None and NER_ENTITIES & set(self.entities) == {"PERSON"}
+        if self._cascade:
+            from keeptrust_presidio.cascade import could_hold_a_name
+            from keeptrust_presidio.recall import NameCueRecognizer
+
+            self._could_hold_a_name = functools.partial(
+                could_hold_a_name, names=self.names, cue=NameCueRecognizer.PATTERN
+            )
         self._prefilter = None
         if set(self.entities) <= PREFILTERED and not config.patterns and (self.names or "PERSON" not in self.entities):
             from keeptrust_presidio.recall import NameCueRecognizer
@@ -202,17 +213,43 @@ class Detector:
 
     def _artifacts(self, texts: list[str]) -> list[Any]:
         from presidio_analyzer.nlp_engine import NlpArtifacts
+        from spacy.util import filter_spans
+
+        from keeptrust_presidio.cascade import ner_regions
 
         # A piece without a letter holds no name and no context word ("phone", "card"): spaCy has
         # nothing to find there, and tokenizing megabytes of digits would cost seconds.
         wordy = [i for i, t in enumerate(texts) if _LETTER.search(t)]
         docs: list[Any] = [self._empty] * len(texts)
-        if self.uses_ner:
-            parsed = self.nlp.pipe([texts[i] for i in wordy], batch_size=max(1, len(wordy)))
+        if not self.uses_ner:
+            for i in wordy:
+                docs[i] = self.nlp.make_doc(texts[i])
         else:
-            parsed = (self.nlp.make_doc(texts[i]) for i in wordy)
-        for i, doc in zip(wordy, parsed, strict=True):
-            docs[i] = doc
+            # (text index, offset of the part NER reads or None for the whole text, that part)
+            jobs: list[tuple[int, int | None, str]] = []
+            for i in wordy:
+                text = texts[i]
+                regions = ner_regions(text, self._could_hold_a_name) if self._cascade else [(0, len(text))]
+                if sum(e - s for s, e in regions) >= 0.9 * len(text.strip()):
+                    jobs.append((i, None, text))
+                    continue
+                docs[i] = self.nlp.make_doc(text)
+                jobs += [(i, s, text[s:e]) for s, e in regions]
+            found: dict[int, list[Any]] = {}
+            parsed = self.nlp.pipe([part for _, _, part in jobs], batch_size=max(1, len(jobs)))
+            for (i, offset, _), doc in zip(jobs, parsed, strict=True):
+                if offset is None:
+                    docs[i] = doc
+                    continue
+                whole = docs[i]
+                for ent in doc.ents:
+                    span = whole.char_span(
+                        offset + ent.start_char, offset + ent.end_char, label=ent.label_, alignment_mode="expand"
+                    )
+                    if span is not None:
+                        found.setdefault(i, []).append(span)
+            for i, spans in found.items():
+                docs[i].ents = filter_spans(spans)
         out = []
         for doc in docs:
             entities = list(doc.ents) if self.uses_ner else []
@@ -278,7 +315,7 @@ class Detector:
         The work goes in batches of a few segments; between batches ``budget`` is checked, so an
         abandoned request stops within one batch (a fraction of a second) and one over its CPU
         budget raises ``BudgetExceeded`` with what was found so far."""
-        from keeptrust_presidio.recall import plausible_person
+        from keeptrust_presidio.recall import plausible_person, repeated_names
 
         if not texts:
             return []
@@ -309,6 +346,10 @@ class Detector:
                         if not plausible_person(piece, r, self.names):
                             continue
                     found[i].append(Found(r.entity_type, offset + r.start, offset + r.end, r.score))
+                persons = [(f.start - offset, f.end - offset, f.score) for f in found[i] if f.entity == "PERSON"]
+                persons = [p for p in persons if p[0] >= 0 and p[1] <= len(piece)]
+                for start, end, score in repeated_names(piece, persons, self.names) if persons else ():
+                    found[i].append(Found("PERSON", offset + start, offset + end, score))
         return [resolve_overlaps(f) for f in found]
 
 

@@ -27,269 +27,56 @@ import regex
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
-PARTICLES = frozenset(
-    [
-        "de",
-        "del",
-        "della",
-        "der",
-        "den",
-        "di",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "du",
-        "van",
-        "von",
-        "le",
-        "la",
-        "bin",
-        "ibn",
-        "al",
-        "el",
-        "mac",
-        "an",
-        "y",
-        "ter",
-        "ten",
-        "st",
-        "st.",
-        "e",
-    ]
-)
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+PARTICLES = _words("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
 _WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
 TITLES = frozenset(
     ["mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "sr", "sra"]
 )
 # Words that make a capitalised phrase an address, in the languages of the addresses users write:
 # "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
-STREET_WORDS = frozenset(
-    [
-        "street",
-        "st",
-        "road",
-        "rd",
-        "avenue",
-        "ave",
-        "av",
-        "avenida",
-        "boulevard",
-        "blvd",
-        "lane",
-        "ln",
-        "drive",
-        "dr",
-        "place",
-        "pl",
-        "square",
-        "court",
-        "ct",
-        "gardens",
-        "park",
-        "way",
-        "close",
-        "crescent",
-        "terrace",
-        "oval",
-        "row",
-        "hill",
-        "mountain",
-        "centers",
-        "center",
-        "forks",
-        "plaza",
-        "parkway",
-        "highway",
-        "via",
-        "viale",
-        "vicolo",
-        "piazza",
-        "piazzetta",
-        "corso",
-        "largo",
-        "rua",
-        "travessa",
-        "calle",
-        "camino",
-        "carrera",
-        "paseo",
-        "pasadizo",
-        "glorieta",
-        "plaza",
-        "ronda",
-        "rue",
-        "chemin",
-        "allée",
-        "allee",
-        "impasse",
-        "quai",
-        "route",
-        "straße",
-        "strasse",
-        "gasse",
-        "weg",
-        "platz",
-        "ring",
-        "allee",
-        "ulica",
-        "ul",
-        "aleja",
-        "plac",
-        "utca",
-        "vej",
-        "gade",
-        "gatan",
-        "vägen",
-        "veien",
-        "laan",
-        "straat",
-        "plein",
-        "dijk",
-    ]
+STREET_WORDS = _words(
+    "street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court "
+    "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
+    "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
+    "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
+    "weg platz ring ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk"
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
 PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
 # English function words WordNet leaves out (it indexes content words only).
-FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "me",
-        "him",
-        "her",
-        "us",
-        "them",
-        "my",
-        "your",
-        "his",
-        "our",
-        "their",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "not",
-        "no",
-        "nor",
-        "so",
-        "than",
-        "too",
-        "very",
-        "can",
-        "could",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "may",
-        "might",
-        "must",
-        "do",
-        "does",
-        "did",
-        "done",
-        "have",
-        "has",
-        "had",
-        "having",
-        "there",
-        "here",
-        "all",
-        "any",
-        "both",
-        "each",
-        "few",
-        "more",
-        "most",
-        "other",
-        "some",
-        "such",
-        "only",
-        "own",
-        "same",
-        "into",
-        "over",
-        "under",
-        "again",
-        "further",
-        "then",
-        "once",
-        "about",
-        "against",
-        "between",
-        "through",
-        "during",
-        "before",
-        "after",
-        "above",
-        "below",
-        "up",
-        "down",
-        "out",
-        "off",
-        "s",
-        "t",
-        "just",
-        "don",
-        "now",
-        "i'm",
-        "i'd",
-        "i'll",
-        "i've",
-        "you're",
-        "it's",
-        "let's",
-    ]
+FUNCTION_WORDS = _words(
+    "a an the and or but if of to in on at by for with from as is are was were be been being am it "
+    "its this that these those i you he she we they me him her us them my your his our their what "
+    "which who whom whose when where why how not no nor so than too very can could will would shall "
+    "should may might must do does did done have has had having there here all any both each few "
+    "more most other some such only own same into over under again further then once about against "
+    "between through during before after above below up down out off s t just don now i'm i'd i'll "
+    "i've you're it's let's"
 )
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
+# Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
+# then a town, a house number (with or without a street) and a comma before it, an "Apt." line above.
+_POSTCODE_AFTER = regex.compile(r",?[ \t]+(?:\d{4,6}|\d{2,5}-\d{3,4})(?![\d\-])")
+_STREET_NUMBER_AFTER = regex.compile(r"[ \t]+\d{1,5}[a-zA-Z]?,[ \t]*\p{Lu}[\p{L}'\- ]*,[ \t]*\d")
+_AFTER_HOUSE_NUMBER = regex.compile(
+    r"(?:\b\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}[\p{L}'\-]*(?:[ \t]+[\p{L}'\-]+){0,3}"
+    r"|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
+)
+_ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
 
 
 @cache
 def name_words() -> tuple[frozenset[str], frozenset[str]]:
-    """(given names, surnames) in lower case, from every Faker locale's person provider."""
+    """(given names, surnames) in lower case, from every Faker locale's person provider: the plain
+    lists and their romanised, male/female/unisex and pair forms (Japanese, Chinese, Korean names
+    written in Latin letters), so a name of any origin a user writes in Latin script can be known."""
     import faker.providers.person as person
 
     first: set[str] = set()
@@ -300,18 +87,24 @@ def name_words() -> tuple[frozenset[str], frozenset[str]]:
         except (ImportError, AttributeError):
             continue
         for attr in dir(provider):
-            if not attr.startswith(("first_names", "last_names")):
+            kind = _NAME_ATTR.search(attr)
+            if kind is None:
                 continue
             values = getattr(provider, attr)
             if isinstance(values, dict):
                 values = list(values)
             if not isinstance(values, list | tuple | set | frozenset):
                 continue
-            target = first if attr.startswith("first") else last
+            target = last if "last" in kind.groups() else first
             for value in values:
-                if isinstance(value, str):
-                    target.update(w.lower() for w in value.split())
+                # Pairs and triples: (kanji, kana, romaji), (Cyrillic, Latin).
+                for item in value if isinstance(value, tuple) else (value,):
+                    if isinstance(item, str):
+                        target.update(w.lower() for w in item.split())
     return frozenset(first), frozenset(last)
+
+
+_NAME_ATTR = regex.compile(r"^(?:(first|last|middle)_(?:romanized_)?names?|(?:male|unisex)_(last)_names)")
 
 
 @cache
@@ -361,7 +154,12 @@ def dictionary_words(nlp: object) -> frozenset[str]:
 
 class NameEvidence:
     def __init__(self, dictionary: frozenset[str]) -> None:
-        self.first, self.last = name_words()
+        # Faker's lists hold a few words that are names only inside a longer one ("The", "I",
+        # "My"): a function word is never evidence, except those that are given names ("Will").
+        junk = FUNCTION_WORDS - {"will", "may", "don", "bo"}
+        first, last = name_words()
+        self.first = frozenset(w for w in first if len(w) > 1 and w not in junk)
+        self.last = frozenset(w for w in last if len(w) > 1 and w not in junk)
         self.names = self.first | self.last
         self.places = place_names()
         self.dictionary = dictionary
@@ -384,6 +182,13 @@ class NameEvidence:
         words = [w.lower().rstrip(".") for w in self.words(text[start:end])]
         if any(w in STREET_WORDS or _STREET_TAIL.search(w) for w in words):
             return True
+        if _POSTCODE_AFTER.match(text, end) or _STREET_NUMBER_AFTER.match(text, end):
+            return True  # "Pedralva, 4715-464"; "Pascual Yunquera 12, Albuñuelas, 18659"
+        if _AFTER_HOUSE_NUMBER.search(text, max(0, start - 60), start):
+            return True  # "Jõe 23, Rääbise"; "362 Via Palumbo, Raleigh"
+        line = text.rfind("\n", 0, start)
+        if line > 0 and _ADDRESS_LINE.search(text, text.rfind("\n", 0, line) + 1, line):
+            return True  # the line after "Apt. 927" in an address block
         before = _BEFORE.search(text, max(0, start - 24), start)
         if before is None:
             return False
@@ -414,8 +219,10 @@ class NameEvidence:
         for w in words:
             if w[0].islower() and w.lower() not in PARTICLES:
                 return False
+        if words[0].lower() in PLACE_PREFIXES:
+            return False
         if any(w.lower() in self.names for w in words):
             return True
-        if value.lower() in self.places or words[0].lower() in PLACE_PREFIXES:
+        if value.lower() in self.places:
             return False
         return not (self.dictionary and all(self.in_dictionary(w) for w in words))

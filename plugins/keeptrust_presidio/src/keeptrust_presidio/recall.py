@@ -16,7 +16,7 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, LocalRecogn
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from keeptrust_presidio.names import NameEvidence
+from keeptrust_presidio.names import FUNCTION_WORDS, TITLES, NameEvidence
 
 
 def _result(recognizer: LocalRecognizer, start: int, end: int, score: float) -> RecognizerResult:
@@ -40,7 +40,7 @@ class CardRecognizer(CreditCardRecognizer):
     PATTERNS = [
         Pattern(
             "Card number (IIN prefix, 12-19 digits, any grouping)",
-            r"\b(?:4\d{3}|5\d{3}|2[2-7]\d{2}|6\d{3}|3\d{3}|1\d{3})(?:[- .]?\d{2,6}){2,4}\b",
+            r"\b(?:4\d{3}|5\d{3}|2[2-7]\d{2}|2131|6\d{3}|3\d{3}|1\d{3})(?:[- .]?\d{2,6}){2,4}\b",
             0.3,
         ),
     ]
@@ -126,7 +126,41 @@ class CandidatePhoneRecognizer(LocalRecognizer):
                     results.append(_result(self, base + match.start, base + match.end, score))
                 if found:
                     break
+            else:
+                # No region's numbering plan takes it, yet a reader sees a phone number: a "+" and a
+                # country's calling code before a plausible count of digits, or digit groups right
+                # after "Phone:", "Mobile:", "call me at" (numbers with a digit more or less than
+                # their plan says are common in forms and signatures).
+                score = self._loose_score(text, candidate, snippet, digits, international)
+                if score:
+                    results.append(_result(self, *candidate.span(), score))
         return EntityRecognizer.remove_duplicates(results)
+
+    LABEL_BEFORE = regex.compile(
+        r"(?i:\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|whatsapp|call me|call|text me|reach me)"
+        r"(?:[ \t]*(?:no\.?|number|#))?[ \t]*(?:[:.\-][ \t]*|[ \t]+(?:at|on)[ \t]+|[ \t]+))$"
+    )
+
+    def _loose_score(
+        self, text: str, candidate: regex.Match[str], snippet: str, digits: int, international: bool
+    ) -> float:
+        grouped = not snippet.lstrip("+").isdigit()
+        if international and snippet.startswith("+") and 8 <= digits <= 15:
+            try:
+                country = phonenumbers.parse(snippet, None).country_code
+            except phonenumbers.NumberParseException:
+                country = None
+            if country in phonenumbers.COUNTRY_CODE_TO_REGION_CODE and (
+                grouped or self._has_context(text, *candidate.span())
+            ):
+                return self.SCORE_INTERNATIONAL - 0.1
+        if (
+            grouped
+            and 7 <= digits <= 13
+            and self.LABEL_BEFORE.search(text, max(0, candidate.start() - 24), candidate.start())
+        ):
+            return self.SCORE_NATIONAL + 0.1
+        return 0.0
 
 
 _NAME_WORD = r"\p{Lu}(?:[\p{L}'\u2019\-]*\p{L})?"
@@ -142,6 +176,13 @@ _CUES = (
     r"(?m:^--[ \t]*\r?\n)",
     r"(?i:\b(?:email|message|note|call|letter) from[ \t]+)",
     r"(?i:\bname on (?:the )?card[ \t:]+)",
+    r"(?i:\b(?:call me|known as|(?:nick)?named(?:[ \t]+(?:him|her|them|it))?|call (?:him|her|them))[ \t]+)",
+)
+# Cues before a lone word that is a name only if it is not an ordinary word: a reporting verb
+# ("says Barajas", "said Onni"), the answer to a question about a name ("What's your last name? Usamov").
+_LONE_CUES = (
+    r"(?i:\b(?:says|said|asks|asked|replied|replies|wrote|writes|adds|added|explains|explained)[ \t]+)",
+    r"(?i:\b(?:name|surname|first name|last name|full name)\?[ \t]+)",
 )
 # Weaker cues: a verb or "and" before two or more capitalised words ("invite Ana Lima", "Ana and Bo Chen").
 _WEAK_CUES = (
@@ -155,10 +196,12 @@ class NameCueRecognizer(LocalRecognizer):
     """PERSON where a cue in the text says a name follows; the name itself must be capitalised."""
 
     PATTERN = regex.compile(
-        r"(?:(?P<strong>" + "|".join(_CUES) + r")|(?P<weak>" + "|".join(_WEAK_CUES) + r"))"
+        r"(?:(?P<strong>" + "|".join(_CUES) + r")|(?P<weak>" + "|".join(_WEAK_CUES) + r")"
+        r"|(?P<lone>" + "|".join(_LONE_CUES) + r"))"
         r"(?P<name>" + NAME + r")"
     )
-    SCORE = 0.6
+    # Above NER's 0.85, so that where both find a span the cue's (trusted) result is the one kept.
+    SCORE = 0.9
     # Words a cue may be followed by that are not names ("Dear Sir", "Hi There", "name: Product").
     NOT_NAMES = frozenset(
         {
@@ -193,7 +236,8 @@ class NameCueRecognizer(LocalRecognizer):
         }
     )
 
-    def __init__(self, supported_language: str = "en") -> None:
+    def __init__(self, supported_language: str = "en", names: NameEvidence | None = None) -> None:
+        self.names = names
         super().__init__(supported_entities=["PERSON"], supported_language=supported_language, name="NameCueRecognizer")
 
     def load(self) -> None:
@@ -210,16 +254,31 @@ class NameCueRecognizer(LocalRecognizer):
                 words.pop()
             if not words or words[0][2] in self.NOT_NAMES or (match.group("weak") and len(words) < 2):
                 continue
+            if words[0][2].lower() in TITLES:  # "this is Dr. Ella Carlsen": the title's own cue takes it
+                continue
+            if match.group("lone") and not self._not_a_word(words[0][2]):
+                continue
             results.append(_result(self, start, words[-1][1], self.SCORE))
         return EntityRecognizer.remove_duplicates(results)
+
+    def _not_a_word(self, word: str) -> bool:
+        names = self.names
+        if names is None:
+            return False
+        w = word.lower()
+        return w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS)
 
 
 class LexiconNameRecognizer(LocalRecognizer):
     """PERSON for a known given name followed by one to three capitalised words ("Sylwia Ostrowska",
     "Fernán Tafoya"): names NER misses in running text. The given name must not be an ordinary
-    English word unless the next word is a known surname ("Will Smith" yes, "May Day" no)."""
+    English word unless the next word is a known surname ("Will Smith" yes, "May Day" no).
+
+    A lone capitalised word is a name too when Faker's lists know it as a given name or surname and
+    it is neither an English word nor a place ("Onni", "Barajas"; not "Rose", not "Paris")."""
 
     PATTERN = regex.compile(r"(?<![\p{L}\p{N}])(?P<first>\p{Lu}\p{Ll}+)(?P<rest>(?:[ \t]+" + _NAME_WORD + r"){1,3})")
+    LONE = regex.compile(r"(?<![\p{L}\p{N}\-'])\p{Lu}\p{Ll}[\p{Ll}'\u2019]+(?![\p{L}\p{N}\-])")
     SCORE = 0.5
 
     def __init__(self, names: NameEvidence, supported_language: str = "en") -> None:
@@ -251,12 +310,44 @@ class LexiconNameRecognizer(LocalRecognizer):
                 keep.append((s, e, w))
             if not keep:
                 continue
-            if names.in_dictionary(first) and keep[0][2].lower() not in names.last:
+            # An ordinary word that is also a given name ("Will", "Lea") starts a name mid-sentence
+            # ("to Lea Reiniger"); at the start of one it needs a known surname ("Will Kubernetes
+            # scale?" is a question).
+            if (
+                names.in_dictionary(first)
+                and keep[0][2].lower() not in names.last
+                and _SENTENCE_START.search(text, max(0, match.start() - 4), match.start())
+            ):
                 continue
             results.append(_result(self, match.start(), keep[-1][1], self.SCORE))
+        for match in self.LONE.finditer(text):
+            start, end = match.span()
+            # Alone: a word inside a capitalised phrase ("San Vito", "Castelnuovo Della Daunia") is
+            # part of whatever the phrase names, and a sentence not in English has its own words.
+            if (
+                self.lone_name(match.group())
+                and not _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
+                and not _CAPITALISED_AFTER.match(text, end)
+                and not names.context_is_weak(text, start, end)
+            ):
+                results.append(_result(self, start, end, self.SCORE))
         return EntityRecognizer.remove_duplicates(results)
 
+    def lone_name(self, word: str) -> bool:
+        names = self.names
+        w = word.lower()
+        return (
+            w in names.names
+            and w not in names.places
+            and w not in FUNCTION_WORDS
+            and word not in NameCueRecognizer.NOT_NAMES
+            and not names.in_dictionary(w)
+        )
 
+
+_SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
+_CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
+_CAPITALISED_AFTER = regex.compile(r"[ \t]+\p{Lu}")
 _AFTER_LABEL = regex.compile(r"[ \t]*(?::|#|\d)")
 
 
@@ -270,11 +361,50 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     if any(ch.isdigit() for ch in value) or "=" in value or "@" in value:
         return False
     recognizer = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    if names is not None and value.lower() in names.places and not names.has_known_name(value):
+        return False  # "I am Barbados"
     if names is not None and recognizer != NameCueRecognizer.__name__:
         if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
             return False
-        if names.context_is_weak(text, start, end) and not names.has_known_name(value):
+        if names.context_is_weak(text, start, end) and (
+            not names.has_known_name(value) or value.lower() in names.places
+        ):
             return False
     if " " in value:
         return True
-    return not (value.isupper() and len(value) > 1) and not _AFTER_LABEL.match(text, end)
+    if value.isupper() and len(value) > 1:
+        return False
+    # "Email: ...", "Order 12345678" are labels; "Fletcher: Remember me?" is a speaker, whose name
+    # Faker's lists know and no dictionary has.
+    known = names is not None and value.lower() in names.names and not names.in_dictionary(value)
+    return known or not _AFTER_LABEL.match(text, end)
+
+
+_NAME_PART = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]+")
+
+
+def repeated_names(
+    text: str, persons: list[tuple[int, int, float]], names: NameEvidence | None
+) -> list[tuple[int, int, float]]:
+    """Other mentions of the names found: once "Riku Andou" is a name, "Riku" alone elsewhere in the
+    same text is that person too ("You can tell Riku was a huge Riku Andou fan"). A part that is an
+    ordinary word or a title ("Will", "Dr") is not repeated on its own."""
+    parts: dict[str, float] = {}
+    for start, end, score in persons:
+        for m in _NAME_PART.finditer(text, start, end):
+            word = m.group()
+            lw = word.lower()
+            if lw in TITLES or lw in FUNCTION_WORDS or word.isupper():
+                continue
+            if names is not None and names.in_dictionary(lw) and lw not in names.names:
+                continue
+            parts[word] = max(parts.get(word, 0.0), score)
+    if not parts:
+        return []
+    covered = [(s, e) for s, e, _ in persons]
+    out = []
+    pattern = regex.compile(r"(?<![\p{L}\p{N}])(?:" + "|".join(map(regex.escape, parts)) + r")(?![\p{L}\p{N}])")
+    for m in pattern.finditer(text):
+        if not any(s <= m.start() and m.end() <= e for s, e in covered):
+            out.append((m.start(), m.end(), parts[m.group()]))
+    return out

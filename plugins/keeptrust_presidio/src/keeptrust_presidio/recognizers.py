@@ -65,7 +65,7 @@ def stock_replacements(
         OfflineEmailRecognizer(supported_language=language),
         CandidatePhoneRecognizer(phone_regions, supported_language=language),
         CardRecognizer(supported_language=language),
-        NameCueRecognizer(supported_language=language),
+        NameCueRecognizer(supported_language=language, names=names),
     ]
 
 

@@ -1,0 +1,94 @@
+"""Name evidence, the NER cascade, loose phone numbers and the two profiles, on texts of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeptrust_presidio.analysis import Detector
+from keeptrust_presidio.cascade import ner_regions, sentences
+from keeptrust_presidio.config import PiiDetectorConfig, config_errors
+
+
+def _persons(detector: Detector, text: str) -> list[str]:
+    return [text[f.start : f.end] for f in detector.analyze([text])[0] if f.entity == "PERSON"]
+
+
+def test_a_name_found_once_is_redacted_at_every_mention(detector: Detector) -> None:
+    text = "You can tell Riku was a huge Riku Andou fan."
+    assert _persons(detector, text) == ["Riku", "Riku Andou"]
+
+
+def test_cues_before_a_lone_name(detector: Detector) -> None:
+    assert "Okonkwo" in _persons(detector, '"We are glad," says Okonkwo.')
+    assert _persons(detector, "What's your last name? Usamov") == ["Usamov"]
+    assert _persons(detector, "She named him Fleur") == ["Fleur"]
+    # An ordinary word after a reporting verb is not a name.
+    assert _persons(detector, '"Ship it today," says Marketing.') == []
+
+
+def test_a_title_after_a_cue_is_not_the_name(detector: Detector) -> None:
+    text = "Hello, this is Dr. Ella Carlsen. Who are you?"
+    assert all(not p.startswith("Dr") or "Ella" in p for p in _persons(detector, text))
+    assert any("Ella Carlsen" in p for p in _persons(detector, text))
+
+
+def test_places_in_addresses_are_not_names(detector: Detector) -> None:
+    for text in (
+        "How do I change the address linked to my card to Jõe 23, Rääbise, 48516?",
+        "Finnbogi lives at 362 Via Palumbo, Raleigh",
+        "I am Barbados but I live in Belgium.",
+    ):
+        found = _persons(detector, text)
+        assert not any(p in ("Rääbise", "Raleigh", "Barbados") for p in found), (text, found)
+
+
+def test_phone_numbers_a_numbering_plan_rejects(detector: Detector) -> None:
+    for text, number in (
+        ("Desk: +351 21 239 308 9925", "+351 21 239 308 9925"),
+        ("Please have the manager call me at 440 36 489 tomorrow", "440 36 489"),
+    ):
+        found = [text[f.start : f.end] for f in detector.analyze([text])[0] if f.entity == "PHONE_NUMBER"]
+        assert found == [number], (text, found)
+    assert detector.analyze(["Invoice 440 36 489 is attached."]) == [[]]
+
+
+def test_ner_reads_only_the_sentences_that_could_hold_a_name(detector: Detector) -> None:
+    text = (
+        "Explain the attention mechanism in two sentences. Keep it short. "
+        "My colleague Ingrid Solberg asked the same. Thanks for the help."
+    )
+    regions = [text[s:e] for s, e in ner_regions(text, detector._could_hold_a_name)]
+    # The sentence with the name, and the one before it for context.
+    assert regions == ["Keep it short. My colleague Ingrid Solberg asked the same."]
+    assert _persons(detector, text) == ["Ingrid Solberg"]
+    short = "One. Two!\nThree"
+    assert [short[s:e] for s, e in sentences(short)] == ["One.", "Two!", "Three"]
+
+
+@pytest.fixture(scope="module")
+def fast() -> Detector:
+    built = Detector(PiiDetectorConfig(profile="fast"))
+    built.warm_up()
+    return built
+
+
+def test_fast_profile_runs_no_ner_and_still_finds_names(fast: Detector) -> None:
+    assert not fast.uses_ner
+    text = "Hi, I am Sylwia Ostrowska (sylwia@example.com); please ask Dr. Okafor to call me."
+    found = {(f.entity, text[f.start : f.end]) for f in fast.analyze([text])[0]}
+    assert ("PERSON", "Sylwia Ostrowska") in found
+    assert ("EMAIL_ADDRESS", "sylwia@example.com") in found
+
+
+def test_fast_profile_refuses_entities_only_ner_gives() -> None:
+    errors = config_errors(PiiDetectorConfig(profile="fast", entities=["PERSON", "LOCATION"]))
+    assert errors == [
+        "entities[1]: LOCATION comes from spaCy's NER, which profile 'fast' does not run; use profile: accurate"
+    ]
+
+
+def test_profile_is_validated() -> None:
+    import cattrs
+
+    with pytest.raises(Exception):  # noqa: B017 - cattrs raises its own class group
+        cattrs.structure({"profile": "fastest"}, PiiDetectorConfig)
