@@ -25,6 +25,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "keeptrust.transport",
     "keeptrust.openai_compat",
     "keeptrust.downloads",
+    "keeptrust.hosted_models",
     "keeptrust.failures",
     "keeptrust.metrics",
     "keeptrust.tracing",

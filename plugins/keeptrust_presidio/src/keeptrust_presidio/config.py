@@ -10,6 +10,10 @@ pii-detector:
     - {name: employee-id, entity: EMPLOYEE_ID, regex: 'EMP-\\d{6}', score: 0.9}
   profile: accurate              # accurate (NER + word lists) | fast (word lists and cues, no NER)
   nlp_model: en_core_web_lg      # any spaCy pipeline installed with pip
+  ner:                           # optional: a token-classification model on a Hugging Face endpoint
+    detector: huggingface
+    model: dslim/bert-base-NER
+    secret_key_ref: {env: HF_TOKEN}
   mode: shadow
 """
 
@@ -21,6 +25,7 @@ import attrs
 
 from keeptrust import PolicyConfig
 from keeptrust.texts import ROLES
+from keeptrust_presidio.hf_ner import RemoteNerOptions
 
 DEFAULT_ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD")
 # The models this package depends on (re-uploads of spaCy's en_core_web_md 3.7.1 and en_core_web_sm
@@ -122,6 +127,9 @@ class PiiDetectorConfig(PolicyConfig):
     # (entities found so far are redacted, the rest passes unchecked). Either is recorded.
     analysis_budget_seconds: float = 4.0
     on_budget_exceeded: Literal["block", "allow"] = "block"
+    # A token-classification model on a Hugging Face endpoint whose entities are added to Presidio's
+    # own (``keeptrust_presidio.hf_ner``); none by default.
+    ner: RemoteNerOptions | None = None
 
 
 def config_errors(config: PiiDetectorConfig, known_entities: frozenset[str] | None = None) -> list[str]:
@@ -137,6 +145,13 @@ def config_errors(config: PiiDetectorConfig, known_entities: frozenset[str] | No
         errors.append(f"stream_holdback: expected at least 16 characters; got {config.stream_holdback}")
     if config.analysis_budget_seconds < 0:
         errors.append(f"analysis_budget_seconds: expected 0 (no limit) or more; got {config.analysis_budget_seconds}")
+    if config.ner is not None:
+        if not 0 < config.ner.timeout_seconds <= 60:
+            errors.append(
+                f"ner.timeout_seconds: expected a number above 0, at most 60; got {config.ner.timeout_seconds}"
+            )
+        if config.ner.max_chars < 400:
+            errors.append(f"ner.max_chars: expected at least 400 characters; got {config.ner.max_chars}")
     if config.cache_size < 0:
         errors.append(f"cache_size: expected 0 or more; got {config.cache_size}")
     if len(config.mask_char) != 1:

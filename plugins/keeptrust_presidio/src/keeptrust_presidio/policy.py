@@ -71,6 +71,13 @@ class PiiDetectorPolicy(Policy):
         if errors:
             raise ConfigError([f"policies.policy.{NAME}.{e}" for e in errors])
         self.detector.warm_up()
+        self.remote_ner = None
+        if config.ner is not None:
+            from keeptrust_presidio.hf_ner import RemoteNer
+
+            self.remote_ner = RemoteNer(
+                config.ner, self.detector.entities, config.score_threshold, f"policies.policy.{NAME}.ner", env.logger
+            )
         self.anonymizer = AnonymizerEngine()
         self.cache = AnalysisCache(config.cache_size)
         # Stream windows rarely repeat in real traffic; a cache of their own keeps them from
@@ -115,6 +122,11 @@ class PiiDetectorPolicy(Policy):
         the rest go to a worker thread together, so spaCy sees one batch per request.
 
         Raises ``BudgetExceeded`` when the analysis runs out of its CPU budget."""
+        return (await self.analyze_with_status(texts))[0]
+
+    async def analyze_with_status(self, texts: Sequence[str]) -> tuple[list[tuple[Found, ...]], str | None]:
+        """``analyze``, and why the hosted NER model (``ner``) did not answer, when it did not: the
+        results are then Presidio's alone, and are not cached."""
         known: dict[str, tuple[Found, ...]] = {}
         todo: list[str] = []
         for text in dict.fromkeys(texts):
@@ -123,12 +135,56 @@ class PiiDetectorPolicy(Policy):
                 known[text] = hit
             else:
                 todo.append(text)
+        unavailable = None
         if todo:
-            fresh = await self._in_thread(todo)
+            if self.remote_ner is None:
+                fresh = await self._in_thread(todo)
+            else:
+                fresh, unavailable = await self._with_remote_ner(todo)
             for text, found in zip(todo, fresh, strict=True):
-                self.cache.put(text, found)
+                if unavailable is None:
+                    self.cache.put(text, found)
                 known[text] = tuple(found)
-        return [known[t] for t in texts]
+        return [known[t] for t in texts], unavailable
+
+    async def _with_remote_ner(self, texts: list[str]) -> tuple[list[list[Found]], str | None]:
+        """Presidio in a worker thread and the hosted model over HTTP at the same time, merged."""
+        from keeptrust_presidio.hf_ner import NerUnavailable, merge
+
+        assert self.remote_ner is not None
+        remote: list[list[Found]] | None = None
+        unavailable: str | None = None
+        local: list[list[Found]] = []
+        failure: BaseException | None = None
+
+        async def ask_model() -> None:
+            nonlocal remote, unavailable
+            try:
+                remote = await self.remote_ner.find(texts)
+            except NerUnavailable as exc:
+                unavailable = str(exc)
+
+        async def run_local() -> None:
+            nonlocal local, failure
+            try:
+                local = await self._in_thread(texts)
+            except Exception as exc:  # BudgetExceeded: raised below, outside the nursery's group
+                failure = exc
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask_model)
+            nursery.start_soon(run_local)
+        if failure is not None:
+            raise failure
+        if remote is None:
+            self.env.logger.warning(
+                "pii-detector: the NER model %s did not answer (%s); fail-%s",
+                self.config.ner.model if self.config.ner else "?",
+                unavailable,
+                self.config.ner.fail_mode if self.config.ner else "open",
+            )
+            return local, unavailable
+        return [merge(lo, re) for lo, re in zip(local, remote, strict=True)], None
 
     async def analyze_window(self, text: str) -> list[Found]:
         """One stream window, in a worker thread like every other analysis."""
@@ -156,11 +212,20 @@ class PiiDetectorPolicy(Policy):
         from keeptrust_presidio.analysis import BudgetExceeded
 
         over_budget: BudgetExceeded | None = None
+        unavailable: str | None = None
         try:
-            found = await self.analyze([r.text for r in refs])
+            found, unavailable = await self.analyze_with_status([r.text for r in refs])
         except BudgetExceeded as exc:
             over_budget = exc
             found = [tuple(fs) for fs in exc.found]
+        if unavailable is not None and self.config.ner is not None and self.config.ner.fail_mode == "closed":
+            return Block(
+                "personal data could not be checked: the NER model did not answer; try again shortly",
+                reason="ner_unavailable",
+                status=503,
+                code="pii_ner_unavailable",
+                details={"ner": unavailable},
+            )
         counts = Counter(f.entity for fs in found for f in fs)
         if over_budget is not None:
             details = {
@@ -187,8 +252,11 @@ class PiiDetectorPolicy(Policy):
             self._redact(ctx, refs, found)
             return Allow(reason="analysis_budget_exceeded", details=details)
         if not counts:
-            return None
-        details = {"entities": dict(sorted(counts.items())), "count": sum(counts.values())}
+            # Fail-open: the audit record says the model's part of the check did not happen.
+            return None if unavailable is None else Allow(reason="ner_unavailable", details={"ner": unavailable})
+        details: dict[str, Any] = {"entities": dict(sorted(counts.items())), "count": sum(counts.values())}
+        if unavailable is not None:
+            details["ner"] = unavailable
         self.env.logger.debug("pii-detector: %s in the %s of %s", describe(counts), phase, ctx.request_id)
         if self.config.action == "block":
             what = "request" if phase == "request" else "answer"
@@ -241,6 +309,10 @@ class PiiDetectorPolicy(Policy):
                 if fs:
                     ref.set(rewriter.rewrite(ref.text, fs))
         return holder[0]
+
+    async def aclose(self) -> None:
+        if self.remote_ner is not None:
+            await self.remote_ner.aclose()
 
     def stream_filter(self, ctx: RequestContext) -> PiiStreamFilter | None:
         if not self.apply_response:
