@@ -62,6 +62,22 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def _shows(browser: Any, element_id: str, expected: str, timeout: float = 15.0) -> bool:
+    """Whether an element of the page a click is loading comes to read ``expected``. Chromium's
+    inspector can answer an error while the old page is torn down; reads are retried meanwhile."""
+    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(
+            lambda b: b.find_element(By.ID, element_id).text == expected
+        )
+    except TimeoutException:
+        return False
+    return True
+
+
 def _wait_for_file(directory: Path, suffix: str, timeout: float = 20.0) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,7 +102,7 @@ def test_an_auditor_reads_filters_opens_exports_and_sees_tampering(browser, cons
     browser.find_element(By.LINK_TEXT, "Records").click()
     Select(browser.find_element(By.ID, "f-outcome")).select_by_value("blocked")
     browser.find_element(By.ID, "apply").click()
-    assert browser.find_element(By.ID, "matching").text == str(BLOCKED)
+    assert _shows(browser, "matching", str(BLOCKED))
     rows = browser.find_elements(By.CSS_SELECTOR, "#records tr.blocked")
     assert len(rows) == BLOCKED
     assert all("blocked by forbidden-words" in row.text for row in rows)
@@ -94,7 +110,7 @@ def test_an_auditor_reads_filters_opens_exports_and_sees_tampering(browser, cons
     first = browser.find_elements(By.CSS_SELECTOR, "#records a.rid")[0]
     request_id = first.text
     first.click()
-    assert browser.find_element(By.ID, "record-id").text == request_id
+    assert _shows(browser, "record-id", request_id)
     assert browser.find_element(By.ID, "r-outcome").text == "blocked by forbidden-words"
     decisions = browser.find_element(By.ID, "decisions").text
     assert "forbidden term" in decisions and "banned-term" in decisions and "0.97" in decisions

@@ -9,18 +9,18 @@ left out (no ``parameters`` key when none is set). The answer is ``[[{"label", "
 router) or ``[{"label", "score"}, ...]`` (some endpoints). Several texts of one request are classified
 concurrently, one HTTP request each.
 
-The call goes through keeptrust's upstream transport (pooling, timeouts, error mapping) with the
-token from ``secret_key_ref``. A slow or failing classifier never hangs a request: the whole call
-has a deadline, and ``fail_mode`` says what happens then: ``open`` lets the text through (recorded
-as ``detector_unavailable``), ``closed`` refuses it with 503.
+The call goes through ``keeptrust.hosted_models.HostedModel`` (keeptrust's upstream transport:
+pooling, timeouts, error mapping) with the token from ``secret_key_ref``. A slow or failing
+classifier never hangs a request: the whole call has a deadline, and ``fail_mode`` says what
+happens then: ``open`` lets the text through (recorded as ``detector_unavailable``), ``closed``
+refuses it with 503.
 
-keeptrust-hf (the ``hf`` extra) is optional: its router-URL helper is used when installed, imported
-at start-up only, never at module import.
+The router is ``router_url``, else ``KEEPTRUST_HF_ROUTER_URL`` (the variable keeptrust-hf reads),
+else https://router.huggingface.co.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -28,14 +28,9 @@ import attrs
 import orjson
 import trio
 
-from keeptrust import SecretRef
-from keeptrust.config.model import TargetConfig
-from keeptrust.errors import ConfigError, GatewayError
-from keeptrust.secrets import Redactor
-from keeptrust.transport import Upstream
+from keeptrust.errors import GatewayError
+from keeptrust.hosted_models import HostedModel, HostedModelOptions
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment
-
-DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 
 # Labels of common public classifiers, mapped to the categories the policies use. Labels not listed
 # (``SAFE``, ``neutral``, ``LABEL_0`` ...) count as benign. ``labels`` in the options extends this.
@@ -69,15 +64,10 @@ CONTENT_LABELS = {
 
 
 @attrs.frozen(kw_only=True)
-class HFDetectorOptions:
-    model: str
-    secret_key_ref: SecretRef | None = None
-    # Router root (default: env KEEPTRUST_HF_ROUTER_URL, else https://router.huggingface.co).
-    router_url: str | None = None
-    # A full classification URL (a dedicated endpoint); replaces router_url + model route.
-    url: str | None = None
-    timeout_seconds: float = 3.0
-    fail_mode: Literal["open", "closed"] = "open"
+class HFDetectorOptions(HostedModelOptions):
+    """``model``, ``secret_key_ref``, ``router_url``, ``url``, ``timeout_seconds`` and ``fail_mode``
+    as ``keeptrust.hosted_models.HostedModelOptions`` documents them, and the classification task's own."""
+
     # Extra or overriding label → category entries (labels compared case-insensitively).
     labels: dict[str, str] = attrs.Factory(dict)
     # Texts are cut to this many characters (classifiers see ~512 tokens anyway).
@@ -86,16 +76,6 @@ class HFDetectorOptions:
     top_k: int | None = None
     # The model's output transform: sigmoid for multi-label models (toxicity), softmax otherwise.
     function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None
-
-
-def _router_root(options: HFDetectorOptions) -> str:
-    if options.router_url:
-        return options.router_url.rstrip("/")
-    try:
-        from keeptrust_hf.config import router_url  # optional extra: keeps one source of truth
-    except ImportError:
-        return (os.environ.get("KEEPTRUST_HF_ROUTER_URL") or DEFAULT_ROUTER_URL).rstrip("/")
-    return router_url()
 
 
 def parse_scores(payload: Any, count: int) -> list[list[tuple[str, float]]]:
@@ -125,33 +105,10 @@ class HuggingFaceDetector:
         self.config = config
         self.setup = setup
         self.logger = setup.logger
-        token = None
-        if config.secret_key_ref is not None:
-            token = os.environ.get(config.secret_key_ref.env)
-            if not token:
-                raise ConfigError(
-                    f"{setup.path}.secret_key_ref.env: environment variable "
-                    f"{config.secret_key_ref.env} (the Hugging Face token of policy "
-                    f"'{setup.policy}') is not set"
-                )
-        self.url = config.url or f"{_router_root(config)}/hf-inference/models/{config.model}"
+        self.model = HostedModel(config, name=f"guard:{setup.policy}", path=setup.path, logger=self.logger)
+        self.url = self.model.url
         base = INJECTION_LABELS if setup.task == "prompt_injection" else CONTENT_LABELS
         self.labels = {**base, **{k.lower(): v for k, v in config.labels.items()}}
-        target = TargetConfig(
-            id=f"guard:{setup.policy}",
-            provider="huggingface",
-            base_url=self.url,
-            timeout_seconds=config.timeout_seconds,
-            connect_timeout_seconds=min(config.timeout_seconds, 10.0),
-            max_retries=0,
-            max_connections=64,
-        )
-        self.upstream = Upstream(
-            target,
-            redactor=Redactor([token] if token else []),
-            auth_header={"authorization": f"Bearer {token}"} if token else None,
-            logger=self.logger,
-        )
 
     def _payload(self, text: str) -> dict[str, Any]:
         payload: dict[str, Any] = {"inputs": text[: self.config.max_chars]}
@@ -165,10 +122,7 @@ class HuggingFaceDetector:
         return payload
 
     async def _classify(self, text: str) -> list[tuple[str, float]]:
-        response = await self.upstream.request(
-            None, "POST", self.url, json=self._payload(text), timeout=self.config.timeout_seconds, retries=0
-        )
-        return parse_scores(orjson.loads(response.content), 1)[0]
+        return parse_scores(await self.model.post(self._payload(text)), 1)[0]
 
     async def _call(self, segments: Sequence[Segment]) -> list[list[tuple[str, float]]]:
         rows: list[list[tuple[str, float]]] = [[] for _ in segments]
@@ -218,4 +172,4 @@ class HuggingFaceDetector:
         return None
 
     async def aclose(self) -> None:
-        await self.upstream.aclose()
+        await self.model.aclose()
