@@ -6,10 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,21 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from keeptrust.demo import FakeOpenAI
 from keeptrust.testing import openai_target, serve_app
+from keeptrust.testing.process import GatewayProcess
 
-KT = str(Path(sys.executable).with_name("kt"))
 SECRET_NAME = "Zebulon Quackenbush"
 SECRET_MAIL = "zebulon.quackenbush@example.org"
 SECRET_PHONE = "+44 20 7946 0958"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -40,38 +30,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Gateway:
+class Gateway(GatewayProcess):
+    """A gateway whose chain is the pii-detector alone, configured with ``policy``."""
+
     def __init__(self, tmp_path: Path, upstream_url: str, policy: dict[str, Any], *args: str, **server: Any) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         config = {
             "server": server,
             "providers": {"targets": [openai_target(upstream_url)]},
             "policies": {"chain": ["pii-detector"], "policy": {"pii-detector": policy}},
         }
-        path = tmp_path / "policy-config.yaml"
-        path.write_text(yaml.safe_dump(config))
-        self.log = tmp_path / "gateway.log"
-        env = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "presidio"}
-        self.proc = subprocess.Popen(
-            [KT, "gateway", "run", "--listen", f"127.0.0.1:{self.port}", "--policy-config", str(path), *args],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise AssertionError("gateway exited: " + self.log.read_text())
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("gateway did not become ready: " + self.log.read_text())
+        # spaCy's model loads at start: allow it more than the default wait.
+        super().__init__(tmp_path, config, *args, env={"KEEPTRUST_LOAD_PLUGINS": "presidio"}, ready_timeout=120)
 
     def chat(self, content: str, timeout: float = 60) -> httpx.Response:
         return httpx.post(
@@ -79,15 +48,6 @@ class Gateway:
             json={"model": "fake/model", "messages": [{"role": "user", "content": content}]},
             timeout=timeout,
         )
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            raise
 
 
 @pytest.fixture

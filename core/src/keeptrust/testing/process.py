@@ -26,28 +26,35 @@ def free_port() -> int:
 
 class GatewayProcess:
     """Writes ``config`` to ``directory/policy-config.yaml``, starts ``kt gateway run`` on a free
-    port with ``args`` and waits until ``/readyz`` answers. ``log`` holds its stdout and stderr."""
+    port with ``args`` and waits up to ``ready_timeout`` seconds until ``/readyz`` answers (plugins
+    that load a model at start need longer than the default). ``log`` holds its stdout and stderr.
+    ``env`` is added to this process's environment, where ``KEEPTRUST_LOAD_PLUGINS`` is ``none``
+    unless ``env`` names the plugins to load."""
 
     def __init__(
-        self, directory: Path, config: Mapping[str, Any], *args: str, env: Mapping[str, str] | None = None
+        self,
+        directory: Path,
+        config: Mapping[str, Any],
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        ready_timeout: float = 30.0,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = directory / "policy-config.yaml"
         self.write_config(config)
         self.log = directory / "gateway.log"
-        kt = str(Path(sys.executable).with_name("kt"))
         environment = {**os.environ, "KEEPTRUST_LOAD_PLUGINS": "none", **(env or {})}
         self.env = environment
         listen = ["--listen", f"127.0.0.1:{self.port}", "--policy-config", str(self.config_path)]
         self.proc = subprocess.Popen(
-            [kt, "gateway", "run", *listen, *args],
+            [KT, "gateway", "run", *listen, *args],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             env=environment,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
