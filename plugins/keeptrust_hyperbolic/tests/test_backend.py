@@ -6,12 +6,10 @@ Hyperbolic key, driven with the openai client. Wire shape: huggingface_hub befor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import openai
 import pytest
-from keeptrust.testing import BackgroundServer
-from keeptrust_hf.testing import TOKEN, TOKEN_ENV, direct_target, fake_hf_environ, serve_backend_api
+from keeptrust_hf.testing import TOKEN_ENV, DirectBackend, direct_backend
 
 NAME = "hyperbolic"
 KEY = "hyperbolic-" + "k" * 36  # a Hyperbolic API key: not an hf_ token
@@ -21,28 +19,17 @@ USER = [{"role": "user", "content": "hello there"}]
 
 
 @pytest.fixture
-def hyperbolic(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
+def hyperbolic(monkeypatch: pytest.MonkeyPatch) -> Iterator[DirectBackend]:
     """A fake of the provider's own API (it requires the key) whose Hub maps nothing to hyperbolic."""
-    with serve_backend_api(NAME, KEY, (MODEL,)) as server:
-        for key, value in fake_hf_environ(server).items():
-            monkeypatch.setenv(key, value)
-        yield server
-
-
-def start(gateway_factory: Any, *targets: dict[str, Any]) -> Any:
-    gw = gateway_factory({"providers": {"targets": list(targets)}}, environ={KEY_ENV: KEY, TOKEN_ENV: TOKEN})
-    return gw.client()
-
-
-def direct(server: BackgroundServer, **extra: Any) -> dict[str, Any]:
-    return direct_target("hyperbolic", NAME, KEY_ENV, server, **extra)
+    with direct_backend(NAME, KEY, KEY_ENV, (MODEL,), monkeypatch) as backend:
+        yield backend
 
 
 def test_chat_with_the_hyperbolic_key_whole_and_streamed(hyperbolic, gateway_factory):
-    client = start(gateway_factory, direct(hyperbolic, model=MODEL))
+    client = hyperbolic.client(gateway_factory, hyperbolic.target(model=MODEL))
     answer = client.chat.completions.create(model="hyperbolic", messages=USER, max_completion_tokens=9)
     assert answer.choices[0].message.content == "You said: hello there"
-    sent = hyperbolic.app.requests_to(f"/{NAME}/")[-1]
+    sent = hyperbolic.requests()[-1]
     assert sent.path == f"/{NAME}/v1/chat/completions"
     assert sent.header("authorization") == f"Bearer {KEY}"
     assert sent.json["model"] == MODEL and sent.json["max_tokens"] == 9
@@ -51,12 +38,12 @@ def test_chat_with_the_hyperbolic_key_whole_and_streamed(hyperbolic, gateway_fac
 
 
 def test_responses_api_through_chat(hyperbolic, gateway_factory):
-    client = start(gateway_factory, direct(hyperbolic, model=MODEL))
+    client = hyperbolic.client(gateway_factory, hyperbolic.target(model=MODEL))
     assert client.responses.create(model="hyperbolic", input="hello there").output_text == "You said: hello there"
 
 
 def test_an_unknown_model_id_is_a_clear_404(hyperbolic, gateway_factory):
-    client = start(gateway_factory, direct(hyperbolic))
+    client = hyperbolic.client(gateway_factory, hyperbolic.target())
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model=f"huggingface/{NAME}/nobody/nothing", messages=USER)
     assert "'hyperbolic' does not know the model id 'nobody/nothing'" in caught.value.body["message"]
@@ -64,7 +51,7 @@ def test_an_unknown_model_id_is_a_clear_404(hyperbolic, gateway_factory):
 
 def test_the_router_path_is_a_clear_400(hyperbolic, gateway_factory):
     hf = {"id": "hf", "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV}}
-    client = start(gateway_factory, hf)
+    client = hyperbolic.client(gateway_factory, hf)
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=f"{MODEL}:{NAME}", messages=USER)
     assert caught.value.body["code"] == "unsupported_backend"
@@ -72,7 +59,7 @@ def test_the_router_path_is_a_clear_400(hyperbolic, gateway_factory):
 
 
 def test_embeddings_are_not_a_hyperbolic_operation(hyperbolic, gateway_factory):
-    client = start(gateway_factory, direct(hyperbolic, model=MODEL))
+    client = hyperbolic.client(gateway_factory, hyperbolic.target(model=MODEL))
     with pytest.raises(openai.BadRequestError) as caught:
         client.embeddings.create(model="hyperbolic", input="x")
     assert caught.value.body["code"] == "unsupported_operation"

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from typing import Any
 
 import openai
 import pytest
-from keeptrust.testing import BackgroundServer
-from keeptrust_hf.testing import PNG, TOKEN, TOKEN_ENV, direct_target, fake_hf_environ, serve_backend_api
+from keeptrust_hf.testing import PNG, TOKEN_ENV, DirectBackend, direct_backend
 
 NAME = "nebius"
 KEY = "nebius-" + "k" * 40  # a Nebius API key: not an hf_ token
@@ -24,39 +22,28 @@ USER = [{"role": "user", "content": "hello there"}]
 
 
 @pytest.fixture
-def nebius(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
+def nebius(monkeypatch: pytest.MonkeyPatch) -> Iterator[DirectBackend]:
     """A fake of the provider's own API (it requires the key) whose Hub maps nothing to nebius."""
-    with serve_backend_api(NAME, KEY, (LLAMA, EMBED, FLUX)) as server:
-        for key, value in fake_hf_environ(server).items():
-            monkeypatch.setenv(key, value)
-        yield server
-
-
-def direct(server: BackgroundServer, **extra: Any) -> dict[str, Any]:
-    return direct_target("nebius", NAME, KEY_ENV, server, **extra)
-
-
-def start(gateway_factory: Any, *targets: dict[str, Any]) -> Any:
-    gw = gateway_factory({"providers": {"targets": list(targets)}}, environ={KEY_ENV: KEY, TOKEN_ENV: TOKEN})
-    return gw.client()
+    with direct_backend(NAME, KEY, KEY_ENV, (LLAMA, EMBED, FLUX), monkeypatch) as backend:
+        yield backend
 
 
 def test_chat_with_the_nebius_key_and_model_id(nebius, gateway_factory):
-    client = start(gateway_factory, direct(nebius))
+    client = nebius.client(gateway_factory, nebius.target())
     answer = client.chat.completions.create(
         model=f"huggingface/{NAME}/{LLAMA}", messages=USER, max_completion_tokens=20
     )
     assert answer.choices[0].message.content == "You said: hello there"
-    sent = nebius.app.requests_to(f"/{NAME}/")[-1]
+    sent = nebius.requests()[-1]
     assert sent.path == f"/{NAME}/v1/chat/completions"
     assert sent.header("authorization") == f"Bearer {KEY}"
     assert sent.json["model"] == LLAMA and sent.json["max_tokens"] == 20
     # The Hub is asked (nothing maps the model to nebius any more), never with the Nebius key.
-    assert all(KEY not in str(r.headers) for r in nebius.app.requests_to("/api/"))
+    assert all(KEY not in str(r.headers) for r in nebius.hub_requests())
 
 
 def test_streamed_chat_and_guided_json(nebius, gateway_factory):
-    client = start(gateway_factory, direct(nebius, model=LLAMA))
+    client = nebius.client(gateway_factory, nebius.target(model=LLAMA))
     stream = client.chat.completions.create(model="nebius", messages=USER, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices).strip() == "You said: hello there"
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
@@ -65,22 +52,22 @@ def test_streamed_chat_and_guided_json(nebius, gateway_factory):
         messages=USER,
         response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
     )
-    sent = nebius.app.requests_to(f"/{NAME}/")[-1].json
+    sent = nebius.requests()[-1].json
     assert sent["guided_json"] == schema
     assert sent["response_format"]["json_schema"]["schema"] == schema
 
 
 def test_embeddings(nebius, gateway_factory):
-    client = start(gateway_factory, direct(nebius))
+    client = nebius.client(gateway_factory, nebius.target())
     result = client.embeddings.create(model=f"huggingface/{NAME}/{EMBED}", input=["one", "two"])
     assert len(result.data) == 2
-    sent = nebius.app.requests_to(f"/{NAME}/")[-1]
+    sent = nebius.requests()[-1]
     assert sent.path == f"/{NAME}/v1/embeddings"
     assert sent.json == {"input": ["one", "two"], "model": EMBED}
 
 
 def test_images(nebius, gateway_factory):
-    client = start(gateway_factory, direct(nebius))
+    client = nebius.client(gateway_factory, nebius.target())
     answer = client.images.generate(
         model=f"huggingface/{NAME}/{FLUX}",
         prompt="a fox",
@@ -89,7 +76,7 @@ def test_images(nebius, gateway_factory):
         extra_body={"extra_params": {"seed": 3, "num_inference_steps": 20, "guidance_scale": 4.0}},
     )
     assert base64.b64decode(answer.data[0].b64_json) == PNG
-    sent = nebius.app.requests_to(f"/{NAME}/")[-1]
+    sent = nebius.requests()[-1]
     assert sent.path == f"/{NAME}/v1/images/generations"
     assert sent.json == {
         "prompt": "a fox",
@@ -104,16 +91,16 @@ def test_images(nebius, gateway_factory):
 
 def test_the_router_path_is_a_clear_400(nebius, gateway_factory):
     hf = {"id": "hf", "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV}}
-    client = start(gateway_factory, hf)
+    client = nebius.client(gateway_factory, hf)
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=f"huggingface/{NAME}/{LLAMA}", messages=USER)
     assert caught.value.body["code"] == "unsupported_backend"
     assert "no longer served by the Inference Providers router" in caught.value.body["message"]
-    assert not nebius.app.requests_to(f"/{NAME}/")
+    assert not nebius.requests()
 
 
 def test_an_operation_nebius_cannot_do_is_a_clear_400(nebius, gateway_factory):
-    client = start(gateway_factory, direct(nebius, model=LLAMA))
+    client = nebius.client(gateway_factory, nebius.target(model=LLAMA))
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(model="nebius", input="hi", voice="alloy")
     assert caught.value.body["code"] == "unsupported_operation"
@@ -125,4 +112,4 @@ def test_a_target_bound_to_nebius_without_its_key_is_a_config_error(nebius, gate
 
     target = {"id": "n", "provider": "huggingface", "backend": NAME, "secret_key_ref": {"env": TOKEN_ENV}}
     with pytest.raises(ConfigError, match="no longer served by the Inference Providers router; give the target direct"):
-        start(gateway_factory, target)
+        nebius.client(gateway_factory, target)

@@ -6,12 +6,10 @@ key, driven with the openai client. Wire shapes: huggingface_hub before PR #4447
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import openai
 import pytest
-from keeptrust.testing import BackgroundServer
-from keeptrust_hf.testing import TOKEN, TOKEN_ENV, direct_target, fake_hf_environ, serve_backend_api
+from keeptrust_hf.testing import TOKEN_ENV, DirectBackend, direct_backend
 
 NAME = "sambanova"
 KEY = "sambanova-" + "k" * 36  # a SambaNova API key: not an hf_ token
@@ -22,37 +20,26 @@ USER = [{"role": "user", "content": "hello there"}]
 
 
 @pytest.fixture
-def sambanova(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
+def sambanova(monkeypatch: pytest.MonkeyPatch) -> Iterator[DirectBackend]:
     """A fake of the provider's own API (it requires the key) whose Hub maps nothing to sambanova."""
-    with serve_backend_api(NAME, KEY, (LLAMA, EMBED)) as server:
-        for key, value in fake_hf_environ(server).items():
-            monkeypatch.setenv(key, value)
-        yield server
-
-
-def direct(server: BackgroundServer, **extra: Any) -> dict[str, Any]:
-    return direct_target("sambanova", NAME, KEY_ENV, server, **extra)
-
-
-def start(gateway_factory: Any, *targets: dict[str, Any]) -> Any:
-    gw = gateway_factory({"providers": {"targets": list(targets)}}, environ={KEY_ENV: KEY, TOKEN_ENV: TOKEN})
-    return gw.client()
+    with direct_backend(NAME, KEY, KEY_ENV, (LLAMA, EMBED), monkeypatch) as backend:
+        yield backend
 
 
 def test_chat_with_the_sambanova_key_and_model_id(sambanova, gateway_factory):
-    client = start(gateway_factory, direct(sambanova))
+    client = sambanova.client(gateway_factory, sambanova.target())
     answer = client.chat.completions.create(model=f"huggingface/{NAME}/{LLAMA}", messages=USER)
     assert answer.choices[0].message.content == "You said: hello there"
-    sent = sambanova.app.requests_to(f"/{NAME}/")[-1]
+    sent = sambanova.requests()[-1]
     assert sent.path == f"/{NAME}/v1/chat/completions"
     assert sent.header("authorization") == f"Bearer {KEY}"
     assert sent.json["model"] == LLAMA
     # An own id (not org/name) needs no Hub lookup at all.
-    assert not sambanova.app.requests_to("/api/")
+    assert not sambanova.hub_requests()
 
 
 def test_streamed_chat_and_non_strict_schema(sambanova, gateway_factory):
-    client = start(gateway_factory, direct(sambanova, model=LLAMA))
+    client = sambanova.client(gateway_factory, sambanova.target(model=LLAMA))
     stream = client.chat.completions.create(model="sambanova", messages=USER, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices).strip() == "You said: hello there"
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
@@ -61,7 +48,7 @@ def test_streamed_chat_and_non_strict_schema(sambanova, gateway_factory):
         messages=USER,
         response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema, "strict": True}},
     )
-    sent = sambanova.app.requests_to(f"/{NAME}/")[-1].json
+    sent = sambanova.requests()[-1].json
     assert sent["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "x", "schema": schema, "strict": False},
@@ -69,17 +56,17 @@ def test_streamed_chat_and_non_strict_schema(sambanova, gateway_factory):
 
 
 def test_embeddings(sambanova, gateway_factory):
-    client = start(gateway_factory, direct(sambanova))
+    client = sambanova.client(gateway_factory, sambanova.target())
     result = client.embeddings.create(model=f"huggingface/{NAME}/{EMBED}", input="one", encoding_format="float")
     assert len(result.data) == 1
-    sent = sambanova.app.requests_to(f"/{NAME}/")[-1]
+    sent = sambanova.requests()[-1]
     assert sent.path == f"/{NAME}/v1/embeddings"
     assert sent.json == {"input": "one", "model": EMBED}
 
 
 def test_the_router_path_is_a_clear_400(sambanova, gateway_factory):
     hf = {"id": "hf", "provider": "huggingface", "secret_key_ref": {"env": TOKEN_ENV}}
-    client = start(gateway_factory, hf)
+    client = sambanova.client(gateway_factory, hf)
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=f"huggingface/{NAME}/{LLAMA}", messages=USER)
     assert caught.value.body["code"] == "unsupported_backend"
@@ -87,7 +74,7 @@ def test_the_router_path_is_a_clear_400(sambanova, gateway_factory):
 
 
 def test_images_are_not_a_sambanova_operation(sambanova, gateway_factory):
-    client = start(gateway_factory, direct(sambanova, model=LLAMA))
+    client = sambanova.client(gateway_factory, sambanova.target(model=LLAMA))
     with pytest.raises(openai.BadRequestError) as caught:
         client.images.generate(model="sambanova", prompt="a fox")
     assert caught.value.body["code"] == "unsupported_operation"

@@ -15,18 +15,16 @@ from typing import Any
 
 from keeptrust.testing import BackgroundServer, RunningGateway, gateways, serve_app
 from keeptrust_hf.testing.asgi import FLAC, MP3, PNG, WAV, FakeRequest, FakeResponse, sse
-from keeptrust_hf.testing.direct import direct_target, reference_request, serve_backend_api
+from keeptrust_hf.testing.direct import (
+    DirectBackend,
+    direct_backend,
+    direct_target,
+    reference_request,
+    serve_backend_api,
+)
+from keeptrust_hf.testing.environ import TOKEN, TOKEN_ENV, fake_hf_environ
 from keeptrust_hf.testing.fake_hf import FakeHF, vector
 from keeptrust_hf.testing.fake_tgi import FakeTGI
-
-TOKEN = "hf_" + "t" * 34
-TOKEN_ENV = "HF_API_TOKEN"
-
-
-def fake_hf_environ(server: BackgroundServer) -> dict[str, str]:
-    """The environment that points keeptrust-hf at a served ``FakeHF`` (router and Hub)."""
-    return {"KEEPTRUST_HF_ROUTER_URL": server.url, "KEEPTRUST_HF_HUB_URL": server.url}
-
 
 # The fakes serve result files (images, audio) on loopback, which a real target refuses to fetch.
 LOOPBACK_DOWNLOADS = {"allow_networks": ["127.0.0.0/8", "::1/128"]}
@@ -78,10 +76,12 @@ __all__ = [
     "TOKEN",
     "TOKEN_ENV",
     "WAV",
+    "DirectBackend",
     "FakeHF",
     "FakeRequest",
     "FakeResponse",
     "FakeTGI",
+    "direct_backend",
     "direct_target",
     "fake_hf_environ",
     "hf_gateways",

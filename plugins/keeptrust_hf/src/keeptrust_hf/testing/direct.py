@@ -7,7 +7,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
+
 from keeptrust.testing import BackgroundServer, serve_app
+from keeptrust_hf.testing.environ import TOKEN, TOKEN_ENV, fake_hf_environ
 from keeptrust_hf.testing.fake_hf import FakeHF
 
 
@@ -36,6 +39,47 @@ def direct_target(target_id: str, backend: str, key_env: str, server: Background
         "direct": {"secret_key_ref": {"env": key_env}, "base_url": f"{server.url}/{backend}"},
         **keys,
     }
+
+
+@attrs.frozen
+class DirectBackend:
+    """A served fake of one backend's own API (``serve_backend_api``) and what a test needs to reach
+    it with a direct target: the backend's key, the variable that holds it, what it received."""
+
+    name: str
+    key: str
+    key_env: str
+    server: BackgroundServer
+
+    def target(self, **keys: Any) -> dict[str, Any]:
+        """A target with id ``name`` calling the backend directly, plus ``keys``."""
+        return direct_target(self.name, self.name, self.key_env, self.server, **keys)
+
+    def client(self, gateway_factory: Any, *targets: dict[str, Any]) -> Any:
+        """The openai client of a gateway serving ``targets``, with the backend's key and a Hugging
+        Face token (``TOKEN_ENV``) in its environment (``gateway_factory`` is keeptrust's pytest
+        fixture)."""
+        config = {"providers": {"targets": list(targets)}}
+        return gateway_factory(config, environ={self.key_env: self.key, TOKEN_ENV: TOKEN}).client()
+
+    def requests(self) -> list[Any]:
+        """The requests that reached the backend's own API (not the Hub)."""
+        return self.server.app.requests_to(f"/{self.name}/")  # type: ignore[attr-defined]
+
+    def hub_requests(self) -> list[Any]:
+        return self.server.app.requests_to("/api/")  # type: ignore[attr-defined]
+
+
+@contextmanager
+def direct_backend(
+    name: str, key: str, key_env: str, models: Iterable[str], monkeypatch: Any
+) -> Iterator[DirectBackend]:
+    """``serve_backend_api(name, key, models)`` with keeptrust-hf's router and Hub pointed at it
+    (through ``monkeypatch``, pytest's fixture), as a ``DirectBackend``."""
+    with serve_backend_api(name, key, models) as server:
+        for variable, value in fake_hf_environ(server).items():
+            monkeypatch.setenv(variable, value)
+        yield DirectBackend(name, key, key_env, server)
 
 
 def reference_request(
