@@ -5,59 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-import orjson
 import pytest
-import trio
 
-from keeptrust.demo.asgi import accept, answer_unless_disconnected
-from keeptrust.testing import serve_app
+from keeptrust.testing import FakeHostedTask, serve_app
 
 MODEL = "acme/injection-classifier"
 
 
-class FakeClassifier:
-    """Answers ``POST /hf-inference/models/{model}`` like hf-inference: one label list per input.
-    Texts containing "attack" (or "hate") score high; ``delay`` makes it slow."""
+class FakeClassifier(FakeHostedTask):
+    """hf-inference's text-classification: one label list per input (parameters ``function_to_apply``
+    and ``top_k``). Texts containing "attack" (or "hate") score high."""
 
     def __init__(self, delay: float = 0.0, status: int = 200) -> None:
-        self.delay = delay
-        self.status = status
-        self.requests: list[dict[str, Any]] = []
+        super().__init__(("function_to_apply", "top_k"), lambda text: [self._labels(text)], delay, status)
 
-    def _labels(self, text: str) -> list[dict[str, Any]]:
+    @staticmethod
+    def _labels(text: str) -> list[dict[str, Any]]:
         bad = "attack" in text or "hate" in text
         return [
             {"label": "INJECTION" if bad else "SAFE", "score": 0.98},
             {"label": "SAFE" if bad else "INJECTION", "score": 0.02},
         ]
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        incoming = await accept(scope, receive, send)
-        if incoming is None:
-            return
-        self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": incoming.json})
-        await answer_unless_disconnected(receive, lambda: self._answer(incoming.json, send))
-
-    async def _answer(self, payload: Any, send: Any) -> None:
-        if self.delay:
-            await trio.sleep(self.delay)
-        inputs = payload.get("inputs")
-        # The task schema (huggingface.js @huggingface/tasks, text-classification/input.json): one
-        # string, optional parameters function_to_apply and top_k; anything else is a client error.
-        if (
-            not isinstance(inputs, str)
-            or set(payload) - {"inputs", "parameters"}
-            or set(payload.get("parameters") or {}) - {"function_to_apply", "top_k"}
-        ):
-            await send({"type": "http.response.start", "status": 422, "headers": []})
-            await send({"type": "http.response.body", "body": b'{"error": "bad payload"}'})
-            return
-        answer = [self._labels(inputs)]
-        data = orjson.dumps(answer if self.status == 200 else {"error": "boom"})
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": [(b"content-type", b"application/json")]}
-        )
-        await send({"type": "http.response.body", "body": data})
 
 
 @pytest.fixture

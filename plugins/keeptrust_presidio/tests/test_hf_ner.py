@@ -7,12 +7,9 @@ import re
 from typing import Any
 
 import openai
-import orjson
 import pytest
-import trio
 
-from keeptrust.demo.asgi import accept, answer_unless_disconnected
-from keeptrust.testing import serve_app
+from keeptrust.testing import FakeHostedTask, serve_app
 
 MODEL = "acme/pii-ner"
 TOKEN = "hf_test_token_value_987654"
@@ -20,47 +17,19 @@ TOKEN = "hf_test_token_value_987654"
 NAMES = re.compile(r"\b(zorblat quibbs|mirela vantongeren)\b")
 
 
-class FakeTokenClassifier:
-    """Answers ``POST /hf-inference/models/{model}`` like hf-inference's token-classification: a
-    list of entities with character offsets; ``delay`` makes it slow, ``status`` makes it fail."""
+class FakeTokenClassifier(FakeHostedTask):
+    """hf-inference's token-classification: a list of entities with character offsets (parameters
+    ``aggregation_strategy``, ``ignore_labels``, ``stride``); finds the ``NAMES``, labelled ``label``."""
 
     def __init__(self, delay: float = 0.0, status: int = 200, label: str = "PER") -> None:
-        self.delay = delay
-        self.status = status
         self.label = label
-        self.requests: list[dict[str, Any]] = []
+        super().__init__(("aggregation_strategy", "ignore_labels", "stride"), self._entities, delay, status)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        incoming = await accept(scope, receive, send)
-        if incoming is None:
-            return
-        self.requests.append({"path": incoming.path, "headers": incoming.headers, "body": incoming.json})
-        await answer_unless_disconnected(receive, lambda: self._answer(incoming.json, send))
-
-    async def _answer(self, payload: Any, send: Any) -> None:
-        if self.delay:
-            await trio.sleep(self.delay)
-        inputs = payload.get("inputs")
-        # The task schema (huggingface.js @huggingface/tasks, token-classification/input.json): one
-        # string; parameters aggregation_strategy, ignore_labels, stride; anything else is an error.
-        if (
-            not isinstance(inputs, str)
-            or set(payload) - {"inputs", "parameters"}
-            or set(payload.get("parameters") or {}) - {"aggregation_strategy", "ignore_labels", "stride"}
-        ):
-            status, answer = 422, {"error": "bad payload"}
-        elif self.status != 200:
-            status, answer = self.status, {"error": "boom"}
-        else:
-            status = 200
-            answer = [
-                {"entity_group": self.label, "score": 0.97, "word": m.group(0), "start": m.start(), "end": m.end()}
-                for m in NAMES.finditer(inputs)
-            ]
-        await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-        )
-        await send({"type": "http.response.body", "body": orjson.dumps(answer)})
+    def _entities(self, text: str) -> list[dict[str, Any]]:
+        return [
+            {"entity_group": self.label, "score": 0.97, "word": m.group(0), "start": m.start(), "end": m.end()}
+            for m in NAMES.finditer(text)
+        ]
 
 
 @pytest.fixture

@@ -10,11 +10,13 @@ the ``pytest11`` entry point when ``keeptrust`` is installed.
 from keeptrust.testing.collector import AuditCollector
 from keeptrust.testing.examples import spec_examples, spec_examples_dir
 from keeptrust.testing.gateway import RunningGateway, gateways, openai_target, start_gateway
+from keeptrust.testing.hosted import FakeHostedTask
 from keeptrust.testing.servers import BackgroundServer, serve_app, servers
 
 __all__ = [
     "AuditCollector",
     "BackgroundServer",
+    "FakeHostedTask",
     "RunningGateway",
     "gateways",
     "openai_target",
