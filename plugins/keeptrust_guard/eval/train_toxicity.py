@@ -299,6 +299,7 @@ def main() -> None:
             },
         },
         "C": C,
+        "weights_sha256": hashlib.sha256((MODELS / "toxicity-head.npz").read_bytes()).hexdigest(),
         "anchors": anchors,
         "alt_profanity_check_anchors": apc,
         "operating_points": {

