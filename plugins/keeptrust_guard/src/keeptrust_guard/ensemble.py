@@ -18,7 +18,8 @@ every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``s
 ``sexual``). alt-profanity-check gives one probability of offensive language, calibrated on the
 same benign rows as the head; it counts for ``toxicity``, and for ``hate_speech`` when the text
 names an identity group or uses a slur or the head finds hate likelier than harassment, for
-``harassment`` otherwise. The models' scores are damped by the context the heuristics read
+``harassment`` otherwise; the models' ``toxicity`` is at least their ``hate_speech`` and
+``harassment``. The models' scores are damped by the context the heuristics read
 (``content_context.py``: quotation, negation, academic discussion, help-seeking). Each category
 keeps the highest of the heuristics' and models' scores.
 """
@@ -46,6 +47,7 @@ _HEURISTICS_ONLY = frozenset({"assistant", "tools", "response_format"})
 MODEL_CHARS = 8_192
 # The lowest policy threshold: below it no damping can change a decision, so it is not computed.
 DAMPED_FROM = 0.4
+_TOXIC_PARTS = ("toxicity", "hate_speech", "harassment")
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
 
 
@@ -122,9 +124,13 @@ class ClassifierDetector(OfflineDetector):
             if offensive > scores[category][0]:
                 scores[category] = (offensive, "model:alt-profanity-check")
         damp = damping(text) if any(score >= DAMPED_FROM for score, _ in scores.values()) else {}
+        damped = {c: (score * damp.get(c, 1.0), signal) for c, (score, signal) in scores.items()}
+        # Toxicity (the safety-filter's check: insults, threats, identity attacks) includes hate
+        # speech and harassment: a text the models find hateful or harassing is toxic too.
+        damped["toxicity"] = max(damped[c] for c in _TOXIC_PARTS)
         return [
-            Finding(c, round(score * damp.get(c, 1.0), 4), (signal,), "model", segment.where, segment.role)
-            for c, (score, signal) in scores.items()
+            Finding(c, round(score, 4), (signal,), "model", segment.where, segment.role)
+            for c, (score, signal) in damped.items()
             if c in wanted
         ]
 

@@ -4,7 +4,11 @@ licences in ``models/toxicity-head.json``), trained by ``eval/train_toxicity.py`
 
 One weight column per category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``,
 ``self_harm``, ``sexual``). Features are word unigrams and bigrams plus character 4-grams inside
-words (so "idiots", "idiotic" and "id1ot" share evidence with "idiot"), hashed with CRC-32 and
+words (so "idiots", "idiotic" and "id1ot" share evidence with "idiot"), and each word's *clusters*
+(``models/toxicity-clusters.npz``): the row of its static word vector in spaCy's
+``en_core_web_md`` 3.7.1 (20,000 vectors shared by 130k lower-case words: "dimwit", "doofus" and
+"dolt" have one row) and that row's k-means cluster at 500 and 2,000 clusters. A word the
+training rows never held still carries the evidence of its cluster. All are hashed with CRC-32 and
 L2-normalised. Hashing is plain Python (a 200-token message costs a few hundred microseconds); the
 dot product is one NumPy gather.
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from importlib import resources
 from itertools import pairwise
@@ -40,40 +46,78 @@ def words(text: str) -> list[str]:
     return out
 
 
-# A word's own features (itself and its character n-grams) depend on the word alone: computed once
-# per distinct word and kept (bounded), so a message costs a dictionary look-up per known word.
-_WORD_FEATURES: dict[tuple[str, int], tuple[int, ...]] = {}
+class WordClusters:
+    """Word -> the ids of its clusters, one per level (vector row, k-means 500, k-means 2000).
+
+    Stored as the sorted CRC-32 of each word and its ids (``toxicity-clusters.npz``, plain arrays),
+    held in compact ``array`` buffers (1 MB for 130k words) and read with ``bisect``: a NumPy search
+    per word costs more than the search itself. Two words with one CRC share clusters in training
+    and at run time alike."""
+
+    def __init__(self, keys: Any, ids: Any, levels: tuple[str, ...]) -> None:
+        self.keys = array("I")
+        assert self.keys.itemsize == 4
+        self.keys.frombytes(keys.astype("=u4").tobytes())
+        self.ids = array("H")
+        self.ids.frombytes(ids.astype("=u2").tobytes())
+        self.levels = levels
+        self._n = len(self.keys)
+
+    @classmethod
+    def shipped(cls, np: Any) -> WordClusters:
+        with (resources.files("keeptrust_guard") / "models" / "toxicity-clusters.npz").open("rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            return cls(data["keys"], data["ids"], tuple(str(x) for x in data["levels"]))
+
+    def of(self, word: str) -> tuple[str, ...]:
+        """The cluster features of ``word`` ("@row:123", ...), empty for a word without a vector."""
+        key = crc32(word.encode("utf-8"))
+        i = bisect_left(self.keys, key)
+        if i >= self._n or self.keys[i] != key:
+            return ()
+        width = len(self.levels)
+        ids = self.ids[i * width : (i + 1) * width]
+        return tuple(f"@{level}:{c}" for level, c in zip(self.levels, ids, strict=True))
+
+
+# A word's own features (itself, its character n-grams, its clusters) depend on the word alone:
+# computed once per distinct word and kept (bounded), so a message costs a dictionary look-up per
+# known word.
+_WORD_FEATURES: dict[tuple[str, int, int], tuple[int, ...]] = {}
 _WORD_CACHE_SIZE = 200_000
 
 
-def _word_features(word: str, n_features: int) -> tuple[int, ...]:
-    key = (word, n_features)
+def _word_features(word: str, n_features: int, clusters: WordClusters | None) -> tuple[int, ...]:
+    key = (word, n_features, id(clusters))
     found = _WORD_FEATURES.get(key)
     if found is None:
         grams = [word]
         if len(word) >= CHAR_N:
             padded = f"<{word}>"
             grams += ["#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1)]
+        if clusters is not None:
+            grams += clusters.of(word)
         found = tuple(crc32(g.encode("utf-8")) % n_features for g in grams)
         if len(_WORD_FEATURES) < _WORD_CACHE_SIZE:
             _WORD_FEATURES[key] = found
     return found
 
 
-def indices(tokens: list[str], n_features: int) -> list[int]:
-    """The hashed feature of every word 1-gram, 2-gram and in-word character 4-gram, repeats kept."""
+def indices(tokens: list[str], n_features: int, clusters: WordClusters | None = None) -> list[int]:
+    """The hashed feature of every word 1-gram, 2-gram, in-word character 4-gram and word cluster,
+    repeats kept."""
     out: list[int] = []
     extend = out.extend
     for word in tokens:
-        extend(_word_features(word, n_features))
+        extend(_word_features(word, n_features, clusters))
     extend(crc32(f"{a} {b}".encode()) % n_features for a, b in pairwise(tokens))
     return out
 
 
-def features(text: str, n_features: int) -> dict[int, float]:
-    """Hashed, L2-normalised counts of word 1-2-grams and in-word character 4-grams (the training
-    script's view; the head computes the same with NumPy)."""
-    counts = Counter(indices(words(text), n_features))
+def features(text: str, n_features: int, clusters: WordClusters | None = None) -> dict[int, float]:
+    """Hashed, L2-normalised counts of word 1-2-grams, in-word character 4-grams and word clusters
+    (the training script's view; the head computes the same with NumPy)."""
+    counts = Counter(indices(words(text), n_features, clusters))
     norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
     return {i: v / norm for i, v in counts.items()}
 
@@ -96,11 +140,12 @@ class ToxicityHead:
             self.weights[data["indices"]] = data["weights"].astype(np.float32)
             self.intercepts = data["intercepts"].astype(np.float64)
         self.scales = {c: ScoreScale(self.meta["anchors"][c]) for c in self.categories}
+        self.clusters = WordClusters.shipped(np) if self.meta["features"].get("word_clusters") else None
 
     def probabilities(self, text: str) -> dict[str, float]:
         np = self.np
         tokens = words(text)
-        found = indices(tokens, self.n_features)
+        found = indices(tokens, self.n_features, self.clusters)
         if found:
             index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
             values = counts.astype(np.float32)
