@@ -25,21 +25,23 @@ from functools import cache
 
 import regex
 
+from keeptrust_presidio.census import census_given_names, census_surnames
+
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
 
-def _words(text: str) -> frozenset[str]:
+def words_of(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-PARTICLES = _words("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
+PARTICLES = words_of("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
 _WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
 TITLES = frozenset(
     ["mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "sr", "sra"]
 )
 # Words that make a capitalised phrase an address, in the languages of the addresses users write:
 # "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
-STREET_WORDS = _words(
+STREET_WORDS = words_of(
     "street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court "
     "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
     "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
@@ -49,8 +51,33 @@ STREET_WORDS = _words(
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
 PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
+# Food words: a capitalised phrase headed by one ("Katsu Curry", "Turmeric Powder"), starting with one
+# ("Fettuccine Alfredo") or right before one ("Granny Smith apples") is a dish, as is a capitalised
+# word in a bare list of them ("Pasta with Tomato and Basil"). Singular forms; plurals are folded.
+CULINARY = words_of(
+    "apple apricot artichoke asparagus aubergine avocado bacon bagel banana bean beef berry biscuit "
+    "bisque bread brioche broccoli broth brownie burger burrito butter cabbage cake candy caramel carrot "
+    "casserole cauliflower celery cheese cheesecake cherry chicken chili chilli chip chocolate chowder "
+    "chutney cinnamon clam cocoa coconut coffee cookie corn crab cracker cream crepe croissant crumble "
+    "crust cucumber cupcake curry custard dessert dough doughnut dressing dumpling egg eggplant espresso "
+    "fennel fillet flour fries fritter fruit garlic gnocchi goulash grape gravy ham herb hummus jam jelly "
+    "juice kale kebab ketchup lasagna lasagne leek lentil lettuce lobster mango marinade masala "
+    "mayonnaise meat meatball melon milk mint muffin mushroom mussel noodle nutmeg oat omelette onion "
+    "oyster pancake paprika pasta pastry pea peanut pesto pickle pie pilaf pizza pork porridge potato "
+    "powder prawn pudding pumpkin quiche radish raisin ravioli rice risotto salad salami salsa sandwich "
+    "sauce sausage scallop seed shoot shrimp sorbet soup spaghetti spearmint spice spinach sprout squash "
+    "stew steak strawberry sugar sushi syrup taco tart tikka toast tofu tomato tortilla tuna turmeric "
+    "vanilla vegetable vinegar waffle walnut yogurt yoghurt zucchini fettuccine linguine penne "
+    "tagliatelle pappardelle ramen gelato ladyfinger capsicum carob chive cumin coriander parsley "
+    "oregano thyme rosemary saffron sesame soy wasabi"
+)
+# Prepositions of place: a lone capitalised word right after one is where, not who ("lives in Begonte").
+_PLACE_PREPOSITION = regex.compile(r"(?i)(?<![\p{L}])(?:in|from|near|outside|across)[ \t]+$")
+# "University of Višnja Gora", "Bank of Nilsen": a capitalised word, then "of", names an institution's place.
+_OF_AN_INSTITUTION = regex.compile(r"\p{Lu}\p{Ll}+[ \t]+of[ \t]+$")
+_FOLLOWING_WORD = regex.compile(r"[ \t]+(\p{L}+)")
 # English function words WordNet leaves out (it indexes content words only).
-FUNCTION_WORDS = _words(
+FUNCTION_WORDS = words_of(
     "a an the and or but if of to in on at by for with from as is are was were be been being am it "
     "its this that these those i you he she we they me him her us them my your his our their what "
     "which who whom whose when where why how not no nor so than too very can could will would shall "
@@ -59,6 +86,7 @@ FUNCTION_WORDS = _words(
     "between through during before after above below up down out off s t just don now i'm i'd i'll "
     "i've you're it's let's"
 )
+_AUXILIARIES = words_of("is are was were has had have will would can could did does do shall should may might must")
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
 # Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
 # then a town, a house number (with or without a street) and a comma before it, an "Apt." line above.
@@ -69,6 +97,7 @@ _AFTER_HOUSE_NUMBER = regex.compile(
     r"|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
 )
 _ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
+_CAPITALISED_RUN = regex.compile(r"\p{Lu}[\p{L}'\-]*(?:[ \t]+\p{Lu}[\p{L}'\-]*)*")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
 
 
@@ -157,12 +186,19 @@ class NameEvidence:
         # Faker's lists hold a few words that are names only inside a longer one ("The", "I",
         # "My"): a function word is never evidence, except those that are given names ("Will").
         junk = FUNCTION_WORDS - {"will", "may", "don", "bo"}
+        self.dictionary = dictionary
         first, last = name_words()
+        # The Census lists are far wider and hold ordinary words too ("Novel", "Curry", "Sweet"):
+        # one of their names is evidence only where no dictionary has the word.
+        first = first | {w for w in census_given_names() if not self.in_dictionary(w)}
+        last = last | {w for w in census_surnames() if not self.in_dictionary(w)}
         self.first = frozenset(w for w in first if len(w) > 1 and w not in junk)
         self.last = frozenset(w for w in last if len(w) > 1 and w not in junk)
         self.names = self.first | self.last
+        # Faker's lists alone: the evidence kept for text not in English, where a word that merely
+        # is a US surname somewhere ("Nase", "Corde") says little.
+        self.faker_names = frozenset(w for w in name_words()[0] | name_words()[1] if len(w) > 1 and w not in junk)
         self.places = place_names()
-        self.dictionary = dictionary
 
     def in_dictionary(self, word: str) -> bool:
         w = word.lower().rstrip(".")
@@ -202,13 +238,59 @@ class NameEvidence:
             return False
         around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
         if len(around) < 3:
-            # A bare phrase or list; a signature, a form or an address block has its own structure.
-            return not _STRUCTURE.search(text)
+            # A bare phrase or list; a signature, a form or an address block has its own structure,
+            # and a short sentence has a verb ("Jaromir is from Lumesis").
+            return not _STRUCTURE.search(text) and not any(w.lower() in _AUXILIARIES for w in around)
         english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
         return english < 0.6 * len(around)
 
-    def has_known_name(self, value: str) -> bool:
-        return any(w.lower() in self.names for w in self.words(value))
+    def has_known_name(self, value: str, faker_only: bool = False) -> bool:
+        known = self.faker_names if faker_only else self.names
+        return any(w.lower() in known for w in self.words(value))
+
+    def is_culinary(self, word: str) -> bool:
+        w = word.lower()
+        if w in CULINARY:
+            return True
+        # plurals: "apples", "tomatoes", "berries"
+        if not w.endswith("s"):
+            return False
+        return w[:-1] in CULINARY or w[:-2] in CULINARY or (w.endswith("ies") and w[:-3] + "y" in CULINARY)
+
+    def is_a_dish(self, text: str, start: int, end: int) -> bool:
+        """True for a capitalised phrase that names food: headed by or starting with a food word
+        ("Katsu Curry", "Fettuccine Alfredo") unless it starts with a known given name ("Stephen
+        Curry"), right before a food word ("Granny Smith apples", "Valrhona cocoa"), or a word of a
+        bare list that names food ("Carrot, Bean Shoots, Bok Choy")."""
+        words = self.words(text[start:end])
+        if not words:
+            return False
+        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and words[0].lower() not in self.first:
+            return True
+        following = _FOLLOWING_WORD.match(text, end)
+        if following is not None and following.group(1)[0].islower() and self.is_culinary(following.group(1)):
+            return True
+        return self.in_a_bare_list(text, start, end) and any(
+            self.is_culinary(w) for w in self.words(text[:start] + " " + text[end:])
+        )
+
+    def in_a_bare_list(self, text: str, start: int, end: int) -> bool:
+        """True for a phrase or list with hardly any lower-case words around the span."""
+        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
+        return len(around) < 3 and not _STRUCTURE.search(text)
+
+    def among_places(self, text: str, start: int, end: int) -> bool:
+        """True for a word after a preposition of place ("lives in Begonte", "from Agia Thekla", "the
+        University of Sibasa"),
+        or an item of a bare list whose other items are places ("Jessen, Koblenz e Nürtingen")."""
+        if _PLACE_PREPOSITION.search(text, max(0, start - 12), start) or _OF_AN_INSTITUTION.search(
+            text, max(0, start - 40), start
+        ):
+            return True
+        if not self.in_a_bare_list(text, start, end):
+            return False
+        others = [m for m in _CAPITALISED_RUN.finditer(text) if m.end() <= start or m.start() >= end]
+        return any(m.group().lower() in self.places for m in others)
 
     def looks_like_a_name(self, value: str) -> bool:
         """False for spans that are plainly a phrase: a lower-case word, a title alone, or only
@@ -219,7 +301,7 @@ class NameEvidence:
         for w in words:
             if w[0].islower() and w.lower() not in PARTICLES:
                 return False
-        if words[0].lower() in PLACE_PREFIXES:
+        if any(w.lower() in PLACE_PREFIXES for w in words):
             return False
         if any(w.lower() in self.names for w in words):
             return True

@@ -16,7 +16,7 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, LocalRecogn
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from keeptrust_presidio.names import FUNCTION_WORDS, TITLES, NameEvidence
+from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, PLACE_PREFIXES, TITLES, NameEvidence, words_of
 
 
 def _result(recognizer: LocalRecognizer, start: int, end: int, score: float) -> RecognizerResult:
@@ -324,14 +324,53 @@ class LexiconNameRecognizer(LocalRecognizer):
             start, end = match.span()
             # Alone: a word inside a capitalised phrase ("San Vito", "Castelnuovo Della Daunia") is
             # part of whatever the phrase names, and a sentence not in English has its own words.
+            # A role or an ordinary capitalised word before it is no phrase ("Producer Nilsen",
+            # "ex-Zombie Sommer").
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
             if (
                 self.lone_name(match.group())
-                and not _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
+                and (before is None or self._ordinary(before.group().split()[0].rsplit("-", 1)[-1]))
                 and not _CAPITALISED_AFTER.match(text, end)
                 and not names.context_is_weak(text, start, end)
             ):
                 results.append(_result(self, start, end, self.SCORE))
+        results += self._unlisted_full_names(text)
         return EntityRecognizer.remove_duplicates(results)
+
+    def _ordinary(self, word: str) -> bool:
+        """An English word that is no name: "Producer", "The", "Zombie"."""
+        w = word.lower()
+        return w not in self.names.names and (self.names.in_dictionary(w) or w in FUNCTION_WORDS)
+
+    def _unlisted_full_names(self, text: str) -> list[RecognizerResult]:
+        """Two or three capitalised words in an English sentence, none an English word, a place or a
+        company form, one of them a known given name or surname: a full name whose other part no list
+        has ("Alibek Godina", "Fernán Tafoya", "Producer Hideo Yamanaka")."""
+        names = self.names
+        results = []
+        for run in _NAME_RUN.finditer(text):
+            words = [(w.start(), w.end(), w.group()) for w in _WORD.finditer(text, *run.span())]
+            while words and self._ordinary(words[0][2]) and words[0][2].lower() not in PLACE_PREFIXES:
+                words.pop(0)  # a role or the sentence's first word
+            if not 2 <= len(words) <= 3:
+                continue
+            lower = [w.lower() for _, _, w in words]
+            if any(
+                names.in_dictionary(w)
+                or w in FUNCTION_WORDS
+                or w in names.places
+                or w in PLACE_PREFIXES
+                or w in PARTICLES
+                or w in _COMPANY_FORMS
+                for w in lower
+            ):
+                continue
+            if _COMPANY_AFTER.match(text, words[-1][1]) or not any(w in names.names for w in lower):
+                continue
+            start, end = words[0][0], words[-1][1]
+            if not names.context_is_weak(text, start, end):
+                results.append(_result(self, start, end, self.SCORE))
+        return results
 
     def lone_name(self, word: str) -> bool:
         names = self.names
@@ -345,6 +384,16 @@ class LexiconNameRecognizer(LocalRecognizer):
         )
 
 
+_NAME_RUN = regex.compile(
+    r"(?<![\p{L}\p{N}\-'])\p{Lu}\p{Ll}[\p{L}'\u2019]*(?:[ \t]+\p{Lu}\p{Ll}[\p{L}'\u2019]*)+(?![\p{L}\p{N}\-])"
+)
+# Legal forms of companies: "Lumesis Inc", "Velcan SA", "Oceasoft GmbH".
+_COMPANY_FORMS = words_of(
+    "inc ltd llc llp corp co plc sa ag gmbh nv bv ab oy asa as spa srl sas sarl kg pte pty bhd tbk kk"
+)
+_COMPANY_AFTER = regex.compile(
+    r"(?i)[ \t,]+(?:inc|ltd|llc|llp|corp|co|plc|sa|ag|gmbh|nv|bv|ab|oy|spa|srl|group|holdings)\b"
+)
 _SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
 _CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
 _CAPITALISED_AFTER = regex.compile(r"[ \t]+\p{Lu}")
@@ -366,10 +415,25 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     if names is not None and recognizer != NameCueRecognizer.__name__:
         if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
             return False
+        if names.is_a_dish(text, start, end):
+            return False
+        words = names.words(value)
+        full_name = len(words) > 1 and words[0].lower() in names.first
+        if not full_name and names.among_places(text, start, end):
+            return False
+        # Where the sentence is not English (or there is hardly one), only Faker's lists count: a
+        # US Census surname is too often an ordinary word of another language ("Nase", "Corde").
         if names.context_is_weak(text, start, end) and (
-            not names.has_known_name(value) or value.lower() in names.places
+            not names.has_known_name(value, faker_only=True) or value.lower() in names.places
         ):
             return False
+    elif (
+        names is not None
+        and names.dictionary
+        and not names.has_known_name(value)
+        and all(names.in_dictionary(w) or w.lower() in FUNCTION_WORDS for w in names.words(value))
+    ):
+        return False  # a cue before ordinary words only: "I am Swaziland", "this is Support Desk"
     if " " in value:
         return True
     if value.isupper() and len(value) > 1:
