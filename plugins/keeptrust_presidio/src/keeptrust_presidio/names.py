@@ -71,6 +71,12 @@ CULINARY = words_of(
     "tagliatelle pappardelle ramen gelato ladyfinger capsicum carob chive cumin coriander parsley "
     "oregano thyme rosemary saffron sesame soy wasabi"
 )
+# Endings of surnames and given names in Slavic, Nordic, Finnish, Baltic, Caucasian, Romanian, Turkish
+# and Greek naming (patronymics included): a capitalised word no dictionary has that ends so is a name.
+_NAME_ENDING = regex.compile(
+    r"(?:ov|ova|ev|eva|ovna|evna|ovich|evich|ić|ič|ski|ska|sky|ský|ská|cki|cka|wicz|czyk|enko|chuk|yan|shvili"
+    r"|dze|sson|dóttir|dottir|inen|ová|escu|oglu|oğlu|poulos|akis|idis|sław|slav|sen)$"
+)
 # Prepositions of place: a lone capitalised word right after one is where, not who ("lives in Begonte").
 _PLACE_PREPOSITION = regex.compile(r"(?i)(?<![\p{L}])(?:in|from|near|outside|across)[ \t]+$")
 # "University of Višnja Gora", "Bank of Nilsen": a capitalised word, then "of", names an institution's place.
@@ -247,6 +253,17 @@ class NameEvidence:
     def has_known_name(self, value: str, faker_only: bool = False) -> bool:
         known = self.faker_names if faker_only else self.names
         return any(w.lower() in known for w in self.words(value))
+
+    def name_shaped(self, word: str) -> bool:
+        """A word no dictionary has, no place is, and that ends as surnames and given names of many
+        languages do and English words do not: "Sheripov", "Đurić", "Lechosław", "Lýðsson"."""
+        w = word.lower()
+        return (
+            len(w) >= 5
+            and _NAME_ENDING.search(w) is not None
+            and w not in self.places
+            and not self.in_dictionary(w)
+        )
 
     def is_culinary(self, word: str) -> bool:
         w = word.lower()

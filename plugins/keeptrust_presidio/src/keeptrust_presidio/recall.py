@@ -358,17 +358,20 @@ class LexiconNameRecognizer(LocalRecognizer):
             if any(
                 names.in_dictionary(w)
                 or w in FUNCTION_WORDS
-                or w in names.places
+                or (w in names.places and w not in names.names)
                 or w in PLACE_PREFIXES
                 or w in PARTICLES
                 or w in _COMPANY_FORMS
                 for w in lower
             ):
                 continue
-            if _COMPANY_AFTER.match(text, words[-1][1]) or not any(w in names.names for w in lower):
+            if _COMPANY_AFTER.match(text, words[-1][1]) or not any(
+                w in names.names or names.name_shaped(w) for w in lower
+            ):
                 continue
             start, end = words[0][0], words[-1][1]
-            if not names.context_is_weak(text, start, end):
+            # A surname may also be a town ("Espinal"), but not the whole run ("Santa Rosa").
+            if text[start:end].lower() not in names.places and not names.context_is_weak(text, start, end):
                 results.append(_result(self, start, end, self.SCORE))
         return results
 
@@ -376,7 +379,7 @@ class LexiconNameRecognizer(LocalRecognizer):
         names = self.names
         w = word.lower()
         return (
-            w in names.names
+            (w in names.names or names.name_shaped(w))
             and w not in names.places
             and w not in FUNCTION_WORDS
             and word not in NameCueRecognizer.NOT_NAMES
@@ -415,7 +418,7 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     if names is not None and recognizer != NameCueRecognizer.__name__:
         if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
             return False
-        if names.is_a_dish(text, start, end):
+        if names.is_a_dish(text, start, end) or _a_company_or_compound(names, text, start, end):
             return False
         words = names.words(value)
         full_name = len(words) > 1 and words[0].lower() in names.first
@@ -444,6 +447,15 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     return known or not _AFTER_LABEL.match(text, end)
 
 
+def _a_company_or_compound(names: NameEvidence, text: str, start: int, end: int) -> bool:
+    """A company's name ("Oceasoft SA", "Beckman Coulter, Inc.") or the first part of a hyphenated
+    place ("Gomez-sur-Joly")."""
+    if any(w.lower().rstrip(".") in _COMPANY_FORMS for w in names.words(text[start:end])):
+        return True
+    return bool(_COMPANY_AFTER.match(text, end) or _LOWER_COMPOUND_AFTER.match(text, end))
+
+
+_LOWER_COMPOUND_AFTER = regex.compile(r"-\p{Ll}")
 _NAME_PART = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]+")
 
 
