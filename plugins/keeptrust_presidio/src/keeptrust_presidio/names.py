@@ -183,8 +183,26 @@ def dictionary_words(nlp: object) -> frozenset[str]:
         if (candidate / "lookups.bin").is_file():
             lookups = Lookups().from_disk(candidate)
             if "lemma_index" in lookups.tables:
-                return frozenset(w for words in lookups.get_table("lemma_index").values() for w in words)
+                words = frozenset(w for ws in lookups.get_table("lemma_index").values() for w in ws)
+                return words - proper_nouns(nlp, words)
     return frozenset()
+
+
+def proper_nouns(nlp: object, words: frozenset[str]) -> frozenset[str]:
+    """WordNet's entries that web text writes capitalised: famous people and places ("Kleist",
+    "Kissinger", "Bavaria"), not ordinary words. The pipeline's word vectors (en_core_web_md) hold
+    case-sensitive keys for the frequent forms; a word whose capitalised form has one and whose
+    lower-case form none is a proper noun. A pipeline without vectors gives none."""
+    vectors = getattr(getattr(nlp, "vocab", None), "vectors", None)
+    key2row = getattr(vectors, "key2row", None)
+    if not key2row:
+        return frozenset()
+    strings = nlp.vocab.strings  # type: ignore[attr-defined]
+
+    def has_vector(form: str) -> bool:
+        return form in strings and strings[form] in key2row
+
+    return frozenset(w for w in words if w.isalpha() and not has_vector(w) and has_vector(w.capitalize()))
 
 
 class NameEvidence:
