@@ -335,7 +335,27 @@ class LexiconNameRecognizer(LocalRecognizer):
             ):
                 results.append(_result(self, start, end, self.SCORE))
         results += self._unlisted_full_names(text)
+        if nlp_artifacts is not None:
+            results += self._words_before_ner_names(text, nlp_artifacts)
         return EntityRecognizer.remove_duplicates(results)
+
+    def _words_before_ner_names(self, text: str, nlp_artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """A capitalised word right before a name NER found, in mid-sentence, is part of it or its
+        role: "change it to Novel Ermakov", "tennis player Chizue". Redacting the role too leaks less
+        than leaving a first name NER did not take."""
+        results = []
+        for ent in nlp_artifacts.entities or ():
+            if ent.label_ != "PERSON":
+                continue
+            start = ent.start_char
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
+            if before is None or _SENTENCE_START.search(text, max(0, before.start() - 4), before.start()):
+                continue
+            word = before.group().strip()
+            if word.lower().rstrip(".") in TITLES or word.lower() in FUNCTION_WORDS or word.isupper():
+                continue
+            results.append(_result(self, before.start(), ent.end_char, self.SCORE))
+        return results
 
     def _ordinary(self, word: str) -> bool:
         """An English word that is no name: "Producer", "The", "Zombie"."""
