@@ -25,10 +25,10 @@ import gzip
 import io
 import re
 import subprocess
-import zipfile
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "keeptrust_presidio" / "data"
@@ -59,8 +59,17 @@ def _sdist(name: str, version: str, into: Path) -> tarfile.TarFile:
 def _country_names(into: Path) -> set[str]:
     """Country and territory names (ISO 3166 two-letter codes) in every CLDR locale, Latin script."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(into),
-         f"babel=={PACKAGES['babel']}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(into),
+            f"babel=={PACKAGES['babel']}",
+        ],
         check=True,
         capture_output=True,
     )

@@ -47,7 +47,7 @@ STREET_WORDS = words_of(
     "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
     "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
     "weg platz ring ulica ul aleja plac utca út u vej gade gatan vägen veien laan straat plein dijk "
-    "strada stradă urbanización urbanizacion cité cite"
+    "strada stradă urbanización urbanizacion cité cite cours acceso cuesta travesía pasaje callejón alameda"
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
@@ -71,13 +71,18 @@ CULINARY = words_of(
     "vanilla vegetable vinegar waffle walnut yogurt yoghurt zucchini fettuccine linguine penne "
     "tagliatelle pappardelle ramen gelato ladyfinger capsicum carob chive cumin coriander parsley "
     "oregano thyme rosemary saffron sesame soy wasabi lemon lime orange pepper olive ginger honey cherry "
-    "basil sage zest grass peppercorn chamomile lavender tea coarse yum broth"
+    "basil sage zest grass peppercorn chamomile lavender tea coarse yum broth pear peach plum fig mandarin "
+    "persimmon kiwi lychee papaya pineapple guava quince nectarine tangerine grapefruit blueberry raspberry "
+    "blackberry cranberry currant"
 )
-# Endings of surnames and given names in Slavic, Nordic, Finnish, Baltic, Caucasian, Romanian, Turkish
-# and Greek naming (patronymics included): a capitalised word no dictionary has that ends so is a name.
+# Endings of surnames and given names in Slavic, Nordic, Finnish, Baltic, Caucasian, Central Asian,
+# Romanian, Turkish, Greek and Japanese naming (patronymics included): a capitalised word no
+# dictionary has that ends so is a name.
 _NAME_ENDING = regex.compile(
     r"(?:ov|ova|ev|eva|ovna|evna|ovich|evich|ić|ič|ski|ska|sky|ský|ská|cki|cka|wicz|czyk|enko|chuk|yan|shvili"
-    r"|dze|sson|dóttir|dottir|inen|ová|escu|oglu|oğlu|poulos|akis|idis|sław|slav|sen)$"
+    r"|dze|sson|dóttir|dottir|nen|ová|escu|oglu|oğlu|poulos|akis|idis|ław|slav|sen|bek"
+    # Japanese surnames written in Latin letters: "Saikawa", "Iijima", "Fukasawa", "Yamamoto".
+    r"|kawa|gawa|yama|moto|mura|hara|bara|saki|zaki|shita|jima|shima|guchi|naka|tani|hashi|bashi|sawa|zawa)$"
 )
 # Prepositions of place: a lone capitalised word right after one is where, not who ("lives in Begonte").
 _PLACE_PREPOSITION = regex.compile(
@@ -91,6 +96,8 @@ _PLACE_SHAPED = regex.compile(
     r"|\p{Lu}\p{L}*[ \t]+(?:nad|pod|am|an der|im|bei|upon|on[ \t]+the)[ \t]+\p{Lu}"
     r"|(?i:\b(?:saint|sainte|san|santa|santo|sankt)-\p{L})"
 )
+# Words that start a dish's name and are given names too: "Brown Rice", "Sweet Laurel", "Baby Spinach".
+_DISH_MODIFIERS = words_of("brown white black red green golden sweet sour hot fresh wild baby spring winter summer")
 _CULINARY_BEFORE = regex.compile(r"(\p{L}+)[ \t]*(?:,|&|\band\b|\bor\b)[ \t]*$")
 _FOLLOWING_WORD = regex.compile(r"[ \t]+(\p{L}+)")
 # English function words WordNet leaves out (it indexes content words only).
@@ -115,8 +122,19 @@ _AFTER_HOUSE_NUMBER = regex.compile(
 )
 _ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
 _CAPITALISED_RUN = regex.compile(r"\p{Lu}[\p{L}'\-]*(?:[ \t]+\p{Lu}[\p{L}'\-]*)*")
-_APARTMENT_NEXT_LINE = regex.compile(r"(?i)[^\n]*\n[ \t>]*(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d")
+_APARTMENT_NEXT_LINE = regex.compile(r"(?i)[^\n]*\n[^\p{L}\d\n]*(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d")
+# "Camino de X", "boulevard de X": a street word and a particle before the span.
+_STREET_AND_PARTICLE_BEFORE = regex.compile(
+    r"(?<![\p{L}])(?P<street>\p{L}+)[ \t]+(?i:de|del|de la|du|des|di|da|do|dos|das|van|von)[ \t]+$"
+)
+# The next line of an address block, after a town: "\nGermany", "\n> Hungary 9011".
+_NEXT_LINE = regex.compile(r"[ \t]*\n[^\p{L}\n]*(?P<line>\p{L}[\p{L} .'\-]*)")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
+
+
+def _at_line_start(text: str, start: int) -> bool:
+    line = text.rfind("\n", 0, start) + 1
+    return not any(ch.isalnum() for ch in text[line:start])
 
 
 @cache
@@ -270,6 +288,14 @@ class NameEvidence:
             return True  # "Lucy Walks St.", "Munkácsy Mihály út 65."
         if _APARTMENT_NEXT_LINE.match(text, end):
             return True  # the street line above "Apt. 108"
+        street = _STREET_AND_PARTICLE_BEFORE.search(text, max(0, start - 30), start)
+        if street is not None and street.group("street").lower() in STREET_WORDS:
+            return True  # "Camino de Belen Céspedes", "boulevard de Guibert"
+        next_line = _NEXT_LINE.match(text, end)
+        if next_line is not None and _at_line_start(text, start):
+            country = next_line.group("line").strip().lower()
+            if country in self.places and country not in self.names:
+                return True  # a town on the line above the country: "Kuhardt\nGermany"
         before = _BEFORE.search(text, max(0, start - 24), start)
         if before is None:
             return False
@@ -305,12 +331,7 @@ class NameEvidence:
         """A word no dictionary has, no place is, and that ends as surnames and given names of many
         languages do and English words do not: "Sheripov", "Đurić", "Lechosław", "Lýðsson"."""
         w = word.lower()
-        return (
-            len(w) >= 5
-            and _NAME_ENDING.search(w) is not None
-            and w not in self.places
-            and not self.in_dictionary(w)
-        )
+        return len(w) >= 5 and _NAME_ENDING.search(w) is not None and w not in self.places and not self.in_dictionary(w)
 
     def is_culinary(self, word: str) -> bool:
         w = word.lower()
@@ -334,9 +355,12 @@ class NameEvidence:
         words = self.words(text[start:end])
         if not words:
             return False
-        given = words[0].lower() in self.first and not self.in_dictionary(words[0])
-        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and not given:
-            return True  # "Katsu Curry", "Brown Rice", "Lemon Grass"; not "Stephen Curry"
+        first = words[0].lower()
+        given = first in self.first and first not in _DISH_MODIFIERS and not self.is_culinary(first)
+        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and (
+            not given or self.in_a_bare_list(text, start, end)
+        ):
+            return True  # "Katsu Curry", "Brown Rice", "Lemon Grass"; not "I watched Stephen Curry play"
         if _CULINARY_BEFORE.search(text, max(0, start - 30), start) and self.is_culinary(
             _CULINARY_BEFORE.search(text, max(0, start - 30), start).group(1)
         ):

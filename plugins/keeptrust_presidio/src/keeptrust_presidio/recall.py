@@ -363,9 +363,10 @@ class LexiconNameRecognizer(LocalRecognizer):
         return w not in self.names.names and (self.names.in_dictionary(w) or w in FUNCTION_WORDS)
 
     def _unlisted_full_names(self, text: str) -> list[RecognizerResult]:
-        """Two or three capitalised words in an English sentence, none an English word, a place or a
-        company form, one of them a known given name or surname: a full name whose other part no list
-        has ("Alibek Godina", "Fernán Tafoya", "Producer Hideo Yamanaka")."""
+        """Two or three capitalised words in an English sentence, none an English word (but for names
+        Faker knows) or a company form, one of them a known given name or surname or shaped like one:
+        a full name whose other part no list has ("Alibek Godina", "Fernán Tafoya", "Producer Hideo
+        Yamanaka", "Borna Jerković")."""
         names = self.names
         results = []
         for run in _NAME_RUN.finditer(text):
@@ -375,15 +376,12 @@ class LexiconNameRecognizer(LocalRecognizer):
             if not 2 <= len(words) <= 3:
                 continue
             lower = [w.lower() for _, _, w in words]
-            if any(
-                names.in_dictionary(w)
-                or w in FUNCTION_WORDS
-                or (w in names.places and w not in names.names)
-                or w in PLACE_PREFIXES
-                or w in PARTICLES
-                or w in _COMPANY_FORMS
-                for w in lower
-            ):
+            if any(w in FUNCTION_WORDS or w in PLACE_PREFIXES or w in PARTICLES or w in _COMPANY_FORMS for w in lower):
+                continue
+            # English words only where Faker's lists have them as names ("Kíra Schmidt"), and one
+            # word at least that no dictionary has.
+            english = [w for w in lower if names.in_dictionary(w)]
+            if len(english) == len(lower) or any(w not in names.faker_names for w in english):
                 continue
             if _COMPANY_AFTER.match(text, words[-1][1]) or not any(
                 w in names.names or names.name_shaped(w) for w in lower
@@ -414,8 +412,16 @@ _NAME_RUN = regex.compile(
 _COMPANY_FORMS = words_of(
     "inc ltd llc llp corp co plc sa ag gmbh nv bv ab oy asa as spa srl sas sarl kg pte pty bhd tbk kk"
 )
+# A company's legal form or kind right after a name, perhaps after a word or two: "Beckman Coulter,
+# Inc.", "Aditya Birla Capital Ltd".
 _COMPANY_AFTER = regex.compile(
-    r"(?i)[ \t,]+(?:inc|ltd|llc|llp|corp|co|plc|sa|ag|gmbh|nv|bv|ab|oy|spa|srl|group|holdings)\b"
+    r"(?:[ \t]+\p{Lu}[\p{L}&\-]*){0,2}[ \t,]+"
+    r"(?i:inc|ltd|llc|llp|corp|co|plc|sa|ag|gmbh|nv|bv|ab|oy|spa|srl|group|holdings|corporation|company)\b"
+)
+# Words that make a capitalised phrase a company: "JUSTSYSTEMS CORPORATION", "Hunter Industries".
+_COMPANY_NOUNS = words_of(
+    "corporation company holdings industries bancorp partners capital fund trust technologies systems solutions "
+    "group pharmaceuticals pharmaceutical therapeutics"
 )
 _SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
 _CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
@@ -452,9 +458,7 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
             return False
         # In a sentence of another language capitalised nouns abound ("Glück Fisch", German): only
         # a full name counts there, a given name Faker knows and a word after it.
-        if names.in_another_language(text, start, end) and not (
-            full_name and words[0].lower() in names.faker_names
-        ):
+        if names.in_another_language(text, start, end) and not (full_name and words[0].lower() in names.faker_names):
             return False
     elif (
         names is not None
@@ -478,7 +482,7 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
 def _a_company_or_compound(names: NameEvidence, text: str, start: int, end: int) -> bool:
     """A company's name ("Oceasoft SA", "Beckman Coulter, Inc.") or the first part of a hyphenated
     place ("Gomez-sur-Joly")."""
-    if any(w.lower().rstrip(".") in _COMPANY_FORMS for w in names.words(text[start:end])):
+    if any(w.lower().rstrip(".") in _COMPANY_FORMS | _COMPANY_NOUNS for w in names.words(text[start:end])):
         return True
     return bool(_COMPANY_AFTER.match(text, end) or _LOWER_COMPOUND_AFTER.match(text, end))
 
