@@ -146,3 +146,9 @@ def test_address_lines_are_not_names(detector: Detector) -> None:
         ("Hana Okafor\n14 Lindenberg Road\n> Apt. 5\nLeeds", "Lindenberg"),
     ):
         assert not any(place in p for p in _persons(detector, text)), (text, _persons(detector, text))
+
+
+def test_speakers_of_a_transcript_are_names(detector: Detector) -> None:
+    text = "Tavita: Are you coming tonight?\nRohan: Maybe later.\nTavita: Bring the cake then!"
+    assert _persons(detector, text).count("Tavita") == 2
+    assert _persons(detector, "User: hello there\nAssistant: hi, how can I help?\nUser: thanks") == []

@@ -335,6 +335,9 @@ class LexiconNameRecognizer(LocalRecognizer):
             ):
                 results.append(_result(self, start, end, self.SCORE))
         results += self._unlisted_full_names(text)
+        for match in _SPEAKER.finditer(text):
+            if _a_speaker(names, text, match.group()):
+                results.append(_result(self, *match.span(), self.SCORE))
         if nlp_artifacts is not None:
             results += self._words_before_ner_names(text, nlp_artifacts)
         return EntityRecognizer.remove_duplicates(results)
@@ -423,6 +426,7 @@ _COMPANY_NOUNS = words_of(
     "corporation company holdings industries bancorp partners capital fund trust technologies systems solutions "
     "group pharmaceuticals pharmaceutical therapeutics"
 )
+_SPEAKER = regex.compile(r"(?m)^[ \t>]*\K\p{Lu}\p{Ll}+(?=:[ \t]+\S)")
 _SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
 _CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
 _CAPITALISED_AFTER = regex.compile(r"[ \t]+\p{Lu}")
@@ -476,7 +480,15 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     # "Email: ...", "Order 12345678" are labels; "Fletcher: Remember me?" is a speaker, whose name
     # Faker's lists know and no dictionary has.
     known = names is not None and value.lower() in names.names and not names.in_dictionary(value)
-    return known or not _AFTER_LABEL.match(text, end)
+    return known or not _AFTER_LABEL.match(text, end) or _a_speaker(names, text, value)
+
+
+def _a_speaker(names: NameEvidence | None, text: str, word: str) -> bool:
+    """A word that starts two lines or more as "Word: ..." is a speaker in a transcript ("Maloe: What
+    a wife.\nMaloe: Remember me?"), unless it is an English word ("Note:", "User:", "Answer:")."""
+    if names is None or names.in_dictionary(word) or word.lower() in FUNCTION_WORDS:
+        return False
+    return len(regex.findall(rf"(?m)^[ \t>]*{regex.escape(word)}:[ \t]+\S", text)) >= 2
 
 
 def _a_company_or_compound(names: NameEvidence, text: str, start: int, end: int) -> bool:
