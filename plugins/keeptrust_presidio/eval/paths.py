@@ -4,7 +4,9 @@ filter fed in chunks of several sizes, on a labelled set.
     python eval/paths.py [--data eval/external_heldout.jsonl] [--sizes 1 3 7 16] [--limit N]
 
 Prints, per chunk size, the texts whose streamed output differs from the whole-text output (the
-request and answer paths analyse whole texts with the same analyzer, so they agree by construction).
+request and answer paths analyse whole texts with the same analyzer, so they agree by construction),
+and the recall and altered-text figures of each path (``evaluate.py``'s scoring of the spans each
+released).
 """
 
 from __future__ import annotations
@@ -17,6 +19,29 @@ from typing import Any
 import trio
 
 HERE = Path(__file__).parent
+
+
+class _Spans:
+    """A rewrite that changes nothing and records the spans the stream filter released, in the
+    coordinates of the whole text (the filter rewrites its released pieces in order)."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.spans: list[tuple[str, int, int]] = []
+
+    def __call__(self, text: str, found: Any) -> str:
+        self.spans += [(f.entity, self.offset + f.start, self.offset + f.end) for f in found]
+        self.offset += len(text)
+        return text
+
+
+def _figures(evaluate: Any, records: list[dict[str, Any]], predictions: list[Any]) -> str:
+    table = evaluate.score(records, predictions)
+    altered, clean = evaluate.altered_rate(records, predictions)
+    return (
+        f"recall {evaluate.overall_recall(table):.3f}, PERSON {table['PERSON']['recall']:.3f}, "
+        f"PHONE_NUMBER {table['PHONE_NUMBER']['recall']:.3f}, altered {altered}/{clean}"
+    )
 
 
 async def _stream(detector: Any, rewrite: Any, text: str, size: int, holdback: int) -> str:
@@ -49,15 +74,22 @@ async def main(args: argparse.Namespace) -> int:
         whole.append(
             Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite(r["text"], detector.analyze([r["text"]])[0])
         )
+    whole_spans = [[(f.entity, f.start, f.end) for f in detector.analyze([r["text"]])[0]] for r in records]
+    print(f"whole texts (request and answer paths): {_figures(evaluate, records, whole_spans)}")
     for size in args.sizes:
         differ = []
+        streamed = []
         for r, expected in zip(records, whole, strict=True):
             got = await _stream(
                 detector, Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite, r["text"], size, 128
             )
             if got != expected:
                 differ.append((r["id"], expected, got))
+            recorder = _Spans()
+            await _stream(detector, recorder, r["text"], size, 128)
+            streamed.append(recorder.spans)
         print(f"chunks of {size}: {len(differ)}/{len(records)} texts differ from the whole-text redaction")
+        print(f"  stream path: {_figures(evaluate, records, streamed)}")
         for rid, expected, got in differ[: args.show]:
             print(f"  {rid}\n    whole:  {expected!r}\n    stream: {got!r}")
     return 0

@@ -92,3 +92,63 @@ def test_profile_is_validated() -> None:
 
     with pytest.raises(Exception):  # noqa: B017 - cattrs raises its own class group
         cattrs.structure({"profile": "fastest"}, PiiDetectorConfig)
+
+
+def test_census_surnames_and_name_endings_find_names_no_list_of_faker_has(detector: Detector) -> None:
+    # A Census surname after a role word; a surname ending no English word has; a given name Faker
+    # lacks beside a known surname.
+    # (the role before a name may go with it)
+    assert [p.split()[-1] for p in _persons(detector, "The keynote was given by Professor Yamazato today.")] == [
+        "Yamazato"
+    ]
+    assert _persons(detector, "Our new colleague Zhamaldinov starts on Monday.") == ["Zhamaldinov"]
+    assert _persons(detector, "Bekzhan Tafoya will join the call later.") == ["Bekzhan Tafoya"]
+
+
+def test_census_names_that_are_ordinary_words_are_not_evidence(detector: Detector) -> None:
+    # "Novel", "Sides", "Curry" are Census surnames too; here they are words.
+    for text in ("Read the Novel before class.", "Both Sides agreed on the terms."):
+        assert _persons(detector, text) == [], text
+
+
+def test_dishes_are_not_names(detector: Detector) -> None:
+    for text in (
+        "Grilled Halloumi Salad, Chicken Tikka Masala, Eton Mess",
+        "Topped with Madagascan vanilla cream and Jonagold apples from the orchard.",
+        "Beef Wellington",
+    ):
+        assert _persons(detector, text) == [], text
+    # A name that is also a food word still reads as a name where a given name leads it.
+    assert _persons(detector, "Yesterday I watched Stephen Curry play in Oakland.") == ["Stephen Curry"]
+
+
+def test_places_are_not_names(detector: Detector) -> None:
+    for text in (
+        "My sister moved to a flat in Tavernelle last spring.",
+        "She studied law at the University of Kolbermoor.",
+        "Kolbermoor, Kaufbeuren e Memmingen",
+        "Grotte di Santa Ninfa",
+        "Jensen-sur-Loire",
+    ):
+        assert _persons(detector, text) == [], text
+
+
+def test_companies_are_not_names(detector: Detector) -> None:
+    text = "Baxter Holcomb, Inc. reported higher revenue; Ostervald GmbH did not."
+    assert _persons(detector, text) == []
+    assert _persons(detector, "We signed with KOVALENKO INDUSTRIES last week.") == []
+
+
+def test_address_lines_are_not_names(detector: Detector) -> None:
+    for text, place in (
+        ("Send it to 12 Calle de Marisol Ferrer, Apt. 3, please.", "Marisol Ferrer"),
+        ("Hana Okafor\n\nWeilerbach\nGermany", "Weilerbach"),
+        ("Hana Okafor\n14 Lindenberg Road\n> Apt. 5\nLeeds", "Lindenberg"),
+    ):
+        assert not any(place in p for p in _persons(detector, text)), (text, _persons(detector, text))
+
+
+def test_speakers_of_a_transcript_are_names(detector: Detector) -> None:
+    text = "Tavita: Are you coming tonight?\nRohan: Maybe later.\nTavita: Bring the cake then!"
+    assert _persons(detector, text).count("Tavita") == 2
+    assert _persons(detector, "User: hello there\nAssistant: hi, how can I help?\nUser: thanks") == []

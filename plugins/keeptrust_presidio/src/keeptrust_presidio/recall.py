@@ -1,167 +1,22 @@
-"""Recognizers that catch what Presidio's defaults miss on the evaluation set (eval/, README):
+"""Name recognizers that catch what Presidio's defaults and spaCy's NER miss on the evaluation set
+(eval/, README), and the checks that judge every PERSON found:
 
-- card numbers of the Mastercard 2-series (2221-2720), Amex written 4-6-5 with separators, and
-  12-19 digit Maestro numbers, still Luhn-checked;
-- phone numbers: national formats of more regions, at no cost to texts without a digit run, since
-  phonenumbers only sees the short candidate runs of digits, not the whole text;
-- names that spaCy's small model misses or labels as something else, where the text itself says it
-  is a name: "Dear ...", "my name is ...", "name: ...", a sign-off, "Mr./Dr. ...".
+- names where the text itself says one follows: "Dear ...", "my name is ...", "name: ...", a
+  sign-off, "Mr./Dr. ..." (``NameCueRecognizer``);
+- names the word lists, a name's ending or a transcript's speaker labels give
+  (``LexiconNameRecognizer``);
+- ``plausible_person`` drops what is plainly not a name, ``repeated_names`` finds a name's other
+  mentions. Card and phone numbers: ``number_recognizers``.
 """
 
 from __future__ import annotations
 
-import phonenumbers
 import regex
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, LocalRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from keeptrust_presidio.names import FUNCTION_WORDS, TITLES, NameEvidence
-
-
-def _result(recognizer: LocalRecognizer, start: int, end: int, score: float) -> RecognizerResult:
-    # The explanation is where Presidio's context enhancer records a supporting word.
-    return RecognizerResult(
-        recognizer.supported_entities[0],
-        start,
-        end,
-        score,
-        analysis_explanation=AnalysisExplanation(recognizer=recognizer.name, original_score=score),
-        recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
-        },
-    )
-
-
-class CardRecognizer(CreditCardRecognizer):
-    """Presidio's card recognizer with the issuer ranges and groupings its pattern leaves out."""
-
-    PATTERNS = [
-        Pattern(
-            "Card number (IIN prefix, 12-19 digits, any grouping)",
-            r"\b(?:4\d{3}|5\d{3}|2[2-7]\d{2}|2131|6\d{3}|3\d{3}|1\d{3})(?:[- .]?\d{2,6}){2,4}\b",
-            0.3,
-        ),
-    ]
-
-    def __init__(self, **kwargs: object) -> None:
-        # Dotted groups ("4111.1111.1111.1111") are a card number too.
-        kwargs.setdefault("replacement_pairs", [("-", ""), (" ", ""), (".", "")])
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-
-    def validate_result(self, pattern_text: str) -> bool:
-        digits = EntityRecognizer.sanitize_value(pattern_text, self.replacement_pairs)
-        if not digits.isdigit() or not 12 <= len(digits) <= 19:
-            return False
-        if len(digits) == 12 and digits[0] not in "56":  # only Maestro issues 12-digit numbers
-            return False
-        return super().validate_result(pattern_text)
-
-
-class CandidatePhoneRecognizer(LocalRecognizer):
-    """Phone numbers through ``phonenumbers``, run on candidate digit runs rather than the text.
-
-    A number written with ``+`` or ``00`` is parsed once, whatever its country; a national format is
-    tried against each configured region. A bare run of digits with no separator and no ``+`` is
-    scored below the default threshold: only a context word ("phone", "call" ...) lifts it.
-    """
-
-    CANDIDATE = regex.compile(r"(?<![\w+.\-/])(?:\+|00)?\(?\d[\d \-.()/]{5,22}\d(?![\w]|\.\d|-\d)")
-    # ISO and day-month-year dates look like national numbers to phonenumbers in some regions.
-    DATE = regex.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d)")
-    CONTEXT = ["phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "whatsapp", "fax", "contact"]
-    SCORE_INTERNATIONAL = 0.7
-    SCORE_NATIONAL = 0.4
-    SCORE_BARE = 0.3
-
-    def __init__(
-        self, regions: list[str], supported_language: str = "en", supported_entity: str = "PHONE_NUMBER"
-    ) -> None:
-        self.regions = list(regions)
-        super().__init__(
-            supported_entities=[supported_entity],
-            supported_language=supported_language,
-            context=self.CONTEXT,
-            name="CandidatePhoneRecognizer",
-        )
-
-    def load(self) -> None:
-        pass
-
-    def _has_context(self, text: str, start: int, end: int) -> bool:
-        near = text[max(0, start - 40) : start].lower() + " " + text[end : end + 40].lower()
-        return any(word in near for word in self.CONTEXT)
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = []
-        for candidate in self.CANDIDATE.finditer(text):
-            snippet = candidate.group()
-            digits = sum(ch.isdigit() for ch in snippet)
-            international = snippet.startswith(("+", "00"))
-            # E.164 allows 15 digits (17 with a "00" exit code); national numbers stay under 14, so
-            # card numbers and long IDs never reach the per-region loop below.
-            if digits < 7 or digits > (17 if international else 13) or self.DATE.match(snippet):
-                continue
-            # A bare run of digits scores under the threshold unless a context word is near: without
-            # one, no region needs trying (order numbers, IDs and amounts end here, cheaply).
-            if not international and snippet.isdigit() and not self._has_context(text, *candidate.span()):
-                continue
-            # An international number parses the same from any region; "00" is the exit code of
-            # most of the world, so a European region reads it.
-            regions = ["DE"] if international else self.regions
-            for region in regions:
-                found = False
-                for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=phonenumbers.Leniency.VALID):
-                    found = True
-                    if international:
-                        score = self.SCORE_INTERNATIONAL
-                    elif match.raw_string.isdigit():
-                        score = self.SCORE_BARE
-                    else:
-                        score = self.SCORE_NATIONAL
-                    base = candidate.start()
-                    results.append(_result(self, base + match.start, base + match.end, score))
-                if found:
-                    break
-            else:
-                # No region's numbering plan takes it, yet a reader sees a phone number: a "+" and a
-                # country's calling code before a plausible count of digits, or digit groups right
-                # after "Phone:", "Mobile:", "call me at" (numbers with a digit more or less than
-                # their plan says are common in forms and signatures).
-                score = self._loose_score(text, candidate, snippet, digits, international)
-                if score:
-                    results.append(_result(self, *candidate.span(), score))
-        return EntityRecognizer.remove_duplicates(results)
-
-    LABEL_BEFORE = regex.compile(
-        r"(?i:\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|whatsapp|call me|call|text me|reach me)"
-        r"(?:[ \t]*(?:no\.?|number|#))?[ \t]*(?:[:.\-][ \t]*|[ \t]+(?:at|on)[ \t]+|[ \t]+))$"
-    )
-
-    def _loose_score(
-        self, text: str, candidate: regex.Match[str], snippet: str, digits: int, international: bool
-    ) -> float:
-        grouped = not snippet.lstrip("+").isdigit()
-        if international and snippet.startswith("+") and 8 <= digits <= 15:
-            try:
-                country = phonenumbers.parse(snippet, None).country_code
-            except phonenumbers.NumberParseException:
-                country = None
-            if country in phonenumbers.COUNTRY_CODE_TO_REGION_CODE and (
-                grouped or self._has_context(text, *candidate.span())
-            ):
-                return self.SCORE_INTERNATIONAL - 0.1
-        if (
-            grouped
-            and 7 <= digits <= 13
-            and self.LABEL_BEFORE.search(text, max(0, candidate.start() - 24), candidate.start())
-        ):
-            return self.SCORE_NATIONAL + 0.1
-        return 0.0
-
+from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, PLACE_PREFIXES, TITLES, NameEvidence, words_of
+from keeptrust_presidio.number_recognizers import recognizer_result as _result
 
 _NAME_WORD = r"\p{Lu}(?:[\p{L}'\u2019\-]*\p{L})?"
 _PARTICLE = r"(?:de|del|della|der|den|di|da|do|dos|das|du|van|von|le|la|bin|ibn|al|el|mac|an|y|ter|ten)"
@@ -324,20 +179,83 @@ class LexiconNameRecognizer(LocalRecognizer):
             start, end = match.span()
             # Alone: a word inside a capitalised phrase ("San Vito", "Castelnuovo Della Daunia") is
             # part of whatever the phrase names, and a sentence not in English has its own words.
+            # A role or an ordinary capitalised word before it is no phrase ("Producer Nilsen",
+            # "ex-Zombie Sommer").
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
             if (
                 self.lone_name(match.group())
-                and not _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
+                and (before is None or self._ordinary(before.group().split()[0].rsplit("-", 1)[-1]))
                 and not _CAPITALISED_AFTER.match(text, end)
                 and not names.context_is_weak(text, start, end)
             ):
                 results.append(_result(self, start, end, self.SCORE))
+        results += self._unlisted_full_names(text)
+        for match in _SPEAKER.finditer(text):
+            if _a_speaker(names, text, match.group()):
+                results.append(_result(self, *match.span(), self.SCORE))
+        if nlp_artifacts is not None:
+            results += self._words_before_ner_names(text, nlp_artifacts)
         return EntityRecognizer.remove_duplicates(results)
+
+    def _words_before_ner_names(self, text: str, nlp_artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """A capitalised word right before a name NER found, in mid-sentence, is part of it or its
+        role: "change it to Novel Ermakov", "tennis player Chizue". Redacting the role too leaks less
+        than leaving a first name NER did not take."""
+        results = []
+        for ent in nlp_artifacts.entities or ():
+            if ent.label_ != "PERSON":
+                continue
+            start = ent.start_char
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 40), start)
+            if before is None or _SENTENCE_START.search(text, max(0, before.start() - 4), before.start()):
+                continue
+            word = before.group().strip()
+            if word.lower().rstrip(".") in TITLES or word.lower() in FUNCTION_WORDS or word.isupper():
+                continue
+            results.append(_result(self, before.start(), ent.end_char, self.SCORE))
+        return results
+
+    def _ordinary(self, word: str) -> bool:
+        """An English word that is no name: "Producer", "The", "Zombie"."""
+        w = word.lower()
+        return w not in self.names.names and (self.names.in_dictionary(w) or w in FUNCTION_WORDS)
+
+    def _unlisted_full_names(self, text: str) -> list[RecognizerResult]:
+        """Two or three capitalised words in an English sentence, none an English word (but for names
+        Faker knows) or a company form, one of them a known given name or surname or shaped like one:
+        a full name whose other part no list has ("Alibek Godina", "Fernán Tafoya", "Producer Hideo
+        Yamanaka", "Borna Jerković")."""
+        names = self.names
+        results = []
+        for run in _NAME_RUN.finditer(text):
+            words = [(w.start(), w.end(), w.group()) for w in _WORD.finditer(text, *run.span())]
+            while words and self._ordinary(words[0][2]) and words[0][2].lower() not in PLACE_PREFIXES:
+                words.pop(0)  # a role or the sentence's first word
+            if not 2 <= len(words) <= 3:
+                continue
+            lower = [w.lower() for _, _, w in words]
+            if any(w in FUNCTION_WORDS or w in PLACE_PREFIXES or w in PARTICLES or w in _COMPANY_FORMS for w in lower):
+                continue
+            # English words only where Faker's lists have them as names ("Kíra Schmidt"), and one
+            # word at least that no dictionary has.
+            english = [w for w in lower if names.in_dictionary(w)]
+            if len(english) == len(lower) or any(w not in names.faker_names for w in english):
+                continue
+            if _COMPANY_AFTER.match(text, words[-1][1]) or not any(
+                w in names.names or names.name_shaped(w) for w in lower
+            ):
+                continue
+            start, end = words[0][0], words[-1][1]
+            # A surname may also be a town ("Espinal"), but not the whole run ("Santa Rosa").
+            if text[start:end].lower() not in names.places and not names.context_is_weak(text, start, end):
+                results.append(_result(self, start, end, self.SCORE))
+        return results
 
     def lone_name(self, word: str) -> bool:
         names = self.names
         w = word.lower()
         return (
-            w in names.names
+            (w in names.names or names.name_shaped(w))
             and w not in names.places
             and w not in FUNCTION_WORDS
             and word not in NameCueRecognizer.NOT_NAMES
@@ -345,6 +263,25 @@ class LexiconNameRecognizer(LocalRecognizer):
         )
 
 
+_NAME_RUN = regex.compile(
+    r"(?<![\p{L}\p{N}\-'])\p{Lu}\p{Ll}[\p{L}'\u2019]*(?:[ \t]+\p{Lu}\p{Ll}[\p{L}'\u2019]*)+(?![\p{L}\p{N}\-])"
+)
+# Legal forms of companies: "Lumesis Inc", "Velcan SA", "Oceasoft GmbH".
+_COMPANY_FORMS = words_of(
+    "inc ltd llc llp corp co plc sa ag gmbh nv bv ab oy asa as spa srl sas sarl kg pte pty bhd tbk kk"
+)
+# A company's legal form or kind right after a name, perhaps after a word or two: "Beckman Coulter,
+# Inc.", "Aditya Birla Capital Ltd".
+_COMPANY_AFTER = regex.compile(
+    r"(?:[ \t]+\p{Lu}[\p{L}&\-]*){0,2}[ \t,]+"
+    r"(?i:inc|ltd|llc|llp|corp|co|plc|sa|ag|gmbh|nv|bv|ab|oy|spa|srl|group|holdings|corporation|company)\b"
+)
+# Words that make a capitalised phrase a company: "JUSTSYSTEMS CORPORATION", "Hunter Industries".
+_COMPANY_NOUNS = words_of(
+    "corporation company holdings industries bancorp partners capital fund trust technologies systems solutions "
+    "group pharmaceuticals pharmaceutical therapeutics"
+)
+_SPEAKER = regex.compile(r"(?m)^[ \t>]*\K\p{Lu}\p{Ll}+(?=:[ \t]+\S)")
 _SENTENCE_START = regex.compile(r"(?:^|[.!?:;\"\n][ \t\"]*)$")
 _CAPITALISED_BEFORE = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]*[ \t]+$")
 _CAPITALISED_AFTER = regex.compile(r"[ \t]+\p{Lu}")
@@ -366,10 +303,31 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     if names is not None and recognizer != NameCueRecognizer.__name__:
         if not names.looks_like_a_name(value) or names.in_an_address(text, start, end):
             return False
+        if names.is_a_dish(text, start, end) or _a_company_or_compound(names, text, start, end):
+            return False
+        words = names.words(value)
+        full_name = len(words) > 1 and words[0].lower() in names.first
+        if not full_name and names.among_places(text, start, end):
+            return False
+        # Where the sentence is not English (or there is hardly one), only Faker's lists count: a
+        # US Census surname is too often an ordinary word of another language ("Nase", "Corde").
         if names.context_is_weak(text, start, end) and (
-            not names.has_known_name(value) or value.lower() in names.places
+            not names.has_known_name(value, faker_only=True) or value.lower() in names.places
         ):
             return False
+        # In a sentence of another language capitalised nouns abound ("Glück Fisch", German): only
+        # a full name counts there, a given name Faker knows and a word after it.
+        if names.in_another_language(text, start, end) and not (full_name and words[0].lower() in names.faker_names):
+            return False
+    elif (
+        names is not None
+        and names.dictionary
+        and not names.has_known_name(value)
+        and all(names.in_dictionary(w) or w.lower() in FUNCTION_WORDS for w in names.words(value))
+    ):
+        return False  # a cue before ordinary words only: "I am Swaziland", "this is Support Desk"
+    elif names is not None and _a_company_or_compound(names, text, start, end):
+        return False  # "and Fin Co Ltd"
     if " " in value:
         return True
     if value.isupper() and len(value) > 1:
@@ -377,9 +335,26 @@ def plausible_person(text: str, result: RecognizerResult, names: NameEvidence | 
     # "Email: ...", "Order 12345678" are labels; "Fletcher: Remember me?" is a speaker, whose name
     # Faker's lists know and no dictionary has.
     known = names is not None and value.lower() in names.names and not names.in_dictionary(value)
-    return known or not _AFTER_LABEL.match(text, end)
+    return known or not _AFTER_LABEL.match(text, end) or _a_speaker(names, text, value)
 
 
+def _a_speaker(names: NameEvidence | None, text: str, word: str) -> bool:
+    """A word that starts two lines or more as "Word: ..." is a speaker in a transcript ("Maloe: What
+    a wife.\nMaloe: Remember me?"), unless it is an English word ("Note:", "User:", "Answer:")."""
+    if names is None or names.in_dictionary(word) or word.lower() in FUNCTION_WORDS:
+        return False
+    return len(regex.findall(rf"(?m)^[ \t>]*{regex.escape(word)}:[ \t]+\S", text)) >= 2
+
+
+def _a_company_or_compound(names: NameEvidence, text: str, start: int, end: int) -> bool:
+    """A company's name ("Oceasoft SA", "Beckman Coulter, Inc.") or the first part of a hyphenated
+    place ("Gomez-sur-Joly")."""
+    if any(w.lower().rstrip(".") in _COMPANY_FORMS | _COMPANY_NOUNS for w in names.words(text[start:end])):
+        return True
+    return bool(_COMPANY_AFTER.match(text, end) or _LOWER_COMPOUND_AFTER.match(text, end))
+
+
+_LOWER_COMPOUND_AFTER = regex.compile(r"-\p{Ll}")
 _NAME_PART = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]+")
 
 

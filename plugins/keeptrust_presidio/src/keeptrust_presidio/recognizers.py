@@ -15,12 +15,8 @@ from presidio_analyzer.predefined_recognizers import (
 
 from keeptrust_presidio.config import CustomPattern
 from keeptrust_presidio.names import NameEvidence
-from keeptrust_presidio.recall import (
-    CandidatePhoneRecognizer,
-    CardRecognizer,
-    LexiconNameRecognizer,
-    NameCueRecognizer,
-)
+from keeptrust_presidio.number_recognizers import CandidatePhoneRecognizer, CardRecognizer
+from keeptrust_presidio.recall import LexiconNameRecognizer, NameCueRecognizer
 
 # Entities spaCy's NER gives (through Presidio's label mapping); everything else is a pattern.
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})

@@ -29,25 +29,47 @@ _CONTINUES = regex.compile(
 )
 _TOKEN = regex.compile(r"\S+")
 MAX_TAIL_TOKENS = 6
+# A number or a capitalised word glued to the end of a token ("Office\\,+216", "(Kwame"): it may go on.
+_CONTINUING_END = regex.compile(r"(?:[+(]?\d[\d\-./()]*|\p{Lu}[\p{L}'\u2019\-]*)$")
+# Words after a capitalised word or a number that the name rules read before judging it: whether the
+# sentence is English, a postal code after a town, a verb after a name ("Denisov began writing as").
+RIGHT_CONTEXT = 3
+_WORTH_CONTEXT = regex.compile(r"[(\"'\u201c]?(?:\p{Lu}\p{Ll}|\d)")
+_SENTENCE_WORDS = frozenset({"The", "A", "An", "I", "It", "This", "That", "We", "You", "He", "She", "They"})
 
 
 def _tail_start(text: str) -> int:
-    """Where the part of ``text`` that could still grow into an entity begins."""
+    """Where the part of ``text`` that could still grow into an entity, or whose judgement the next
+    words may change, begins."""
     end = len(text)
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, max(0, end - 160))]
     if not tokens:
         return end
     start = end
     held = 0
+    complete = list(tokens)
     if tokens[-1][1] == end:  # the last word is still being written
         start = tokens[-1][0]
-        tokens.pop()
+        complete.pop()
         held = 1
-    for s, e in reversed(tokens):
-        if held >= MAX_TAIL_TOKENS or not _CONTINUES.fullmatch(text, s, e):
+    for s, e in reversed(complete):
+        if held >= MAX_TAIL_TOKENS:
+            break
+        if not _CONTINUES.fullmatch(text, s, e):
+            glued = _CONTINUING_END.search(text, s, e)
+            if glued is not None and glued.start() > s:
+                start = glued.start()
             break
         start = s
         held += 1
+    # A capitalised word or a number among the last few complete words waits for RIGHT_CONTEXT
+    # words after it (sentence-opening function words excepted).
+    for s, e in complete[-RIGHT_CONTEXT:]:
+        if s >= start:
+            break
+        if _WORTH_CONTEXT.match(text, s, e) and text[s:e].rstrip(".,;:!?") not in _SENTENCE_WORDS:
+            start = s
+            break
     return start
 
 
