@@ -26,6 +26,7 @@ from keeptrust import (
 from keeptrust.contract import ConfigCheck
 from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
+from keeptrust_presidio.coalesce import Coalescer
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
 from keeptrust_presidio.stream import PiiStreamFilter
 
@@ -38,6 +39,19 @@ NAME = "pii-detector"
 WITHHELD = "[withheld: too large to check for personal data]"
 # Characters above which an analysis counts as large (some 0.2 s of CPU and more).
 LARGE = 8000
+# Characters up to which a request's texts are short: analysed with other requests' (coalesce.py).
+# One segment (analysis.SEGMENT): within one budget check, so a batch needs no budget of its own.
+SHORT = 2000
+# ``Detector.analyze``'s batch: every segment of the texts in one spaCy call.
+ONE_CALL = 1_000_000
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (a container's or ``taskset``'s share, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def describe(counts: Counter[str]) -> str:
@@ -84,11 +98,14 @@ class PiiDetectorPolicy(Policy):
         # evicting system prompts from the main one.
         self.window_cache = AnalysisCache(min(config.cache_size, 256))
         # spaCy and the regex engine release the GIL for part of their work; more threads than
-        # cores would only queue inside the process.
-        self.limiter = trio.CapacityLimiter(os.cpu_count() or 1)
+        # cores would only queue inside the process (and split the batches of coalesce.py).
+        cores = usable_cores()
+        self.limiter = trio.CapacityLimiter(cores)
         # Large texts (long prompts, retrieval context, hostile megabytes) get fewer threads than
         # there are cores, so they never hold every slot and ordinary requests keep their latency.
-        self.large_limiter = trio.CapacityLimiter(max(1, (os.cpu_count() or 1) - 1))
+        self.large_limiter = trio.CapacityLimiter(max(1, cores - 1))
+        # Short texts of concurrent requests share a thread call and a spaCy batch (coalesce.py).
+        self.coalescer: Coalescer[list[Found]] = Coalescer(self._analyze_short, self.limiter, LARGE)
         self.apply_request = "request" in config.apply_to
         self.apply_response = "response" in config.apply_to
         self.roles = frozenset(config.roles)
@@ -101,6 +118,10 @@ class PiiDetectorPolicy(Policy):
         )
 
     # -- analysis, off the event loop
+    def _analyze_short(self, texts: list[str]) -> list[list[Found]]:
+        """A batch of short texts (in a worker thread): one spaCy call for all of them, no budget."""
+        return self.detector.analyze(texts, None, batch=ONE_CALL)
+
     async def _in_thread(self, texts: list[str]) -> list[list[Found]]:
         """``Detector.analyze`` in a worker thread, abandoned when this task is cancelled (the client
         went away, the server is stopping): the thread sees the flag at its next batch and stops, and
@@ -137,7 +158,9 @@ class PiiDetectorPolicy(Policy):
                 todo.append(text)
         unavailable = None
         if todo:
-            if self.remote_ner is None:
+            if self.remote_ner is None and sum(map(len, todo)) <= SHORT:
+                fresh = await self.coalescer.analyze(todo)
+            elif self.remote_ner is None:
                 fresh = await self._in_thread(todo)
             else:
                 fresh, unavailable = await self._with_remote_ner(todo)
