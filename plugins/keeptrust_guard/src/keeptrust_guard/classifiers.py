@@ -1,6 +1,7 @@
 """The trained classifiers, loaded once at start-up from files that come inside wheels.
 
-- ``InjectionHead``: a logistic regression over TF-IDF word unigrams and bigrams, trained by
+- ``InjectionHead``: a logistic regression over TF-IDF word unigrams and bigrams and cross-language
+  concept terms, trained by
   ``eval/train_heads.py`` on third-party prompt-injection datasets (provenance and licences in
   ``models/injection-head.json``). The weights ship in this package as plain arrays (no pickle).
 - ``ToxicityModel``: alt-profanity-check (MIT), TF-IDF and five calibrated linear SVMs in its own
@@ -27,7 +28,7 @@ from typing import Any
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import sigmoid, word_grams
+from keeptrust_guard.features import injection_terms_of, sigmoid, words
 
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
@@ -62,8 +63,9 @@ class ScoreScale:
 
 class InjectionHead:
     """Probability that a text is a prompt injection or jailbreak: a logistic regression over the
-    TF-IDF (sublinear term frequency, L2-normalised) of ``features.word_grams``, as scikit-learn's
-    ``TfidfVectorizer`` computes it, evaluated from a term table."""
+    TF-IDF (sublinear term frequency, L2-normalised) of ``features.injection_terms`` (word 1-2-grams
+    and cross-language concept terms), as scikit-learn's ``TfidfVectorizer`` computes it, evaluated
+    from a term table."""
 
     def __init__(self, path: str) -> None:
         np = require("numpy", path)
@@ -84,7 +86,8 @@ class InjectionHead:
     FULL_WORDS = 6
 
     def probability(self, text: str) -> float:
-        grams = word_grams(text)
+        text_words = words(text)
+        grams = injection_terms_of(text_words)
         table = self.terms
         counts: dict[str, int] = {}
         for g in grams:
@@ -100,10 +103,8 @@ class InjectionHead:
             dot += t * weighted
             norm += (t * idf) ** 2
         evidence = dot / math.sqrt(norm)
-        # n words give n unigrams and n - 1 bigrams.
-        words = (len(grams) + 1) // 2
-        if words < self.FULL_WORDS:
-            evidence *= words / self.FULL_WORDS
+        if len(text_words) < self.FULL_WORDS:
+            evidence *= len(text_words) / self.FULL_WORDS
         return sigmoid(self.intercept + evidence)
 
 

@@ -1,7 +1,8 @@
 """Text features of the trained classifiers, in plain Python (a message costs tens of microseconds;
 scikit-learn's vectorizers cost milliseconds a call in validation overhead alone).
 
-``word_grams`` is the analyzer of the injection head: the training script (``eval/train_heads.py``)
+``injection_terms`` is the analyzer of the injection head: word unigrams and bigrams plus the
+cross-language concept terms of ``injection_concepts``. The training script (``eval/train_heads.py``)
 hands it to scikit-learn's ``TfidfVectorizer`` and the detector calls it at run time, so the head
 sees exactly the terms it was trained on.
 """
@@ -12,13 +13,24 @@ import math
 import re
 from itertools import pairwise
 
+from keeptrust_guard.injection_concepts import concepts
+
 WORDS = re.compile(r"\w+")
 
 
-def word_grams(text: str) -> list[str]:
-    """Lower-cased word unigrams and bigrams ("ignore", "ignore all"), in text order."""
-    words = WORDS.findall(text.lower())
-    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+def words(text: str) -> list[str]:
+    """The lower-cased words of a text."""
+    return WORDS.findall(text.lower())
+
+
+def injection_terms_of(text_words: list[str]) -> list[str]:
+    """Word unigrams and bigrams of ``text_words``, then their concept terms (``~ignore``)."""
+    return [*text_words, *(f"{a} {b}" for a, b in pairwise(text_words)), *concepts(text_words)]
+
+
+def injection_terms(text: str) -> list[str]:
+    """The injection head's terms of a text (its analyzer in training)."""
+    return injection_terms_of(words(text))
 
 
 def sigmoid(z: float) -> float:
