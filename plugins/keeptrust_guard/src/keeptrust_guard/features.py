@@ -16,11 +16,16 @@ from itertools import pairwise
 from keeptrust_guard.injection_concepts import concepts
 
 WORDS = re.compile(r"\w+")
+# E-mail addresses and URLs are left out: the training attacks send data to addresses and the benign
+# rows rarely hold one, so the head learnt an address (its placeholder domain ``example.com``, or
+# one ``_email_`` token for any address) as evidence of exfiltration, and flagged a user's "Write
+# to jane.roe@example.com". Whether sending data somewhere is an attack is the heuristics' call.
+ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+")
 
 
 def words(text: str) -> list[str]:
-    """The lower-cased words of a text."""
-    return WORDS.findall(text.lower())
+    """The lower-cased words of a text, without its e-mail addresses and URLs."""
+    return WORDS.findall(ADDRESSES.sub(" ", text.lower()))
 
 
 def injection_terms_of(text_words: list[str]) -> list[str]:
