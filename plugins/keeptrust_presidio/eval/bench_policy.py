@@ -7,6 +7,9 @@ name, an e-mail address and a phone number. Reported, in ms per request (median 
 - cold: the first request after start-up (the analyzer is already built and warmed);
 - warm, repeated body: the same body again and again (the benchmark's case: the LRU answers);
 - warm, unique user text: a different user message each time (the system prompt still cached);
+- another person each time: the same message with the name replaced by each full name of the
+  third-party development set (``eval/external_dev.jsonl``: people of many origins, many of them in
+  no name list, which NER must then read);
 - answer: the echoed answer checked by on_response (unique text each time);
 - stream: a 200-token (about 1000-character) answer streamed through the filter in 4-character
   chunks, unique each time: the total analysis time per stream, spent on the event loop.
@@ -15,9 +18,11 @@ name, an e-mail address and a phone number. Reported, in ms per request (median 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -31,6 +36,19 @@ USER = (
     "Hi, I am John Smith (john.smith@example.com, +1 415 555 0100). "
     "Explain the attention mechanism in transformers in two sentences."
 )
+
+
+def _people() -> list[str]:
+    """The full names (two words or more) labelled in the third-party development set."""
+    people = []
+    with Path(__file__).with_name("external_dev.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            for span in record["spans"]:
+                name = record["text"][span["start"] : span["end"]]
+                if span["entity"] == "PERSON" and " " in name and name not in people:
+                    people.append(name)
+    return people
 
 
 def _body(user: str) -> dict[str, Any]:
@@ -93,6 +111,11 @@ async def main(requests: int, model: str | None) -> None:
     cold = [await _time_request(policy, USER)]
     repeated = [await _time_request(policy, USER) for _ in range(requests)]
     unique = [await _time_request(policy, f"{USER} Request {i}.") for i in range(requests)]
+    people = _people()
+    others = [
+        await _time_request(policy, f"{USER.replace('John Smith', people[i % len(people)])} Request {i}.")
+        for i in range(requests)
+    ]
     answers = [await _time_answer(policy, f"You said: {USER} ({i})") for i in range(requests)]
     streams = [await _time_stream(policy, i) for i in range(max(10, requests // 10))]
     print("| case | requests | median wall ms | p95 wall ms | median CPU ms |")
@@ -101,6 +124,7 @@ async def main(requests: int, model: str | None) -> None:
         ("cold (first request)", cold),
         ("warm, repeated body", repeated),
         ("warm, unique user text", unique),
+        (f"warm, unique user text, another person each time ({len(people)} names)", others),
         ("answer (on_response)", answers),
         (f"stream of {len(ANSWER)} characters (whole stream)", streams),
     ):

@@ -175,10 +175,15 @@ class Detector:
         self._cascade = self.uses_ner and self.names is not None and NER_ENTITIES & set(self.entities) == {"PERSON"}
         if self._cascade:
             from keeptrust_presidio.cascade import could_hold_a_name
-            from keeptrust_presidio.recall import NameCueRecognizer
+            from keeptrust_presidio.recall import LexiconNameRecognizer, NameCueRecognizer
+
+            lexicon = LexiconNameRecognizer(self.names, supported_language=self.language)
+
+            def known_names(sentence: str) -> list[tuple[int, int]]:
+                return [(r.start, r.end) for r in lexicon.analyze(sentence, ["PERSON"])]
 
             self._could_hold_a_name = functools.partial(
-                could_hold_a_name, names=self.names, cue=NameCueRecognizer.PATTERN
+                could_hold_a_name, names=self.names, cue=NameCueRecognizer.PATTERN, known_names=known_names
             )
         self._prefilter = None
         if set(self.entities) <= PREFILTERED and not config.patterns and (self.names or "PERSON" not in self.entities):

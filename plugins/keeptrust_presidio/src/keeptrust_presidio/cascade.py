@@ -6,30 +6,72 @@ has) and no name cue ("Dear", "my name is") is not given to NER. The regular exp
 addresses, phone and card numbers, ...) still read the whole text, and Presidio's context words
 come from the tokenizer, which runs on the whole text and costs little.
 
+A sentence whose every such word is already part of a name the word lists give (a known given name
+and a known surname: "I am John Smith") is not given to NER either: the lexicon recognizer finds that
+name whatever NER says, and NER would add nothing in that sentence but its own copy of it. NER costs
+a fixed 1-2 ms a call, most of a short message's analysis, and most names in English text are in the
+lists (US Census and Faker's).
+
 A sentence sent to NER goes whole, with the sentence before it (NER reads a few words on either
 side of a name to decide), so a name is read as it would be in the whole text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import regex
 
-from keeptrust_presidio.names import FUNCTION_WORDS, NameEvidence
+from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, NameEvidence
 
 # Sentence ends: ". ", "! ", "? " or a line break.
 _SENTENCE_END = regex.compile(r"(?<=[.!?])[ \t]+|\n+")
 _CAPITALISED = regex.compile(r"(?<![\p{L}\p{N}'])\p{Lu}[\p{L}'\u2019\-]*")
+# A capitalised word or an initial (or one and a particle) right before a name (before a full name: not at the
+# sentence's start, "Hi John Smith"); a particle and a capitalised word right after it.
+_PARTICLE = "|".join(sorted((regex.escape(p) for p in PARTICLES), key=len, reverse=True))
+_BEFORE = r"(?<![\p{L}\p{N}'])\p{Lu}[\p{L}'\u2019\-]*\.?[ \t]+(?:(?:" + _PARTICLE + r")[ \t]+)?$"
+_EXTENDED_BEFORE = regex.compile(r"(?<=\S[ \t]+)" + _BEFORE)
+_ANY_BEFORE = regex.compile(_BEFORE)
+_EXTENDED_AFTER = regex.compile(r"[ \t]+(?:(?:" + _PARTICLE + r")[ \t]+)?\p{Lu}")
 
 
-def could_hold_a_name(sentence: str, names: NameEvidence, cue: regex.Pattern[str]) -> bool:
-    """True when ``sentence`` has a capitalised word that may be a name, or a name cue."""
+def could_hold_a_name(
+    sentence: str,
+    names: NameEvidence,
+    cue: regex.Pattern[str],
+    known_names: Callable[[str], Sequence[tuple[int, int]]] | None = None,
+) -> bool:
+    """True when ``sentence`` has a capitalised word that may be a name, or a name cue, that NER
+    should read. ``known_names`` gives the spans of the names the word lists find without NER; a
+    sentence whose candidate words all lie in them needs no NER."""
+    candidates = []
     for word in _CAPITALISED.finditer(sentence):
         w = word.group().lower().strip("'-")
         if w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS):
+            if known_names is None:
+                return True
+            candidates.append(word.span())
+    if not candidates:
+        return bool(cue.search(sentence))
+    assert known_names is not None
+    # A known name with more capitalised words against it may be part of a longer one NER takes
+    # whole ("Novel Ermakov", "Hanora de Búrc"): NER reads that sentence.
+    found = []
+    for s, e in known_names(sentence):
+        before = _EXTENDED_BEFORE if " " in sentence[s:e] else _ANY_BEFORE
+        if not before.search(sentence, max(0, s - 60), s) and not _EXTENDED_AFTER.match(sentence, e):
+            found.append((s, e))
+    # One sweep over both, in order (a long sentence may hold hundreds of each).
+    found.sort()
+    k, reach = 0, -1
+    for start, end in candidates:
+        while k < len(found) and found[k][0] <= start:
+            reach = max(reach, found[k][1])
+            k += 1
+        if end > reach:
             return True
-    return bool(cue.search(sentence))
+    return False
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
