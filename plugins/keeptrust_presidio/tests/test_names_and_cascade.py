@@ -7,6 +7,8 @@ import pytest
 from keeptrust_presidio.analysis import Detector
 from keeptrust_presidio.cascade import ner_regions, sentences
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
+from keeptrust_presidio.names import _AUXILIARIES as AUXILIARIES
+from keeptrust_presidio.names import FUNCTION_WORDS
 
 
 def _persons(detector: Detector, text: str) -> list[str]:
@@ -170,3 +172,32 @@ def test_speakers_of_a_transcript_are_names(detector: Detector) -> None:
     text = "Tavita: Are you coming tonight?\nRohan: Maybe later.\nTavita: Bring the cake then!"
     assert _persons(detector, text).count("Tavita") == 2
     assert _persons(detector, "User: hello there\nAssistant: hi, how can I help?\nUser: thanks") == []
+
+
+def test_the_words_around_a_span_are_counted_as_the_text_reads(detector: Detector) -> None:
+    # The rules judge a span by the words of text[:start] + " " + text[end:]; the per-text counts
+    # must give the same for every span, those that cut a word included.
+    names = detector.names
+    assert names is not None
+    text = "Send the Katsu Curry to Ana-María O'Neil's flat; it is in Kynšperk nad Ohří, Mr. Novák. 12 apples!"
+
+    def direct(start: int, end: int) -> tuple[int, int, int, int]:
+        words = names.words(text[:start] + " " + text[end:])
+        lower = [w for w in words if w[0].islower()]
+        english = sum(1 for w in lower if names.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
+        auxiliaries = sum(1 for w in lower if w.lower() in AUXILIARIES)
+        return len(lower), english, auxiliaries, sum(1 for w in words if names.is_culinary(w))
+
+    counts = names._words_of(text)
+    for start in range(len(text) + 1):
+        for end in range(start, min(len(text), start + 30) + 1):
+            assert counts.outside(start, end) == direct(start, end), (start, end, text[start:end])
+
+
+def test_a_long_list_of_names_is_judged_in_one_reading(detector: Detector) -> None:
+    # Thousands of names in one text: each is judged against counts read once per segment.
+    text = "Guests: " + ", ".join(["Ingrid Solberg", "Caresse Moreau", "John Smith"] * 600) + "."
+    found = _persons(detector, text)
+    assert len(found) >= 1800
+    # (a name cut by a segment's edge may be found in parts)
+    assert {w for name in found for w in name.split()} <= {"Ingrid", "Solberg", "Caresse", "Moreau", "John", "Smith"}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from bisect import bisect_left, bisect_right
 from functools import cache
 
 import regex
@@ -261,6 +262,7 @@ class NameEvidence:
         # is a US surname somewhere ("Nase", "Corde") says little.
         self.faker_names = frozenset(w for w in name_words()[0] | name_words()[1] if len(w) > 1 and w not in junk)
         self.places = place_names()
+        self._context: _WordCounts | None = None
 
     def in_dictionary(self, word: str) -> bool:
         w = word.lower().rstrip(".")
@@ -311,21 +313,18 @@ class NameEvidence:
         reads any capitalised foreign word as a name)."""
         if not self.dictionary:
             return False
-        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
-        if len(around) < 3:
+        words = self._words_of(text)
+        lower, english, auxiliaries, _ = words.outside(start, end)
+        if lower < 3:
             # A bare phrase or list; a signature, a form or an address block has its own structure,
             # and a short sentence has a verb ("Jaromir is from Lumesis").
-            return not _STRUCTURE.search(text) and not any(w.lower() in _AUXILIARIES for w in around)
-        return self.not_english(around)
-
-    def not_english(self, around: list[str]) -> bool:
-        english = sum(1 for w in around if self.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
-        return english < 0.6 * len(around)
+            return not words.structured and not auxiliaries
+        return english < 0.6 * lower
 
     def in_another_language(self, text: str, start: int, end: int) -> bool:
         """True for a span in a sentence (three lower-case words or more) mostly not English."""
-        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
-        return len(around) >= 3 and self.not_english(around)
+        lower, english, _, _ = self._words_of(text).outside(start, end)
+        return lower >= 3 and english < 0.6 * lower
 
     def has_known_name(self, value: str, faker_only: bool = False) -> bool:
         known = self.faker_names if faker_only else self.names
@@ -371,14 +370,22 @@ class NameEvidence:
         following = _FOLLOWING_WORD.match(text, end)
         if following is not None and following.group(1)[0].islower() and self.is_culinary(following.group(1)):
             return True
-        return self.in_a_bare_list(text, start, end) and any(
-            self.is_culinary(w) for w in self.words(text[:start] + " " + text[end:])
-        )
+        return self.in_a_bare_list(text, start, end) and self._words_of(text).outside(start, end)[3] > 0
 
     def in_a_bare_list(self, text: str, start: int, end: int) -> bool:
         """True for a phrase or list with hardly any lower-case words around the span."""
-        around = [w for w in self.words(text[:start] + " " + text[end:]) if w[0].islower()]
-        return len(around) < 3 and not _STRUCTURE.search(text)
+        words = self._words_of(text)
+        return words.outside(start, end)[0] < 3 and not words.structured
+
+    def _words_of(self, text: str) -> _WordCounts:
+        """What the rules ask of the words around a span, for ``text``. Many spans of one text are
+        judged, so the text is read once (the last text is kept) and each span costs a few binary
+        searches, not a reading of the text: a long list of names stays linear with a small constant."""
+        cached = self._context
+        if cached is None or cached.text is not text:
+            cached = _WordCounts(text, self)
+            self._context = cached
+        return cached
 
     def among_places(self, text: str, start: int, end: int) -> bool:
         """True for a word after a preposition of place ("lives in Begonte", "from Agia Thekla", "the
@@ -390,8 +397,7 @@ class NameEvidence:
             return True
         if not self.in_a_bare_list(text, start, end):
             return False
-        others = [m for m in _CAPITALISED_RUN.finditer(text) if m.end() <= start or m.start() >= end]
-        return any(m.group().lower() in self.places for m in others) or bool(_PLACE_SHAPED.search(text))
+        return self._words_of(text).place_outside(start, end)
 
     def looks_like_a_name(self, value: str) -> bool:
         """False for spans that are plainly a phrase: a lower-case word, a title alone, or only
@@ -409,3 +415,65 @@ class NameEvidence:
         if value.lower() in self.places:
             return False
         return not (self.dictionary and all(self.in_dictionary(w) for w in words))
+
+
+class _WordCounts:
+    """The words of one text with running counts of the kinds ``NameEvidence``'s rules ask for.
+
+    A span's surroundings are the words of ``text[:start] + " " + text[end:]``: the words wholly
+    outside the span, and the pieces of a word the span cuts (read again, as that expression would)."""
+
+    def __init__(self, text: str, evidence: NameEvidence) -> None:
+        self.text = text
+        self.evidence = evidence
+        # A signature, a form or an address block: digits, "@", ":" or lines.
+        self.structured = _STRUCTURE.search(text) is not None
+        self._places: tuple[int, int, bool] | None = None
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        # prefix[k] = counts over the first k words
+        self.prefix: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
+        lower = english = auxiliaries = food = 0
+        for m in _WORD.finditer(text):
+            self.starts.append(m.start())
+            self.ends.append(m.end())
+            a, b, c, d = self._kinds(m.group())
+            lower, english, auxiliaries, food = lower + a, english + b, auxiliaries + c, food + d
+            self.prefix.append((lower, english, auxiliaries, food))
+
+    def _kinds(self, word: str) -> tuple[int, int, int, int]:
+        evidence = self.evidence
+        food = int(evidence.is_culinary(word))
+        if not word[0].islower():
+            return 0, 0, 0, food
+        w = word.lower()
+        return 1, int(evidence.in_dictionary(word) or w in FUNCTION_WORDS), int(w in _AUXILIARIES), food
+
+    def outside(self, start: int, end: int) -> tuple[int, int, int, int]:
+        before = bisect_right(self.ends, start)  # words ending at or before the span's start
+        after = bisect_left(self.starts, end)  # words from here on start at or after its end
+        head, last, tail = self.prefix[before], self.prefix[-1], self.prefix[after]
+        counts = [h + t_all - t for h, t_all, t in zip(head, last, tail, strict=True)]
+        pieces = []
+        if before < len(self.starts) and self.starts[before] < start:
+            pieces.append(self.text[self.starts[before] : start])
+        if after > 0 and self.ends[after - 1] > end:
+            pieces.append(self.text[end : self.ends[after - 1]])
+        for piece in pieces:
+            for m in _WORD.finditer(piece):
+                for k, n in enumerate(self._kinds(m.group())):
+                    counts[k] += n
+        lower, english, auxiliaries, food = counts
+        return lower, english, auxiliaries, food
+
+    def place_outside(self, start: int, end: int) -> bool:
+        """Whether a capitalised phrase outside ``[start, end)`` is a known place, or the text holds
+        a place-shaped phrase ("Gérard-sur-Monnier")."""
+        if self._places is None:
+            known = self.evidence.places
+            places = [m.span() for m in _CAPITALISED_RUN.finditer(self.text) if m.group().lower() in known]
+            first_end = min((e for _, e in places), default=len(self.text) + 1)
+            last_start = max((s for s, _ in places), default=-1)
+            self._places = (first_end, last_start, _PLACE_SHAPED.search(self.text) is not None)
+        first_end, last_start, shaped = self._places
+        return first_end <= start or last_start >= end or shaped

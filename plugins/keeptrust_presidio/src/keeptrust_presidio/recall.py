@@ -376,10 +376,16 @@ def repeated_names(
             parts[word] = max(parts.get(word, 0.0), score)
     if not parts:
         return []
-    covered = [(s, e) for s, e, _ in persons]
+    covered = sorted((s, e) for s, e, _ in persons)
     out = []
     pattern = regex.compile(r"(?<![\p{L}\p{N}])(?:" + "|".join(map(regex.escape, parts)) + r")(?![\p{L}\p{N}])")
+    # One sweep: the matches come in order, and a match is covered when a name starting at or before
+    # it reaches its end.
+    k, reach = 0, -1
     for m in pattern.finditer(text):
-        if not any(s <= m.start() and m.end() <= e for s, e in covered):
+        while k < len(covered) and covered[k][0] <= m.start():
+            reach = max(reach, covered[k][1])
+            k += 1
+        if m.end() > reach:
             out.append((m.start(), m.end(), parts[m.group()]))
     return out
