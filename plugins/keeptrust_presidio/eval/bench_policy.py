@@ -40,15 +40,15 @@ USER = (
 
 def _people() -> list[str]:
     """The full names (two words or more) labelled in the third-party development set."""
-    people = []
+    people: dict[str, None] = {}
     with Path(__file__).with_name("external_dev.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             record = json.loads(line)
             for span in record["spans"]:
                 name = record["text"][span["start"] : span["end"]]
-                if span["entity"] == "PERSON" and " " in name and name not in people:
-                    people.append(name)
-    return people
+                if span["entity"] == "PERSON" and " " in name:
+                    people[name] = None
+    return list(people)
 
 
 def _body(user: str) -> dict[str, Any]:

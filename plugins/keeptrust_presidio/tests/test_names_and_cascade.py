@@ -194,8 +194,8 @@ def test_the_words_around_a_span_are_counted_as_the_text_reads(detector: Detecto
             assert counts.outside(start, end) == direct(start, end), (start, end, text[start:end])
 
 
-def test_a_long_list_of_names_is_judged_in_one_reading(detector: Detector) -> None:
-    # Thousands of names in one text: each is judged against counts read once per segment.
+def test_every_name_of_a_long_list_is_redacted(detector: Detector) -> None:
+    # Thousands of names in one text, each judged against its segment's word counts.
     text = "Guests: " + ", ".join(["Ingrid Solberg", "Caresse Moreau", "John Smith"] * 600) + "."
     found = _persons(detector, text)
     assert len(found) >= 1800

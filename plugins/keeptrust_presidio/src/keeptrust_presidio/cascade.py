@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import regex
 
-from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, NameEvidence
+from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, NameEvidence, uncovered
 
 # Sentence ends: ". ", "! ", "? " or a line break.
 _SENTENCE_END = regex.compile(r"(?<=[.!?])[ \t]+|\n+")
@@ -62,16 +62,7 @@ def could_hold_a_name(
         before = _EXTENDED_BEFORE if " " in sentence[s:e] else _ANY_BEFORE
         if not before.search(sentence, max(0, s - 60), s) and not _EXTENDED_AFTER.match(sentence, e):
             found.append((s, e))
-    # One sweep over both, in order (a long sentence may hold hundreds of each).
-    found.sort()
-    k, reach = 0, -1
-    for start, end in candidates:
-        while k < len(found) and found[k][0] <= start:
-            reach = max(reach, found[k][1])
-            k += 1
-        if end > reach:
-            return True
-    return False
+    return next(uncovered(candidates, found), None) is not None
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

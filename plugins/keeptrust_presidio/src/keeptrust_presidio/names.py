@@ -26,7 +26,9 @@ import importlib
 import logging
 import pkgutil
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from functools import cache
+from typing import TypeVar
 
 import regex
 
@@ -37,6 +39,22 @@ logger = logging.getLogger("keeptrust.policy.pii-detector")
 
 def words_of(text: str) -> frozenset[str]:
     return frozenset(text.split())
+
+
+_Item = TypeVar("_Item", bound=tuple)
+
+
+def uncovered(items: Iterable[_Item], spans: Iterable[tuple[int, int]]) -> Iterator[_Item]:
+    """The items (tuples starting with ``start, end``, in order of start) that no span holds whole.
+    One sweep over both: a long text may hold hundreds of each."""
+    ordered = sorted(spans)
+    k, reach = 0, -1
+    for item in items:
+        while k < len(ordered) and ordered[k][0] <= item[0]:
+            reach = max(reach, ordered[k][1])
+            k += 1
+        if item[1] > reach:
+            yield item
 
 
 PARTICLES = words_of("de del della der den di da do dos das du van von le la bin ibn al el mac an y ter ten st st. e")

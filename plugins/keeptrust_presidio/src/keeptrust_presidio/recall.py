@@ -15,7 +15,15 @@ import regex
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, PLACE_PREFIXES, TITLES, NameEvidence, words_of
+from keeptrust_presidio.names import (
+    FUNCTION_WORDS,
+    PARTICLES,
+    PLACE_PREFIXES,
+    TITLES,
+    NameEvidence,
+    uncovered,
+    words_of,
+)
 from keeptrust_presidio.number_recognizers import recognizer_result as _result
 
 _NAME_WORD = r"\p{Lu}(?:[\p{L}'\u2019\-]*\p{L})?"
@@ -376,16 +384,6 @@ def repeated_names(
             parts[word] = max(parts.get(word, 0.0), score)
     if not parts:
         return []
-    covered = sorted((s, e) for s, e, _ in persons)
-    out = []
     pattern = regex.compile(r"(?<![\p{L}\p{N}])(?:" + "|".join(map(regex.escape, parts)) + r")(?![\p{L}\p{N}])")
-    # One sweep: the matches come in order, and a match is covered when a name starting at or before
-    # it reaches its end.
-    k, reach = 0, -1
-    for m in pattern.finditer(text):
-        while k < len(covered) and covered[k][0] <= m.start():
-            reach = max(reach, covered[k][1])
-            k += 1
-        if m.end() > reach:
-            out.append((m.start(), m.end(), parts[m.group()]))
-    return out
+    mentions = ((m.start(), m.end(), parts[m.group()]) for m in pattern.finditer(text))
+    return list(uncovered(mentions, [(s, e) for s, e, _ in persons]))
