@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -30,6 +31,9 @@ import numpy as np
 
 BATCH = 32
 MAX_TOKENS = 128
+# The shipped injection head's choices (injection-head.json: "model" and "sample_weights").
+SHIPPED_C = 32.0
+DJANGO_WEIGHT = 0.03
 
 
 class MiniLM:
@@ -127,7 +131,7 @@ def injection(cache: Path, scales: tuple[float, ...]) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from train_heads import C_GRID, FOLDS, MIN_DF, SEED, _anchors, _weights, training_rows
+    from train_heads import FOLDS, MIN_DF, MODELS, SEED, _anchors, _probability, _weights, training_rows
 
     from keeptrust_guard.config import THRESHOLDS
     from keeptrust_guard.features import injection_terms, words
@@ -145,18 +149,18 @@ def injection(cache: Path, scales: tuple[float, ...]) -> None:
             x, [f"{s}{v}" for s, v in zip(src, y, strict=True)]
         )
     )
-    shrink = np.minimum(1.0, np.array([len(words(t)) for t in texts]) / 4)
+    counts = np.array([len(words(t)) for t in texts])
+    full_words = json.loads((MODELS / "injection-head.json").read_text())["full_words"]
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
 
     def report(name: str, features, C: float) -> None:
-        logit = np.zeros(len(y))
+        intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
         for train, test in folds:
             model = LogisticRegression(C=C, max_iter=3000)
-            model.fit(features[train], y[train], sample_weight=_weights(y[train], src[train], 0.03))
-            logit[test] = (
-                model.intercept_[0] + (model.decision_function(features[test]) - model.intercept_[0]) * shrink[test]
-            )
-        p = 1.0 / (1.0 + np.exp(-logit))
+            model.fit(features[train], y[train], sample_weight=_weights(y[train], src[train], DJANGO_WEIGHT))
+            intercepts[test] = model.intercept_[0]
+            evidence[test] = model.decision_function(features[test]) - model.intercept_[0]
+        p = _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
         anchor = _anchors(p, heur, y, src)["medium"]
         flagged = (heur >= THRESHOLDS["medium"]) | (p >= anchor)
         per = ", ".join(
@@ -174,10 +178,10 @@ def injection(cache: Path, scales: tuple[float, ...]) -> None:
             f"S-Labs + neuralchemy TPR {flagged[target].mean():.3f} ({per})"
         )
 
-    report("word n-grams (shipped)", x, max(C_GRID))
+    report("word n-grams (shipped)", x, SHIPPED_C)
     report("embeddings", e, 1.0)
     for scale in scales:
-        report(f"n-grams + embeddings x{scale}", hstack([x, csr_matrix(e * scale)]).tocsr(), max(C_GRID))
+        report(f"n-grams + embeddings x{scale}", hstack([x, csr_matrix(e * scale)]).tocsr(), SHIPPED_C)
 
 
 def toxicity(cache: Path, scales: tuple[float, ...]) -> None:
@@ -186,7 +190,18 @@ def toxicity(cache: Path, scales: tuple[float, ...]) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
-    from train_toxicity import FORUM_FPR, SEED, TARGET_FPR, TOXIC, TOXIC_TARGET_FPR, C, _anchor, matrix, training_rows
+    from train_toxicity import (
+        FORUM_FPR,
+        SEED,
+        TARGET_FPR,
+        TOXIC,
+        TOXIC_TARGET_FPR,
+        C,
+        _anchor,
+        _shrink,
+        matrix,
+        training_rows,
+    )
 
     from keeptrust_guard.toxicity_head import CATEGORIES
 
@@ -210,9 +225,14 @@ def toxicity(cache: Path, scales: tuple[float, ...]) -> None:
             if category not in (*TOXIC, "violence"):
                 continue
             oof = np.zeros(len(y))
+            # Logits shrunk for short texts as the head does (train_toxicity._shrink).
             for train, test in StratifiedKFold(5, shuffle=True, random_state=SEED).split(features, y[:, k]):
-                oof[test] = fit(features[train], y[train, k], C).decision_function(features[test])
-            dev_logit = fit(features, y[:, k], C).decision_function(features_dev)
+                model = fit(features[train], y[train, k], C)
+                oof[test] = _shrink(
+                    [texts[i] for i in test], model.decision_function(features[test]), model.intercept_[0]
+                )
+            model = fit(features, y[:, k], C)
+            dev_logit = _shrink(dev_texts, model.decision_function(features_dev), model.intercept_[0])
             target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
             negatives = y[:, k] == 0
             pools = [
