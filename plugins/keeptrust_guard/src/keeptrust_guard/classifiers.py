@@ -10,6 +10,10 @@
   is read once at start-up into plain tables and evaluated here in Python: the same probabilities
   (checked by the tests), at a fraction of scikit-learn's per-call cost.
 
+The ``accurate`` profile loads a second injection head (``models/injection-head-accurate.*``,
+trained by ``eval/train_accurate.py``) that also weighs a text's sentence embedding
+(``sentence_encoder.py``).
+
 A model's probability is mapped onto the policies' score scale through the operating points stored
 with it (``anchors``: the probability that is each sensitivity's threshold), so ``sensitivity: low``
 asks the model for the same strictness it asks of the heuristics.
@@ -33,15 +37,23 @@ from keeptrust_guard.features import injection_terms_of, sigmoid, words
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
 
-def require(module: str, path: str) -> Any:
+def require(module: str, path: str, needed_by: str = "the trained detectors need", install: str = INSTALL) -> Any:
     """Import a model package, or fail start-up with the install command that fixes it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
-            f"{path}: the trained detectors need the package providing '{module}', which is not "
-            f"installed ({exc}); install it with: {INSTALL}"
+            f"{path}: {needed_by} the package providing '{module}', which is not "
+            f"installed ({exc}); install it with: {install}"
         ) from exc
+
+
+def logit_mean(p: float, q: float) -> float:
+    """The probability whose log-odds are the mean of ``p``'s and ``q``'s: the accurate profile's
+    combination of the fast injection head and the head that reads the sentence embedding."""
+    eps = 1e-9
+    p, q = min(max(p, eps), 1 - eps), min(max(q, eps), 1 - eps)
+    return sigmoid((math.log(p / (1 - p)) + math.log(q / (1 - q))) / 2)
 
 
 class ScoreScale:
@@ -67,16 +79,18 @@ class InjectionHead:
     and cross-language concept terms), as scikit-learn's ``TfidfVectorizer`` computes it, evaluated
     from a term table."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, model: str = "injection-head") -> None:
         np = require("numpy", path)
         folder = resources.files("keeptrust_guard") / "models"
-        self.meta = json.loads((folder / "injection-head.json").read_text())
-        with (folder / "injection-head.npz").open("rb") as fh:
+        self.meta = json.loads((folder / f"{model}.json").read_text())
+        with (folder / f"{model}.npz").open("rb") as fh:
             data = np.load(fh, allow_pickle=False)
             terms = data["terms"].tolist()
             idf = data["idf"].astype(np.float64).tolist()
             coef = data["coef"].astype(np.float64).tolist()
             self.intercept = float(data["intercept"][0])
+            # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``).
+            self.embedding_coef = data["embedding_coef"] if "embedding_coef" in data.files else None
         # term -> (idf, idf * weight): one dict look-up per term of a message.
         self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
@@ -88,7 +102,8 @@ class InjectionHead:
     # fallback for a json without it.
     FULL_WORDS = 6
 
-    def probability(self, text: str) -> float:
+    def probability(self, text: str, embedding: Any = None) -> float:
+        """``embedding``: the text's sentence embedding, for a head trained with one."""
         text_words = words(text)
         grams = injection_terms_of(text_words)
         table = self.terms
@@ -96,7 +111,10 @@ class InjectionHead:
         for g in grams:
             if g in table:
                 counts[g] = counts.get(g, 0) + 1
-        if not counts:
+        evidence = 0.0
+        if embedding is not None and self.embedding_coef is not None:
+            evidence = float(embedding @ self.embedding_coef)
+        if not counts and not evidence:
             return sigmoid(self.intercept)
         dot = norm = 0.0
         for term, count in counts.items():
@@ -105,7 +123,8 @@ class InjectionHead:
             t = 1.0 + math.log(count) if count > 1 else 1.0
             dot += t * weighted
             norm += (t * idf) ** 2
-        evidence = dot / math.sqrt(norm)
+        if norm:
+            evidence += dot / math.sqrt(norm)
         if len(text_words) < self.full_words:
             evidence *= len(text_words) / self.full_words
         return sigmoid(self.intercept + evidence)

@@ -5,13 +5,21 @@ The ensemble scores each text with both and keeps the higher score per category:
 read obfuscation, encodings, roles and pasted documents, which a bag-of-words model cannot; the
 model reads paraphrases that no curated pattern lists.
 
-Prompt injection has two profiles (``detector_options: {profile: ...}``). ``accurate`` runs both
-stages on every text. ``fast`` (the default) is a cascade: the head (a fraction of a millisecond)
-reads every text, and the injection heuristics (milliseconds on a long message) run only on tool
-results and documents, on a user turn that the cheap screen of ``injection_screen.py`` finds signs
-of obfuscation in, or on one the head finds suspect (probability at least the ``cascade_gate``
-calibrated with the head, out of fold on its training rows, so the cascade keeps 99.5 % of what
-the full ensemble flags there). Content has one profile: both stages on every text.
+Two profiles (``detector_options: {profile: ...}``):
+
+- ``fast`` (the default) is a cascade for prompt injection: the head (a fraction of a millisecond)
+  reads every text, and the injection heuristics (milliseconds on a long message) run only on tool
+  results and documents, on a user turn that the cheap screen of ``injection_screen.py`` finds signs
+  of obfuscation in, or on one the head finds suspect (probability at least the ``cascade_gate``
+  calibrated with the head, out of fold on its training rows, so the cascade keeps 99.5 % of what
+  the full ensemble flags there). Content runs both stages on every text.
+- ``accurate`` runs the heuristics on every text and adds a third stage: a sentence encoder
+  (``sentence_encoder.py``, tens of milliseconds of CPU per text, in a worker thread) whose
+  embedding a second pair of heads reads beside the n-grams (``*-head-accurate``, trained by
+  ``eval/train_accurate.py``). It reads only the texts the fast head finds suspect (its probability
+  at least the ``encoder_gate``, per category for content, calibrated out of fold to pass 99.5 %
+  (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
+  those are read as in ``fast``.
 
 Content: two models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
 every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
@@ -27,18 +35,19 @@ keeps the highest of the heuristics' and models' scores.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import ClassVar, Literal
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Literal, TypeVar
 
 import attrs
 import trio
 
 from keeptrust_guard import lexicon
-from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel
+from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel, logit_mean
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
 from keeptrust_guard.injection_screen import needs_heuristics
+from keeptrust_guard.sentence_encoder import SentenceEncoder
 from keeptrust_guard.toxicity_head import ToxicityHead
 
 # Roles the injection head does not read (answers and stream windows of them, tool definitions, schemas).
@@ -53,8 +62,8 @@ _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUP
 
 @attrs.frozen(kw_only=True)
 class ModelOptions:
-    """The policy's ``sensitivity`` sets the operating point. ``profile`` (prompt injection with the
-    ensemble): ``fast``, the cascade, or ``accurate``, both stages on every text."""
+    """The policy's ``sensitivity`` sets the operating point. ``profile``: ``fast``, the cascade, or
+    ``accurate``, every stage and the sentence encoder on suspect texts (the module docstring)."""
 
     profile: Literal["fast", "accurate"] = "fast"
 
@@ -69,22 +78,48 @@ class ClassifierDetector(OfflineDetector):
     def __init__(self, config: ModelOptions, setup: DetectorSetup) -> None:
         self.config = config
         self.setup = setup
-        self.injection = _injection_head(setup.path) if setup.task == "prompt_injection" else None
+        accurate = config.profile == "accurate"
+        injection = setup.task == "prompt_injection"
         content = setup.task == "content" and bool(setup.categories)
-        self.toxicity = _toxicity_model(setup.path) if content else None
-        self.toxicity_head = _toxicity_head(setup.path) if content else None
+        path = setup.path
+        self.injection = _load("injection-head", lambda: InjectionHead(path)) if injection else None
+        self.toxicity = _load("toxicity", lambda: ToxicityModel(path)) if content else None
+        self.toxicity_head = _load("toxicity-head", lambda: ToxicityHead(path)) if content else None
+        # The accurate profile's second stage: the sentence encoder and the heads trained with it,
+        # for the texts the fast heads find suspect (at least their ``encoder_gate``).
+        self.encoder = _load("encoder", lambda: SentenceEncoder(path)) if accurate and (injection or content) else None
+        self.injection_accurate = (
+            _load("injection-head-accurate", lambda: InjectionHead(path, "injection-head-accurate"))
+            if accurate and injection
+            else None
+        )
+        self.toxicity_head_accurate = (
+            _load("toxicity-head-accurate", lambda: ToxicityHead(path, "toxicity-head-accurate"))
+            if accurate and content
+            else None
+        )
         # alt-profanity-check's probability on the policy scale: its operating points were read on
         # the same benign rows as the head's (``eval/train_toxicity.py``).
         self.toxicity_scale = (
             ScoreScale(self.toxicity_head.meta["alt_profanity_check_anchors"]) if self.toxicity_head else None
         )
+        # The categories whose head probability decides whether the encoder reads a text: the wanted
+        # ones, and those that make up toxicity.
+        gated = set(setup.categories) | (set(_TOXIC_PARTS) if "toxicity" in setup.categories else set())
+        gates = self.toxicity_head_accurate.meta["encoder_gates"] if self.toxicity_head_accurate else {}
+        self._encoded_categories = tuple(c for c, g in gates.items() if g is not None)
+        self._toxicity_gates = {c: float(g) for c, g in gates.items() if g is not None and c in gated}
         self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
-        self._cascade = self.injection is not None and config.profile == "fast"
+        self._cascade = self.injection is not None and not accurate
         self._gate = float(self.injection.meta["cascade_gate"]) if self.injection is not None else 1.0
+        self._encoder_gate = (
+            float(self.injection_accurate.meta["encoder_gate"]) if self.injection_accurate is not None else 1.0
+        )
         self._limiter = trio.CapacityLimiter(2)
 
-    def _model(self, segments: Sequence[Segment]) -> tuple[Detection, list[Segment]]:
-        """The models' findings, and the segments the heuristics must still read."""
+    def _model(self, segments: Sequence[Segment], encode: bool) -> tuple[Detection, list[Segment]]:
+        """The models' findings, and the segments the heuristics must still read. ``encode``: whether
+        the accurate profile's encoder may read the texts (not on stream windows)."""
         texts = [s.text[:MODEL_CHARS] for s in segments]
         found: list[Finding] = []
         rest: list[Segment] = []
@@ -96,9 +131,14 @@ class ClassifierDetector(OfflineDetector):
                     rest.append(segment)
                     continue
                 probability = self.injection.probability(text)
-                score = round(self.injection.scale(probability), 4)
+                score, signal = self.injection.scale(probability), "model:injection-head"
+                if encode and self.injection_accurate is not None and probability >= self._encoder_gate:
+                    assert self.encoder is not None
+                    accurate = self.injection_accurate.probability(text, self.encoder.encode(text))
+                    combined = logit_mean(probability, accurate)
+                    score, signal = self.injection_accurate.scale(combined), "model:injection-head+encoder"
                 found.append(
-                    Finding("prompt_injection", score, ("model:injection-head",), "model", segment.where, segment.role)
+                    Finding("prompt_injection", round(score, 4), (signal,), "model", segment.where, segment.role)
                 )
                 if not self._cascade or self._suspect(segment, probability):
                     rest.append(segment)
@@ -106,18 +146,26 @@ class ClassifierDetector(OfflineDetector):
             rest = list(segments)
         if self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None:
             for segment, text in zip(segments, texts, strict=True):
-                found += self._content(segment, text)
+                found += self._content(segment, text, encode)
         return merge([Detection((f,)) for f in found]), rest
 
     def _suspect(self, segment: Segment, probability: float) -> bool:
         """Whether the fast cascade hands a text the head has read on to the heuristics."""
         return probability >= self._gate or segment.role in DOCUMENT_ROLES or needs_heuristics(segment.text)
 
-    def _content(self, segment: Segment, text: str) -> list[Finding]:
+    def _content(self, segment: Segment, text: str, encode: bool) -> list[Finding]:
         assert self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None
         wanted = self.setup.categories
         head = self.toxicity_head.probabilities(text)
         scores = {c: (self.toxicity_head.scales[c](p), "model:toxicity-head") for c, p in head.items()}
+        gates = self._toxicity_gates
+        if encode and self.toxicity_head_accurate is not None and any(head[c] >= g for c, g in gates.items()):
+            assert self.encoder is not None
+            accurate = self.toxicity_head_accurate.probabilities(text, self.encoder.encode(text))
+            # Only the categories the encoder measured better on (those with a gate) take its reading.
+            for c in self._encoded_categories:
+                head[c] = accurate[c]
+                scores[c] = (self.toxicity_head_accurate.scales[c](accurate[c]), "model:toxicity-head+encoder")
         offensive = self.toxicity_scale(self.toxicity.probability(text))
         hateful = head["hate_speech"] >= head["harassment"] or _IDENTITY.search(text) is not None
         for category in ("toxicity", "hate_speech" if hateful else "harassment"):
@@ -134,11 +182,22 @@ class ClassifierDetector(OfflineDetector):
             if c in wanted
         ]
 
-    def scan(self, segments: Sequence[Segment]) -> Detection:
-        model, rest = self._model(segments)
+    def scan(self, segments: Sequence[Segment], encode: bool = True) -> Detection:
+        model, rest = self._model(segments, encode)
         if self.heuristic is None or not rest:
             return model
         return merge([self.heuristic.scan(rest), model])
+
+    async def detect(self, segments: Sequence[Segment]) -> Detection:
+        if self.encoder is None:
+            return await super().detect(segments)
+        # The encoder costs tens of milliseconds of CPU per text it reads: never on the event loop.
+        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter, abandon_on_cancel=True)
+
+    def stream_scanner(self) -> Callable[[str], Detection]:
+        # A stream is checked every few dozen characters: the encoder's cost per window would hold
+        # the answer back, so windows are read by the fast heads and the heuristics.
+        return lambda text: self.scan([Segment(text, "assistant")], encode=False)
 
 
 class EnsembleDetector(ClassifierDetector):
@@ -150,21 +209,10 @@ class EnsembleDetector(ClassifierDetector):
 
 # One loaded model per process: several policies (and several gateways in one test process) share it.
 _LOADED: dict[str, object] = {}
+_T = TypeVar("_T")
 
 
-def _injection_head(path: str) -> InjectionHead:
-    if "injection" not in _LOADED:
-        _LOADED["injection"] = InjectionHead(path)
-    return _LOADED["injection"]  # type: ignore[return-value]
-
-
-def _toxicity_head(path: str) -> ToxicityHead:
-    if "toxicity-head" not in _LOADED:
-        _LOADED["toxicity-head"] = ToxicityHead(path)
-    return _LOADED["toxicity-head"]  # type: ignore[return-value]
-
-
-def _toxicity_model(path: str) -> ToxicityModel:
-    if "toxicity" not in _LOADED:
-        _LOADED["toxicity"] = ToxicityModel(path)
-    return _LOADED["toxicity"]  # type: ignore[return-value]
+def _load(name: str, make: Callable[[], _T]) -> _T:
+    if name not in _LOADED:
+        _LOADED[name] = make()
+    return _LOADED[name]  # type: ignore[return-value]

