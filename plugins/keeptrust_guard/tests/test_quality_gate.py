@@ -26,6 +26,17 @@ def test_eval_floors_hold():
     assert "| safety-filter (toxicity) TPR |" in done.stdout
 
 
+def test_accurate_profile_floors_hold():
+    done = subprocess.run(
+        [sys.executable, str(EVAL), "--check", "--thirdparty-only", "--profile", "accurate"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "| **garak** |" in done.stdout and "| safety-filter (toxicity) TPR |" in done.stdout
+
+
 def test_modules_stay_small():
     package = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard"
     sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
