@@ -50,12 +50,10 @@ class SentenceEncoder:
         self._erf = _require("scipy.special", path).erf
         directory = Path(package.get_model_path())
         # Linear weights are stored (out, in): transposed once so each layer is one contiguous matmul.
-        self.w = {
-            name.removeprefix("bert."): (np.ascontiguousarray(v.T) if v.ndim == 2 and "encoder" in name else v).astype(
-                np.float32
-            )
-            for name, v in safetensors.load_file(str(directory / "model.safetensors")).items()
-        }
+        self.w = {}
+        for name, v in safetensors.load_file(str(directory / "model.safetensors")).items():
+            v = v.astype(np.float32, copy=False)  # stored as float32: no copy
+            self.w[name.removeprefix("bert.")] = np.ascontiguousarray(v.T) if v.ndim == 2 and "encoder" in name else v
         self.tokenizer = tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         # tokenizer.json pads every text to 128 tokens; a batch is padded to its longest text instead.
