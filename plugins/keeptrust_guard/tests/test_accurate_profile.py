@@ -8,6 +8,7 @@ import sys
 
 import openai
 import pytest
+import trio
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard import ensemble
@@ -134,3 +135,24 @@ def test_accurate_profile_end_to_end(fake_upstream, gateway_factory, guard_confi
     gw.stop()
     blocked = [d for d in audit_decisions(tmp_path) if d["policy"] == "prompt-injection" and d["action"] == "block"]
     assert blocked and blocked[0]["details"]["signals"] == ["model:injection-head+encoder"]
+
+
+async def test_concurrent_checks_answer_as_sequential_ones():
+    # Worker threads share one encoder and its cache.
+    det = _detector("content", ("hate_speech", "harassment", "toxicity"))
+    texts = [f"{INSULT} ({n})" for n in range(6)] + [f"{BENIGN} ({n})" for n in range(6)]
+    det.encoder._cache.clear()
+    expected = [det.scan([Segment(t)]) for t in texts]
+    det.encoder._cache.clear()
+    got: dict[int, object] = {}
+
+    async def check(i: int) -> None:
+        got[i] = await det.detect([Segment(texts[i])])
+
+    async with trio.open_nursery() as nursery:
+        for i in range(len(texts)):
+            nursery.start_soon(check, i)
+    for i, detection in enumerate(expected):
+        assert {f.category: round(f.score, 3) for f in got[i].findings} == {
+            f.category: round(f.score, 3) for f in detection.findings
+        }
