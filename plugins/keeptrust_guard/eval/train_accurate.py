@@ -91,16 +91,16 @@ def _logit_mean(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.array([logit_mean(float(a), float(b)) for a, b in zip(p, q, strict=True)])
 
 
-def _provenance(shipped: dict, encoder_check: str) -> dict:
+def _provenance(fast_head_sha256: str) -> dict:
     return {
         "encoder": {
             "model": MODEL,
             "licence": "model Apache-2.0 (sentence-transformers); wheel packaging MIT",
             "max_tokens": MAX_TOKENS,
             "embedding_scale": EMBEDDING_SCALE,
-            "checked": encoder_check,
+            "checked": "the sentence-transformers quickstart similarities (train_accurate.py --check, the tests)",
         },
-        "twin": shipped,
+        "fast_head_weights_sha256": fast_head_sha256,
     }
 
 
@@ -211,7 +211,7 @@ def injection(cache: Path, write: bool) -> None:
         "calibration_rule": shipped["calibration_rule"],
         "gate_rule": f"the highest fast-head probability (at most the high anchor) at which {keep} of the "
         "attacks the combined probability flags at high (and the heuristics do not) pass, out of fold",
-        "provenance": _provenance(shipped["weights_sha256"], "sentence-transformers quickstart similarities"),
+        "provenance": _provenance(shipped["weights_sha256"]),
     }
     (MODELS / "injection-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {MODELS}/injection-head-accurate.npz and .json")
@@ -322,7 +322,7 @@ def toxicity(cache: Path, write: bool) -> None:
         "gate_rule": f"per category, the highest fast-head probability (at most its high anchor) at which "
         f"{GATE_KEEP['content']} of the harmful rows the accurate head flags at high pass, out of fold; null where the "
         "accurate head's out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
-        "provenance": _provenance(shipped["weights_sha256"], "sentence-transformers quickstart similarities"),
+        "provenance": _provenance(shipped["weights_sha256"]),
     }
     (MODELS / "toxicity-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {len(used)} weight rows to {MODELS}/toxicity-head-accurate.npz and .json")
