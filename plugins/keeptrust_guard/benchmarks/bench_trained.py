@@ -86,7 +86,7 @@ def table(traffic: str, texts: list[str]) -> None:
             times = []
             for text in texts:
                 if encoder is not None:
-                    encoder._cache.clear()
+                    encoder.clear_cache()
                 start = time.process_time()
                 det.scan([Segment(text, "user")])
                 times.append((time.process_time() - start) * 1e3)

@@ -43,7 +43,7 @@ def encoded(monkeypatch):
         return encode_batch(texts)
 
     monkeypatch.setattr(det.encoder, "encode_batch", spy)
-    det.encoder._cache.clear()
+    det.encoder.clear_cache()
     return seen
 
 
@@ -141,9 +141,9 @@ async def test_concurrent_checks_answer_as_sequential_ones():
     # Worker threads share one encoder and its cache.
     det = _detector("content", ("hate_speech", "harassment", "toxicity"))
     texts = [f"{INSULT} ({n})" for n in range(6)] + [f"{BENIGN} ({n})" for n in range(6)]
-    det.encoder._cache.clear()
+    det.encoder.clear_cache()
     expected = [det.scan([Segment(t)]) for t in texts]
-    det.encoder._cache.clear()
+    det.encoder.clear_cache()
     got: dict[int, object] = {}
 
     async def check(i: int) -> None:

@@ -112,6 +112,11 @@ class SentenceEncoder:
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
+    def clear_cache(self) -> None:
+        """Forget the kept encodings (benchmarks measure every text as if no policy had read it)."""
+        with self._lock:
+            self._cache.clear()
+
     def encode(self, text: str) -> Any:
         """One text's embedding, from the cache when another policy of the request encoded it."""
         with self._lock:
