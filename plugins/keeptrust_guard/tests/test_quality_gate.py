@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EVAL = Path(__file__).resolve().parents[1] / "eval" / "run_eval.py"
 
 
@@ -26,6 +28,8 @@ def test_eval_floors_hold():
     assert "| safety-filter (toxicity) TPR |" in done.stdout
 
 
+# The encoder reads every suspect held-out text: 70-110 s on two cores, over the suite's default timeout.
+@pytest.mark.timeout(400)
 def test_accurate_profile_floors_hold():
     done = subprocess.run(
         [sys.executable, str(EVAL), "--check", "--thirdparty-only", "--profile", "accurate"],

@@ -21,15 +21,18 @@ Two profiles (``detector_options: {profile: ...}``):
   (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
   those are read as in ``fast``.
 
-Content: two models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
+Content: three models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
 every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
 ``sexual``). alt-profanity-check gives one probability of offensive language, calibrated on the
 same benign rows as the head; it counts for ``toxicity``, and for ``hate_speech`` when the text
 names an identity group or uses a slur or the head finds hate likelier than harassment, for
 ``harassment`` otherwise; the models' ``toxicity`` is at least their ``hate_speech`` and
-``harassment``. The models' scores are damped by the context the heuristics read
-(``content_context.py``: quotation, negation, academic discussion, help-seeking). Each category
-keeps the highest of the heuristics' and models' scores.
+``harassment``. The toxic-comment LSTM (``comment_lstm.py``, trained on Jigsaw's Wikipedia
+comments) reads each sentence of the texts the other two score at least its ``gate`` (the ``high``
+threshold, which under 1 % of benign training rows reach) for toxicity, harassment, hate speech and
+violence. The models' scores are damped by the context the heuristics read (``content_context.py``:
+quotation, negation, academic discussion, help-seeking). Each category keeps the highest of the
+heuristics' and models' scores.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import trio
 
 from keeptrust_guard import lexicon
 from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel, logit_mean
+from keeptrust_guard.comment_lstm import CommentLSTM
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
@@ -85,6 +89,8 @@ class ClassifierDetector(OfflineDetector):
         self.injection = _load("injection-head", lambda: InjectionHead(path)) if injection else None
         self.toxicity = _load("toxicity", lambda: ToxicityModel(path)) if content else None
         self.toxicity_head = _load("toxicity-head", lambda: ToxicityHead(path)) if content else None
+        self.comment_lstm = _load("toxic-comment-lstm", lambda: CommentLSTM(path)) if content else None
+        self._lstm_gate = float(self.comment_lstm.meta["gate"]["score"]) if self.comment_lstm else 1.0
         # The accurate profile's second stage: the sentence encoder and the heads trained with it,
         # for the texts the fast heads find suspect (at least their ``encoder_gate``).
         self.encoder = _load("encoder", lambda: SentenceEncoder(path)) if accurate and (injection or content) else None
@@ -171,6 +177,13 @@ class ClassifierDetector(OfflineDetector):
         for category in ("toxicity", "hate_speech" if hateful else "harassment"):
             if offensive > scores[category][0]:
                 scores[category] = (offensive, "model:alt-profanity-check")
+        lstm = self.comment_lstm
+        # The LSTM (a millisecond or two) reads the texts the other models find at least this suspect.
+        if lstm is not None and max(offensive, *(scores[c][0] for c in lstm.categories.values())) >= self._lstm_gate:
+            for label, p in lstm.probabilities(text).items():
+                category = lstm.categories.get(label)
+                if category is not None and (score := lstm.scales[label](p)) > scores[category][0]:
+                    scores[category] = (score, "model:toxic-comment-lstm")
         damp = damping(text) if any(score >= DAMPED_FROM for score, _ in scores.values()) else {}
         damped = {c: (score * damp.get(c, 1.0), signal) for c, (score, signal) in scores.items()}
         # Toxicity (the safety-filter's check: insults, threats, identity attacks) includes hate
