@@ -28,7 +28,7 @@ def test_eval_floors_hold():
     assert "| safety-filter (toxicity) TPR |" in done.stdout
 
 
-# The encoder reads every suspect held-out text: 70-110 s on two cores, over the suite's default timeout.
+# The encoder reads every suspect held-out text: about a minute on two cores, more on a busy machine.
 @pytest.mark.timeout(400)
 def test_accurate_profile_floors_hold():
     done = subprocess.run(
