@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from importlib import resources
 
 import pytest
@@ -121,3 +122,20 @@ def test_quoting_an_insult_damps_the_lstm_too():
     quoted = f'My manager wrote "{INSULT}" in a review of my work; how should I report it to HR?'
     found = _detector().scan([Segment(quoted)])
     assert all(f.score < 0.6 for f in found.findings if f.category in ("harassment", "toxicity"))
+
+
+async def test_long_content_texts_are_scanned_off_the_event_loop(monkeypatch):
+    det = _detector()
+    threads: list[threading.Thread] = []
+    scan = det.scan
+
+    def spy(segments, encode=True):
+        threads.append(threading.current_thread())
+        return scan(segments, encode)
+
+    monkeypatch.setattr(det, "scan", spy)
+    short = await det.detect([Segment(INSULT)])
+    long = await det.detect([Segment(" ".join([INSULT] * 30))])
+    assert threads[0] is threading.main_thread()
+    assert threads[1] is not threading.main_thread()
+    assert short.best("harassment").score == long.best("harassment").score

@@ -10,12 +10,12 @@ checks the conversion; provenance, the licence notice and the operating points i
 ``models/toxic-comment-lstm.json``) and are evaluated here with NumPy: no TensorFlow, no pickle.
 
 The forward pass is the original model's: Keras' ``Tokenizer`` (lower case, its punctuation
-filter, the 19,999 most frequent training words, unknown words dropped), the last 100 words
-pre-padded with index 0, embedding, a bidirectional LSTM of 50 units a direction, global max
-pooling, a dense layer of 50 (ReLU), six sigmoids. A text of more than 100 known words is read in
-windows of 100 words, 50 apart, and each label keeps its highest probability, so an insult at the
-start of a long message is read too (the original reads the last 100 words only). All windows of a
-text go through one batched pass.
+filter, the 19,999 most frequent training words, unknown words dropped), up to 100 words pre-padded
+with index 0, embedding, a bidirectional LSTM of 50 units a direction, global max pooling, a dense
+layer of 50 (ReLU), six sigmoids. It reads the whole text (up to 100 words) and each sentence of it
+apart, and each label keeps its highest probability (``windows``): the model, trained on single
+comments, dilutes an insult among unrelated sentences. All rows of a text go through one batched
+pass; the padding's effect on the forward direction is computed once at load.
 """
 
 from __future__ import annotations

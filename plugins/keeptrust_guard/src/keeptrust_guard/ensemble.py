@@ -58,6 +58,9 @@ from keeptrust_guard.toxicity_head import ToxicityHead
 _HEURISTICS_ONLY = frozenset({"assistant", "tools", "response_format"})
 # Texts are cut to this many characters for the models (the heuristics see all of it).
 MODEL_CHARS = 8_192
+# Content texts longer than this go to a worker thread: the LSTM, when its gate passes, reads every
+# sentence (some 3-4 ms for ten); a shorter text costs it a millisecond or two at most.
+LSTM_INLINE_CHARS = 1_000
 # The lowest policy threshold: below it no damping can change a decision, so it is not computed.
 DAMPED_FROM = 0.4
 _TOXIC_PARTS = ("toxicity", "hate_speech", "harassment")
@@ -202,9 +205,11 @@ class ClassifierDetector(OfflineDetector):
         return merge([self.heuristic.scan(rest), model])
 
     async def detect(self, segments: Sequence[Segment]) -> Detection:
-        if self.encoder is None:
+        # The encoder costs milliseconds to tens of milliseconds of CPU per text it reads, the LSTM a
+        # millisecond a sentence: texts either may read are scanned off the event loop.
+        long = self.comment_lstm is not None and sum(len(s.text) for s in segments) > LSTM_INLINE_CHARS
+        if self.encoder is None and not long:
             return await super().detect(segments)
-        # The encoder costs tens of milliseconds of CPU per text it reads: never on the event loop.
         return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter, abandon_on_cancel=True)
 
     def stream_scanner(self) -> Callable[[str], Detection]:
