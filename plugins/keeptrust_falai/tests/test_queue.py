@@ -132,8 +132,10 @@ async def test_submit_error_is_mapped(fake):
 async def test_budget_spent_cancels_the_job(fake):
     app, url = fake
     app.plan_next(hold=True)
+    # A budget the submission cannot spend on a loaded machine: with 0.3 s the connection to the fake
+    # once took longer ("no connection within 0.3s"), before there was a job to cancel.
     with pytest.raises(UpstreamTimeout, match="cancelled"):
-        await _queue(url, timeout=0.3).run(MODEL, {"prompt": "x"})
+        await _queue(url, timeout=1.0).run(MODEL, {"prompt": "x"})
     cancel = app.calls("PUT")
     assert [(r.path, r.query) for r in cancel] == [
         ("/fal-ai/fal-ai/flux/requests/req-0001/cancel", {"_subdomain": "queue"})

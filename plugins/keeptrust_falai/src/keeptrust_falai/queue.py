@@ -90,15 +90,6 @@ class FalQueue:
             raise UpstreamTimeout(
                 f"fal-ai job {job.request_id} did not finish within {self.timeout:g}s; it was cancelled"
             ) from None
-        except UpstreamTimeout:
-            # The deadline fell inside a status poll, whose request carries the same deadline and
-            # times out first: the same answer as above, not the poll's own message.
-            if ended:
-                raise
-            await self.cancel(job)
-            raise UpstreamTimeout(
-                f"fal-ai job {job.request_id} did not finish within {self.timeout:g}s; it was cancelled"
-            ) from None
         except FalJobFailed:
             raise
         except BaseException:
