@@ -160,9 +160,9 @@ def injection(cache: Path, write: bool) -> None:
         return _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
 
     fast, accurate = out_of_fold(x), out_of_fold(both)
-    # The profile's probability is the mean of the two heads' log-odds: out of fold it finds more
-    # attacks than either head alone, in English and in other languages (the encoder is English-only,
-    # the fast head carries the cross-language concept terms).
+    # The profile's probability is the mean of the two heads' log-odds: out of fold it finds as many
+    # attacks as the head with the embedding, in English and in other languages, and flags fewer of
+    # Django's translated messages (0.006 against 0.014).
     combined = _logit_mean(fast, accurate)
     # Operating points of the combined probability, by the fast head's rule (no gate: the gate only
     # takes flags away, since a text under it keeps the fast head's probability, under every anchor).
