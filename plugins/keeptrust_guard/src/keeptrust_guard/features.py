@@ -28,6 +28,59 @@ def words(text: str) -> list[str]:
     return WORDS.findall(ADDRESSES.sub(" ", text.lower()))
 
 
+# English function words that are not also common words of another language written in Latin
+# letters (``SHARED_FUNCTION_WORDS``), so a text in those languages has none of them.
+# fmt: off
+ENGLISH_FUNCTION_WORDS = frozenset((
+    "the", "and", "with", "from", "that", "this", "these", "those", "there", "here", "are", "were", "been",
+    "being", "does", "did", "have", "has", "had", "would", "shall", "should", "could", "might", "must", "not",
+    "it", "you", "your", "yours", "him", "his", "she", "they", "them", "their", "what", "which", "who", "whom",
+    "whose", "when", "where", "why", "how", "any", "some", "every", "just", "also", "very", "only", "out",
+    "after", "before", "because", "while", "please", "about", "than", "into", "our", "ours", "if", "then",
+    "but", "or", "can", "be",
+))
+# English function words that other languages use too: "a", "in", "an", "am", "was", "will", "so",
+# "is" (German, Dutch), "no", "me", "do", "as", "on" (Romance languages), "to", "my", "by", "we"
+# (Czech, Polish), "at", "for", "her" (Scandinavian, Turkish), "i" (Italian), "of", "over" (Dutch).
+SHARED_FUNCTION_WORDS = frozenset((
+    "a", "an", "in", "am", "was", "will", "so", "is", "no", "me", "do", "as", "on", "to", "my", "by", "at",
+    "for", "i", "of", "over", "we", "her",
+))
+# fmt: on
+
+
+def english_share(text_words: list[str], vocabulary: frozenset[str] = ENGLISH_FUNCTION_WORDS) -> float:
+    """The share of ``text_words`` in ``vocabulary``: English function words are about a quarter of
+    English prose and none of most texts in other languages."""
+    if not text_words:
+        return 0.0
+    return sum(w in vocabulary for w in text_words) / len(text_words)
+
+
+_ANY_FUNCTION_WORD = ENGLISH_FUNCTION_WORDS | SHARED_FUNCTION_WORDS
+
+
+# Scripts written without spaces between words (Han, Hiragana, Katakana, Thai): one "word" of
+# ``WORDS`` is a whole clause there.
+_SPACELESS = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _length(text_words: list[str]) -> int:
+    """The number of words, counting two characters of a script written without spaces as one."""
+    return sum(max(1, len(_SPACELESS.findall(w)) // 2) for w in text_words)
+
+
+def not_english(text_words: list[str], min_words: int, max_english_share: float) -> bool:
+    """Whether a text of at least ``min_words`` words (``_length``) is in another language: under
+    ``max_english_share`` of its words are English function words, and either it has a letter
+    outside ASCII (accents, another script) or it also lacks the function words English shares with
+    other languages. An English request terse enough to have none of the first ("Write a short story
+    for kids") still has the second, and no accent."""
+    if _length(text_words) < min_words or english_share(text_words) >= max_english_share:
+        return False
+    return not all(w.isascii() for w in text_words) or english_share(text_words, _ANY_FUNCTION_WORD) < max_english_share
+
+
 def injection_terms_of(text_words: list[str]) -> list[str]:
     """Word unigrams and bigrams of ``text_words``, then their concept terms (``~ignore``)."""
     return [*text_words, *(f"{a} {b}" for a, b in pairwise(text_words)), *concepts(text_words)]
