@@ -116,6 +116,20 @@ def test_context_damps_the_models_not_only_the_heuristics():
     assert insult["harassment"] >= 0.6
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Is "go crawl back under your rock, you clueless clown" considered harassment?',
+        'My coworker wrote "you are a worthless idiot" in our team chat. Is that harassment?',
+        'Would "nobody wants you here, loser" count as bullying under our school policy?',
+    ],
+)
+def test_asking_whether_a_quoted_remark_is_abuse_passes(text):
+    # Moderators and HR staff quote what they are asked to judge; the remark itself, said to
+    # someone, is flagged (the last test above).
+    assert all(score < 0.6 for score in _scores(_detector(), text).values())
+
+
 def test_only_the_configured_categories_are_reported():
     got = _scores(_detector(categories=("self_harm",)), "I want to cut myself again tonight.")
     assert set(got) == {"self_harm"}

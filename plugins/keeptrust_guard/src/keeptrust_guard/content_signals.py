@@ -289,11 +289,15 @@ _DAMPERS: tuple[Signal, ...] = (*(
                r"(?:offensive|derogatory|a slur|racist|bigoted|homophobic|hateful|dehumani[sz]ing)|why is (?:it|the)|"
                r"in the (?:novel|book|film|song|play)|(?:huckleberry finn|to kill a mockingbird)|(?:hate speech|"
                r"harassment) (?:detection|classifier|dataset|research|policy|laws?)|content moderation|"
-               r"moderators?|stereotypes?|myths?|propaganda|counter-?speech|is (?:it|this|that) (?:hate speech|racist|"
-               r"sexist|hateful|offensive|bigoted))",
+               r"moderators?|stereotypes?|myths?|propaganda|counter-?speech|is (?:it|this|that) (?:considered |really "
+               r"|still )?(?:hate speech|racist|sexist|hateful|offensive|bigoted|harassment|bullying|abusive|abuse|"
+               r"toxic|an insult|insulting|a threat|threatening)\b|"
+               # Asking whether something crosses a line: 'Is "..." considered harassment?'.
+               r"(?:considered|deemed|counts? as|qualif(?:y|ies) as) (?:harassment|bullying|abuse|abusive|toxic|"
+               r"an insult|insulting|a threat|threatening|hate speech)\b)",
                ("the", "slur", "slurs", "etymo", "lingu", "socio", "recla", "histo", "is", "was", "are", "were",
                 "why", "in", "huckl", "to", "hate", "haras", "conte", "moder", "stere", "myth", "myths", "propa",
-                "count")),
+                "count", "consi", "deeme", "quali")),
         signal("negated_or_reported", c, -0.6,
                rf"\b{YOU}(?: are|'re| r)? (?:not|never|no) (?:a |an )?{INTENSIFIER}(?:{INSULT_N}|{INSULT_A})\b|"
                r"\b(?:called|calls|calling|named|labell?ed|said|says|told me|wrote|yelled|shouted)\b[^.!?\n]{0,20}?"
