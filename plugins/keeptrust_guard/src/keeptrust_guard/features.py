@@ -4,7 +4,8 @@ scikit-learn's vectorizers cost milliseconds a call in validation overhead alone
 ``injection_terms`` is the analyzer of the injection head: word unigrams and bigrams plus the
 cross-language concept terms of ``injection_concepts``. The training script (``eval/train_heads.py``)
 hands it to scikit-learn's ``TfidfVectorizer`` and the detector calls it at run time, so the head
-sees exactly the terms it was trained on.
+sees exactly the terms it was trained on. ``not_english`` tells a text in another language from
+English by its function words, for the ``accurate`` profile's injection head.
 """
 
 from __future__ import annotations
