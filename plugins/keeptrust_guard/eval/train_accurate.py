@@ -19,7 +19,7 @@ held-out sets are not read.
 
 - Injection: the profile's probability has the mean of the two heads' log-odds (``logit_mean``);
   its operating points follow ``train_heads.py``'s rule on that probability, out of fold. A text not
-  in English (``NOT_ENGLISH``) has the new head's probability alone, on operating points read with
+  in English (``train_heads.NOT_ENGLISH``) has the new head's probability alone, on operating points read with
   every other text's flag fixed (``_not_english_anchors``).
 - Content: per category, the twin's rule (``train_toxicity.py``) on the new head's out-of-fold
   logits; a category where the new head finds less than the twin out of fold keeps the twin
@@ -58,15 +58,6 @@ EMBEDDING_SCALE = 0.5
 # encoder read 16 % of benign rows for it, and most 200-word messages), while at 0.95 every category
 # keeps most of its out-of-fold gain over the fast head and the encoder reads 1 % to 3 % of benign rows.
 GATE_KEEP = {"injection": 0.995, "content": 0.95}
-# Injection: the texts read by the encoder's head alone, always encoded (``features.not_english``).
-# Chosen with ``--transfer`` (the attacks in other languages left out of training, as an unseen
-# language would be). At medium the log-odds mean finds 0.723 of them, the encoder's head alone
-# 0.772 but 0.901 of the English attacks (mean: 0.912), this rule 0.804 and 0.913, flagging 1.5 % of
-# Django's messages (mean: 0.5 %; the cap is 1.5 %). A share under 0.04 or 0.10 found 0.788 and 0.810
-# (one scale, no ASCII test). Without the ASCII test, English requests with no function word ("Write
-# a short business strategy discussing algorithms") were read alone too: a third of neuralchemy's
-# benign rows, encoded on every request, for the same recall.
-NOT_ENGLISH = {"min_words": 6, "max_english_share": 0.07}
 # Content: the share of benign training rows a category's gate may pass at most (see ``toxicity``).
 MAX_BENIGN_READ = 0.05
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
@@ -127,46 +118,6 @@ def _provenance(fast_head_sha256: str) -> dict:
     }
 
 
-def _not_english(text: str) -> bool:
-    """``InjectionHead.not_english`` under ``NOT_ENGLISH``."""
-    from keeptrust_guard.features import not_english, words
-
-    return not_english(words(text), NOT_ENGLISH["min_words"], NOT_ENGLISH["max_english_share"])
-
-
-def _not_english_anchors(
-    mean: np.ndarray,
-    mean_anchors: dict[str, float],
-    accurate: np.ndarray,
-    alone: np.ndarray,
-    heur: np.ndarray,
-    y: np.ndarray,
-    src: np.ndarray,
-) -> dict[str, float]:
-    """Operating points of the encoder's head on the texts not in English (``alone``), found as
-    ``train_heads._anchors`` finds them with every other text's flag fixed at the mean's points. The
-    false-positive caps hold on whole sources, so these points take only the budget the English
-    texts leave, and those are flagged exactly as before (read on one scale, the Django messages
-    raised the `high` point for every text: S-Labs 0.971 -> 0.958 out of fold)."""
-    from train_heads import THIRD_PARTY_FPR, _within_rule
-
-    from keeptrust_guard.config import THRESHOLDS
-
-    points: dict[str, float] = {}
-    grid = np.unique(np.round(accurate[alone], 4))
-    for name in THIRD_PARTY_FPR:
-        fixed = (heur >= THRESHOLDS[name]) | (~alone & (mean >= mean_anchors[name]))
-        point = min(points.values(), default=0.995)
-        for p in grid[::-1]:
-            if p > point:
-                continue
-            if not _within_rule(name, fixed | (alone & (accurate >= p)), y, src):
-                break
-            point = float(p)
-        points[name] = round(point, 4)
-    return points
-
-
 def injection(cache: Path, write: bool, transfer: bool = False) -> None:
     """``transfer``: leave the attacks in other languages out of training and print what each way of
     combining the heads finds of them (out of fold elsewhere); nothing is written."""
@@ -175,7 +126,19 @@ def injection(cache: Path, write: bool, transfer: bool = False) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from train_heads import FOLDS, MIN_DF, SEED, THIRD_PARTY_BENIGN, _anchors, _probability, _weights, training_rows
+    from train_heads import (
+        FOLDS,
+        MIN_DF,
+        NOT_ENGLISH,
+        SEED,
+        THIRD_PARTY_BENIGN,
+        _anchors,
+        _not_english,
+        _not_english_anchors,
+        _probability,
+        _weights,
+        training_rows,
+    )
 
     from keeptrust_guard.config import THRESHOLDS
     from keeptrust_guard.features import injection_terms, words
@@ -260,8 +223,21 @@ def injection(cache: Path, write: bool, transfer: bool = False) -> None:
         for name, p in (("fast head", fast), ("log-odds mean", mean), ("encoder's head alone", accurate)):
             points = on_kept(p)
             show(name, {level: (heur >= THRESHOLDS[level]) | (p >= points[level]) for level in points})
+        fast_points = on_kept(fast)
+        fast_alone = _not_english_anchors(
+            fast[kept_rows], fast_points, fast[kept_rows], not_english[kept_rows], heur[kept_rows], y[kept_rows],
+            src[kept_rows],
+        )  # fmt: skip
         show(
-            "NOT_ENGLISH rule",
+            "fast head, own points for texts not in English",
+            {
+                level: (heur >= THRESHOLDS[level])
+                | np.where(not_english, fast >= fast_alone[level], fast >= fast_points[level])
+                for level in fast_points
+            },
+        )
+        show(
+            "accurate: texts not in English read by the encoder's head alone, own points",
             {
                 level: (heur >= THRESHOLDS[level])
                 | np.where(not_english, accurate >= alone_points[level], mean >= mean_points[level])

