@@ -142,19 +142,21 @@ class ClassifierDetector(OfflineDetector):
                     continue
                 probability = self.injection.probability(text)
                 # A text not in English has operating points of its own: the head, learnt almost all
-                # from English, gives it lower probabilities.
-                scale = self.injection.not_english_scale if self.injection.not_english(text) else None
-                score, signal = (scale or self.injection.scale)(probability), "model:injection-head"
+                # from English, gives it lower probabilities. Both heads are calibrated with one rule
+                # (``train_heads.NOT_ENGLISH``), so the fast head's answer serves the accurate one too.
+                foreign = self.injection.not_english(text)
+                scale = self.injection.not_english_scale if foreign else self.injection.scale
+                assert scale is not None  # the rule comes with its points
+                score, signal = scale(probability), "model:injection-head"
                 if encode and self.injection_accurate is not None:
                     # A text not in English passes no gate: the fast head cannot read it, and its low
                     # probability would keep the multilingual encoder from it.
                     head = self.injection_accurate
-                    alone = head.not_english(text)
-                    if alone or probability >= self._encoder_gate:
+                    if foreign or probability >= self._encoder_gate:
                         assert self.encoder is not None
                         accurate = head.probability(text, self.encoder.encode(text))
-                        if alone:
-                            assert head.not_english_scale is not None  # the rule comes with its points
+                        if foreign:
+                            assert head.not_english_scale is not None
                             score, signal = head.not_english_scale(accurate), "model:encoder-head"
                         else:
                             score = head.scale(logit_mean(probability, accurate))
