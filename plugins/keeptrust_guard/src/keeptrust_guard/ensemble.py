@@ -7,19 +7,22 @@ model reads paraphrases that no curated pattern lists.
 
 Two profiles (``detector_options: {profile: ...}``):
 
-- ``fast`` (the default) is a cascade for prompt injection: the head (a fraction of a millisecond)
-  reads every text, and the injection heuristics (milliseconds on a long message) run only on tool
-  results and documents, on a user turn that the cheap screen of ``injection_screen.py`` finds signs
-  of obfuscation in, or on one the head finds suspect (probability at least the ``cascade_gate``
-  calibrated with the head, out of fold on its training rows, so the cascade keeps 99.5 % of what
-  the full ensemble flags there). Content runs both stages on every text.
+- ``fast`` (the default) is a cascade for prompt injection: a head (a millisecond or so) reads every
+  text, the one with character n-grams (``injection-head-english``) a text in English, the word
+  head one in another language (the word head's ``not_english`` rule), and the injection
+  heuristics (milliseconds on a long message) run only on tool results and documents, on a user
+  turn that the cheap screen of ``injection_screen.py`` finds signs of obfuscation in, or on one
+  the head finds suspect (probability at least the ``cascade_gate`` calibrated with the heads, out
+  of fold on their training rows, so the cascade keeps 99.5 % of what the full ensemble flags
+  there). Content runs both stages on every text.
 - ``accurate`` runs the heuristics on every text and adds a third stage: a sentence encoder
   (``sentence_encoder.py``, tens of milliseconds of CPU per text, in a worker thread) whose
   embedding a second pair of heads reads beside the n-grams (``*-head-accurate``, trained by
   ``eval/train_accurate.py``). It reads only the texts the fast head finds suspect (its probability
   at least the ``encoder_gate``, per category for content, calibrated out of fold to pass 99.5 %
   (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
-  those are read as in ``fast``. For prompt injection it also reads every text not in English (the
+  those keep the n-gram heads' reading (for injection, the word head's, which the encoder head was
+  trained beside). For prompt injection it also reads every text not in English (the
   head's ``not_english`` rule), and there its head's reading stands alone.
 
 Content: three models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
@@ -91,6 +94,13 @@ class ClassifierDetector(OfflineDetector):
         content = setup.task == "content" and bool(setup.categories)
         path = setup.path
         self.injection = _load("injection-head", lambda: InjectionHead(path)) if injection else None
+        # ``fast`` reads a text in English with the head that adds character n-grams (the accurate
+        # profile's heads were trained beside the word head, which stays theirs).
+        self.injection_english = (
+            _load("injection-head-english", lambda: InjectionHead(path, "injection-head-english"))
+            if injection and not accurate
+            else None
+        )
         self.toxicity = _load("toxicity", lambda: ToxicityModel(path)) if content else None
         self.toxicity_head = _load("toxicity-head", lambda: ToxicityHead(path)) if content else None
         self.comment_lstm = _load("toxic-comment-lstm", lambda: CommentLSTM(path)) if content else None
@@ -121,7 +131,8 @@ class ClassifierDetector(OfflineDetector):
         self._toxicity_gates = {c: float(g) for c, g in gates.items() if g is not None and c in gated}
         self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
         self._cascade = self.injection is not None and not accurate
-        self._gate = float(self.injection.meta["cascade_gate"]) if self.injection is not None else 1.0
+        fast_head = self.injection_english or self.injection
+        self._gate = float(fast_head.meta["cascade_gate"]) if fast_head is not None else 1.0
         self._encoder_gate = (
             float(self.injection_accurate.meta["encoder_gate"]) if self.injection_accurate is not None else 1.0
         )
@@ -140,14 +151,19 @@ class ClassifierDetector(OfflineDetector):
                     # application's tool definitions and output schemas: those are read by the heuristics.
                     rest.append(segment)
                     continue
-                probability = self.injection.probability(text)
-                # A text not in English has operating points of its own: the head, learnt almost all
-                # from English, gives it lower probabilities. Both heads are calibrated with one rule
-                # (``train_heads.NOT_ENGLISH``), so the fast head's answer serves the accurate one too.
+                # A text not in English has operating points of its own: the heads, learnt almost all
+                # from English, give it lower probabilities. Every head is calibrated with one rule
+                # (``train_heads.NOT_ENGLISH``), so the word head's answer serves them all.
                 foreign = self.injection.not_english(text)
-                scale = self.injection.not_english_scale if foreign else self.injection.scale
-                assert scale is not None  # the rule comes with its points
-                score, signal = scale(probability), "model:injection-head"
+                english = self.injection_english
+                if english is not None and not foreign:
+                    probability = english.probability(text)
+                    score, signal = english.scale(probability), "model:injection-head-english"
+                else:
+                    probability = self.injection.probability(text)
+                    scale = self.injection.not_english_scale if foreign else self.injection.scale
+                    assert scale is not None  # the rule comes with its points
+                    score, signal = scale(probability), "model:injection-head"
                 if encode and self.injection_accurate is not None:
                     # A text not in English passes no gate: the fast head cannot read it, and its low
                     # probability would keep the multilingual encoder from it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from itertools import pairwise
 
 from keeptrust_guard.injection_concepts import concepts
@@ -27,6 +28,46 @@ ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+")
 def words(text: str) -> list[str]:
     """The lower-cased words of a text, without its e-mail addresses and URLs."""
     return WORDS.findall(ADDRESSES.sub(" ", text.lower()))
+
+
+# Character n-grams of these lengths inside each whitespace-separated token.
+CHAR_N = (3, 4)
+# Tokens up to this long have their n-grams cached (a bounded cache: a stream of unique tokens must
+# not grow memory); longer ones, rare and adversarial, are cut afresh.
+CACHED_TOKEN_CHARS = 48
+_CACHED_TOKENS = 100_000
+
+
+def char_tokens(text: str) -> list[str]:
+    """The whitespace-separated tokens of the lower-cased text, e-mail addresses and URLs left out (as
+    in ``words``)."""
+    return ADDRESSES.sub(" ", text.lower()).split()
+
+
+def token_char_grams(token: str) -> tuple[str, ...]:
+    """The character 3- and 4-grams of ``token`` padded with a space on each side; a token shorter
+    than a length gives its whole padded self once (scikit-learn's ``char_wb``)."""
+    return _cached_grams(token) if len(token) <= CACHED_TOKEN_CHARS else _grams(token)
+
+
+def char_terms(text: str) -> list[str]:
+    """The character n-grams of every token of ``text`` (``char_tokens``, ``token_char_grams``):
+    scikit-learn's ``char_wb`` analyzer. Unlike words they keep punctuation and markup ("[INST]",
+    "###", "{{") and the stems of word forms never seen whole."""
+    return [gram for token in char_tokens(text) for gram in token_char_grams(token)]
+
+
+def _grams(token: str) -> tuple[str, ...]:
+    padded = f" {token} "
+    out: list[str] = []
+    for n in CHAR_N:
+        out += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+        if len(padded) <= n:
+            break
+    return tuple(out)
+
+
+_cached_grams = lru_cache(maxsize=_CACHED_TOKENS)(_grams)
 
 
 # English function words that are not also common words of another language written in Latin
@@ -66,18 +107,18 @@ _ANY_FUNCTION_WORD = ENGLISH_FUNCTION_WORDS | SHARED_FUNCTION_WORDS
 _SPACELESS = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
-def _length(text_words: list[str]) -> int:
+def word_count(text_words: list[str]) -> int:
     """The number of words, counting two characters of a script written without spaces as one."""
     return sum(max(1, len(_SPACELESS.findall(w)) // 2) for w in text_words)
 
 
 def not_english(text_words: list[str], min_words: int, max_english_share: float) -> bool:
-    """Whether a text of at least ``min_words`` words (``_length``) is in another language: under
+    """Whether a text of at least ``min_words`` words (``word_count``) is in another language: under
     ``max_english_share`` of its words are English function words, and either it has a letter
     outside ASCII (accents, another script) or it also lacks the function words English shares with
     other languages. An English request terse enough to have none of the first ("Write a short story
     for kids") still has the second, and no accent."""
-    if _length(text_words) < min_words or english_share(text_words) >= max_english_share:
+    if word_count(text_words) < min_words or english_share(text_words) >= max_english_share:
         return False
     return not all(w.isascii() for w in text_words) or english_share(text_words, _ANY_FUNCTION_WORD) < max_english_share
 
