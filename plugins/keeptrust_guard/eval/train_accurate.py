@@ -162,7 +162,8 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     own_multilingual = {e.text for e in datasets.injection("dev") if e.family == "multilingual"}
 
     def left_out(text: str, label: int, source: str) -> bool:
-        return bool(label) and (
+        """Whether ``--transfer`` leaves this row out of training (never, without it)."""
+        return bool(transfer and label) and (
             source == "garak_multilingual" or (transfer == "all" and source == "dev" and text in own_multilingual)
         )
 
