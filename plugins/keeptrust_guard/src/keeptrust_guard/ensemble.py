@@ -21,9 +21,9 @@ Two profiles (``detector_options: {profile: ...}``):
   ``eval/train_accurate.py``). It reads only the texts the fast head finds suspect (its probability
   at least the ``encoder_gate``, per category for content, calibrated out of fold to pass 99.5 %
   (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
-  those keep the n-gram heads' reading (for injection, the word head's, which the encoder head was
-  trained beside). For prompt injection it also reads every text not in English (the
-  head's ``not_english`` rule), and there its head's reading stands alone.
+  those keep the n-gram heads' reading. For prompt injection the encoder head's log-odds are averaged
+  with the English head's; it also reads every text not in English (the word head's
+  ``not_english`` rule), and there its head's reading stands alone.
 
 Content: three models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
 every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
@@ -94,11 +94,11 @@ class ClassifierDetector(OfflineDetector):
         content = setup.task == "content" and bool(setup.categories)
         path = setup.path
         self.injection = _load("injection-head", lambda: InjectionHead(path)) if injection else None
-        # ``fast`` reads a text in English with the head that adds character n-grams (the accurate
-        # profile's heads were trained beside the word head, which stays theirs).
+        # A text in English is read by the head that adds character n-grams (in ``accurate`` its
+        # reading gates the encoder and joins the encoder head's).
         self.injection_english = (
             _load("injection-head-english", lambda: InjectionHead(path, "injection-head-english"))
-            if injection and not accurate
+            if injection
             else None
         )
         self.toxicity = _load("toxicity", lambda: ToxicityModel(path)) if content else None
@@ -176,7 +176,7 @@ class ClassifierDetector(OfflineDetector):
                             score, signal = head.not_english_scale(accurate), "model:encoder-head"
                         else:
                             score = head.scale(logit_mean(probability, accurate))
-                            signal = "model:injection-head+encoder"
+                            signal = f"{signal}+encoder"
                 found.append(
                     Finding("prompt_injection", round(score, 4), (signal,), "model", segment.where, segment.role)
                 )
