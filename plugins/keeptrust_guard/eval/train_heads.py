@@ -45,7 +45,7 @@ Every choice is made on the training rows alone, never on the held-out sets:
   highest probability at which the cascade still flags at least ``GATE_KEEP`` of the attacks the
   full ensemble flags at ``high`` sensitivity, out of fold.
 
-The ``fast`` profile reads a text in English with a second head, ``injection-head-english``: the
+Both profiles read a text in English with a second head, ``injection-head-english``: the
 same rows, folds, ``C``, ``w`` and ``full_words``, over the same terms plus a second TF-IDF block of
 character 3- and 4-grams inside each token (``features.char_terms``: punctuation, markup and the
 stems of unseen word forms). Out of fold it finds more of the English attacks (0.895 -> 0.916 at

@@ -10,9 +10,9 @@
   is read once at start-up into plain tables and evaluated here in Python: the same probabilities
   (checked by the tests), at a fraction of scikit-learn's per-call cost.
 
-The ``fast`` profile reads a text in English with a second injection head
+Both profiles read a text in English with a second injection head
 (``models/injection-head-english.*``, trained by ``eval/train_heads.py`` beside the first) that adds
-a block of character n-grams; the ``accurate`` profile loads one (``models/injection-head-accurate.*``,
+a block of character n-grams; the ``accurate`` profile loads a third (``models/injection-head-accurate.*``,
 trained by ``eval/train_accurate.py``) that also weighs a text's sentence embedding
 (``sentence_encoder.py``).
 
@@ -88,7 +88,7 @@ class InjectionHead:
     """Probability that a text is a prompt injection or jailbreak: a logistic regression over the
     TF-IDF (sublinear term frequency, L2-normalised) of ``features.injection_terms`` (word 1-2-grams
     and cross-language concept terms), as scikit-learn's ``TfidfVectorizer`` computes it, evaluated
-    from a term table. A head whose npz holds ``char_terms`` (the ``fast`` profile's head for English,
+    from a term table. A head whose npz holds ``char_terms`` (the head for English texts,
     ``injection-head-english``) adds a second block, normalised on its own: the character n-grams of
     ``features.char_terms``."""
 
