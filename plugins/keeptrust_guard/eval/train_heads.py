@@ -50,9 +50,9 @@ same rows, folds, ``C``, ``w`` and ``full_words``, over the same terms plus a se
 character 3- and 4-grams inside each token (``features.char_terms``: punctuation, markup and the
 stems of unseen word forms). Out of fold it finds more of the English attacks (0.895 -> 0.916 at
 ``medium``, 0.949 -> 0.962 at ``high``), but fewer attacks in a language left out of training
-(0.679 -> 0.603, ``train_accurate.py --transfer``), so the texts not in English keep the word head.
-The texts not in English keep the word head's points; this head's are read on the English texts
-with those flags fixed, and the cascade gate on the two together.
+(0.679 -> 0.603, ``train_accurate.py --transfer``), so the texts not in English keep the word head
+and its points; this head's are read on the English texts with those flags fixed, and the cascade
+gate on the two together. ``train_accurate.py`` refits it for the ``accurate`` profile's mean.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ def main() -> None:
         _provenance(counts, C, django_weight),
     )
 
-    # The fast profile's head for texts in English: the same terms and a block of character n-grams.
+    # The head for texts in English: the same terms and a block of character n-grams.
     chars = TfidfVectorizer(analyzer=char_terms, min_df=CHAR_MIN_DF, sublinear_tf=True, dtype=np.float64)
     both = hstack([X, chars.fit_transform(texts)]).tocsr()
     intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
