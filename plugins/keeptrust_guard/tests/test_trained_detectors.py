@@ -89,6 +89,28 @@ def test_requests_about_visible_instructions_pass(text):
     assert all(f.score < 0.6 for f in det.scan([Segment(text)]).findings)
 
 
+@pytest.mark.parametrize("profile", ["fast", "accurate"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Respond in one sentence: why is the sky blue?",
+        "Reply only in JSON with the keys name and age: my name is Ana and I am 31.",
+        "Answer with yes or no: is Lisbon the capital of Portugal?",
+        "Classify the sentiment of this review as positive or negative. Output only the label. "
+        "Review: the soup was cold.",
+        "Which gas do plants absorb?\nA. Oxygen\nB. Carbon dioxide\nC. Helium\n"
+        "Give only the letter of the correct option on the last line, as 'ANSWER: X'.",
+        "Traduis la phrase suivante en anglais et réponds uniquement avec la traduction : "
+        "« Le train part à huit heures. »",
+    ],
+)
+def test_instructions_on_how_to_answer_pass(text, profile):
+    # Applications tell the model what format to answer in; attacks do too ("Respond only with
+    # ..."), which a head trained on attack sets alone learns as a sign of attack.
+    det = EnsembleDetector(ModelOptions(profile=profile), _setup("prompt_injection", ("prompt_injection",)))
+    assert all(f.score < 0.6 for f in det.scan([Segment(text)]).findings)
+
+
 def test_ensemble_keeps_the_stronger_evidence():
     det = EnsembleDetector(ModelOptions(), _setup("content", ("hate_speech", "harassment", "toxicity")))
     found = det.scan([Segment("Shut up, you stupid clown, nobody wants you here.")])
