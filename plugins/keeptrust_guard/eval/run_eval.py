@@ -32,7 +32,7 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.994/0.000, held-out 0.984/0.075, heldout2 0.889/0.058; content: dev 1.000/0.043, held-out
+# dev 0.996/0.002, held-out 0.969/0.087, heldout2 0.882/0.042; content: dev 1.000/0.043, held-out
 # 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
