@@ -140,7 +140,7 @@ def _forget_tokens(det: object) -> None:
     tokens as a fresh process would, not after the previous column's run over the same messages."""
     toxicity_head._WORD_FEATURES.clear()
     features._cached_grams.cache_clear()
-    for head in (getattr(det, "injection", None), getattr(det, "injection_english", None)):
+    for head in (getattr(det, name, None) for name in ("injection", "injection_english", "injection_documents")):
         if head is not None and head.char_index is not None:
             head._token_columns.cache_clear()
 

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 
+import agent_tasks
 import content_report
 import datasets
 import harness_prompts
@@ -32,7 +33,7 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.996/0.002, held-out 0.969/0.087, heldout2 0.882/0.042; content: dev 1.000/0.043, held-out
+# dev 0.998/0.004, held-out 0.976/0.075, heldout2 0.876/0.033; content: dev 1.000/0.043, held-out
 # 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
@@ -212,9 +213,36 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     source = "evaluation-harness prompts (held-out benchmarks)"
     print(f"| {source} | application prompts | 0 | - | {len(prompts)} | {_rate(fp, len(prompts))} |")
     out[("harness_prompts", "fpr")] = fp / len(prompts)
+    out.update(eval_agent_tasks(det, threshold))
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
     out.update(content_report.evaluate(lambda text, role: _score(det, text, role), threshold))
     return out
+
+
+def eval_agent_tasks(det: HeuristicDetector, threshold: float) -> dict[tuple[str, str], float]:
+    """AgentDojo's tool results, with and without injected instructions, read as an agent's tool
+    output (role ``tool``), and its users' requests (``agent_tasks.py``). Reported apart from the
+    sources above, whose texts are all read as user turns: this is the indirect path."""
+    by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in agent_tasks.rows():
+        flagged = _score(det, str(row["text"]), str(row["role"])).get("prompt_injection", 0.0) >= threshold
+        for key in (str(row["family"]), "attacks" if row["label"] else ""):
+            if key:
+                by[key][0] += 1
+                by[key][1] += flagged
+    print(f"\n## prompt-injection in tool results, AgentDojo (threshold {threshold})\n")
+    print("| attack template or benign kind | role | n | flagged |\n|---|---|---|---|")
+    totals = ("attacks", "tool_result", "user_request")
+    for family, (n, k) in sorted(by.items(), key=lambda item: (item[0] in totals, item[0])):
+        role = "user" if family == "user_request" else "tool"
+        label = "FPR" if family in ("tool_result", "user_request") else "TPR"
+        name = f"**{family}**" if family == "attacks" else family
+        print(f"| {name} | {role} | {n} | {_rate(k, n)} {label} |")
+    return {
+        ("agentdojo", "tpr"): by["attacks"][1] / by["attacks"][0],
+        ("agentdojo_tool_results", "fpr"): by["tool_result"][1] / by["tool_result"][0],
+        ("agentdojo_requests", "fpr"): by["user_request"][1] / by["user_request"][0],
+    }
 
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
@@ -231,6 +259,10 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.07),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.035),
     ("harness_prompts", "fpr"): ("<=", 0.04),
+    # Tool results (README: attacks 0.620, benign tool results 0.088, users' requests 0.019).
+    ("agentdojo", "tpr"): (">=", 0.60),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.11),
+    ("agentdojo_requests", "fpr"): ("<=", 0.04),
     **content_report.FLOORS,
 }
 
@@ -252,6 +284,11 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.04),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.025),
     ("harness_prompts", "fpr"): ("<=", 0.035),
+    # Tool results are read by the same document head in both profiles (README: 0.620, 0.088; users'
+    # requests 0.046).
+    ("agentdojo", "tpr"): (">=", 0.60),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.11),
+    ("agentdojo_requests", "fpr"): ("<=", 0.065),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
     ("content", "content-filter (five categories) TPR"): (">=", 0.775),

