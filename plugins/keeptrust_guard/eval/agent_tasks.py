@@ -2,7 +2,8 @@
 tools (e-mails, calendar entries, shared files, Slack messages, web pages, hotel reviews, bank
 transactions), with and without an injected instruction, and the requests its users send.
 
-    python eval/agent_tasks.py    # the sizes of the set, per attack family
+    python eval/agent_tasks.py           # the sizes of the set, per attack family
+    python eval/agent_tasks.py --show    # and a sample of its rows
 
 Source: ``agentdojo==0.1.35`` (MIT; Debenedetti et al. 2024, https://github.com/ethz-spylab/agentdojo),
 read from its wheel without importing it (it needs the LLM clients):

