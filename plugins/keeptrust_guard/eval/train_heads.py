@@ -74,6 +74,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import datasets
 import harness_prompts
@@ -350,13 +351,7 @@ def main() -> None:
     n_words = len(arrays["terms"])
     _write(
         "injection-head-english",
-        {
-            **arrays,
-            "coef": clf.coef_[0][:n_words],
-            "char_terms": np.array(chars.get_feature_names_out(), dtype=str),
-            "char_idf": chars.idf_,
-            "char_coef": clf.coef_[0][n_words:],
-        },
+        _two_blocks(arrays["terms"], arrays["idf"], chars, clf.coef_[0]),
         clf.intercept_[0],
         {
             "features": {
@@ -443,14 +438,7 @@ def document_head(C: float, django_weight: float) -> None:
     counts = {s: {"rows": int((src == s).sum()), "attacks": int(y[src == s].sum())} for s in np.unique(src)}
     _write(
         "injection-head-documents",
-        {
-            "terms": np.array(words_block.get_feature_names_out(), dtype=str),
-            "idf": words_block.idf_,
-            "coef": clf.coef_[0][:n_words],
-            "char_terms": np.array(chars.get_feature_names_out(), dtype=str),
-            "char_idf": chars.idf_,
-            "char_coef": clf.coef_[0][n_words:],
-        },
+        _two_blocks(np.array(words_block.get_feature_names_out(), dtype=str), words_block.idf_, chars, clf.coef_[0]),
         clf.intercept_[0],
         {
             "features": {
@@ -472,6 +460,20 @@ def document_head(C: float, django_weight: float) -> None:
             "out-of-fold ensemble TPR on the S-Labs, neuralchemy and document attacks at medium",
         },
     )
+
+
+def _two_blocks(terms: np.ndarray, idf: np.ndarray, chars: Any, coef: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays of a head with a word block (``terms``, ``idf``) and a character block (the fitted
+    vectorizer ``chars``), ``coef`` the weights of both in that order."""
+    n_words = len(terms)
+    return {
+        "terms": terms,
+        "idf": idf,
+        "coef": coef[:n_words],
+        "char_terms": np.array(chars.get_feature_names_out(), dtype=str),
+        "char_idf": chars.idf_,
+        "char_coef": coef[n_words:],
+    }
 
 
 def _calibration_report(
@@ -561,7 +563,8 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
         "source_wheels": [
             f"{name}=={version}"
             for name, version in thirdparty.WHEELS.items()
-            if name not in thirdparty.HELD_OUT_WHEELS and (name != "spikee" or "documents" in counts)
+            if name not in thirdparty.HELD_OUT_WHEELS
+            and (name not in thirdparty.DOCUMENT_WHEELS or "documents" in counts)
         ],
         "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
         "chosen_by": f"C of {list(C_GRID)}, the Django weight of {list(DJANGO_WEIGHT_GRID)} and full_words (below "

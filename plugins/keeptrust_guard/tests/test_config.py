@@ -53,6 +53,14 @@ def test_the_documented_keys_load():
         ({"content-filter": {"categories": ["spam"]}}, "policies.policy.content-filter.categories"),
         ({"safety-filter": {"check_toxicity": "yes"}}, "policies.policy.safety-filter.check_toxicity"),
         (
+            {"prompt-injection": {"role_sensitivity": {"tool": "lowest"}}},
+            "policies.policy.prompt-injection: role_sensitivity",
+        ),
+        (
+            {"prompt-injection": {"role_sensitivity": {"robot": "low"}}},
+            "policies.policy.prompt-injection: role_sensitivity",
+        ),
+        (
             {"prompt-injection": {"detector": "huggingface", "detector_options": {"modle": "x"}}},
             "policies.policy.prompt-injection.detector_options",
         ),

@@ -1,7 +1,8 @@
 """The config classes of the three policies (frozen attrs, kw_only, structured by the core).
 
-Every policy takes ``action``, ``sensitivity`` (or an explicit ``threshold``), ``apply_to``,
-``roles``, ``detector`` and ``detector_options``, plus ``mode`` from ``keeptrust.PolicyConfig``.
+Every policy takes ``action``, ``sensitivity`` (or an explicit ``threshold``), ``role_sensitivity``,
+``apply_to``, ``roles``, ``detector`` and ``detector_options``, plus ``mode`` from
+``keeptrust.PolicyConfig``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def _roles(_: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
         raise ValueError(f"{attribute.name}: expected any of {', '.join(ROLES)}; got {unknown[0]!r}")
 
 
+def _by_role(_: Any, attribute: attrs.Attribute[Any], value: dict[str, str]) -> None:
+    for role, sensitivity in value.items():
+        if role not in ROLES:
+            raise ValueError(f"{attribute.name}: expected roles among {', '.join(ROLES)}; got {role!r}")
+        if sensitivity not in THRESHOLDS:
+            raise ValueError(f"{attribute.name}.{role}: expected one of {', '.join(THRESHOLDS)}; got {sensitivity!r}")
+
+
 def _nonempty(_: Any, attribute: attrs.Attribute[Any], value: list[Any]) -> None:
     if not value:
         raise ValueError(f"{attribute.name}: expected at least one entry")
@@ -46,6 +55,9 @@ class GuardConfig(PolicyConfig):
     sensitivity: Sensitivity = "medium"
     # Overrides ``sensitivity``: the score (0-1) at which a finding counts.
     threshold: float | None = attrs.field(default=None, validator=_threshold)
+    # A sensitivity for the texts of some roles ({tool: low}), over ``sensitivity`` and ``threshold``:
+    # tool results are documents written by others, where a lower false-positive rate may matter more.
+    role_sensitivity: dict[str, str] = attrs.field(factory=dict, validator=_by_role)
     apply_to: list[Phase] = attrs.field(factory=lambda: ["request"], validator=_nonempty)
     # Roles of the request texts checked (``keeptrust.texts``: the message roles, ``tools`` for
     # tool definitions, ``response_format`` for output schemas); answers are always the assistant's.
@@ -57,6 +69,11 @@ class GuardConfig(PolicyConfig):
     @property
     def score_threshold(self) -> float:
         return self.threshold if self.threshold is not None else THRESHOLDS[self.sensitivity]
+
+    def threshold_for(self, role: str) -> float:
+        """The score a finding in a text of ``role`` must reach."""
+        sensitivity = self.role_sensitivity.get(role)
+        return THRESHOLDS[sensitivity] if sensitivity is not None else self.score_threshold
 
 
 @attrs.frozen(kw_only=True)

@@ -23,7 +23,8 @@ class Segment:
 
 @attrs.frozen
 class Finding:
-    """A category's score for the riskiest segment. ``signals`` name what fired, never the text."""
+    """A category's score for the riskiest segment (of its role: a detector keeps one finding per
+    category and role, as ``merge`` does). ``signals`` name what fired, never the text."""
 
     category: str
     score: float
@@ -78,14 +79,16 @@ class Detector(Protocol):
 
 
 def merge(detections: Sequence[Detection]) -> Detection:
-    """Keep the highest score per category; the first error wins."""
-    best: dict[str, Finding] = {}
+    """Keep the highest score per category and role (a policy may hold the roles to different
+    thresholds: ``role_sensitivity``); the first error wins."""
+    best: dict[tuple[str, str], Finding] = {}
     error = None
     for d in detections:
         error = error or d.error
         for f in d.findings:
-            if f.category not in best or f.score > best[f.category].score:
-                best[f.category] = f
+            key = (f.category, f.role)
+            if key not in best or f.score > best[key].score:
+                best[key] = f
     return Detection(tuple(best.values()), error)
 
 

@@ -22,7 +22,9 @@ def register_guard_detectors(register: Callable[[type], None]) -> None:
       ``keeptrust_guard.DetectorSetup`` (policy name, task ``prompt_injection`` or ``content``, the
       categories to score, a logger);
     - ``async detect(self, segments) -> keeptrust_guard.Detection``: scores for the given texts
-      (each a ``Segment`` with its role and path); set ``error`` instead of raising when the detector
+      (each a ``Segment`` with its role and path), at least the highest ``Finding`` per category and
+      role (``keeptrust_guard.detection.merge`` keeps those), since a policy's ``role_sensitivity``
+      may hold roles to different thresholds; set ``error`` instead of raising when the detector
       could not decide, so the policy applies its fail-open or fail-closed choice;
     - ``stream_scanner(self)``: a synchronous ``text -> Detection`` callable for stream filters, or
       ``None`` (the built-in heuristics then check streams);

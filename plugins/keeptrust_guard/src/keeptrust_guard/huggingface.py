@@ -156,14 +156,15 @@ class HuggingFaceDetector:
                 self.config.fail_mode,
             )
             return Detection(error=error)
-        best: dict[str, Finding] = {}
+        best: dict[tuple[str, str], Finding] = {}
         for segment, row in zip(segments, rows, strict=True):
             for label, score in row:
                 category = self.labels.get(label.lower())
                 if category is None or category not in self.setup.categories:
                     continue
-                if category not in best or score > best[category].score:
-                    best[category] = Finding(
+                key = (category, segment.role)
+                if key not in best or score > best[key].score:
+                    best[key] = Finding(
                         category, round(score, 4), (f"label:{label}",), "model", segment.where, segment.role
                     )
         return Detection(tuple(best.values()))

@@ -51,7 +51,6 @@ class GuardPolicy(Policy):
         self.categories = self.select_categories(config)
         if not self.categories:
             env.logger.warning("policy '%s' checks no category with this config; it allows everything", self.name)
-        self.threshold = config.score_threshold
         path = f"policies.policy.{self.name}"
         setup = DetectorSetup(self.name, self.task, self.categories, env.logger, f"{path}.detector_options")
         classes = detector_classes(env.registry)
@@ -87,7 +86,8 @@ class GuardPolicy(Policy):
 
     # -- deciding
     def _over(self, detection: Detection) -> Finding | None:
-        hits = [f for f in detection.findings if f.category in self.categories and f.score >= self.threshold]
+        threshold = self.config.threshold_for
+        hits = [f for f in detection.findings if f.category in self.categories and f.score >= threshold(f.role)]
         return max(hits, key=lambda f: f.score) if hits else None
 
     def _message(self, finding: Finding, phase: str) -> str:
@@ -102,7 +102,7 @@ class GuardPolicy(Policy):
         finding = self._over(detection)
         if finding is None:
             return None
-        info = details(finding, self.config.detector, {"threshold": self.threshold})
+        info = details(finding, self.config.detector, {"threshold": self.config.threshold_for(finding.role)})
         if self.config.action == "block":
             return Block(self._message(finding, phase), reason=finding.category, details=info)
         return Flag(reason=finding.category, details=info)
@@ -145,7 +145,7 @@ class GuardPolicy(Policy):
             finding = self._over(detection)
             if finding is None:
                 return
-            info = details(finding, self._stream_detector, {"threshold": self.threshold})
+            info = details(finding, self._stream_detector, {"threshold": self.config.threshold_for(finding.role)})
             if self.config.action == "block":
                 raise StreamBlocked(self._message(finding, "stream"), finding.category, info)
             if finding.category not in flagged:
