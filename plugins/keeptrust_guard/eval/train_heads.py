@@ -273,11 +273,7 @@ def main() -> None:
     for C in C_GRID:
         for django_weight in DJANGO_WEIGHT_GRID:
             # The shrink acts after the fit: each fold's evidence is computed once for every full_words.
-            intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
-            for train, test in folds:
-                clf = fit(C, django_weight, train)
-                intercepts[test] = clf.intercept_[0]
-                evidence[test] = clf.decision_function(X[test]) - clf.intercept_[0]
+            intercepts, evidence = _out_of_fold(X, y, src, folds, C, django_weight)
             for full_words in FULL_WORDS_GRID:
                 oof = _probability(intercepts, evidence, counts_of_words, full_words)  # type: ignore[arg-type]
                 medium = _anchors(oof, heur, y, src)["medium"]
@@ -323,13 +319,7 @@ def main() -> None:
     # The head for texts in English: the same terms and a block of character n-grams.
     chars = TfidfVectorizer(analyzer=char_terms, min_df=CHAR_MIN_DF, sublinear_tf=True, dtype=np.float64)
     both = hstack([X, chars.fit_transform(texts)]).tocsr()
-    intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
-    for train, test in folds:
-        model = LogisticRegression(C=C, max_iter=3000).fit(
-            both[train], y[train], sample_weight=_weights(y[train], src[train], django_weight)
-        )
-        intercepts[test] = model.intercept_[0]
-        evidence[test] = model.decision_function(both[test]) - model.intercept_[0]
+    intercepts, evidence = _out_of_fold(both, y, src, folds, C, django_weight)
     # The texts not in English keep the word head and its points, so they are flagged exactly as
     # before; this head's points are read on the English texts with those flags fixed, under the same
     # caps. (Read the other way round, this head's flags took the budget of the other languages: at
@@ -411,13 +401,7 @@ def document_head(C: float, django_weight: float) -> None:
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(both, strata)
     heur = np.array([scan_injection(t, "tool").score("prompt_injection") for t in texts])
     screen = np.ones(len(y), dtype=bool)  # the heuristics read every document
-    intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
-    for train, test in folds:
-        model = LogisticRegression(C=C, max_iter=3000).fit(
-            both[train], y[train], sample_weight=_weights(y[train], src[train], django_weight)
-        )
-        intercepts[test] = model.intercept_[0]
-        evidence[test] = model.decision_function(both[test]) - model.intercept_[0]
+    intercepts, evidence = _out_of_fold(both, y, src, folds, C, django_weight)
     target = np.isin(src, ("slabs", "neuralchemy", "documents")) & (y == 1)
     counts_of_words = np.array([len(words(t)) for t in texts])
     alone = np.array([_not_english(t) for t in texts])
@@ -460,6 +444,22 @@ def document_head(C: float, django_weight: float) -> None:
             "out-of-fold ensemble TPR on the S-Labs, neuralchemy and document attacks at medium",
         },
     )
+
+
+def _out_of_fold(
+    X: Any, y: np.ndarray, src: np.ndarray, folds: Any, C: float, django_weight: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's intercept and evidence (decision minus intercept) from the fold that left it out."""
+    from sklearn.linear_model import LogisticRegression
+
+    intercepts, evidence = np.zeros(len(y)), np.zeros(len(y))
+    for train, test in folds:
+        model = LogisticRegression(C=C, max_iter=3000).fit(
+            X[train], y[train], sample_weight=_weights(y[train], src[train], django_weight)
+        )
+        intercepts[test] = model.intercept_[0]
+        evidence[test] = model.decision_function(X[test]) - model.intercept_[0]
+    return intercepts, evidence
 
 
 def _two_blocks(terms: np.ndarray, idf: np.ndarray, chars: Any, coef: np.ndarray) -> dict[str, np.ndarray]:
