@@ -57,6 +57,10 @@ def test_the_documented_keys_load():
             "policies.policy.prompt-injection: role_sensitivity",
         ),
         (
+            {"safety-filter": {"role_sensitivity": {"tool": "low"}}},
+            "policies.policy.safety-filter: role_sensitivity.tool",
+        ),
+        (
             {"prompt-injection": {"role_sensitivity": {"robot": "low"}}},
             "policies.policy.prompt-injection: role_sensitivity",
         ),

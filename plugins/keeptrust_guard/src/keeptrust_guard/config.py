@@ -70,6 +70,15 @@ class GuardConfig(PolicyConfig):
     def score_threshold(self) -> float:
         return self.threshold if self.threshold is not None else THRESHOLDS[self.sensitivity]
 
+    def __attrs_post_init__(self) -> None:
+        # A role the policy does not read would take its sensitivity silently and change nothing.
+        unread = [r for r in self.role_sensitivity if r not in self.roles and r != "assistant"]
+        if unread:
+            raise ValueError(
+                f"role_sensitivity.{unread[0]}: the policy does not read role {unread[0]!r}; "
+                f"expected one of its roles ({', '.join(self.roles)}) or assistant (answers)"
+            )
+
     def threshold_for(self, role: str) -> float:
         """The score a finding in a text of ``role`` must reach."""
         sensitivity = self.role_sensitivity.get(role)
