@@ -5,8 +5,9 @@ filter fed in chunks of several sizes, on a labelled set.
 
 Prints, per chunk size, the texts whose streamed output differs from the whole-text output (the
 request and answer paths analyse whole texts with the same analyzer, so they agree by construction),
-and the recall and altered-text figures of each path (``evaluate.py``'s scoring of the spans each
-released).
+the recall and altered-text figures of each path (``evaluate.py``'s scoring of the spans each
+released), and how many characters the stream filter holds back after each chunk (the latency it
+adds, in characters of the answer).
 """
 
 from __future__ import annotations
@@ -44,14 +45,22 @@ def _figures(evaluate: Any, records: list[dict[str, Any]], predictions: list[Any
     )
 
 
-async def _stream(detector: Any, rewrite: Any, text: str, size: int, holdback: int) -> str:
+async def _stream(
+    detector: Any, rewrite: Any, text: str, size: int, holdback: int, held: list[int] | None = None
+) -> str:
+    from keeptrust_presidio.names import NameMemory
     from keeptrust_presidio.stream import PiiStreamFilter
 
     async def analyze(window: str) -> Any:
         return detector.analyze([window])[0]
 
-    f = PiiStreamFilter(analyze, rewrite, holdback, False, lambda counts: None)
-    out = [await f.feed(text[i : i + size]) for i in range(0, len(text), size)]
+    memory = NameMemory(detector.names) if "PERSON" in detector.entities else None
+    f = PiiStreamFilter(analyze, rewrite, holdback, False, lambda counts: None, memory)
+    out = []
+    for i in range(0, len(text), size):
+        out.append(await f.feed(text[i : i + size]))
+        if held is not None:
+            held.append(f.held)
     return "".join(out) + await f.flush()
 
 
@@ -79,6 +88,7 @@ async def main(args: argparse.Namespace) -> int:
     for size in args.sizes:
         differ = []
         streamed = []
+        held: list[int] = []
         for r, expected in zip(records, whole, strict=True):
             got = await _stream(
                 detector, Rewriter(anonymizer, "redact", "<{entity}>", "*").rewrite, r["text"], size, 128
@@ -86,10 +96,15 @@ async def main(args: argparse.Namespace) -> int:
             if got != expected:
                 differ.append((r["id"], expected, got))
             recorder = _Spans()
-            await _stream(detector, recorder, r["text"], size, 128)
+            await _stream(detector, recorder, r["text"], size, 128, held)
             streamed.append(recorder.spans)
         print(f"chunks of {size}: {len(differ)}/{len(records)} texts differ from the whole-text redaction")
         print(f"  stream path: {_figures(evaluate, records, streamed)}")
+        held.sort()
+        print(
+            f"  characters held back after each chunk: mean {sum(held) / len(held):.1f}, "
+            f"p50 {held[len(held) // 2]}, p95 {held[int(len(held) * 0.95)]}"
+        )
         for rid, expected, got in differ[: args.show]:
             print(f"  {rid}\n    whole:  {expected!r}\n    stream: {got!r}")
     return 0

@@ -115,3 +115,28 @@ def test_fast_profile_on_the_third_party_heldout() -> None:
             assert table[entity]["recall"] >= floor, (entity, table[entity])
     altered, clean = evaluate.altered_rate(records, predictions)
     assert altered / clean <= FAST_ALTERED, (altered, clean)
+
+
+async def test_stream_path_on_the_third_party_heldout_matches_whole_texts(external_detector: Any) -> None:
+    """An answer streamed in chunks of four characters (about a token each) is redacted with the
+    whole-text figures: the same floors, and no more than a few texts judged differently."""
+    evaluate = _evaluate_module()
+    spec = importlib.util.spec_from_file_location("keeptrust_presidio_paths", EVAL.with_name("paths.py"))
+    assert spec is not None and spec.loader is not None
+    paths = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paths)
+    records = evaluate.load(EXTERNAL_HELDOUT)
+    whole = [[(f.entity, f.start, f.end) for f in fs] for fs in external_detector.analyze([r["text"] for r in records])]
+    streamed = []
+    for r in records:
+        recorder = paths._Spans()
+        await paths._stream(external_detector, recorder, r["text"], 4, 128)
+        streamed.append(recorder.spans)
+    table = evaluate.score(records, streamed)
+    for entity, floor in EXTERNAL_RECALL.items():
+        assert table[entity]["recall"] >= floor, (entity, table[entity])
+    assert evaluate.overall_recall(table) >= EXTERNAL_OVERALL_RECALL, table
+    altered, clean = evaluate.altered_rate(records, streamed)
+    assert altered / clean <= EXTERNAL_ALTERED, (altered, clean)
+    differ = [r["id"] for r, a, b in zip(records, whole, streamed, strict=True) if sorted(a) != sorted(b)]
+    assert len(differ) <= 6, differ

@@ -57,6 +57,22 @@ def test_stream_entities_cut_anywhere(chunked_upstream: Any, gateway_factory: An
     assert text == REDACTED
 
 
+def test_stream_redacts_a_name_mentioned_again_as_the_whole_answer_does(
+    serve: Any, chunked_upstream: Any, gateway_factory: Any, pii_config: Any
+) -> None:
+    # The second "Tarquin" comes long after the analysis window has passed the full name.
+    reply = (
+        "Tarquin Oyelaran-Brooks wrote the first draft of the migration plan. The database work took "
+        "most of the quarter and needed two rollbacks before it held. In the end Tarquin signed it off."
+    )
+    whole = gateway_factory(pii_config(serve(FakeOpenAI(reply=reply)).url)).client()
+    expected = whole.chat.completions.create(model="fake/model", messages=[{"role": "user", "content": "hi"}])
+    assert expected.choices[0].message.content.count("<PERSON>") == 2
+    upstream = chunked_upstream([reply[i : i + 4] for i in range(0, len(reply), 4)])
+    text, _ = _stream_text(gateway_factory(pii_config(upstream.url)).client())
+    assert text == expected.choices[0].message.content
+
+
 def test_stream_block_stops_before_the_value(serve: Any, gateway_factory: Any, pii_config: Any) -> None:
     upstream = serve(
         FakeOpenAI(

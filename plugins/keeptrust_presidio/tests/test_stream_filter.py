@@ -9,6 +9,7 @@ import pytest
 from presidio_anonymizer import AnonymizerEngine
 
 from keeptrust import StreamBlocked
+from keeptrust_presidio.names import NameMemory
 from keeptrust_presidio.redaction import Rewriter
 from keeptrust_presidio.stream import PiiStreamFilter
 
@@ -25,7 +26,8 @@ def _filter(detector: Any, holdback: int = 64, block: bool = False) -> tuple[Pii
     async def analyze(text: str) -> Any:
         return detector.analyze([text])[0]
 
-    return PiiStreamFilter(analyze, rewriter.rewrite, holdback, block, seen.append), seen
+    names = NameMemory(detector.names)  # as the policy builds it when PERSON is configured
+    return PiiStreamFilter(analyze, rewriter.rewrite, holdback, block, seen.append, names), seen
 
 
 def _whole(detector: Any) -> str:
@@ -72,6 +74,13 @@ async def test_block_raises_with_types_only(detector: Any) -> None:
         "Send the parcel to Pascual Yunquera 12, Albuñuelas, 18659 before Friday.",
         # A number glued to the word before it.
         "Reach us at +44 20 7946 0958-Office\\,+44 20 7946 0959-Fax any day.",
+        # A given name judged with the surname after it, not released alone before it.
+        "The Ingeborg Halvorsen version of the song was recorded in Oslo in 1962.",
+        # A name judged by the rest of its clause, more than three words on.
+        "Obiageli Nwankwo from Northwind Traders Ltd is the keynote speaker this year.",
+        # A name mentioned again long after the analysis window has moved past its first mention.
+        "Tarquin Oyelaran-Brooks wrote the first draft of the migration plan. The database work took "
+        "most of the quarter and needed two rollbacks before it held. In the end Tarquin signed it off.",
     ],
 )
 @pytest.mark.parametrize("size", [1, 4, 16])

@@ -28,6 +28,7 @@ from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 from keeptrust_presidio.coalesce import Coalescer
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
+from keeptrust_presidio.names import NameMemory
 from keeptrust_presidio.stream import PiiStreamFilter
 
 if TYPE_CHECKING:
@@ -354,8 +355,14 @@ class PiiDetectorPolicy(Policy):
                 )
             )
 
+        names = NameMemory(self.detector.names) if "PERSON" in self.detector.entities else None
         return PiiStreamFilter(
-            self.analyze_window, rewriter.rewrite, self.config.stream_holdback, self.config.action == "block", record
+            self.analyze_window,
+            rewriter.rewrite,
+            self.config.stream_holdback,
+            self.config.action == "block",
+            record,
+            names,
         )
 
 

@@ -21,7 +21,8 @@ from keeptrust_presidio.names import (
     PLACE_PREFIXES,
     TITLES,
     NameEvidence,
-    uncovered,
+    add_name_parts,
+    mentions,
     words_of,
 )
 from keeptrust_presidio.number_recognizers import recognizer_result as _result
@@ -363,7 +364,6 @@ def _a_company_or_compound(names: NameEvidence, text: str, start: int, end: int)
 
 
 _LOWER_COMPOUND_AFTER = regex.compile(r"-\p{Ll}")
-_NAME_PART = regex.compile(r"\p{Lu}[\p{L}'\u2019\-]+")
 
 
 def repeated_names(
@@ -374,16 +374,5 @@ def repeated_names(
     ordinary word or a title ("Will", "Dr") is not repeated on its own."""
     parts: dict[str, float] = {}
     for start, end, score in persons:
-        for m in _NAME_PART.finditer(text, start, end):
-            word = m.group()
-            lw = word.lower()
-            if lw in TITLES or lw in FUNCTION_WORDS or word.isupper():
-                continue
-            if names is not None and names.in_dictionary(lw) and lw not in names.names:
-                continue
-            parts[word] = max(parts.get(word, 0.0), score)
-    if not parts:
-        return []
-    pattern = regex.compile(r"(?<![\p{L}\p{N}])(?:" + "|".join(map(regex.escape, parts)) + r")(?![\p{L}\p{N}])")
-    mentions = ((m.start(), m.end(), parts[m.group()]) for m in pattern.finditer(text))
-    return list(uncovered(mentions, [(s, e) for s, e, _ in persons]))
+        add_name_parts(parts, text[start:end], score, names)
+    return mentions(text, parts, [(s, e) for s, e, _ in persons])

@@ -18,6 +18,7 @@ import regex
 
 from keeptrust import StreamBlocked
 from keeptrust_presidio.analysis import Found
+from keeptrust_presidio.names import NameMemory
 
 # Released text the analyzer sees again, for context only.
 CONTEXT = 64
@@ -34,13 +35,19 @@ _CONTINUING_END = regex.compile(r"(?:[+(]?\d[\d\-./()]*|\p{Lu}[\p{L}'\u2019\-]*)
 # Words after a capitalised word or a number that the name rules read before judging it: whether the
 # sentence is English, a postal code after a town, a verb after a name ("Denisov began writing as").
 RIGHT_CONTEXT = 3
+# Words after a word that may be a name (one the name lists know, or no dictionary has): NER and the
+# name rules judge it by the rest of its clause ("Obiageli Nwankwo from Northwind Traders Ltd is the
+# keynote speaker"; whether a sentence is Spanish), which a whole-text analysis sees.
+NAME_CONTEXT = 7
 _WORTH_CONTEXT = regex.compile(r"[(\"'\u201c]?(?:\p{Lu}\p{Ll}|\d)")
 _SENTENCE_WORDS = frozenset({"The", "A", "An", "I", "It", "This", "That", "We", "You", "He", "She", "They"})
+_LETTERS = regex.compile(r"\p{L}[\p{L}'\u2019\-]*")
 
 
-def _tail_start(text: str) -> int:
+def _tail_start(text: str, may_be_name: Callable[[str], bool] | None = None) -> int:
     """Where the part of ``text`` that could still grow into an entity, or whose judgement the next
-    words may change, begins."""
+    words may change, begins. ``may_be_name`` tells a capitalised word that may be a name, which
+    waits for ``NAME_CONTEXT`` words after it rather than ``RIGHT_CONTEXT``."""
     end = len(text)
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, max(0, end - 160))]
     if not tokens:
@@ -63,13 +70,27 @@ def _tail_start(text: str) -> int:
         start = s
         held += 1
     # A capitalised word or a number among the last few complete words waits for RIGHT_CONTEXT
-    # words after it (sentence-opening function words excepted).
-    for s, e in complete[-RIGHT_CONTEXT:]:
+    # words after it (sentence-opening function words excepted), a word that may be a name for
+    # NAME_CONTEXT, and so do the words of the run it ends: a name is judged whole ("Jesenko" waits
+    # with "Mlakar" until the words after both).
+    recent = len(complete) - RIGHT_CONTEXT
+    for i in range(max(0, len(complete) - NAME_CONTEXT), len(complete)):
+        s, e = complete[i]
         if s >= start:
             break
-        if _WORTH_CONTEXT.match(text, s, e) and text[s:e].rstrip(".,;:!?") not in _SENTENCE_WORDS:
-            start = s
-            break
+        if not _WORTH_CONTEXT.match(text, s, e) or text[s:e].rstrip(".,;:!?") in _SENTENCE_WORDS:
+            continue
+        if i < recent:
+            word = _LETTERS.search(text, s, e)
+            if may_be_name is None or word is None or not may_be_name(word.group()):
+                continue
+        start = s
+        for before in range(i - 1, max(-1, i - MAX_TAIL_TOKENS), -1):
+            bs, be = complete[before]
+            if not _CONTINUES.fullmatch(text, bs, be):
+                break
+            start = bs
+        break
     return start
 
 
@@ -84,8 +105,10 @@ class PiiStreamFilter:
         holdback: int,
         block: bool,
         on_found: Callable[[Counter[str]], None],
+        names: NameMemory | None = None,
     ) -> None:
         self._analyze = analyze
+        self._names = names
         self._rewrite = rewrite
         self._holdback = holdback
         self._block = block
@@ -94,9 +117,14 @@ class PiiStreamFilter:
         self._context = ""  # the last released characters, as written (never sent again)
         self.counts: Counter[str] = Counter()
 
+    @property
+    def held(self) -> int:
+        """Characters received and not yet released."""
+        return len(self._pending)
+
     async def feed(self, text: str) -> str:
         self._pending += text
-        cut = _tail_start(self._pending)
+        cut = _tail_start(self._pending, self._names.may_be_name if self._names is not None else None)
         if len(self._pending) - cut > self._holdback:
             cut = len(self._pending) - self._holdback
         if cut <= 0 or not self._pending[:cut].strip():
@@ -116,6 +144,11 @@ class PiiStreamFilter:
         found = await self._analyze(window) if pending.strip() else []
         # Spans in pending coordinates; one begun in the released context is redacted from here on.
         spans = [Found(f.entity, max(0, f.start - base), f.end - base, f.score) for f in found if f.end > base]
+        if self._names is not None:
+            # A name released before the window began is still a name here.
+            covered = [(f.start, f.end) for f in spans]
+            spans += [Found("PERSON", s, e, score) for s, e, score in self._names.mentions(pending, covered)]
+            spans.sort(key=lambda f: f.start)
         for f in spans:
             if f.start < cut < f.end:
                 # Never cut inside an entity: hold it whole unless that exceeds the bound, then send
@@ -134,6 +167,8 @@ class PiiStreamFilter:
                     details={"entities": dict(sorted(counts.items()))},
                 )
             self.counts.update(counts)
+            if self._names is not None:
+                self._names.learn(pending, [(f.start, f.end, f.score) for f in released if f.entity == "PERSON"])
         self._pending = pending[cut:]
         self._context = (self._context + pending[:cut])[-CONTEXT:]
         return self._rewrite(pending[:cut], released)
