@@ -89,3 +89,18 @@ async def test_judgements_that_need_the_next_words_match_the_whole_text(detector
     f, _ = _filter(detector, holdback=128)
     out = "".join([await f.feed(text[i : i + size]) for i in range(0, len(text), size)]) + await f.flush()
     assert out == rewriter.rewrite(text, detector.analyze([text])[0])
+
+
+def test_the_names_a_stream_remembers_are_bounded(detector: Any) -> None:
+    memory = NameMemory(detector.names)
+    # Made-up names no dictionary has: "Zyxaaaq", "Zyxbaaq", ...
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    text = " ".join(f"Zyx{letters[n % 26]}{letters[n // 26 % 26]}aq" for n in range(NameMemory.LIMIT + 50))
+    spans, start = [], 0
+    for word in text.split():
+        spans.append((start, start + len(word), 0.9))
+        start += len(word) + 1
+    memory.learn(text, spans)
+    last = text.split()[-1]
+    assert [(s, e) for s, e, _ in memory.mentions(f"and {last}", [])] == [(4, 4 + len(last))]
+    assert memory.mentions("and Zyxaaaq", []) == []  # the earliest learnt went first

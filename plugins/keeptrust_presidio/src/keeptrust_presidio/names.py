@@ -525,7 +525,11 @@ def mentions(text: str, parts: dict[str, float], covered: list[tuple[int, int]])
 class NameMemory:
     """The names a stream has released so far, so that a later mention of one is that person too,
     however far back the name was written: the stream's analysis window holds only the last few
-    released characters, where a whole-text analysis (``repeated_names``) sees every mention."""
+    released characters, where a whole-text analysis (``repeated_names``) sees every mention. It
+    keeps at most ``LIMIT`` name words, the earliest learnt going first: an answer made of
+    thousands of names (a hostile upstream) costs no more than one with a few hundred."""
+
+    LIMIT = 256
 
     def __init__(self, names: NameEvidence | None) -> None:
         self._names = names
@@ -534,6 +538,8 @@ class NameMemory:
     def learn(self, text: str, persons: list[tuple[int, int, float]]) -> None:
         for start, end, score in persons:
             add_name_parts(self._parts, text[start:end], score, self._names)
+        for word in list(self._parts)[: max(0, len(self._parts) - self.LIMIT)]:
+            del self._parts[word]
 
     def mentions(self, text: str, covered: list[tuple[int, int]]) -> list[tuple[int, int, float]]:
         return mentions(text, self._parts, covered)
