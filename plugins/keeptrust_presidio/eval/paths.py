@@ -48,7 +48,7 @@ def _figures(evaluate: Any, records: list[dict[str, Any]], predictions: list[Any
 async def _stream(
     detector: Any, rewrite: Any, text: str, size: int, holdback: int, held: list[int] | None = None
 ) -> str:
-    from keeptrust_presidio.names import NameMemory
+    from keeptrust_presidio.mentions import NameMemory
     from keeptrust_presidio.stream import PiiStreamFilter
 
     async def analyze(window: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from presidio_anonymizer import AnonymizerEngine
 
 from keeptrust import StreamBlocked
-from keeptrust_presidio.names import NameMemory
+from keeptrust_presidio.mentions import NameMemory
 from keeptrust_presidio.redaction import Rewriter
 from keeptrust_presidio.stream import PiiStreamFilter
 

@@ -28,7 +28,7 @@ from keeptrust.distributions import install_command
 from keeptrust.errors import ConfigError
 from keeptrust_presidio.coalesce import Coalescer
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
-from keeptrust_presidio.names import NameMemory
+from keeptrust_presidio.mentions import NameMemory
 from keeptrust_presidio.stream import PiiStreamFilter
 
 if TYPE_CHECKING:

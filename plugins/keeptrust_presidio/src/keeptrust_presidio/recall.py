@@ -15,14 +15,13 @@ import regex
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from keeptrust_presidio.mentions import add_name_parts, mentions
 from keeptrust_presidio.names import (
     FUNCTION_WORDS,
     PARTICLES,
     PLACE_PREFIXES,
     TITLES,
     NameEvidence,
-    add_name_parts,
-    mentions,
     words_of,
 )
 from keeptrust_presidio.number_recognizers import recognizer_result as _result

@@ -18,7 +18,7 @@ import regex
 
 from keeptrust import StreamBlocked
 from keeptrust_presidio.analysis import Found
-from keeptrust_presidio.names import NameMemory
+from keeptrust_presidio.mentions import NameMemory
 
 # Released text the analyzer sees again, for context only.
 CONTEXT = 64
