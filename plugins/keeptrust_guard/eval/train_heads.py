@@ -30,7 +30,7 @@ Every choice is made on the training rows alone, never on the held-out sets:
   model what to answer and how, in many languages (the benchmark prompts of the evalscope and lm-eval wheels,
   ``harness_prompts.split``: the held-out benchmarks' prompts are reported by ``run_eval.py``).
   Duplicates and any row whose normalised text is in a held-out set (``eval/data/thirdparty``,
-  ``heldout``, ``heldout2``, the chatterbot and harness held-out parts) are dropped;
+  ``heldout``, ``heldout2``, the chatterbot, people's chat and harness held-out parts) are dropped;
 - weights: each class weighs half of the total; within it a Django row (many, short, all benign)
   weighs ``w`` of another row;
 - ``C`` (of ``C_GRID``), ``w`` (of ``DJANGO_WEIGHT_GRID``) and ``full_words`` (of ``FULL_WORDS_GRID``:
