@@ -175,7 +175,7 @@ DOC_WORDS = (25, 250)
 
 def api_doc_split(service: str) -> str:
     """``train`` or ``heldout`` for a botocore service, by a CRC-32 of its name (one in five held out:
-    ``eval/tool_result_docs.py`` measures what the document head flags among those)."""
+    ``run_eval.py`` measures what the document head flags among those)."""
     return "heldout" if zlib.crc32(service.encode()) % 5 == 0 else "train"
 
 
