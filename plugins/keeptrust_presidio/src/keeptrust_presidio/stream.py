@@ -145,9 +145,14 @@ class PiiStreamFilter:
         # Spans in pending coordinates; one begun in the released context is redacted from here on.
         spans = [Found(f.entity, max(0, f.start - base), f.end - base, f.score) for f in found if f.end > base]
         if self._names is not None:
-            # A name released before the window began is still a name here.
+            # A name released before the window began is still a name here (where nothing else was
+            # found: the rewrite takes spans that do not overlap).
             covered = [(f.start, f.end) for f in spans]
-            spans += [Found("PERSON", s, e, score) for s, e, score in self._names.mentions(pending, covered)]
+            spans += [
+                Found("PERSON", s, e, score)
+                for s, e, score in self._names.mentions(pending, covered)
+                if not any(a < e and s < b for a, b in covered)
+            ]
             spans.sort(key=lambda f: f.start)
         for f in spans:
             if f.start < cut < f.end:
