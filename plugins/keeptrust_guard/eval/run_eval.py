@@ -35,7 +35,7 @@ from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
 CONTENT_CATEGORIES = ("hate_speech", "harassment", "self_harm", "sexual", "violence")
 # Floors the CI check enforces (medium sensitivity, the default ``ensemble`` detector in its default
 # ``fast`` profile), a margin of three to five examples below the figures in the README (injection:
-# dev 0.998/0.002, held-out 0.969/0.075, heldout2 0.882/0.042; content: dev 1.000/0.043, held-out
+# dev 0.998/0.006, held-out 0.976/0.087, heldout2 0.882/0.025; content: dev 1.000/0.051, held-out
 # 1.000/0.000), so a regression fails the build but a one-example wobble does not. Dev is the tuned
 # split (the injection head is trained on it); held-out and heldout2 were measured, never tuned on.
 FLOORS = {
@@ -200,7 +200,8 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in chat)
     print(f"| chatterbot (held-out dialogue files) | casual chat | 0 | - | {len(chat)} | {_rate(fp, len(chat))} |")
     out[("chatterbot_chat", "fpr")] = fp / len(chat)
-    # Casual chat between people (``thirdparty.chitchat_turns``): nothing trains on it.
+    # Casual chat between people: the held-out conversations' turns (``thirdparty.chitchat_split``;
+    # the other conversations train the heads).
     chat = thirdparty.chitchat_turns()
     fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in chat)
     print(f"| chitchat (people's casual chat) | casual chat | 0 | - | {len(chat)} | {_rate(fp, len(chat))} |")
@@ -303,9 +304,8 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
 # the same margin below its README figures (injection 0.874 / 0.008, English sources 0.897,
 # multilingual 0.750, chat 0.009, people's chat 0.001, chat in other languages 0.009, harness prompts
-# 0.011; content-filter
-# 0.818 / 0.006, five categories 0.776 / 0.017, safety-filter 0.751 / 0.006; people's chat flagged
-# 0.013 / 0.017 / 0.014).
+# 0.011; content-filter 0.818 / 0.006, five categories 0.776 / 0.017, safety-filter 0.751 / 0.006;
+# people's chat flagged 0.014 / 0.018 / 0.014).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("injection", "tpr"): (">=", 0.865),
     ("injection", "fpr"): ("<=", 0.015),

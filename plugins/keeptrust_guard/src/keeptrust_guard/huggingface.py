@@ -30,7 +30,7 @@ import trio
 
 from keeptrust.errors import GatewayError
 from keeptrust.hosted_models import HostedModel, HostedModelOptions
-from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment
+from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 
 # Labels of common public classifiers, mapped to the categories the policies use. Labels not listed
 # (``SAFE``, ``neutral``, ``LABEL_0`` ...) count as benign. ``labels`` in the options extends this.
@@ -156,18 +156,14 @@ class HuggingFaceDetector:
                 self.config.fail_mode,
             )
             return Detection(error=error)
-        best: dict[tuple[str, str], Finding] = {}
-        for segment, row in zip(segments, rows, strict=True):
-            for label, score in row:
-                category = self.labels.get(label.lower())
-                if category is None or category not in self.setup.categories:
-                    continue
-                key = (category, segment.role)
-                if key not in best or score > best[key].score:
-                    best[key] = Finding(
-                        category, round(score, 4), (f"label:{label}",), "model", segment.where, segment.role
-                    )
-        return Detection(tuple(best.values()))
+        findings = [
+            Finding(category, round(score, 4), (f"label:{label}",), "model", segment.where, segment.role)
+            for segment, row in zip(segments, rows, strict=True)
+            for label, score in row
+            if (category := self.labels.get(label.lower())) is not None and category in self.setup.categories
+        ]
+        # The highest score per category and role, as every detector reports.
+        return merge([Detection(tuple(findings))])
 
     def stream_scanner(self) -> Callable[[str], Detection] | None:
         return None
