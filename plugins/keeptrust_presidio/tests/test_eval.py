@@ -70,6 +70,9 @@ EXTERNAL_OVERALL_RECALL = 0.92
 # Profile "fast" (no NER): PERSON 0.708, 2.1 % altered on the same split.
 FAST_PERSON_RECALL = 0.69
 FAST_ALTERED = 0.03
+# Held-out people's chat turns altered by the default detector (README: 5.6 %; 7.2 % before the
+# lower-case word list).
+CHAT_ALTERED = 0.062
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +143,18 @@ async def test_stream_path_on_the_third_party_heldout_matches_whole_texts(extern
     assert altered / clean <= EXTERNAL_ALTERED, (altered, clean)
     differ = [r["id"] for r, a, b in zip(records, whole, streamed, strict=True) if sorted(a) != sorted(b)]
     assert len(differ) <= 6, differ
+
+
+def test_people_s_casual_chat_is_seldom_altered(detector: Any) -> None:
+    """The held-out turns of people's casual chat (BYU Chit-Chat Challenge): the share the default
+    detector alters stays under its README figure, so a greeting ("Hey, ...") or a reply ("Yep.")
+    read as a name shows here. Many altered spans are people the speakers name, so it is no FPR."""
+    spec = importlib.util.spec_from_file_location("keeptrust_presidio_chat", EVAL.with_name("chat.py"))
+    assert spec is not None and spec.loader is not None
+    chat = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chat)
+    texts = chat.turns("held-out")
+    assert len(texts) == 1000
+    found = detector.analyze(texts)
+    altered = [t for t, fs in zip(texts, found, strict=True) if fs]
+    assert len(altered) <= CHAT_ALTERED * len(texts), altered[:20]

@@ -100,6 +100,22 @@ def test_fast_profile_runs_no_ner_and_still_finds_names(fast: Detector) -> None:
     assert ("EMAIL_ADDRESS", "sylwia@example.com") in found
 
 
+def test_words_text_writes_in_lower_case_are_not_names(detector: Detector, fast: Detector) -> None:
+    # "Hey", "Yep", "Nah", "Welp" are US Census surnames that no dictionary has; text writes them in
+    # lower case far more often than capitalised, as it does no name.
+    for text in (
+        "Hey, did you finish the essay?",
+        "Yep. I read it twice.",
+        "Nah, I would rather stay home.",
+        "Welp, that was a long week.",
+    ):
+        assert _persons(detector, text) == [], text
+        assert _persons(fast, text) == [], text
+        # Nothing in them could be a name, so NER does not read them.
+        assert ner_regions(text, detector._could_hold_a_name) == [], text
+    assert _persons(detector, "Yup, see you at noon with Ingrid Tafoya.") == ["Ingrid Tafoya"]
+
+
 def test_fast_profile_refuses_entities_only_ner_gives() -> None:
     errors = config_errors(PiiDetectorConfig(profile="fast", entities=["PERSON", "LOCATION"]))
     assert errors == [

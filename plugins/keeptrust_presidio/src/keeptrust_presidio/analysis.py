@@ -20,7 +20,6 @@ import regex
 
 from keeptrust.distributions import install_command
 from keeptrust_presidio.config import PiiDetectorConfig
-from keeptrust_presidio.names import FUNCTION_WORDS
 from keeptrust_presidio.nlp import ModelUnavailable, load_pipeline
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
@@ -159,7 +158,8 @@ class Detector:
         self._empty = nlp.make_doc("")
         self.names = None
         if self.uses_ner or "PERSON" in self.entities:
-            from keeptrust_presidio.names import NameEvidence, dictionary_words
+            from keeptrust_presidio.dictionary import dictionary_words
+            from keeptrust_presidio.names import NameEvidence
 
             self.names = NameEvidence(dictionary_words(nlp))
         engine = SpacyNlpEngine(
@@ -402,8 +402,7 @@ class CleanText:
         names = self._names
         if names is not None:
             for word in _CAPITALISED.finditer(text):
-                w = word.group().lower().strip("'-")
-                if w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS):
+                if names.may_be_name(word.group().strip("'-")):
                     return False
             if self._cue.search(text):
                 return False

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import regex
 
-from keeptrust_presidio.names import FUNCTION_WORDS, PARTICLES, NameEvidence, uncovered
+from keeptrust_presidio.names import PARTICLES, NameEvidence, uncovered
 
 # Sentence ends: ". ", "! ", "? " or a line break.
 _SENTENCE_END = regex.compile(r"(?<=[.!?])[ \t]+|\n+")
@@ -47,8 +47,7 @@ def could_hold_a_name(
     sentence whose candidate words all lie in them needs no NER."""
     candidates = []
     for word in _CAPITALISED.finditer(sentence):
-        w = word.group().lower().strip("'-")
-        if w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS):
+        if names.may_be_name(word.group().strip("'-")):
             if known_names is None:
                 return True
             candidates.append(word.span())

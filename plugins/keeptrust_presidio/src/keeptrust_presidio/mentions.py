@@ -60,5 +60,4 @@ class NameMemory:
         names = self._names
         if word in self._parts or names is None:
             return True
-        lw = word.lower().strip("'-")
-        return lw in names.names or not (names.in_dictionary(lw) or lw in FUNCTION_WORDS)
+        return names.may_be_name(word.strip("'-"))

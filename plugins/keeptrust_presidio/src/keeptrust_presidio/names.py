@@ -12,9 +12,11 @@ package or shipped in ``data/`` and loaded once, tell most of them apart without
   every CLDR language: a span that is a place name and holds no known name is the place; so is one
   after "in"/"from", in an address, or in a bare list of places;
 - **dishes** (``CULINARY``) and **companies** (legal forms) are neither;
-- **English dictionary words** from WordNet's noun, verb, adjective and adverb index that spaCy's
-  English pipelines ship for their rule lemmatizer (``lemma_index``): a span made only of dictionary
-  words with no known name in it is a common phrase, not a person.
+- **ordinary words**: English dictionary words from WordNet's noun, verb, adjective and adverb index
+  that spaCy's English pipelines ship for their rule lemmatizer (``dictionary``), and the words text
+  writes often in lower case (``word_lists.lower_case_words``: "hey", "yep", "wanna", which no
+  dictionary has): a span made only of ordinary words with no known name in it is a common phrase,
+  not a person.
 
 A span with a lower-case word that is not a name particle ("de", "van", "bin") is not a name either:
 that is how a sentence in another language looks to an English NER.
@@ -32,7 +34,7 @@ from typing import TypeVar
 
 import regex
 
-from keeptrust_presidio.word_lists import census_given_names, census_surnames, country_names
+from keeptrust_presidio.word_lists import census_given_names, census_surnames, country_names, lower_case_words
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
@@ -218,61 +220,18 @@ def place_names() -> frozenset[str]:
     return frozenset(places)
 
 
-def dictionary_words(nlp: object) -> frozenset[str]:
-    """WordNet's English words from the pipeline's lemmatizer tables (empty if it has none)."""
-    from spacy.lookups import Lookups
-
-    path = getattr(nlp, "_path", None)
-    meta = getattr(nlp, "meta", {}) or {}
-    candidates = []
-    if path is not None:
-        candidates.append(path / "lemmatizer" / "lookups")
-    try:
-        import spacy.util
-
-        name = f"{meta.get('lang', 'en')}_{meta.get('name', '')}"
-        package = spacy.util.get_package_path(name) if spacy.util.is_package(name) else None
-        if package is not None:
-            candidates += [p / "lemmatizer" / "lookups" for p in package.iterdir() if p.is_dir()]
-    except Exception:
-        pass
-    for candidate in candidates:
-        if (candidate / "lookups.bin").is_file():
-            lookups = Lookups().from_disk(candidate)
-            if "lemma_index" in lookups.tables:
-                words = frozenset(w for ws in lookups.get_table("lemma_index").values() for w in ws)
-                return words - proper_nouns(nlp, words)
-    return frozenset()
-
-
-def proper_nouns(nlp: object, words: frozenset[str]) -> frozenset[str]:
-    """WordNet's entries that web text writes capitalised: famous people and places ("Kleist",
-    "Kissinger", "Bavaria"), not ordinary words. The pipeline's word vectors (en_core_web_md) hold
-    case-sensitive keys for the frequent forms; a word whose capitalised form has one and whose
-    lower-case form none is a proper noun. A pipeline without vectors gives none."""
-    vectors = getattr(getattr(nlp, "vocab", None), "vectors", None)
-    key2row = getattr(vectors, "key2row", None)
-    if not key2row:
-        return frozenset()
-    strings = nlp.vocab.strings  # type: ignore[attr-defined]
-
-    def has_vector(form: str) -> bool:
-        return form in strings and strings[form] in key2row
-
-    return frozenset(w for w in words if w.isalpha() and not has_vector(w) and has_vector(w.capitalize()))
-
-
 class NameEvidence:
     def __init__(self, dictionary: frozenset[str]) -> None:
         # Faker's lists hold a few words that are names only inside a longer one ("The", "I",
         # "My"): a function word is never evidence, except those that are given names ("Will").
         junk = FUNCTION_WORDS - {"will", "may", "don", "bo"}
         self.dictionary = dictionary
+        self.lower_case = lower_case_words()
         first, last = name_words()
-        # The Census lists are far wider and hold ordinary words too ("Novel", "Curry", "Sweet"):
-        # one of their names is evidence only where no dictionary has the word.
-        first = first | {w for w in census_given_names() if not self.in_dictionary(w)}
-        last = last | {w for w in census_surnames() if not self.in_dictionary(w)}
+        # The Census lists are far wider and hold ordinary words too ("Novel", "Curry", "Sweet",
+        # "Hey", "Yep"): one of their names is evidence only where the word is no ordinary word.
+        first = first | {w for w in census_given_names() if not self.ordinary(w)}
+        last = last | {w for w in census_surnames() if not self.ordinary(w)}
         self.first = frozenset(w for w in first if len(w) > 1 and w not in junk)
         self.last = frozenset(w for w in last if len(w) > 1 and w not in junk)
         self.names = self.first | self.last
@@ -290,6 +249,17 @@ class NameEvidence:
         return (w.endswith("s") and w[:-1] in self.dictionary) or (
             w.endswith("ies") and w[:-3] + "y" in self.dictionary
         )
+
+    def ordinary(self, word: str) -> bool:
+        """A dictionary word, or one text writes often in lower case ("hey", "nah", "wanna"), as it
+        seldom writes a name."""
+        return self.in_dictionary(word) or word.lower().rstrip(".") in self.lower_case
+
+    def may_be_name(self, word: str) -> bool:
+        """A word that could be a name: one the name lists know, or one that is neither an ordinary
+        word nor a function word."""
+        w = word.lower()
+        return w in self.names or not (self.ordinary(w) or w in FUNCTION_WORDS)
 
     def words(self, value: str) -> list[str]:
         return [m.group() for m in _WORD.finditer(value)]
@@ -419,7 +389,7 @@ class NameEvidence:
 
     def looks_like_a_name(self, value: str) -> bool:
         """False for spans that are plainly a phrase: a lower-case word, a title alone, or only
-        dictionary words with no known name among them."""
+        ordinary words with no known name among them."""
         words = self.words(value)
         if not words or all(w.lower().rstrip(".") in TITLES for w in words):
             return False
@@ -432,7 +402,7 @@ class NameEvidence:
             return True
         if value.lower() in self.places:
             return False
-        return not (self.dictionary and all(self.in_dictionary(w) for w in words))
+        return not (self.dictionary and all(self.ordinary(w) for w in words))
 
 
 class _WordCounts:

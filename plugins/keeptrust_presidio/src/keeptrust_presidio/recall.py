@@ -128,8 +128,7 @@ class NameCueRecognizer(LocalRecognizer):
         names = self.names
         if names is None:
             return False
-        w = word.lower()
-        return w in names.names or not (names.in_dictionary(w) or w in FUNCTION_WORDS)
+        return names.may_be_name(word)
 
 
 class LexiconNameRecognizer(LocalRecognizer):

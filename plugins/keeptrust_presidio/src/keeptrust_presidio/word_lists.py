@@ -10,6 +10,11 @@ the word.
 **Country and territory names** in every language of the Unicode CLDR (Unicode License v3, through
 babel), Latin script only: "Jamaïque", "Kaimaninseln", "Cechia" are places, not people.
 
+**Words written in lower case** (spaCy 2's English word probabilities, MIT, through
+spacy-lookups-data): some 48,000 words that text writes in lower case at least a sixth as often as
+capitalised, "hey", "yep", "nah", "wanna": no dictionary has them, yet they are ordinary words, and
+the Census lists hold some of them as surnames.
+
 See the README for provenance and licences.
 """
 
@@ -43,3 +48,9 @@ def census_given_names() -> frozenset[str]:
 def country_names() -> frozenset[str]:
     """Lower-case names of countries and territories in the languages of the CLDR."""
     return _read("country_names.txt.gz")
+
+
+@cache
+def lower_case_words() -> frozenset[str]:
+    """Words text writes in lower case at least a sixth as often as capitalised, and not rarely."""
+    return _read("lower_case_words.txt.gz")
