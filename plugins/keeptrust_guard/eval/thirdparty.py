@@ -274,6 +274,14 @@ def chitchat_split() -> tuple[list[str], list[str]]:
     CRC-32 of its id) is held out: ``CHITCHAT_TURNS`` of its turns, a fixed sample, are a
     false-positive check (``run_eval.py``); ``CHITCHAT_TRAINING_TURNS`` of the others' turns train the
     user-turn injection heads."""
+    training, held_out = _chitchat_conversation_turns()
+    held = random.Random(SEED).sample(held_out, CHITCHAT_TURNS)
+    train = random.Random(SEED).sample(training, CHITCHAT_TRAINING_TURNS)
+    return train, held
+
+
+def _chitchat_conversation_turns() -> tuple[list[str], list[str]]:
+    """Every turn of the training conversations and of the held-out ones (``chitchat_split``)."""
     conversations = json.loads(wheel("chitchat_dataset").read("chitchat_dataset/dataset.json"))
     parts: tuple[list[str], list[str]] = ([], [])
     for cid in sorted(conversations):
@@ -282,9 +290,7 @@ def chitchat_split() -> tuple[list[str], list[str]]:
             text = " ".join(m["text"].strip() for m in turn if m["text"].strip())
             if len(text.split()) >= 3:
                 part.append(text)
-    held = random.Random(SEED).sample(parts[1], CHITCHAT_TURNS)
-    train = random.Random(SEED).sample(parts[0], CHITCHAT_TRAINING_TURNS)
-    return train, held
+    return parts
 
 
 def chitchat_turns() -> list[str]:
@@ -297,16 +303,8 @@ def chitchat_other_turns() -> tuple[list[str], list[str]]:
     (``CHITCHAT_CALIBRATION_TURNS`` turns, ``CHITCHAT_DEV_TURNS`` others): the first are a benign pool
     the toxicity head's operating points are read on (no weight learns from them), the second a
     development check of how often the content filters flag people's chat."""
-    conversations = json.loads(wheel("chitchat_dataset").read("chitchat_dataset/dataset.json"))
     trained = set(chitchat_split()[0])
-    turns = []
-    for cid in sorted(conversations):
-        if zlib.crc32(cid.encode()) % 5 == 0:
-            continue
-        for turn in conversations[cid]["messages"]:
-            text = " ".join(m["text"].strip() for m in turn if m["text"].strip())
-            if len(text.split()) >= 3 and text not in trained:
-                turns.append(text)
+    turns = [t for t in _chitchat_conversation_turns()[0] if t not in trained]
     sample = random.Random(SEED + 1).sample(turns, CHITCHAT_CALIBRATION_TURNS + CHITCHAT_DEV_TURNS)
     return sample[:CHITCHAT_CALIBRATION_TURNS], sample[CHITCHAT_CALIBRATION_TURNS:]
 

@@ -35,8 +35,8 @@ def altered(texts: list[str], profile: str = "accurate") -> tuple[int, Counter[s
     from evaluate import ENTITIES, policy_analyzer
 
     found = policy_analyzer(profile=profile, entities=ENTITIES)(texts)
-    spans = Counter(text[s:e] for text, spans in zip(texts, found, strict=True) for _, s, e in spans)
-    return sum(1 for spans in found if spans), spans
+    values = Counter(text[s:e] for text, spans in zip(texts, found, strict=True) for _, s, e in spans)
+    return sum(1 for spans in found if spans), values
 
 
 def main() -> int:
