@@ -101,8 +101,8 @@ def test_fast_profile_runs_no_ner_and_still_finds_names(fast: Detector) -> None:
 
 
 def test_words_text_writes_in_lower_case_are_not_names(detector: Detector, fast: Detector) -> None:
-    # "Hey", "Yep", "Nah", "Welp" are US Census surnames that no dictionary has; text writes them in
-    # lower case far more often than capitalised, as it does no name.
+    # "Hey", "Yep", "Nah", "Welp" are US Census surnames that no dictionary has; text often writes
+    # them in lower case, as it seldom does a name.
     for text in (
         "Hey, did you finish the essay?",
         "Yep. I read it twice.",
