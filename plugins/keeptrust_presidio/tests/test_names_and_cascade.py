@@ -7,7 +7,8 @@ import pytest
 from keeptrust_presidio.analysis import Detector
 from keeptrust_presidio.cascade import ner_regions, sentences
 from keeptrust_presidio.config import PiiDetectorConfig, config_errors
-from keeptrust_presidio.names import _AUXILIARIES as AUXILIARIES
+from keeptrust_presidio.names import _CLAUSE_WORDS as CLAUSE_WORDS
+from keeptrust_presidio.names import _FIRST_PERSON as FIRST_PERSON
 from keeptrust_presidio.names import FUNCTION_WORDS
 
 
@@ -116,6 +117,20 @@ def test_words_text_writes_in_lower_case_are_not_names(detector: Detector, fast:
     assert _persons(detector, "Yup, see you at noon with Ingrid Tafoya.") == ["Ingrid Tafoya"]
 
 
+def test_a_name_that_is_also_a_town_is_a_name_in_a_short_sentence(detector: Detector) -> None:
+    # "Kyle", "Austin" and "Florence" are towns too. A few words around a name with a personal pronoun
+    # or an auxiliary are a clause, not a bare phrase, so NER's name stands.
+    for text, name in (
+        ("Kyle, I saw it.", "Kyle"),
+        ("Did you call Austin?", "Austin"),
+        ("Florence, I miss you.", "Florence"),
+    ):
+        assert _persons(detector, text) == [name], text
+    # Alone, in a bare list or after "to", they are places.
+    for text in ("Austin", "Austin, Kyle, Tyler", "We moved to Austin."):
+        assert _persons(detector, text) == [], text
+
+
 def test_fast_profile_refuses_entities_only_ner_gives() -> None:
     errors = config_errors(PiiDetectorConfig(profile="fast", entities=["PERSON", "LOCATION"]))
     assert errors == [
@@ -195,14 +210,14 @@ def test_the_words_around_a_span_are_counted_as_the_text_reads(detector: Detecto
     # must give the same for every span, those that cut a word included.
     names = detector.names
     assert names is not None
-    text = "Send the Katsu Curry to Ana-María O'Neil's flat; it is in Kynšperk nad Ohří, Mr. Novák. 12 apples!"
+    text = "Send the Katsu Curry to Ana-María O'Neil's flat; I think it is in Kynšperk nad Ohří, Mr. Novák. 12 apples!"
 
     def direct(start: int, end: int) -> tuple[int, int, int, int]:
         words = names.words(text[:start] + " " + text[end:])
         lower = [w for w in words if w[0].islower()]
         english = sum(1 for w in lower if names.in_dictionary(w) or w.lower() in FUNCTION_WORDS)
-        auxiliaries = sum(1 for w in lower if w.lower() in AUXILIARIES)
-        return len(lower), english, auxiliaries, sum(1 for w in words if names.is_culinary(w))
+        clause_words = sum(1 for w in lower if w.lower() in CLAUSE_WORDS) + sum(1 for w in words if w in FIRST_PERSON)
+        return len(lower), english, clause_words, sum(1 for w in words if names.is_culinary(w))
 
     counts = names._words_of(text)
     for start in range(len(text) + 1):

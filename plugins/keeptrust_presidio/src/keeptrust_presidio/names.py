@@ -136,6 +136,10 @@ FUNCTION_WORDS = words_of(
     "i've you're it's let's"
 )
 _AUXILIARIES = words_of("is are was were has had have will would can could did does do shall should may might must")
+# Words that make a few words a clause rather than a bare phrase: an auxiliary, or a personal pronoun
+# ("Kyle, I saw it", "Did you call Austin?").
+_CLAUSE_WORDS = _AUXILIARIES | words_of("you he she we they me him her us them")
+_FIRST_PERSON = frozenset({"I", "I'm", "I've", "I'd", "I'll"})
 _STREET_TAIL = regex.compile(r"(?i)(?:stra(?:ss|ß)e|gasse|weg|platz|allee|ring|vej|gade|gatan|straat|laan|plein)$")
 # Shapes of an address around a capitalised phrase: a postal code after it, a house number after it
 # then a town, a house number (with or without a street) and a comma before it, an "Apt." line above.
@@ -302,11 +306,12 @@ class NameEvidence:
         if not self.dictionary:
             return False
         words = self._words_of(text)
-        lower, english, auxiliaries, _ = words.outside(start, end)
+        lower, english, clause_words, _ = words.outside(start, end)
         if lower < 3:
             # A bare phrase or list; a signature, a form or an address block has its own structure,
-            # and a short sentence has a verb ("Jaromir is from Lumesis").
-            return not words.structured and not auxiliaries
+            # and a short sentence has an auxiliary or a personal pronoun ("Jaromir is from
+            # Lumesis", "Kyle, I saw it").
+            return not words.structured and not clause_words
         return english < 0.6 * lower
 
     def in_another_language(self, text: str, start: int, end: int) -> bool:
@@ -421,21 +426,21 @@ class _WordCounts:
         self.ends: list[int] = []
         # prefix[k] = counts over the first k words
         self.prefix: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
-        lower = english = auxiliaries = food = 0
+        lower = english = clause_words = food = 0
         for m in _WORD.finditer(text):
             self.starts.append(m.start())
             self.ends.append(m.end())
             a, b, c, d = self._kinds(m.group())
-            lower, english, auxiliaries, food = lower + a, english + b, auxiliaries + c, food + d
-            self.prefix.append((lower, english, auxiliaries, food))
+            lower, english, clause_words, food = lower + a, english + b, clause_words + c, food + d
+            self.prefix.append((lower, english, clause_words, food))
 
     def _kinds(self, word: str) -> tuple[int, int, int, int]:
         evidence = self.evidence
         food = int(evidence.is_culinary(word))
         if not word[0].islower():
-            return 0, 0, 0, food
+            return 0, 0, int(word in _FIRST_PERSON), food
         w = word.lower()
-        return 1, int(evidence.in_dictionary(word) or w in FUNCTION_WORDS), int(w in _AUXILIARIES), food
+        return 1, int(evidence.in_dictionary(word) or w in FUNCTION_WORDS), int(w in _CLAUSE_WORDS), food
 
     def outside(self, start: int, end: int) -> tuple[int, int, int, int]:
         before = bisect_right(self.ends, start)  # words ending at or before the span's start
@@ -451,8 +456,8 @@ class _WordCounts:
             for m in _WORD.finditer(piece):
                 for k, n in enumerate(self._kinds(m.group())):
                     counts[k] += n
-        lower, english, auxiliaries, food = counts
-        return lower, english, auxiliaries, food
+        lower, english, clause_words, food = counts
+        return lower, english, clause_words, food
 
     def place_outside(self, start: int, end: int) -> bool:
         """Whether a capitalised phrase outside ``[start, end)`` is a known place, or the text holds
