@@ -17,7 +17,8 @@ Sources (each read from a pinned PyPI sdist or wheel, ``pip download --no-deps``
   of each of a million case-sensitive word forms, copied from spaCy 2.2's English models
   (https://github.com/explosion/spacy-lookups-data/pull/7; Good-Turing smoothed counts of the
   Reddit comment corpus, as https://github.com/explosion/spaCy/issues/591 describes them):
-  ``lower_case_words.txt.gz``, the alphabetic words that text writes in lower case at least a sixth
+  ``lower_case_words.txt.gz``, the ASCII words (English text's; "são" is Portuguese, and a
+  place's first word) that text writes in lower case at least a sixth
   as often as capitalised and that are not rare (log probability ≥ -14): "hey", "yep", "nah",
   "wanna", "hahaha". A Census surname among them ("Hey", "Yep", "Welp") is an ordinary word that
   starts a sentence far more often than it names a person ("hey" is e^-0.9 as frequent as "Hey");
@@ -112,6 +113,7 @@ def _lower_case_words(into: Path) -> set[str]:
         w
         for w, p in prob.items()
         if w.isalpha()
+        and w.isascii()
         and w.islower()
         and p >= LOWER_CASE_MIN_LOG_PROB
         and p >= prob.get(w.capitalize(), -math.inf) - LOWER_CASE_MAX_LOG_RATIO

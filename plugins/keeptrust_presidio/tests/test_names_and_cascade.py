@@ -115,6 +115,8 @@ def test_words_text_writes_in_lower_case_are_not_names(detector: Detector, fast:
         # Nothing in them could be a name, so NER does not read them.
         assert ner_regions(text, detector._could_hold_a_name) == [], text
     assert _persons(detector, "Yup, see you at noon with Ingrid Tafoya.") == ["Ingrid Tafoya"]
+    # Before a name, such a word is no part of it: the greeting stays.
+    assert _persons(detector, "Hey Kyle, how are you?") == ["Kyle"]
 
 
 def test_a_name_that_is_also_a_town_is_a_name_in_a_short_sentence(detector: Detector) -> None:

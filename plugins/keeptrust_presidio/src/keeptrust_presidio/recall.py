@@ -223,9 +223,9 @@ class LexiconNameRecognizer(LocalRecognizer):
         return results
 
     def _ordinary(self, word: str) -> bool:
-        """An English word that is no name: "Producer", "The", "Zombie"."""
+        """An English word that is no name: "Producer", "The", "Zombie", "Hey"."""
         w = word.lower()
-        return w not in self.names.names and (self.names.in_dictionary(w) or w in FUNCTION_WORDS)
+        return w not in self.names.names and (self.names.ordinary(w) or w in FUNCTION_WORDS)
 
     def _unlisted_full_names(self, text: str) -> list[RecognizerResult]:
         """Two or three capitalised words in an English sentence, none an English word (but for names

@@ -11,8 +11,8 @@ the word.
 babel), Latin script only: "Jamaïque", "Kaimaninseln", "Cechia" are places, not people.
 
 **Words written in lower case** (spaCy 2's English word probabilities, MIT, through
-spacy-lookups-data): some 19,000 frequent words that text writes in lower case at least a sixth as
-often as capitalised. Some of them no dictionary has ("hey", "yep", "nah", "wanna"), yet they are
+spacy-lookups-data): some 19,000 frequent ASCII words that text writes in lower case at least a
+sixth as often as capitalised. Some of them no dictionary has ("hey", "yep", "nah", "wanna"), yet they are
 ordinary words, and the Census lists hold some of them as surnames.
 
 See the README for provenance and licences.
