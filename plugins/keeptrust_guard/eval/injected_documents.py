@@ -43,6 +43,7 @@ import re
 import zipfile
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 
 import thirdparty
 import yaml
@@ -199,15 +200,8 @@ def _api_docs() -> dict[str, list[Documentation]]:
             for item in model.get(kind, {}).values():
                 raw = item.get("documentation") or ""
                 text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", raw)))
-                kept: list[str] = []
-                for line in (" ".join(x.split()) for x in text.splitlines()):
-                    if not line:
-                        continue
-                    if kept and sum(len(k.split()) for k in kept) + len(line.split()) > DOC_WORDS[1]:
-                        break
-                    kept.append(line)
-                doc = "\n".join(kept)
-                if len(doc.split()) >= DOC_WORDS[0]:
+                doc = _page(" ".join(x.split()) for x in text.splitlines())
+                if doc is not None:
                     part.setdefault(doc, None)
     return {
         "train": [Documentation(d) for d in out["train"]],
@@ -228,16 +222,25 @@ def _cli_examples() -> dict[str, list[Documentation]]:
     zf = thirdparty.wheel("awscli")
     out: dict[str, list[Documentation]] = {"train": [], "heldout": []}
     for name in sorted(n for n in zf.namelist() if n.startswith("awscli/examples/") and n.endswith(".rst")):
-        kept: list[str] = []
-        for line in zf.read(name).decode("utf-8").replace("\r", "").splitlines():
-            if not line.strip():
-                continue
-            if kept and sum(len(k.split()) for k in kept) + len(line.split()) > DOC_WORDS[1]:
-                break
-            kept.append(line.rstrip())
-        if sum(len(k.split()) for k in kept) >= DOC_WORDS[0]:
-            out[api_doc_split(name.split("/")[2])].append(Documentation("\n".join(kept)))
+        doc = _page(line.rstrip() for line in zf.read(name).decode("utf-8").replace("\r", "").splitlines())
+        if doc is not None:
+            out[api_doc_split(name.split("/")[2])].append(Documentation(doc))
     return out
+
+
+def _page(lines: Iterable[str]) -> str | None:
+    """The non-blank ``lines`` up to ``DOC_WORDS[1]`` words, cut at a line; None below ``DOC_WORDS[0]``."""
+    kept: list[str] = []
+    words = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        n = len(line.split())
+        if kept and words + n > DOC_WORDS[1]:
+            break
+        kept.append(line)
+        words += n
+    return "\n".join(kept) if words >= DOC_WORDS[0] else None
 
 
 def carriers(rng: random.Random) -> list[object]:

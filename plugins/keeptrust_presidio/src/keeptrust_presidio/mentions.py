@@ -55,8 +55,8 @@ class NameMemory:
         return mentions(text, self._parts, covered)
 
     def may_be_name(self, word: str) -> bool:
-        """A capitalised word that could be a name: one the name lists know, one no dictionary has
-        (the words ``CleanText`` sends to analysis), or a name this stream has released."""
+        """A capitalised word that could be a name: ``NameEvidence.may_be_name`` (the words
+        ``CleanText`` sends to analysis), or a name this stream has released."""
         names = self._names
         if word in self._parts or names is None:
             return True

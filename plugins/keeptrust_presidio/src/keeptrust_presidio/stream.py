@@ -35,7 +35,7 @@ _CONTINUING_END = regex.compile(r"(?:[+(]?\d[\d\-./()]*|\p{Lu}[\p{L}'\u2019\-]*)
 # Words after a capitalised word or a number that the name rules read before judging it: whether the
 # sentence is English, a postal code after a town, a verb after a name ("Denisov began writing as").
 RIGHT_CONTEXT = 3
-# Words after a word that may be a name (one the name lists know, or no dictionary has): NER and the
+# Words after a word that may be a name (one the name lists know, or no ordinary word): NER and the
 # name rules judge it by the rest of its clause ("Obiageli Nwankwo from Northwind Traders Ltd is the
 # keynote speaker"; whether a sentence is Spanish), which a whole-text analysis sees.
 NAME_CONTEXT = 7
