@@ -133,6 +133,23 @@ def test_a_name_that_is_also_a_town_is_a_name_in_a_short_sentence(detector: Dete
         assert _persons(detector, text) == [], text
 
 
+def test_a_name_greeted_thanked_or_bid_farewell_is_a_name(detector: Detector, fast: Detector) -> None:
+    # A greeting, thanks or a farewell says who is addressed, with no pronoun or verb around.
+    for text, name in (
+        ("Good morning Kyle!", "Kyle"),
+        ("Thanks, Aiyana. See you soon.", "Aiyana"),
+        ("Bye Okonkwo", "Okonkwo"),
+        ("Thanks Obama", "Obama"),
+        ("Thank you, Naomi.", "Naomi"),
+    ):
+        assert _persons(detector, text) == [name], text
+        assert _persons(fast, text) == [name], text
+    # What follows them is often no one: a place, or a word that is also a surname ("Back", "Moon").
+    for text in ("Good morning Vietnam!", "Thanks Again for the help.", "Welcome Back", "Good night Moon"):
+        assert _persons(detector, text) == [], text
+        assert _persons(fast, text) == [], text
+
+
 def test_fast_profile_refuses_entities_only_ner_gives() -> None:
     errors = config_errors(PiiDetectorConfig(profile="fast", entities=["PERSON", "LOCATION"]))
     assert errors == [

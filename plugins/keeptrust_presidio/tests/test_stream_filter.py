@@ -78,6 +78,8 @@ async def test_block_raises_with_types_only(detector: Any) -> None:
         "The Ingeborg Halvorsen version of the song was recorded in Oslo in 1962.",
         # A name judged by the rest of its clause, more than three words on.
         "Obiageli Nwankwo from Northwind Traders Ltd is the keynote speaker this year.",
+        # A name after a greeting, the cue released before the name arrives.
+        "The build is green again. Good morning Kyle! The release notes are in the usual place.",
         # A name mentioned again long after the analysis window has moved past its first mention.
         "Tarquin Oyelaran-Brooks wrote the first draft of the migration plan. The database work took "
         "most of the quarter and needed two rollbacks before it held. In the end Tarquin signed it off.",

@@ -257,7 +257,12 @@ class NameEvidence:
     def ordinary(self, word: str) -> bool:
         """A dictionary word, or one text writes often in lower case ("hey", "nah", "wanna"), as it
         seldom writes a name."""
-        return self.in_dictionary(word) or word.lower().rstrip(".") in self.lower_case
+        return self.in_dictionary(word) or self.written_in_lower_case(word)
+
+    def written_in_lower_case(self, word: str) -> bool:
+        """A word of the lower-case word list: text writes it often in lower case ("back", "moon"),
+        unlike a name ("john", "naomi" are not in it, though the dictionary has them)."""
+        return word.lower().rstrip(".") in self.lower_case
 
     def may_be_name(self, word: str) -> bool:
         """A word that could be a name: one the name lists know, or one that is neither an ordinary

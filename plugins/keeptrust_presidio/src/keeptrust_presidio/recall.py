@@ -47,6 +47,13 @@ _LONE_CUES = (
     r"(?i:\b(?:says|said|asks|asked|replied|replies|wrote|writes|adds|added|explains|explained)[ \t]+)",
     r"(?i:\b(?:name|surname|first name|last name|full name)\?[ \t]+)",
 )
+# A greeting, thanks or a farewell addressed to someone ("Good morning Kyle!", "thanks, Aiyana"). What
+# follows one is as often a word that is also a surname ("Welcome Back", "Good night Moon"), so a
+# word text often writes in lower case is no name here, even one the name lists know.
+_ADDRESS_CUES = (
+    r"(?i:\b(?:good[ \t]+(?:morning|afternoon|evening|night)|morning|thanks|thank you|bye|goodbye|welcome|"
+    r"congrats|congratulations)[ \t]*,?[ \t]+)",
+)
 # Weaker cues: a verb or "and" before two or more capitalised words ("invite Ana Lima", "Ana and Bo Chen").
 _WEAK_CUES = (
     r"(?i:\b(?:ask|invite|add|reach|contact|tell|told|met|meet|and|call|email|e-mail|message|text|ping|phone|"
@@ -60,7 +67,7 @@ class NameCueRecognizer(LocalRecognizer):
 
     PATTERN = regex.compile(
         r"(?:(?P<strong>" + "|".join(_CUES) + r")|(?P<weak>" + "|".join(_WEAK_CUES) + r")"
-        r"|(?P<lone>" + "|".join(_LONE_CUES) + r"))"
+        r"|(?P<lone>" + "|".join(_LONE_CUES) + r")|(?P<address>" + "|".join(_ADDRESS_CUES) + r"))"
         r"(?P<name>" + NAME + r")"
     )
     # Above NER's 0.85, so that where both find a span the cue's (trusted) result is the one kept.
@@ -120,6 +127,10 @@ class NameCueRecognizer(LocalRecognizer):
             if words[0][2].lower() in TITLES:  # "this is Dr. Ella Carlsen": the title's own cue takes it
                 continue
             if match.group("lone") and not self._not_a_word(words[0][2]):
+                continue
+            if match.group("address") and (
+                not self._not_a_word(words[0][2]) or self.names.written_in_lower_case(words[0][2])  # type: ignore[union-attr]
+            ):
                 continue
             results.append(_result(self, start, words[-1][1], self.SCORE))
         return EntityRecognizer.remove_duplicates(results)
