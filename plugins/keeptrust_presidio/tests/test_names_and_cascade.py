@@ -141,11 +141,18 @@ def test_a_name_greeted_thanked_or_bid_farewell_is_a_name(detector: Detector, fa
         ("Bye Okonkwo", "Okonkwo"),
         ("Thanks Obama", "Obama"),
         ("Thank you, Naomi.", "Naomi"),
+        ("Hi, Kyle! Long time no see.", "Kyle"),
     ):
         assert _persons(detector, text) == [name], text
         assert _persons(fast, text) == [name], text
     # What follows them is often no one: a place, or a word that is also a surname ("Back", "Moon").
-    for text in ("Good morning Vietnam!", "Thanks Again for the help.", "Welcome Back", "Good night Moon"):
+    for text in (
+        "Good morning Vietnam!",
+        "Thanks Again for the help.",
+        "Welcome Back",
+        "Good night Moon",
+        "Hello, World",
+    ):
         assert _persons(detector, text) == [], text
         assert _persons(fast, text) == [], text
 

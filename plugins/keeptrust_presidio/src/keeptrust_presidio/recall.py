@@ -47,12 +47,13 @@ _LONE_CUES = (
     r"(?i:\b(?:says|said|asks|asked|replied|replies|wrote|writes|adds|added|explains|explained)[ \t]+)",
     r"(?i:\b(?:name|surname|first name|last name|full name)\?[ \t]+)",
 )
-# A greeting, thanks or a farewell addressed to someone ("Good morning Kyle!", "thanks, Aiyana"). What
-# follows one is as often a word that is also a surname ("Welcome Back", "Good night Moon"), so a
-# word text often writes in lower case is no name here, even one the name lists know.
+# A greeting, thanks or a farewell addressed to someone ("Good morning Kyle!", "thanks, Aiyana", "Hi,
+# Kyle"). What follows one is as often a word that is also a surname ("Welcome Back", "Good night
+# Moon"), so a word text often writes in lower case is no name here, even one the name lists know.
 _ADDRESS_CUES = (
     r"(?i:\b(?:good[ \t]+(?:morning|afternoon|evening|night)|morning|thanks|thank you|bye|goodbye|welcome|"
     r"congrats|congratulations)[ \t]*,?[ \t]+)",
+    r"(?i:\b(?:hi|hello|hey|hiya|dear)[ \t]*,[ \t]+)",
 )
 # Weaker cues: a verb or "and" before two or more capitalised words ("invite Ana Lima", "Ana and Bo Chen").
 _WEAK_CUES = (
