@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from keeptrust import PolicyEnv, RequestContext
 from keeptrust_presidio.analysis import Detector, Found, resolve_overlaps
 from keeptrust_presidio.config import PiiDetectorConfig
@@ -117,6 +119,61 @@ async def test_concurrent_requests_share_the_analyzer_safely() -> None:
             nursery.start_soon(one, i, name)
     contents = sorted(b["messages"][0]["content"] for b in bodies)
     assert all(c.startswith("Hi, I am <PERSON> (<EMAIL_ADDRESS>), ticket ") for c in contents), contents
+
+
+def _unique_texts(count: int, tag: str) -> list[str]:
+    names = ["Caresse", "Duygu", "Obiageli", "Tarquin", "Sylwia", "Kwame"]
+    return [
+        f"Hi, I am {names[i % 6]} ({tag}{i}.q{i * 7}@example.org, +1 415 555 {i:04d}), order {tag}-{i * 31}."
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def zoned(monkeypatch: pytest.MonkeyPatch) -> Detector:
+    """An analyzer on a pipeline of its own whose every batch is read in a memory zone of its own (in
+    a gateway, once the vocabulary has grown by ``KEEP_NEW_STRINGS`` and for 64 batches a zone)."""
+    import weakref
+
+    from keeptrust_presidio import nlp
+
+    monkeypatch.setattr(nlp, "_SHARED", weakref.WeakValueDictionary())
+    monkeypatch.setattr(nlp.SharedPipeline, "KEEP_NEW_STRINGS", 0)
+    monkeypatch.setattr(nlp.SharedPipeline, "ZONE_BATCHES", 1)
+    built = Detector(PiiDetectorConfig())
+    built.warm_up()
+    return built
+
+
+def test_unique_texts_do_not_grow_the_vocabulary(zoned: Detector, detector: Detector) -> None:
+    # spaCy keeps each new word it reads for the life of the process, unless it reads it in a memory
+    # zone; a gateway reads unique addresses, numbers and names all day.
+    strings, before = zoned.nlp.vocab.strings, len(zoned.nlp.vocab.strings)
+    batches = [_unique_texts(60, "a"), _unique_texts(60, "b")]
+    found = [zoned.analyze(batch) for batch in batches]
+    assert len(strings) == before
+    # What is found does not depend on it: every address, number and name, as without zones.
+    assert all({f.entity for f in fs} == {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"} for b in found for fs in b)
+    assert found == [detector.analyze(batch) for batch in batches]
+
+
+@pytest.mark.parametrize("zones", [False, True])
+def test_threads_analysing_at_once_find_what_one_thread_finds(request: pytest.FixtureRequest, zones: bool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    analyzer: Detector = request.getfixturevalue("zoned" if zones else "detector")
+    batches = [_unique_texts(12, f"t{n}") for n in range(8)]
+    alone = [analyzer.analyze(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(analyzer.analyze, batches))
+    assert together == alone
+
+
+def test_analyzers_of_one_model_share_its_pipeline(detector: Detector) -> None:
+    # Loaded once (some 250 MB and a second of start-up for en_core_web_md), whatever the number of
+    # pii-detector policies or configuration reloads.
+    other = Detector(PiiDetectorConfig(entities=["PERSON"], action="mask"))
+    assert other.nlp is detector.nlp
 
 
 def test_long_texts_are_analysed_in_overlapping_segments(detector: Detector) -> None:

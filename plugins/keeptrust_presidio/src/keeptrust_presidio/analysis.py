@@ -1,8 +1,8 @@
 """The analyzer: spaCy + Presidio, built once at start-up, analysing a batch of texts at a time.
 
-``Detector.analyze`` is synchronous and CPU-bound; the policy calls it through
-``trio.to_thread.run_sync`` (request and whole-answer paths) and directly for the small windows of
-a stream. It keeps no per-call state, so several threads may run it at once.
+``Detector.analyze`` is synchronous and CPU-bound; the policy calls it in worker threads
+(``trio.to_thread.run_sync``). Several threads may call it at once: it keeps no per-call state, and
+the spaCy part of each batch takes its turn on the pipeline (``nlp.SharedPipeline``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import regex
 
 from keeptrust.distributions import install_command
 from keeptrust_presidio.config import PiiDetectorConfig
-from keeptrust_presidio.nlp import ModelUnavailable, load_pipeline
+from keeptrust_presidio.nlp import ModelUnavailable, shared_pipeline
 
 logger = logging.getLogger("keeptrust.policy.pii-detector")
 
@@ -153,8 +153,10 @@ class Detector:
         self.uses_ner = bool(NER_ENTITIES & set(self.entities)) and config.profile != "fast"
         self.score_threshold = config.score_threshold
         self.allow_list = list(config.allow_list)
-        nlp = load_pipeline(config.nlp_model, with_ner=self.uses_ner)
-        self.nlp = nlp
+        # One pipeline per model in the process; the batches of every thread take turns on it and, once
+        # its vocabulary has grown enough, are read in memory zones (nlp.SharedPipeline).
+        self._pipeline = shared_pipeline(config.nlp_model, with_ner=self.uses_ner)
+        nlp = self.nlp = self._pipeline.nlp
         self._empty = nlp.make_doc("")
         self.names = None
         if self.uses_ner or "PERSON" in self.entities:
@@ -350,16 +352,23 @@ class Detector:
             if budget is not None:
                 budget.check(found, first / len(pieces))
             batch = pieces[first : first + size]
-            artifacts = self._artifacts([piece for _, _, piece in batch])
-            for (i, offset, piece), nlp_artifacts in zip(batch, artifacts, strict=True):
-                raw = self.analyzer.analyze(
-                    text=piece,
-                    language=self.language,
-                    entities=self.entities,
-                    nlp_artifacts=nlp_artifacts,
-                    score_threshold=self.score_threshold,
-                    allow_list=self.allow_list or None,
-                )
+            with self._pipeline.batch():
+                # Nothing of spaCy's outlives the batch (a zone frees it): Presidio's results are offsets
+                # and scores.
+                artifacts = self._artifacts([piece for _, _, piece in batch])
+                results = [
+                    self.analyzer.analyze(
+                        text=piece,
+                        language=self.language,
+                        entities=self.entities,
+                        nlp_artifacts=nlp_artifacts,
+                        score_threshold=self.score_threshold,
+                        allow_list=self.allow_list or None,
+                    )
+                    for (_, _, piece), nlp_artifacts in zip(batch, artifacts, strict=True)
+                ]
+                del artifacts
+            for (i, offset, piece), raw in zip(batch, results, strict=True):
                 for r in raw:
                     if r.entity_type == "PERSON":
                         # A name never runs over a line break (NER joins "Henkweg" and "Apt" of an address).

@@ -8,7 +8,11 @@ are excluded. When no configured entity comes from NER, only the tokenizer runs.
 
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from keeptrust.distributions import install_command
@@ -77,3 +81,62 @@ def load_pipeline(model: str, with_ner: bool) -> Any:
     if "tok2vec" in nlp.pipe_names and not getattr(nlp.get_pipe("tok2vec"), "listening_components", ["?"]):
         nlp.remove_pipe("tok2vec")
     return nlp
+
+
+class SharedPipeline:
+    """A loaded pipeline, shared by every analyzer of the process that needs the same one (several
+    pii-detector policies, a configuration reloaded), read one batch at a time (``batch``).
+
+    spaCy keeps every new word it reads (an e-mail address, a number, a name) for the life of the
+    process, and a gateway's unique texts grew it without bound, about a quarter of a MiB per 1000
+    texts. So once the vocabulary has grown by ``KEEP_NEW_STRINGS`` strings, batches are read in a
+    memory zone (``Language.memory_zone``, spaCy 3.8), which forgets the words first read in it when
+    it closes. The words kept before are those of the first texts, the traffic's common words among
+    them; the tokenizer's cache (10,000 chunks, bounded by spaCy) fills then too, as it saves nothing
+    in a zone. A zone spans ``ZONE_BATCHES`` batches, so a word that recurs from one request to the
+    next is built once per zone, not once per batch. Zones must not overlap (the vocabulary
+    allocates in the open zone's pool, whichever thread opened it), so the batches of every thread
+    take turns."""
+
+    KEEP_NEW_STRINGS = 20_000
+    ZONE_BATCHES = 64
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+        self._strings_at_start = len(nlp.vocab.strings)
+        self._turn = threading.Lock()
+        self._zoned = False
+        self._zone: ExitStack | None = None
+        self._batches = 0
+
+    @contextmanager
+    def batch(self) -> Iterator[Any]:
+        """The pipeline, for one batch: nothing spaCy made in it may be used once it ends."""
+        with self._turn:
+            if not self._zoned:
+                self._zoned = len(self.nlp.vocab.strings) - self._strings_at_start >= self.KEEP_NEW_STRINGS
+            if self._zoned and self._zone is None:
+                zone = ExitStack()
+                zone.enter_context(self.nlp.memory_zone())
+                self._zone = zone
+            try:
+                yield self.nlp
+            finally:
+                if self._zone is not None:
+                    self._batches += 1
+                    if self._batches >= self.ZONE_BATCHES:
+                        zone, self._zone, self._batches = self._zone, None, 0
+                        zone.close()
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[str, bool], SharedPipeline] = weakref.WeakValueDictionary()
+_LOADING = threading.Lock()
+
+
+def shared_pipeline(model: str, with_ner: bool) -> SharedPipeline:
+    """``load_pipeline`` once per process, for as long as an analyzer holds the result."""
+    with _LOADING:
+        shared = _SHARED.get((model, with_ner))
+        if shared is None:
+            shared = _SHARED[(model, with_ner)] = SharedPipeline(load_pipeline(model, with_ner))
+        return shared
