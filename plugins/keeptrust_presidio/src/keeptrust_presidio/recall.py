@@ -130,7 +130,9 @@ class NameCueRecognizer(LocalRecognizer):
             if match.group("lone") and not self._not_a_word(words[0][2]):
                 continue
             if match.group("address") and (
-                not self._not_a_word(words[0][2]) or self.names.written_in_lower_case(words[0][2])  # type: ignore[union-attr]
+                self.names is None
+                or not self.names.may_be_name(words[0][2])
+                or self.names.written_in_lower_case(words[0][2])
             ):
                 continue
             results.append(_result(self, start, words[-1][1], self.SCORE))
