@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
 import thirdparty
 import thirdparty_content
 
-from keeptrust_guard import features, toxicity_head
 from keeptrust_guard.detection import DetectorSetup, Segment
 from keeptrust_guard.ensemble import ClassifierDetector, EnsembleDetector, ModelOptions
 from keeptrust_guard.heuristic import HeuristicDetector, HeuristicOptions
+from keeptrust_guard.token_cache import clear_token_caches
 
 POLICIES = {
     "prompt-injection": ("prompt_injection", ("prompt_injection",)),
@@ -89,7 +89,9 @@ def table(traffic: str, texts: list[str]) -> None:
         base = None
         for name, (cls, options) in DETECTORS.items():
             det = cls(options(), DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench"))
-            _forget_tokens(det)
+            # The models share their per-token caches: each detector meets the messages' tokens as a
+            # fresh process would, not after the previous column's run over the same messages.
+            clear_token_caches()
             det.scan([Segment("warm up", "user")])
             encoder = getattr(det, "encoder", None)
             times = []
@@ -116,7 +118,7 @@ def english_head(count: int) -> None:
     word_head.injection_english = None
     word_head._gate = float(word_head.injection.meta["cascade_gate"])
     for det in (with_head, word_head):
-        _forget_tokens(det)
+        clear_token_caches()
         det.scan([Segment("warm up", "user")])
     for traffic, texts in (
         ("benign", messages(count, benign=True)),
@@ -132,17 +134,6 @@ def english_head(count: int) -> None:
         for name, got in times.items():
             got.sort()
             print(f"{traffic}, {name}: p50 {got[len(got) // 2]:.3f} ms, p95 {got[int(len(got) * 0.95)]:.3f} ms")
-
-
-def _forget_tokens(det: object) -> None:
-    """Empty the caches of per-token features (the toxicity head's words, the injection heads'
-    character n-grams), which the models share across detectors: each detector meets the messages'
-    tokens as a fresh process would, not after the previous column's run over the same messages."""
-    toxicity_head._WORD_FEATURES.clear()
-    features._cached_grams.cache_clear()
-    for head in (getattr(det, name, None) for name in ("injection", "injection_english", "injection_documents")):
-        if head is not None and head.char_index is not None:
-            head._token_columns.cache_clear()
 
 
 def adversarial() -> None:

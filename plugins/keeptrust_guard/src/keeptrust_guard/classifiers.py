@@ -29,14 +29,12 @@ import json
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from keeptrust.errors import ConfigError
 from keeptrust_guard.config import THRESHOLDS
 from keeptrust_guard.features import (
-    CACHED_TOKEN_CHARS,
     char_tokens,
     injection_terms_of,
     not_english,
@@ -44,6 +42,7 @@ from keeptrust_guard.features import (
     token_char_grams,
     words,
 )
+from keeptrust_guard.token_cache import CACHED_TOKEN_CHARS, token_cache
 
 INSTALL = "pip install 'keeptrust-guard[models]'"
 
@@ -119,7 +118,7 @@ class InjectionHead:
             self.char_index = {t: i for i, t in enumerate(char_block[0])}
             self.char_idf = np.asarray(char_block[1], dtype=np.float64)
             self.char_weighted = self.char_idf * np.asarray(char_block[2], dtype=np.float64)
-            self._token_columns = lru_cache(maxsize=100_000)(self._columns)
+            self._token_columns = token_cache(self._columns)
         self.scale = ScoreScale(self.meta["anchors"])
         # Operating points for texts not in English (the accurate head's: read on its probability alone).
         rule = self.meta.get("not_english")

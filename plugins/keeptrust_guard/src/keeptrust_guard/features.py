@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from itertools import pairwise
 
 from keeptrust_guard.injection_concepts import concepts
@@ -32,10 +31,6 @@ def words(text: str) -> list[str]:
 
 # Character n-grams of these lengths inside each whitespace-separated token.
 CHAR_N = (3, 4)
-# Tokens up to this long have their n-grams cached (a bounded cache: a stream of unique tokens must
-# not grow memory); longer ones, rare and adversarial, are cut afresh.
-CACHED_TOKEN_CHARS = 48
-_CACHED_TOKENS = 100_000
 
 
 def char_tokens(text: str) -> list[str]:
@@ -47,17 +42,6 @@ def char_tokens(text: str) -> list[str]:
 def token_char_grams(token: str) -> tuple[str, ...]:
     """The character 3- and 4-grams of ``token`` padded with a space on each side; a token shorter
     than a length gives its whole padded self once (scikit-learn's ``char_wb``)."""
-    return _cached_grams(token) if len(token) <= CACHED_TOKEN_CHARS else _grams(token)
-
-
-def char_terms(text: str) -> list[str]:
-    """The character n-grams of every token of ``text`` (``char_tokens``, ``token_char_grams``):
-    scikit-learn's ``char_wb`` analyzer. Unlike words they keep punctuation and markup ("[INST]",
-    "###", "{{") and the stems of word forms never seen whole."""
-    return [gram for token in char_tokens(text) for gram in token_char_grams(token)]
-
-
-def _grams(token: str) -> tuple[str, ...]:
     padded = f" {token} "
     out: list[str] = []
     for n in CHAR_N:
@@ -67,7 +51,11 @@ def _grams(token: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_cached_grams = lru_cache(maxsize=_CACHED_TOKENS)(_grams)
+def char_terms(text: str) -> list[str]:
+    """The character n-grams of every token of ``text`` (``char_tokens``, ``token_char_grams``):
+    scikit-learn's ``char_wb`` analyzer. Unlike words they keep punctuation and markup ("[INST]",
+    "###", "{{") and the stems of word forms never seen whole."""
+    return [gram for token in char_tokens(text) for gram in token_char_grams(token)]
 
 
 # English function words that are not also common words of another language written in Latin

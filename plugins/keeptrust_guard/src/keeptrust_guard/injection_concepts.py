@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from keeptrust_guard.token_cache import CACHED_TOKEN_CHARS, token_cache
+
 _STEMS: dict[str, tuple[str, ...]] = {
     "ignore": (
         "ignor",
@@ -306,10 +308,6 @@ _RUN_TERMS: dict[str, tuple[str, ...]] = {
 _RUNS = tuple((term, f"~{concept}") for concept, terms in _RUN_TERMS.items() for term in terms)
 _RUN_CHARS = frozenset("".join(term for term, _ in _RUNS))
 
-# A word's concepts depend on the word alone: computed once per distinct word (bounded cache).
-_CACHE: dict[str, tuple[str, ...]] = {}
-_CACHE_SIZE = 100_000
-
 
 def _unaccented(word: str) -> str:
     """Without the accents of Latin, Greek and Cyrillic letters (the combining marks U+0300-U+036F);
@@ -343,16 +341,14 @@ def _concepts_of(word: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_cached_concepts = token_cache(_concepts_of)
+
+
 def concepts(words: list[str]) -> list[str]:
     """The concept terms of lower-cased words, one per matching word (repeats kept, as counts)."""
     out: list[str] = []
-    cache = _CACHE
     for word in words:
-        found = cache.get(word)
-        if found is None:
-            found = _concepts_of(word)
-            if len(cache) < _CACHE_SIZE:
-                cache[word] = found
+        found = _cached_concepts(word) if len(word) <= CACHED_TOKEN_CHARS else _concepts_of(word)
         if found:
             out.extend(found)
     return out

@@ -29,6 +29,7 @@ from zlib import crc32
 
 from keeptrust_guard.classifiers import ScoreScale, require
 from keeptrust_guard.features import sigmoid
+from keeptrust_guard.token_cache import CACHED_TOKEN_CHARS, token_cache
 
 CATEGORIES = ("toxicity", "hate_speech", "harassment", "violence", "self_harm", "sexual")
 _WORDS = re.compile(r"[^\W_]+")
@@ -81,37 +82,34 @@ class WordClusters:
         return tuple(f"@{level}:{c}" for level, c in zip(self.levels, ids, strict=True))
 
 
-# A word's own features (itself, its character n-grams, its clusters) depend on the word alone:
-# computed once per distinct word and kept (bounded), so a message costs a dictionary look-up per
-# known word.
-_WORD_FEATURES: dict[tuple[str, int, int], tuple[int, ...]] = {}
-_WORD_CACHE_SIZE = 200_000
+def _word_features(word: str, n_features: int, clusters: WordClusters | None) -> array:
+    """A word's own features: itself, its character n-grams, its clusters. A machine-integer array
+    takes a third of the memory of a tuple of ints, and a message's arrays join with a copy of
+    their bytes."""
+    grams = [word]
+    if len(word) >= CHAR_N:
+        padded = f"<{word}>"
+        grams += ["#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1)]
+    if clusters is not None:
+        grams += clusters.of(word)
+    return array("q", [crc32(g.encode("utf-8")) % n_features for g in grams])
 
 
-def _word_features(word: str, n_features: int, clusters: WordClusters | None) -> tuple[int, ...]:
-    key = (word, n_features, id(clusters))
-    found = _WORD_FEATURES.get(key)
-    if found is None:
-        grams = [word]
-        if len(word) >= CHAR_N:
-            padded = f"<{word}>"
-            grams += ["#" + padded[i : i + CHAR_N] for i in range(len(padded) - CHAR_N + 1)]
-        if clusters is not None:
-            grams += clusters.of(word)
-        found = tuple(crc32(g.encode("utf-8")) % n_features for g in grams)
-        if len(_WORD_FEATURES) < _WORD_CACHE_SIZE:
-            _WORD_FEATURES[key] = found
-    return found
+# They depend on the word alone, so a message costs a look-up per recurring word.
+_cached_word_features = token_cache(_word_features)
 
 
-def indices(tokens: list[str], n_features: int, clusters: WordClusters | None = None) -> list[int]:
+def indices(tokens: list[str], n_features: int, clusters: WordClusters | None = None) -> array:
     """The hashed feature of every word 1-gram, 2-gram, in-word character 4-gram and word cluster,
-    repeats kept."""
-    out: list[int] = []
+    repeats kept (64-bit integers)."""
+    out = array("q")
     extend = out.extend
     for word in tokens:
-        extend(_word_features(word, n_features, clusters))
-    extend(crc32(f"{a} {b}".encode()) % n_features for a, b in pairwise(tokens))
+        if len(word) <= CACHED_TOKEN_CHARS:
+            extend(_cached_word_features(word, n_features, clusters))
+        else:
+            extend(_word_features(word, n_features, clusters))
+    extend([crc32(f"{a} {b}".encode()) % n_features for a, b in pairwise(tokens)])
     return out
 
 
@@ -153,7 +151,7 @@ class ToxicityHead:
         tokens = words(text)
         found = indices(tokens, self.n_features, self.clusters)
         if found:
-            index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            index, counts = np.unique(np.frombuffer(found, dtype=np.int64), return_counts=True)
             values = counts.astype(np.float32)
             values /= np.sqrt(values @ values)
             evidence = (values @ self.weights[index]).astype(np.float64)
