@@ -1,7 +1,7 @@
 """CPU per message and process memory at each size of the per-token caches (``token_cache.py``).
 
     python benchmarks/token_caches.py                   # every size below, one process each
-    python benchmarks/token_caches.py --sizes 4096 32768 --rounds 3   # sizes alternated, medians
+    python benchmarks/token_caches.py --sizes 16384 32768 --rounds 3   # sizes alternated, medians
 
 Each size runs in a fresh process: the three guard policies (prompt-injection, safety-filter,
 content-filter; ensemble detector, ``fast`` profile) read the held-out third-party texts of
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SIZES = (0, 4096, 16384, 32768, 100_000)
+SIZES = (0, 8192, 16384, 32768, 100_000)
 FLOOD_TOKENS = 300_000
 
 
