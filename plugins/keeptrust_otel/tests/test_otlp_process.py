@@ -47,7 +47,9 @@ def upstream():
         server.stop()
 
 
-def _gateway(tmp_path: Path, upstream_url: str, collector: str, *args: str) -> GatewayProcess:
+def _gateway(
+    tmp_path: Path, upstream_url: str, collector: str, *args: str, env: dict[str, str] | None = None
+) -> GatewayProcess:
     # The test policy, installed as a distribution of its own so `kt` finds it by entry point.
     info = tmp_path / "keeptrust_otel_words-1.0.dist-info"
     info.mkdir()
@@ -60,7 +62,7 @@ def _gateway(tmp_path: Path, upstream_url: str, collector: str, *args: str) -> G
         },
         "policies": {"chain": ["words"], "policy": {"words": {}}},
     }
-    env = {
+    base_env = {
         "PYTHONPATH": str(tmp_path),
         "KEEPTRUST_LOAD_PLUGINS": "otel,words",
         "UP_KEY": "sk-upstream-secret-000000000042",
@@ -69,7 +71,7 @@ def _gateway(tmp_path: Path, upstream_url: str, collector: str, *args: str) -> G
         # A long delay: nothing is exported before shutdown unless the flush at shutdown works.
         "OTEL_BSP_SCHEDULE_DELAY": "60000",
     }
-    return GatewayProcess(tmp_path, config, *args, env=env)
+    return GatewayProcess(tmp_path, config, *args, env=base_env | (env or {}))
 
 
 def test_spans_reach_an_otlp_receiver_with_the_request_tree(tmp_path, upstream, receiver):
@@ -143,17 +145,28 @@ def test_spans_reach_an_otlp_receiver_with_the_request_tree(tmp_path, upstream, 
 
 def test_every_worker_traces_and_flushes_at_shutdown(tmp_path, upstream, receiver):
     spans, collector = receiver
-    gw = _gateway(tmp_path, upstream.url, collector, "--workers", "2")
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    gw = _gateway(tmp_path, upstream.url, collector, "--workers", "2", env={"OTEL_TEST_HOLD_DIR": str(hold)})
 
-    def ask(i: int) -> int:
-        body = {"model": "primary", "messages": [{"role": "user", "content": f"hello {i}"}]}
+    def ask(text: str) -> int:
+        body = {"model": "primary", "messages": [{"role": "user", "content": text}]}
         return httpx.post(gw.url + "/v1/chat/completions", json=body, timeout=30).status_code
 
     try:
-        # New connections, eight at a time: one after another on a busy machine, the worker that
-        # happens to be awake can accept them all; arriving together, both workers take some.
+        # Which worker accepts a connection is up to the kernel and the scheduler: on a busy machine
+        # one worker can take them all. So one request stalls the worker that took it, and the next
+        # must be accepted by the other one.
         with ThreadPoolExecutor(8) as pool:
-            assert list(pool.map(ask, range(16))) == [200] * 16
+            held = pool.submit(ask, "hold the worker")
+            deadline = time.monotonic() + 20
+            while not (hold / "held").exists():
+                assert time.monotonic() < deadline, "the held request never reached the policy"
+                time.sleep(0.01)
+            assert ask("hello from the other worker") == 200
+            (hold / "release").touch()
+            assert held.result() == 200
+            assert list(pool.map(ask, [f"hello {i}" for i in range(14)])) == [200] * 14
     finally:
         assert gw.stop() == 0
     roots = spans.wait_for_roots(16)
