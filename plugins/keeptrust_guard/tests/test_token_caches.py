@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
+
+from keeptrust_guard.token_cache import DEFAULT_TOKEN_CACHE_SIZE, SIZE_ENV, size_from_env
 
 # Run in a process of its own: the cache size is read when the detectors build their caches.
 _PROBE = textwrap.dedent(
@@ -60,3 +65,38 @@ def test_unique_tokens_do_not_grow_the_caches_past_their_size_nor_change_scores(
     assert got["long"][0] == got["long"][1]
     assert got["cold"] == got["warm"] == got["again"]
     assert any(score > 0 for row in got["cold"] for score in row)
+
+
+def test_the_cache_size_comes_from_the_environment_and_zero_turns_the_caches_off():
+    probe = textwrap.dedent(
+        """
+        import json, logging
+        from keeptrust_guard import token_cache
+        from keeptrust_guard.detection import DetectorSetup, Segment
+        from keeptrust_guard.ensemble import EnsembleDetector, ModelOptions
+
+        setup = DetectorSetup("t", "content", ("toxicity",), logging.getLogger("t"), "t")
+        finding = EnsembleDetector(ModelOptions(), setup).scan([Segment("You are a worthless idiot.", "user")])
+        print(json.dumps({"sizes": sorted({c.cache_info().maxsize for c in token_cache._CACHES}),
+                          "entries": token_cache.token_cache_entries(),
+                          "score": max(f.score for f in finding.findings)}))
+        """
+    )
+
+    def run(size: str) -> dict:
+        env = {**os.environ, SIZE_ENV: size}
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    off, small = run("0"), run("16")
+    assert off["sizes"] == [0] and off["entries"] == 0
+    assert small["sizes"] == [16] and 0 < small["entries"] <= 16 * 4
+    assert off["score"] == small["score"] > 0.6
+
+
+def test_a_cache_size_that_is_not_a_whole_number_names_the_variable():
+    assert size_from_env({}) == size_from_env({SIZE_ENV: " "}) == DEFAULT_TOKEN_CACHE_SIZE
+    assert size_from_env({SIZE_ENV: "1024"}) == 1024
+    for bad in ("-1", "lots", "1e4"):
+        with pytest.raises(ValueError, match=f"{SIZE_ENV}: expected a whole number .* got '{bad}'"):
+            size_from_env({SIZE_ENV: bad})

@@ -8,11 +8,15 @@ least-recently-used one, so those age out and the words that do recur stay. Word
 off fast (Zipf), so a modest size holds nearly every recurring word: ``benchmarks/token_caches.py``
 prints the CPU per message and the process's memory at each size. At 32,768 entries the caches
 cost what 100,000 did in CPU and hold at most about 30 MB; a cache that stops adding once full
-would instead keep the first tokens it met, however rare, for the life of the process.
+would instead keep the first tokens it met, however rare, for the life of the process. In a
+long-running gateway the process keeps more than the entries hold (memory the evictions free stays
+with the allocator), so ``$KEEPTRUST_GUARD_TOKEN_CACHE_SIZE`` lets an operator trade that memory
+for CPU.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,8 +24,30 @@ from typing import TypeVar
 
 T = TypeVar("T", bound=Callable[..., object])
 
-# Entries per cache.
-TOKEN_CACHE_SIZE = 32_768
+# Entries per cache, read once per process: the caches are shared by every guard policy in it.
+SIZE_ENV = "KEEPTRUST_GUARD_TOKEN_CACHE_SIZE"
+DEFAULT_TOKEN_CACHE_SIZE = 32_768
+
+
+def size_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> int:
+    """Entries per cache: ``$KEEPTRUST_GUARD_TOKEN_CACHE_SIZE`` if set (0 turns the caches off),
+    else ``DEFAULT_TOKEN_CACHE_SIZE``."""
+    raw = environ.get(SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TOKEN_CACHE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(
+            f"{SIZE_ENV}: expected a whole number of entries per cache, 0 or more "
+            f"(0 turns the guard's token caches off); got {raw!r}"
+        )
+    return size
+
+
+TOKEN_CACHE_SIZE = size_from_env()
 # Tokens up to this long are cached. Longer ones are rare, and an entry's size grows with its token
 # (a word's character n-grams): 8 KiB words, each new, would hold hundreds of megabytes.
 CACHED_TOKEN_CHARS = 48
