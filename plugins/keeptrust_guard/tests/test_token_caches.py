@@ -78,7 +78,7 @@ def test_the_cache_size_comes_from_the_environment_and_zero_turns_the_caches_off
         setup = DetectorSetup("t", "content", ("toxicity",), logging.getLogger("t"), "t")
         finding = EnsembleDetector(ModelOptions(), setup).scan([Segment("You are a worthless idiot.", "user")])
         print(json.dumps({"sizes": sorted({c.cache_info().maxsize for c in token_cache._CACHES}),
-                          "entries": token_cache.token_cache_entries(),
+                          "entries": token_cache.token_cache_entries(), "caches": len(token_cache._CACHES),
                           "score": max(f.score for f in finding.findings)}))
         """
     )
@@ -90,13 +90,13 @@ def test_the_cache_size_comes_from_the_environment_and_zero_turns_the_caches_off
 
     off, small = run("0"), run("16")
     assert off["sizes"] == [0] and off["entries"] == 0
-    assert small["sizes"] == [16] and 0 < small["entries"] <= 16 * 4
+    assert small["sizes"] == [16] and 0 < small["entries"] <= 16 * small["caches"]
     assert off["score"] == small["score"] > 0.6
 
 
 def test_a_cache_size_that_is_not_a_whole_number_names_the_variable():
     assert size_from_env({}) == size_from_env({SIZE_ENV: " "}) == DEFAULT_TOKEN_CACHE_SIZE
     assert size_from_env({SIZE_ENV: "1024"}) == 1024
-    for bad in ("-1", "lots", "1e4"):
+    for bad in ("-1", "lots", "1e4", "²"):
         with pytest.raises(ValueError, match=f"{SIZE_ENV}: expected a whole number .* got '{bad}'"):
             size_from_env({SIZE_ENV: bad})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TypeVar
 
@@ -29,22 +29,18 @@ SIZE_ENV = "KEEPTRUST_GUARD_TOKEN_CACHE_SIZE"
 DEFAULT_TOKEN_CACHE_SIZE = 32_768
 
 
-def size_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> int:
+def size_from_env(environ: Mapping[str, str] = os.environ) -> int:
     """Entries per cache: ``$KEEPTRUST_GUARD_TOKEN_CACHE_SIZE`` if set (0 turns the caches off),
     else ``DEFAULT_TOKEN_CACHE_SIZE``."""
     raw = environ.get(SIZE_ENV, "").strip()
     if not raw:
         return DEFAULT_TOKEN_CACHE_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        size = -1
-    if size < 0:
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError(
             f"{SIZE_ENV}: expected a whole number of entries per cache, 0 or more "
             f"(0 turns the guard's token caches off); got {raw!r}"
         )
-    return size
+    return int(raw)
 
 
 TOKEN_CACHE_SIZE = size_from_env()
