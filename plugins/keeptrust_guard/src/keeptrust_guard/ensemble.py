@@ -17,12 +17,13 @@ Two profiles (``detector_options: {profile: ...}``):
   there). Content runs both stages on every text.
 - ``accurate`` runs the heuristics on every text and adds a third stage: a sentence encoder
   (``sentence_encoder.py``, tens of milliseconds of CPU per text, in a worker thread) whose
-  embedding a second pair of heads reads beside the n-grams (``*-head-accurate``, trained by
-  ``eval/train_accurate.py``). It reads only the texts the fast head finds suspect (its probability
-  at least the ``encoder_gate``, per category for content, calibrated out of fold to pass 99.5 %
-  (injection) or 95 % (content) of what the profile flags at ``high``), and never a stream window:
-  those keep the n-gram heads' reading. For prompt injection the encoder head's log-odds are averaged
-  with the English head's; it also reads every text not in English (the word head's
+  embedding a second pair of heads reads (``*-head-accurate``, trained by ``eval/train_accurate.py``:
+  for content beside the n-grams; for prompt injection alone, through a hidden layer). It reads
+  only the texts the fast head finds suspect (its probability at least the ``encoder_gate``, per
+  category for content, calibrated out of fold to pass 99.5 % of what the profile flags at
+  ``medium`` for injection, 95 % of what it flags at ``high`` for content), and never a stream
+  window: those keep the n-gram heads' reading. For prompt injection the encoder head's log-odds are
+  averaged with the English head's; it also reads every text not in English (the word head's
   ``not_english`` rule), and there its head's reading stands alone.
 
 In both profiles, tool results and documents (``DOCUMENT_ROLES``) are read by the heuristics and by
@@ -54,7 +55,7 @@ import attrs
 import trio
 
 from keeptrust_guard import lexicon
-from keeptrust_guard.classifiers import InjectionHead, ScoreScale, ToxicityModel, logit_mean
+from keeptrust_guard.classifiers import EncoderHead, InjectionHead, ScoreScale, ToxicityModel, logit_mean
 from keeptrust_guard.comment_lstm import CommentLSTM
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
@@ -121,7 +122,7 @@ class ClassifierDetector(OfflineDetector):
         # for the texts the fast heads find suspect (at least their ``encoder_gate``).
         self.encoder = _load("encoder", lambda: SentenceEncoder(path)) if accurate and (injection or content) else None
         self.injection_accurate = (
-            _load("injection-head-accurate", lambda: InjectionHead(path, "injection-head-accurate"))
+            _load("injection-head-accurate", lambda: EncoderHead(path))
             if accurate and injection
             else None
         )
@@ -232,7 +233,7 @@ class ClassifierDetector(OfflineDetector):
         gates = self._toxicity_gates
         if encode and self.toxicity_head_accurate is not None and any(head[c] >= g for c, g in gates.items()):
             assert self.encoder is not None
-            accurate = self.toxicity_head_accurate.probabilities(text, self.encoder.encode(text))
+            accurate = self.toxicity_head_accurate.probabilities(text, self.encoder.encode(text), fast=dict(head))
             # Only the categories the encoder measured better on (those with a gate) take its reading.
             for c in self._encoded_categories:
                 head[c] = accurate[c]

@@ -27,7 +27,7 @@ from itertools import pairwise
 from typing import Any
 from zlib import crc32
 
-from keeptrust_guard.classifiers import ScoreScale, require
+from keeptrust_guard.classifiers import Perceptron, ScoreScale, require
 from keeptrust_guard.features import sigmoid
 from keeptrust_guard.token_cache import CACHED_TOKEN_CHARS, token_cache
 
@@ -138,15 +138,23 @@ class ToxicityHead:
             self.weights = np.zeros((self.n_features, len(self.categories)), dtype=np.float32)
             self.weights[data["indices"]] = data["weights"].astype(np.float32)
             self.intercepts = data["intercepts"].astype(np.float64)
-            # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``).
+            # The accurate profile's head also weighs the sentence embedding (``sentence_encoder.py``),
+            # and for some categories reads it through a perceptron of its own.
             self.embedding_weights = (
                 data["embedding_weights"].astype(np.float64) if "embedding_weights" in data.files else None
             )
+            self.perceptrons = {
+                c: Perceptron(np, data, f"{c}_") for c in self.categories if f"{c}_hidden_weights" in data.files
+            }
         self.scales = {c: ScoreScale(self.meta["anchors"][c]) for c in self.categories}
         self.clusters = WordClusters.shipped(np) if self.meta["features"].get("word_clusters") else None
 
-    def probabilities(self, text: str, embedding: Any = None) -> dict[str, float]:
-        """``embedding``: the text's sentence embedding, for a head trained with one."""
+    def probabilities(
+        self, text: str, embedding: Any = None, fast: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """``embedding``: the text's sentence embedding, for a head trained with one. A category with
+        a perceptron takes the mean of its log-odds and those of ``fast``, the fast head's
+        probabilities of the same text (as the accurate injection profile joins its two heads)."""
         np = self.np
         tokens = words(text)
         found = indices(tokens, self.n_features, self.clusters)
@@ -162,7 +170,13 @@ class ToxicityHead:
         if len(tokens) < self.FULL_WORDS:
             evidence = evidence * (len(tokens) / self.FULL_WORDS)
         logits = self.intercepts + evidence
-        return {c: sigmoid(float(z)) for c, z in zip(self.categories, logits, strict=True)}
+        found = {c: sigmoid(float(z)) for c, z in zip(self.categories, logits, strict=True)}
+        if embedding is not None and fast is not None:
+            shrink = min(1.0, len(tokens) / self.FULL_WORDS)
+            for c, perceptron in self.perceptrons.items():
+                p = min(max(fast[c], 1e-12), 1 - 1e-12)
+                found[c] = sigmoid((math.log(p / (1 - p)) + perceptron.logit(embedding) * shrink) / 2)
+        return found
 
     def scores(self, text: str) -> dict[str, float]:
         """Probabilities mapped onto the policy scale (each sensitivity's anchor is its threshold)."""
