@@ -391,3 +391,13 @@ def test_a_document_an_agent_reads_passes_and_a_planted_instruction_is_flagged(k
     det = EnsembleDetector(ModelOptions(profile=profile), _setup("prompt_injection", ("prompt_injection",)))
     assert det.scan([Segment(document, "tool")]).best("prompt_injection").score < THRESHOLDS[passes_at]
     assert det.scan([Segment(planted, "tool")]).best("prompt_injection").score >= THRESHOLDS[flagged_at]
+
+
+def test_the_models_run_on_one_blas_thread():
+    # A BLAS pool's idle threads spin on the other cores after each small product the models make:
+    # the process's CPU per check, not the calling thread's, is what a gateway pays.
+    from threadpoolctl import threadpool_info
+
+    EnsembleDetector(ModelOptions(), _setup("content", ("toxicity", "hate_speech")))
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)

@@ -58,6 +58,17 @@ def require(module: str, path: str, needed_by: str = "the trained detectors need
         ) from exc
 
 
+def one_blas_thread(path: str) -> None:
+    """Keep the BLAS libraries loaded in this process (NumPy's, SciPy's) to one thread, through
+    threadpoolctl; called once the models are loaded, since it reaches only the libraries loaded by
+    then. The models multiply small matrices (a message's terms by six categories, the LSTM's 50
+    units), and after each product a BLAS pool's idle threads spin on the other cores: in
+    ``benchmarks/bench_trained.py`` a benign content-filter check cost 5.5 ms of the process's CPU
+    with OpenBLAS's two threads on two cores, 2.1 ms of it on the calling thread, and 1.6 ms with
+    one thread. A gateway checks requests side by side; that is where its parallelism is."""
+    require("threadpoolctl", path).threadpool_limits(limits=1, user_api="blas")
+
+
 def logit_mean(p: float, q: float) -> float:
     """The probability whose log-odds are the mean of ``p``'s and ``q``'s: the accurate profile's
     combination of the fast injection head and the head that reads the sentence embedding."""

@@ -55,7 +55,14 @@ import attrs
 import trio
 
 from keeptrust_guard import lexicon
-from keeptrust_guard.classifiers import EncoderHead, InjectionHead, ScoreScale, ToxicityModel, logit_mean
+from keeptrust_guard.classifiers import (
+    EncoderHead,
+    InjectionHead,
+    ScoreScale,
+    ToxicityModel,
+    logit_mean,
+    one_blas_thread,
+)
 from keeptrust_guard.comment_lstm import CommentLSTM
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
@@ -143,6 +150,7 @@ class ClassifierDetector(OfflineDetector):
         self._encoded_categories = tuple(c for c, g in gates.items() if g is not None)
         self._toxicity_gates = {c: float(g) for c, g in gates.items() if g is not None and c in gated}
         self.heuristic = HeuristicDetector(HeuristicOptions(), setup) if self.with_heuristics else None
+        one_blas_thread(path)
         self._cascade = self.injection is not None and not accurate
         fast_head = self.injection_english or self.injection
         self._gate = float(fast_head.meta["cascade_gate"]) if fast_head is not None else 1.0
