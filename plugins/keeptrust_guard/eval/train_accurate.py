@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keeptrust_guard.classifiers import Perceptron
 from keeptrust_guard.sentence_encoder import DIMENSIONS, MAX_CHARS, MODEL, SentenceEncoder
 
 BATCH = 64
@@ -146,8 +147,8 @@ def _perceptron_arrays(model, e: np.ndarray) -> dict[str, np.ndarray]:
         "output_bias": output_bias.astype(np.float64),
     }
     sample = e[:: max(1, len(e) // 500)]
-    hidden = np.maximum(sample @ arrays["hidden_weights"] + arrays["hidden_bias"], 0.0)
-    ours = 1.0 / (1.0 + np.exp(-(hidden @ arrays["output_weights"] + arrays["output_bias"][0])))
+    shipped = Perceptron(np, arrays)  # the detector's own forward pass
+    ours = 1.0 / (1.0 + np.exp(-np.array([shipped.logit(row) for row in sample])))
     assert np.abs(ours - model.predict_proba(sample)[:, 1]).max() < 1e-4
     return arrays
 

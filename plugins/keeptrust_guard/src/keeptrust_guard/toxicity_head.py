@@ -27,7 +27,7 @@ from itertools import pairwise
 from typing import Any
 from zlib import crc32
 
-from keeptrust_guard.classifiers import Perceptron, ScoreScale, require
+from keeptrust_guard.classifiers import Perceptron, ScoreScale, logit_mean, require
 from keeptrust_guard.features import sigmoid
 from keeptrust_guard.token_cache import CACHED_TOKEN_CHARS, token_cache
 
@@ -174,8 +174,7 @@ class ToxicityHead:
         if embedding is not None and fast is not None:
             shrink = min(1.0, len(tokens) / self.FULL_WORDS)
             for c, perceptron in self.perceptrons.items():
-                p = min(max(fast[c], 1e-12), 1 - 1e-12)
-                found[c] = sigmoid((math.log(p / (1 - p)) + perceptron.logit(embedding) * shrink) / 2)
+                found[c] = logit_mean(fast[c], sigmoid(perceptron.logit(embedding) * shrink))
         return found
 
     def scores(self, text: str) -> dict[str, float]:
