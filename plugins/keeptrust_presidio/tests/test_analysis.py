@@ -18,6 +18,18 @@ def test_only_ner_runs(detector: Detector) -> None:
     assert detector.nlp.pipe_names == ["ner"]
 
 
+def test_ner_multiplies_through_numpy_on_one_blas_thread(detector: Detector) -> None:
+    # blis packs its operands again for every small product (NER costs about a third more with it);
+    # a BLAS pool's idle threads would spin on the other cores after each product.
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_info
+
+    layers = list(detector.nlp.get_pipe("ner").model.walk())
+    assert layers and all(isinstance(layer.ops, NumpyOps) and not layer.ops.use_blis for layer in layers)
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
 def test_pattern_entities_skip_the_nlp_pass() -> None:
     lean = Detector(PiiDetectorConfig(entities=["EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"]))
     assert not lean.uses_ner and lean.nlp.pipe_names == []
