@@ -69,11 +69,13 @@ EMBEDDING_SCALE = 0.5
 HIDDEN_UNITS = 256
 ALPHA = 1e-3
 EPOCHS = 60
-# The share of the profile's `high` flags on the training attacks or harmful rows the gate must pass.
-# Content takes less: at 0.995 its small categories set gates near zero (self_harm, 47 rows: the
-# encoder read 16 % of benign rows for it, and most 200-word messages), while at 0.95 every category
-# keeps most of its out-of-fold gain over the fast head and the encoder reads 1 % to 3 % of benign rows.
-GATE_KEEP = {"injection": 0.995, "content": 0.95}
+# The share of the profile's flags on the training attacks or harmful rows the gate must pass. Content
+# once took 0.95, for cost: at 0.995 its small categories set gates near zero (self_harm, 47 rows: the
+# encoder read 16 % of benign rows for it). Since each content gate is raised until at most
+# ``MAX_BENIGN_READ`` of the benign rows pass it, that no longer happens, and 0.95 cost recall out of
+# fold at medium: toxicity 0.881 -> 0.862, harassment 0.899 -> 0.878, sexual 0.877 -> 0.858 (the
+# other three gates sit at the cap either way).
+GATE_KEEP = 0.995
 # Injection reads that share at medium, the default: the encoder's head finds attacks the English head
 # gives a low probability, and 99.5 % of what the profile flags at high would set the gate at 0.061,
 # where the encoder reads 10 % of benign S-Labs questions and 13 % of casual chat (out of fold), to
@@ -348,7 +350,7 @@ def injection(cache: Path, write: bool, transfer: str = "") -> None:
     # texts not in English.
     anchors = _anchors(mean, heur, y, src)
     alone_anchors = _not_english_anchors(mean, anchors, accurate, not_english, heur, y, src)
-    level, keep = INJECTION_GATE_LEVEL, GATE_KEEP["injection"]
+    level, keep = INJECTION_GATE_LEVEL, GATE_KEEP
     heur_hit = heur >= THRESHOLDS[level]
     # Under the gate the fast head's own scale applies: the gate stays under both high points.
     ceiling = min(anchors["high"], fast_anchors["high"])
@@ -517,7 +519,7 @@ def toxicity(cache: Path, write: bool) -> None:
             perceptrons[category] = full_perceptron
         anchors[category] = {s: round(float(sig(z)), 6) for s, z in cut.items()}
         fast_anchors = shipped["anchors"][category]
-        keep = GATE_KEEP["content"]
+        keep = GATE_KEEP
         gates[category] = _gate(sig(fast), positives & (accurate >= cut["high"]), fast_anchors["high"], keep)
         # A small category can set its gate near zero (self_harm, 47 rows: 0.018, which 15 % of the
         # benign rows pass); the encoder then reads at most MAX_BENIGN_READ of them.
@@ -577,7 +579,7 @@ def toxicity(cache: Path, write: bool) -> None:
         "report": report,
         "weights_sha256": hashlib.sha256((MODELS / "toxicity-head-accurate.npz").read_bytes()).hexdigest(),
         "gate_rule": f"per category, the highest fast-head probability (at most its high anchor) at which "
-        f"{GATE_KEEP['content']} of the harmful rows the accurate head flags at high pass, out of fold, raised to "
+        f"{GATE_KEEP} of the harmful rows the accurate head flags at high pass, out of fold, raised to "
         f"the probability at most {MAX_BENIGN_READ} of the benign rows reach; null where the accurate head's "
         "out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
         "provenance": _provenance(shipped["weights_sha256"]),
