@@ -4,11 +4,11 @@ through blis (spaCy's default), paired in one process, and whether the two give 
     python eval/bench_ner.py [--data eval/external_dev.jsonl] [--rounds 5] [--model NAME]
 
 Both pipelines are loaded by ``nlp.load_pipeline``; the second has spaCy's default ops (blis) put
-back on every layer. Each round reads
-every text of the set once alone and once in batches of 16 with each pipeline in turn, so the two
-see the same moments of a shared machine; the figures are the medians over rounds of the CPU time
-per text (``time.process_time``: every thread of the process, so an idle BLAS thread that spins is
-counted). BLAS is held to one thread for both, as the policy holds it.
+back on every layer. Each round reads every text of the set once alone and once in batches of 16
+with each pipeline in turn, so the two see the same moments of a shared machine; the figures are
+the medians over rounds of the CPU time per text (``time.process_time``: every thread of the
+process, so an idle BLAS thread that spins is counted). BLAS is held to one thread for both, as the
+policy holds it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from keeptrust_presidio.config import DEFAULT_MODEL
-from keeptrust_presidio.nlp import load_pipeline
+from keeptrust_presidio.nlp import load_pipeline, set_cpu_ops
 
 HERE = Path(__file__).parent
 
@@ -52,10 +52,7 @@ def main() -> None:
     texts = [json.loads(line)["text"] for line in args.data.read_text(encoding="utf-8").splitlines() if line]
     numpy_ops = load_pipeline(args.model, with_ner=True)  # also holds BLAS to one thread
     blis_ops = load_pipeline(args.model, with_ner=True)
-    for _, component in blis_ops.pipeline:
-        for layer in component.model.walk() if hasattr(getattr(component, "model", None), "walk") else ():
-            if type(layer.ops) is NumpyOps:
-                layer.ops = NumpyOps()  # use_blis=True, spaCy's default
+    set_cpu_ops(blis_ops, NumpyOps())  # use_blis=True, spaCy's default
     same = _entities(numpy_ops, texts) == _entities(blis_ops, texts)
     figures: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.rounds):

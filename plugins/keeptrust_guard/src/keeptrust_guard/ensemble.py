@@ -21,8 +21,8 @@ Two profiles (``detector_options: {profile: ...}``):
   for content beside the n-grams; for prompt injection alone, through a hidden layer). It reads
   only the texts the fast head finds suspect (its probability at least the ``encoder_gate``, per
   category for content, calibrated out of fold to pass 99.5 % of what the profile flags at
-  ``medium`` for injection, at ``high`` for content, where a gate passes at most 5 % of the benign
-  rows), and never a stream
+  ``medium`` for injection, at ``high`` for content, each content gate then raised until it passes
+  at most 5 % of the benign rows), and never a stream
   window: those keep the n-gram heads' reading. For prompt injection the encoder head's log-odds are
   averaged with the English head's; it also reads every text not in English (the word head's
   ``not_english`` rule), and there its head's reading stands alone.

@@ -88,24 +88,29 @@ def _products_through_numpy(nlp: Any) -> None:
     """Run the pipeline's matrix products through NumPy's BLAS, on one thread, instead of blis.
 
     NER's CNN multiplies small matrices (a sentence's tokens by 96 to 300 units), and blis packs
-    both operands anew on every product: NumPy's OpenBLAS, on one thread, made NER 25-30 % cheaper
-    per call, alone and in batches, with the same entities on every text of the evaluation sets
-    (``eval/bench_policy.py``; README, *Cost*). OpenBLAS's pool starts a thread per core whose idle
-    threads spin after each product, so BLAS is held to one thread for the process (threadpoolctl),
-    as ``keeptrust-guard`` does: a gateway runs requests side by side, not one product on two cores.
-    Layers on other ops (a GPU's, Apple's Accelerate) are left as they are."""
+    both operands anew on every product: NumPy's OpenBLAS, on one thread, made NER about a quarter
+    cheaper per call, alone and in batches, with the same entities on every text of the evaluation
+    sets (``eval/bench_ner.py``; README, *How it is fast*). OpenBLAS's pool starts a thread per
+    core whose idle threads spin after each product, so BLAS is held to one thread for the process
+    (threadpoolctl), as ``keeptrust-guard`` does: a gateway runs requests side by side, not one
+    product on two cores."""
     from thinc.api import NumpyOps
     from threadpoolctl import threadpool_limits
 
-    ops = NumpyOps(use_blis=False)
+    set_cpu_ops(nlp, NumpyOps(use_blis=False))
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def set_cpu_ops(nlp: Any, ops: Any) -> None:
+    """Put ``ops`` on every layer of the pipeline's models that runs on thinc's plain CPU ops
+    (``NumpyOps``; not a subclass of them such as thinc-apple-ops' ``AppleOps``, nor a GPU's)."""
+    from thinc.api import NumpyOps
+
     for _, component in nlp.pipeline:
         model = getattr(component, "model", None)
-        if model is None or not hasattr(model, "walk"):
-            continue
-        for layer in model.walk():
+        for layer in model.walk() if hasattr(model, "walk") else ():
             if type(layer.ops) is NumpyOps:
                 layer.ops = ops
-    threadpool_limits(limits=1, user_api="blas")
 
 
 class SharedPipeline:
