@@ -95,8 +95,12 @@ def _products_through_numpy(nlp: Any) -> None:
     (threadpoolctl), as ``keeptrust-guard`` does: a gateway runs requests side by side, not one
     product on two cores."""
     from thinc.api import NumpyOps
-    from threadpoolctl import threadpool_limits
 
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:  # pragma: no cover - a dependency of this package
+        hint = install_command("keeptrust-presidio")
+        raise ModelUnavailable(f"threadpoolctl is not installed ({exc}): {hint}") from exc
     set_cpu_ops(nlp, NumpyOps(use_blis=False))
     threadpool_limits(limits=1, user_api="blas")
 
