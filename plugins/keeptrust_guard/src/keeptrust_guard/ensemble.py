@@ -22,10 +22,11 @@ Two profiles (``detector_options: {profile: ...}``):
   only the texts the fast head finds suspect (its probability at least the ``encoder_gate``, per
   category for content, calibrated out of fold to pass 99.5 % of what the profile flags at
   ``medium`` for injection, at ``high`` for content, each content gate then raised until it passes
-  at most 5 % of the benign rows), and never a stream
-  window: those keep the n-gram heads' reading. For prompt injection the encoder head's log-odds are
-  averaged with the English head's; it also reads every text not in English (the word head's
-  ``not_english`` rule), and there its head's reading stands alone.
+  at most 5 % of the benign rows), and never a stream window: those keep the n-gram heads'
+  reading. For prompt injection the encoder head's log-odds are averaged with the English head's;
+  it also reads every text not in English (the word head's ``not_english`` rule), and there its
+  head's reading stands alone. Its injection heuristics read every user turn: ``fast``'s cascade
+  kept 99.8 % of their flags out of fold but lost jailbreaks from the wild held out (README).
 
 In both profiles, tool results and documents (``DOCUMENT_ROLES``) are read by the heuristics and by
 a head of their own (``injection-head-documents``: the English head's features, trained on the same
