@@ -4,6 +4,7 @@ adversarial megabyte strings.
     python benchmarks/bench_trained.py            # the table in the README
     python benchmarks/bench_trained.py --quick    # fewer messages
     python benchmarks/bench_trained.py --english-head   # fast prompt-injection with and without its English head
+    python benchmarks/bench_trained.py --prefilter      # the signals' literal prefilters off and on, paired
 
 Every message is different (real held-out texts from ``eval/data/thirdparty``, glued to 200 words
 and numbered), so no cache can flatter a detector: "benign" traffic uses only the benign rows,
@@ -69,10 +70,14 @@ def main() -> None:
     parser.add_argument(
         "--english-head", action="store_true", help="only the paired cost of the fast profile's English injection head"
     )
+    parser.add_argument("--prefilter", action="store_true", help="only the paired cost of the signals' prefilters")
     args = parser.parse_args()
     count = 200 if args.quick else 1000
     if args.english_head:
         english_head(300)
+        return
+    if args.prefilter:
+        prefilter(300)
         return
     print("| traffic | policy | detector | p50 ms | p95 ms | p50 / heuristic p50 |\n|---|---|---|---|---|---|")
     for traffic, texts in (
@@ -134,6 +139,38 @@ def english_head(count: int) -> None:
         for name, got in times.items():
             got.sort()
             print(f"{traffic}, {name}: p50 {got[len(got) // 2]:.3f} ms, p95 {got[int(len(got) * 0.95)]:.3f} ms")
+
+
+def prefilter(count: int) -> None:
+    """Each detector with the signals' literal prefilters (``prefilter.py``) switched off and on, in one
+    process, each message read both ways in turn (the order alternating), so the machine's drift falls
+    on both alike. Off, every signal a trigger word wakes is searched, as before the prefilters."""
+    from keeptrust_guard import signals
+
+    admits = signals.admits
+    print("| traffic | policy | detector | p50 ms, prefilters off | on | on / off |\n|---|---|---|---|---|---|")
+    for traffic, texts in (("benign", messages(count, benign=True)), ("attack", messages(count, attack=True))):
+        for policy, (task, categories) in POLICIES.items():
+            for name, (cls, options) in DETECTORS.items():
+                if name == "classifier":
+                    continue  # no signals
+                det = cls(options(), DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench"))
+                clear_token_caches()
+                det.scan([Segment("warm up", "user")])
+                encoder = getattr(det, "encoder", None)
+                times: dict[str, list[float]] = {"off": [], "on": []}
+                for i, text in enumerate(texts):
+                    for mode in ("off", "on") if i % 2 else ("on", "off"):
+                        signals.admits = admits if mode == "on" else (lambda *_: True)
+                        if encoder is not None:
+                            encoder.clear_cache()
+                        start = time.process_time()
+                        det.scan([Segment(text, "user")])
+                        times[mode].append((time.process_time() - start) * 1e3)
+                signals.admits = admits
+                p50 = {mode: sorted(got)[len(got) // 2] for mode, got in times.items()}
+                print(f"| {traffic} | {policy} | {name} | {p50['off']:.3f} | {p50['on']:.3f} | "
+                      f"{p50['on'] / p50['off']:.2f} |")
 
 
 def adversarial() -> None:

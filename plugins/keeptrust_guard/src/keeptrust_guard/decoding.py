@@ -25,6 +25,9 @@ _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
 _UNICODE_ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 # Words that announce a rot13 / reversed payload ("decode this rot13", "read it backwards"): one pass.
 _HINTS = re.compile(r"(rot[ \-_]?13|caesar|\bcipher)|(\brevers|backwards?\b|right[ -]to[ -]left)", re.IGNORECASE)
+# The same on a lower-cased ASCII text (where lower-casing is exactly what IGNORECASE does): a
+# pattern of lower-case literals skips to their first letters, a case-blind one tries every position.
+_HINTS_LOWER = re.compile(_HINTS.pattern)
 
 _MIN_DECODED = 8
 _SAMPLE = 4096
@@ -111,7 +114,8 @@ def decoded_segments(text: str) -> Iterator[Decoded]:
             got = match.group().encode("ascii").decode("unicode_escape")
             if _printable(got):
                 yield Decoded("unicode_escape", got)
-    hints = {("rot13" if m.group(1) else "reversed") for m in _HINTS.finditer(text)}
+    found = _HINTS_LOWER.finditer(text.lower()) if text.isascii() else _HINTS.finditer(text)
+    hints = {("rot13" if m.group(1) else "reversed") for m in found}
     if "rot13" in hints:
         yield Decoded("rot13", codecs.encode(text, "rot13"))
     if "reversed" in hints:

@@ -8,6 +8,9 @@ scales the category's score by ``1 + w`` but never raises it.
 
 Each Latin-script signal names *trigger* stems; it only runs when one of them occurs in the text, so
 an ordinary message pays for a word split and a handful of set look-ups, not for every pattern.
+A trigger is often a common word ("your", "rules"), so each pattern also carries the literals any
+match of it must hold, read from the pattern itself (``prefilter.required``): a text without them
+is not searched, and a signal hits exactly the texts it would hit without them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 import attrs
+
+from keeptrust_guard.prefilter import Clause, admits, required
 
 _WORD = re.compile(r"[a-z]+")
 STEM = 5  # triggers are compared on a word's first five letters (so "ignor" meets "ignoring"); "=w": exact
@@ -40,12 +45,16 @@ class Signal:
     # Weight when the text is an ordinary user turn rather than a tool result or document; None:
     # the same weight everywhere.
     user_weight: float | None = None
+    # What any match must hold (``prefilter.required``): a text without it is not searched.
+    needs: tuple[Clause, ...] = ()
 
 
 def signal(name: str, category: str, weight: float, pattern: str, triggers: Iterable[str] = (),
            *, view: str = "skeleton", family: str = "", user_weight: float | None = None) -> Signal:
     keys = frozenset(t if t.startswith("=") else _key(t) for t in triggers)
-    return Signal(name, category, weight, re.compile(pattern), keys, view, family or category, user_weight)
+    compiled = re.compile(pattern)
+    return Signal(name, category, weight, compiled, keys, view, family or category, user_weight,
+                  required(compiled, words=view == "skeleton"))
 
 
 def word_keys(text: str) -> frozenset[str]:
@@ -132,28 +141,30 @@ class Table:
 
 def run(table: Table, texts: dict[str, str | None], keys: frozenset[str], hits: Hits, *, user_turn: bool) -> None:
     """Run every signal whose trigger occurs (or that has none) against its view. Dampers run only
-    for a category that already has a hit: a clean text never pays for them."""
+    for a category that already has a hit: a clean text never pays for them. ``keys`` are the
+    ``word_keys`` of ``texts["skeleton"]`` (the prefilters read its whole words there)."""
     searched: dict[tuple[int, str], bool] = {}  # one search per pattern and view, however many categories
     dampers = []
     for sig in table.candidates(keys):
         if sig.weight < 0:
             dampers.append(sig)
-        elif _matches(sig, texts, searched):
+        elif _matches(sig, texts, keys, searched):
             weight = sig.user_weight if user_turn and sig.user_weight is not None else sig.weight
             hits.add(sig, weight)
     if dampers and hits.weights:
         hit = {category for category, _ in hits.weights}
         for sig in dampers:
-            if sig.category in hit and _matches(sig, texts, searched):
+            if sig.category in hit and _matches(sig, texts, keys, searched):
                 hits.add(sig, sig.weight)
 
 
-def _matches(sig: Signal, texts: dict[str, str | None], searched: dict[tuple[int, str], bool]) -> bool:
+def _matches(sig: Signal, texts: dict[str, str | None], keys: frozenset[str],
+             searched: dict[tuple[int, str], bool]) -> bool:
     text = texts.get(sig.view)
     if not text:
         return False
     key = (id(sig.pattern), sig.view)
     found = searched.get(key)
     if found is None:
-        found = searched[key] = sig.pattern.search(text) is not None
+        found = searched[key] = admits(sig.needs, text, keys) and sig.pattern.search(text) is not None
     return found
