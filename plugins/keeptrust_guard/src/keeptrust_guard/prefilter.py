@@ -22,6 +22,7 @@ as before.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -75,9 +76,14 @@ def required(pattern: re.Pattern[str], words: bool = True) -> tuple[Clause, ...]
     ``words``: clauses may test whole words (the pattern reads the view the words are taken from)."""
     if _parser is None or not isinstance(pattern.pattern, str) or pattern.flags & (re.IGNORECASE | re.VERBOSE):
         return ()
+    return _required(pattern.pattern, pattern.flags, words)
+
+
+@functools.cache  # the content tables repeat a pattern for each category it serves
+def _required(source: str, flags: int, words: bool) -> tuple[Clause, ...]:
     try:
         reader = _Reader(words)
-        found = reader.clauses(reader.sequence(_parser.parse(pattern.pattern, pattern.flags)))
+        found = reader.clauses(reader.sequence(_parser.parse(source, flags)))
     except (_Unknown, RecursionError, AttributeError, TypeError, ValueError, IndexError):
         return ()
     # A clause with every alternative of another is implied by it.
