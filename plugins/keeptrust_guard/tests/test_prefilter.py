@@ -37,6 +37,14 @@ def test_words_between_edges_are_tested_as_whole_words():
     assert not _admits(r"\bignore\b", "the ignored instructions")
 
 
+def test_a_word_the_pattern_may_continue_is_tested_by_its_beginning():
+    needs = required(re.compile(r"\b(?:show|print) the system instruction"), stem=5)
+    assert {c.words for c in needs} == {frozenset({"=the"}), frozenset({"=system"}), frozenset({"instr"})}
+    for text in ("show the system instructions", "Print the system instruction."):
+        assert admits(needs, text.lower(), word_keys(text.lower()))
+    assert not admits(needs, "show the system settings", word_keys("show the system settings"))
+
+
 def test_optional_and_repeated_parts_require_nothing():
     assert _clauses(r"ab.*cd") == set()  # too short to filter
     assert _clauses(r"hello[^.]{0,20}world") == _as((set(), {"hello"}), (set(), {"world"}))

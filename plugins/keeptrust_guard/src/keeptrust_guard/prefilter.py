@@ -8,10 +8,11 @@ can only match a text that satisfies every clause. It is the prefilter of RE2's 
 (https://github.com/google/re2/blob/main/re2/prefilter.h), computed on Python's own parse of the
 pattern.
 
-A clause is satisfied by a text that holds one of its words as a whole word (a maximal run of
-``a-z``, as ``signals.word_keys`` collects them) or contains one of its substrings. A word is taken
-where the pattern puts a non-letter or a ``\\b`` on both sides of it, so every match shows it
-whole.
+A clause is satisfied by a text that has one of its word keys (the keys ``signals.word_keys``
+collects: each whole word, a maximal run of ``a-z``, and each word's first five letters) or
+contains one of its substrings. A whole word is taken where the pattern puts a non-letter or a
+``\\b`` on both sides of it, so every match shows it whole; a word's beginning where it has one
+before it.
 
 The filter only ever skips a search that could not have matched: a signal hits exactly the texts it
 hit before (``tests/test_prefilter.py`` draws matching texts from every signal's pattern to check
@@ -71,18 +72,19 @@ class _Unknown(Exception):
     """A construct the analysis does not model: the pattern gets no prefilter."""
 
 
-def required(pattern: re.Pattern[str], words: bool = True) -> tuple[Clause, ...]:
+def required(pattern: re.Pattern[str], words: bool = True, stem: int = 0) -> tuple[Clause, ...]:
     """The clauses every match of ``pattern`` satisfies, cheapest first; empty if none is known.
-    ``words``: clauses may test whole words (the pattern reads the view the words are taken from)."""
+    ``words``: clauses may test word keys (the pattern reads the view the words are taken from);
+    ``stem``: the length of the word beginnings among those keys (0: none)."""
     if _parser is None or not isinstance(pattern.pattern, str) or pattern.flags & (re.IGNORECASE | re.VERBOSE):
         return ()
-    return _required(pattern.pattern, pattern.flags, words)
+    return _required(pattern.pattern, pattern.flags, words, stem)
 
 
 @functools.cache  # the content tables repeat a pattern for each category it serves
-def _required(source: str, flags: int, words: bool) -> tuple[Clause, ...]:
+def _required(source: str, flags: int, words: bool, stem: int) -> tuple[Clause, ...]:
     try:
-        reader = _Reader(words)
+        reader = _Reader(words, stem)
         found = reader.clauses(reader.sequence(_parser.parse(source, flags)))
     except (_Unknown, RecursionError, AttributeError, TypeError, ValueError, IndexError):
         return ()
@@ -114,40 +116,50 @@ def _cost(clause: Clause) -> tuple[int, int, list[str], tuple[str, ...]]:
 class _Reader:
     """Reads a parsed pattern bottom up into ``_Info``."""
 
-    def __init__(self, words: bool) -> None:
+    def __init__(self, words: bool, stem: int) -> None:
         self.words = words
+        self.stem = stem
 
     def clauses(self, info: _Info) -> tuple[Clause, ...]:
         return info.clauses if info.exact is None else self.literal_clauses(info.exact)
 
     def literal_clauses(self, strings: frozenset[str]) -> tuple[Clause, ...]:
-        """Clauses for alternative literals. A whole word every alternative shows is a clause of its
-        own; otherwise one clause tests each alternative by its longest whole word, or as a substring
+        """Clauses for alternative literals. A word key every alternative shows is a clause of its
+        own; otherwise one clause tests each alternative by its longest word key, or as a substring
         where it has none. Nothing (no requirement) if an alternative is too short to filter or the
         substring scans would be too many."""
         strings = _shortest(strings)
-        inner = {s: self.inner_words(s) for s in strings}
-        common = set.intersection(*inner.values()) if inner else set()
-        found = [Clause(frozenset({"=" + w})) for w in sorted(common)]
+        keys = {s: self.word_keys(s) for s in strings}
+        common = set.intersection(*keys.values()) if keys else set()
+        found = [Clause(frozenset({k})) for k in sorted(common)]
         words, substrings = set(), set()
         for s in strings:
-            if inner[s]:
-                words.add("=" + max(sorted(inner[s]), key=len))
+            if keys[s]:
+                words.add(max(sorted(keys[s]), key=_letters))
                 continue
             plain = s.replace(_EDGE, "")
             if len(plain) < _MIN_LITERAL:
                 return tuple(found)
             substrings.add(plain)
         substrings = set(_shortest(frozenset(substrings)))
-        if len(substrings) <= _MAX_SUBSTRINGS and not (len(words) == 1 and words <= {"=" + w for w in common}):
+        if len(substrings) <= _MAX_SUBSTRINGS and not (len(words) == 1 and words <= common):
             found.append(Clause(frozenset(words), tuple(sorted(substrings))))
         return tuple(found)
 
-    def inner_words(self, s: str) -> set[str]:
-        """The words of ``s`` with a non-letter (or an edge) on both sides inside it."""
-        if not self.words:
-            return set()
-        return {m.group() for m in _LETTERS.finditer(s) if m.start() > 0 and m.end() < len(s)}
+    def word_keys(self, s: str) -> set[str]:
+        """The keys a text holding ``s`` has among its words (``signals.word_keys``): ``=word`` for a
+        word of ``s`` with a non-letter (or an edge) on both sides, and the first ``stem`` letters of
+        a word at least that long with one before it (the text's word may go on: "instruction" in
+        "instructions")."""
+        found = set()
+        for m in _LETTERS.finditer(s) if self.words else ():
+            if m.start() == 0:
+                continue
+            if m.end() < len(s):
+                found.add("=" + m.group())
+            elif self.stem and len(m.group()) >= self.stem:
+                found.add(m.group()[: self.stem])
+        return found
 
     def sequence(self, items: Iterable[tuple[object, object]], prefix: frozenset[str] = frozenset({""})) -> _Info:
         """A concatenation after the strings ``prefix``: exact strings multiply while they stay few; a
@@ -208,9 +220,24 @@ class _Reader:
         return _node(self, op, av)
 
 
-def _weakness(clause: Clause) -> tuple[int, int, int]:
-    # Short words are the common ones ("to", "the"): a clause of longer words rules out more texts.
-    return len(clause.substrings), -min((len(w) for w in clause.words), default=99), len(clause.words)
+# Words in most messages: a clause holding one rules out almost nothing.
+_COMMON = frozenset("=" + w for w in (
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "to", "of", "and", "or", "in", "on",
+    "at", "for", "with", "by", "from", "as", "that", "this", "these", "those", "it", "its", "you", "your", "i", "my",
+    "me", "we", "our", "us", "they", "them", "their", "he", "she", "his", "her", "has", "have", "had", "do", "does",
+    "did", "can", "could", "will", "would", "should", "not", "no", "so", "if", "but", "what", "which", "who", "when",
+    "how", "now", "all", "any", "there", "then", "just", "only", "about",
+))
+
+
+def _weakness(clause: Clause) -> tuple[int, int, int, int]:
+    # Common and short words are in most texts: a clause of rarer, longer words rules out more of them.
+    return (len(clause.substrings), len(clause.words & _COMMON), -min(map(_letters, clause.words), default=99),
+            len(clause.words))
+
+
+def _letters(key: str) -> int:
+    return len(key) - key.startswith("=")
 
 
 def _shortest(strings: frozenset[str]) -> frozenset[str]:

@@ -54,7 +54,7 @@ def signal(name: str, category: str, weight: float, pattern: str, triggers: Iter
     keys = frozenset(t if t.startswith("=") else _key(t) for t in triggers)
     compiled = re.compile(pattern)
     return Signal(name, category, weight, compiled, keys, view, family or category, user_weight,
-                  required(compiled, words=view == "skeleton"))
+                  required(compiled, words=view == "skeleton", stem=STEM))
 
 
 def word_keys(text: str) -> frozenset[str]:
