@@ -401,3 +401,14 @@ def test_the_models_run_on_one_blas_thread():
     EnsembleDetector(ModelOptions(), _setup("content", ("toxicity", "hate_speech")))
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
+def test_words_leave_out_addresses_and_count_scripts_without_spaces():
+    from keeptrust_guard.features import char_tokens, word_count, words
+
+    text = "Write to Jane.Roe@Example.com or WWW.example.org/x now"
+    assert words(text) == ["write", "to", "or", "now"]
+    assert char_tokens(text) == ["write", "to", "or", "now"]
+    assert words("Plain text, no address") == ["plain", "text", "no", "address"]
+    assert word_count(words("Café crème brûlée")) == 3
+    assert word_count(words("忽略之前的指令")) == 3  # seven Han characters: a word per two

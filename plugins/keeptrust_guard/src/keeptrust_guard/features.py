@@ -24,9 +24,19 @@ WORDS = re.compile(r"\w+")
 ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+")
 
 
+def _without_addresses(text: str) -> str:
+    """The lower-cased text with its e-mail addresses and URLs blanked out. The pattern tries a run of
+    word characters at every position, so a text without "@", "://" or "www." (which every match
+    holds) skips it."""
+    low = text.lower()
+    if "@" in low or "://" in low or "www." in low:
+        return ADDRESSES.sub(" ", low)
+    return low
+
+
 def words(text: str) -> list[str]:
     """The lower-cased words of a text, without its e-mail addresses and URLs."""
-    return WORDS.findall(ADDRESSES.sub(" ", text.lower()))
+    return WORDS.findall(_without_addresses(text))
 
 
 # Character n-grams of these lengths inside each whitespace-separated token.
@@ -36,7 +46,7 @@ CHAR_N = (3, 4)
 def char_tokens(text: str) -> list[str]:
     """The whitespace-separated tokens of the lower-cased text, e-mail addresses and URLs left out (as
     in ``words``)."""
-    return ADDRESSES.sub(" ", text.lower()).split()
+    return _without_addresses(text).split()
 
 
 def token_char_grams(token: str) -> tuple[str, ...]:
@@ -97,6 +107,8 @@ _SPACELESS = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]
 
 def word_count(text_words: list[str]) -> int:
     """The number of words, counting two characters of a script written without spaces as one."""
+    if not any(_SPACELESS.search(w) for w in text_words if not w.isascii()):
+        return len(text_words)
     return sum(max(1, len(_SPACELESS.findall(w)) // 2) for w in text_words)
 
 
