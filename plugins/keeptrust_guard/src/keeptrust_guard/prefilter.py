@@ -53,7 +53,7 @@ _LETTERS = re.compile(r"[a-z]+")
 
 @attrs.frozen
 class Clause:
-    """Satisfied by a text holding one of ``words`` as a word, or containing one of ``substrings``."""
+    """Satisfied by a text that has one of the word keys ``words`` or contains one of ``substrings``."""
 
     words: frozenset[str] = frozenset()
     substrings: tuple[str, ...] = ()
@@ -95,8 +95,8 @@ def _required(source: str, flags: int, words: bool, stem: int) -> tuple[Clause, 
 
 
 def admits(clauses: tuple[Clause, ...], text: str, words: frozenset[str]) -> bool:
-    """Whether ``text`` (whose whole words, each prefixed by ``=``, are among ``words``) satisfies
-    every clause, so the pattern may match it."""
+    """Whether ``text``, whose word keys are ``words`` (``signals.word_keys``), satisfies every
+    clause, so the pattern may match it."""
     for clause in clauses:
         if clause.words and not words.isdisjoint(clause.words):
             continue
