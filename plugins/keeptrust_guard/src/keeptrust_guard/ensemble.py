@@ -68,6 +68,7 @@ from keeptrust_guard.classifiers import (
 from keeptrust_guard.comment_lstm import CommentLSTM
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
+from keeptrust_guard.features import blank_addresses
 from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
 from keeptrust_guard.injection_screen import needs_heuristics
 from keeptrust_guard.sentence_encoder import SentenceEncoder
@@ -212,7 +213,7 @@ class ClassifierDetector(OfflineDetector):
                     head = self.injection_accurate
                     if foreign or probability >= self._encoder_gate:
                         assert self.encoder is not None
-                        accurate = head.probability(text, self.encoder.encode(text))
+                        accurate = head.probability(text, self.encoder.encode(blank_addresses(text)))
                         if foreign:
                             assert head.not_english_scale is not None
                             score, signal = head.not_english_scale(accurate), "model:encoder-head"

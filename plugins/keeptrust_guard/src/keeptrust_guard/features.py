@@ -24,6 +24,20 @@ WORDS = re.compile(r"\w+")
 ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+")
 
 
+_ADDRESSES_ANY_CASE = re.compile(ADDRESSES.pattern, re.IGNORECASE)
+
+
+def blank_addresses(text: str) -> str:
+    """The text with its e-mail addresses and URLs blanked out, its case kept: what the accurate
+    profile's injection encoder reads. As the heads' terms, the encoder's head must not learn an
+    address as evidence: the attacks that send data to one taught it "send it to an address", and
+    it read "Send the summary to jane.roe@example.com" as exfiltration."""
+    low = text.lower()
+    if "@" in low or "://" in low or "www." in low:
+        return _ADDRESSES_ANY_CASE.sub(" ", text)
+    return text
+
+
 def _without_addresses(text: str) -> str:
     """The lower-cased text with its e-mail addresses and URLs blanked out. The pattern tries a run of
     word characters at every position, so a text without "@", "://" or "www." (which every match
