@@ -29,9 +29,9 @@ _ADDRESSES_ANY_CASE = re.compile(ADDRESSES.pattern, re.IGNORECASE)
 
 def blank_addresses(text: str) -> str:
     """The text with its e-mail addresses and URLs blanked out, its case kept: what the accurate
-    profile's injection encoder reads. As the heads' terms, the encoder's head must not learn an
+    profile's injection encoder reads. Like the heads' terms, the encoder's head must not take an
     address as evidence: the attacks that send data to one taught it "send it to an address", and
-    it read "Send the summary to jane.roe@example.com" as exfiltration."""
+    it read "Write to jane.roe@example.com" as exfiltration."""
     low = text.lower()
     if "@" in low or "://" in low or "www." in low:
         return _ADDRESSES_ANY_CASE.sub(" ", text)
