@@ -329,9 +329,9 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
 
 
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
-# the same margin below its README figures (injection 0.903 / 0.018, English sources 0.914,
-# multilingual 0.863, PyRIT's jailbreak templates 0.787, chat 0.015, people's chat 0.006, chat in
-# other languages 0.024, harness prompts 0.025; content-filter 0.841 / 0.009, five categories
+# the same margin below its README figures (injection 0.904 / 0.018, English sources 0.913,
+# multilingual 0.857, PyRIT's jailbreak templates 0.787, chat 0.009, people's chat 0.005, chat in
+# other languages 0.022, harness prompts 0.022; content-filter 0.841 / 0.009, five categories
 # 0.805 / 0.020, safety-filter 0.776 / 0.009, hate_speech rows 0.809, harassment rows 0.873;
 # people's chat flagged 0.015 / 0.020 / 0.016).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {

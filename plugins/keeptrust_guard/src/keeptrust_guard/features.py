@@ -27,25 +27,24 @@ ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:https?://|www\.)\S+")
 _ADDRESSES_ANY_CASE = re.compile(ADDRESSES.pattern, re.IGNORECASE)
 
 
+def _may_hold_address(low: str) -> bool:
+    """Whether a lower-cased text holds "@", "://" or "www.", which every address match holds: the
+    pattern tries a run of word characters at every position, so the other texts skip it."""
+    return "@" in low or "://" in low or "www." in low
+
+
 def blank_addresses(text: str) -> str:
     """The text with its e-mail addresses and URLs blanked out, its case kept: what the accurate
     profile's injection encoder reads. Like the heads' terms, the encoder's head must not take an
     address as evidence: the attacks that send data to one taught it "send it to an address", and
     it read "Write to jane.roe@example.com" as exfiltration."""
-    low = text.lower()
-    if "@" in low or "://" in low or "www." in low:
-        return _ADDRESSES_ANY_CASE.sub(" ", text)
-    return text
+    return _ADDRESSES_ANY_CASE.sub(" ", text) if _may_hold_address(text.lower()) else text
 
 
 def _without_addresses(text: str) -> str:
-    """The lower-cased text with its e-mail addresses and URLs blanked out. The pattern tries a run of
-    word characters at every position, so a text without "@", "://" or "www." (which every match
-    holds) skips it."""
+    """The lower-cased text with its e-mail addresses and URLs blanked out."""
     low = text.lower()
-    if "@" in low or "://" in low or "www." in low:
-        return ADDRESSES.sub(" ", low)
-    return low
+    return ADDRESSES.sub(" ", low) if _may_hold_address(low) else low
 
 
 def words(text: str) -> list[str]:
