@@ -1,7 +1,8 @@
-"""Gateway throughput on loopback with the three guard policies off, on (``fast``, the default) and
-on in the ``accurate`` profile (sequential requests, one keep-alive connection, the benchmark body
-numbered so that no two request texts are alike and no cache helps). A quick relative figure; the
-repository's ``benchmarks/run.sh`` is the reference for ``benchmarks/RESULTS.md``.
+"""Gateway throughput on loopback with the three guard policies off, on with their defaults
+(prompt-injection ``accurate``, the content policies ``fast``) and on in the ``accurate`` profile
+(sequential requests, one keep-alive connection, the benchmark body numbered so that no two request
+texts are alike and no cache helps). A quick relative figure; the repository's ``benchmarks/run.sh``
+is the reference for ``benchmarks/RESULTS.md``.
 
     python benchmarks/bench_gateway.py --requests 2000
 """

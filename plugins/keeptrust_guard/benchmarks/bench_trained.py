@@ -13,9 +13,9 @@ per policy check of one message: p50 and p95 of the process's CPU time in millis
 loaded machine wall-clock percentiles measure the scheduler: a check that is descheduled once takes
 a whole time slice longer; process time also counts the BLAS threads of the accurate profile's
 encoder), and each p50 as a ratio of the heuristic detector's, measured in the same run. The
-ensemble runs in both profiles: ``fast`` (the default) and ``accurate`` (the sentence encoder on
-the texts the fast heads find suspect; its cache of recent encodings is cleared before each
-message, so a text is encoded as if no other policy had read it).
+ensemble runs in both profiles: ``fast`` (content's default) and ``accurate`` (prompt injection's
+default: the sentence encoder on the texts the fast heads find suspect; its cache of recent
+encodings is cleared before each message, so a text is encoded as if no other policy had read it).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ POLICIES = {
 }
 DETECTORS = {
     "heuristic": (HeuristicDetector, HeuristicOptions),
-    "classifier": (ClassifierDetector, ModelOptions),
-    "ensemble": (EnsembleDetector, ModelOptions),
+    "classifier": (ClassifierDetector, lambda: ModelOptions(profile="fast")),
+    "ensemble": (EnsembleDetector, lambda: ModelOptions(profile="fast")),
     "ensemble accurate": (EnsembleDetector, lambda: ModelOptions(profile="accurate")),
 }
 
@@ -117,8 +117,8 @@ def english_head(count: int) -> None:
     text (its previous form), in one process, each message read by both in turn (the order
     alternating), so the machine's drift falls on both alike."""
     setup = DetectorSetup("bench", "prompt_injection", ("prompt_injection",), logging.getLogger("bench"), "bench")
-    with_head = EnsembleDetector(ModelOptions(), setup)
-    word_head = EnsembleDetector(ModelOptions(), setup)
+    with_head = EnsembleDetector(ModelOptions(profile="fast"), setup)
+    word_head = EnsembleDetector(ModelOptions(profile="fast"), setup)
     assert word_head.injection is not None
     word_head.injection_english = None
     word_head._gate = float(word_head.injection.meta["cascade_gate"])

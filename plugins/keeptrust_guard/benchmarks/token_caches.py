@@ -64,7 +64,9 @@ def child(size: int) -> dict[str, float]:
         "content-filter": ("content", ("hate_speech", "harassment")),
     }
     detectors = [
-        EnsembleDetector(ModelOptions(), DetectorSetup("bench", task, cats, logging.getLogger("bench"), "bench"))
+        EnsembleDetector(
+            ModelOptions(profile="fast"), DetectorSetup("bench", task, cats, logging.getLogger("bench"), "bench")
+        )
         for task, cats in policies.values()
     ]
     pool = texts()

@@ -23,7 +23,7 @@ _PROBE = textwrap.dedent(
 
     def detector(task, categories):
         setup = DetectorSetup("t", task, categories, logging.getLogger("t"), "t")
-        return EnsembleDetector(ModelOptions(), setup)
+        return EnsembleDetector(ModelOptions(profile="fast"), setup)
 
     detectors = [detector("prompt_injection", ("prompt_injection",)),
                  detector("content", ("toxicity", "hate_speech", "harassment"))]

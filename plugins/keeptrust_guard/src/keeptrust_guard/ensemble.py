@@ -7,15 +7,16 @@ model reads paraphrases that no curated pattern lists.
 
 Two profiles (``detector_options: {profile: ...}``):
 
-- ``fast`` (the default) is a cascade for prompt injection: a head (a millisecond or so) reads every
-  text, the one with character n-grams (``injection-head-english``) a text in English, the word
-  head one in another language (the word head's ``not_english`` rule), and the injection
+- ``fast`` (the default for content) is a cascade for prompt injection: a head (a millisecond or
+  so) reads every text, the one with character n-grams (``injection-head-english``) a text in
+  English, the word head one in another language (the word head's ``not_english`` rule), and the injection
   heuristics (milliseconds on a long message) run only on tool results and documents, on a user
   turn that the cheap screen of ``injection_screen.py`` finds signs of obfuscation in, or on one
   the head finds suspect (probability at least the ``cascade_gate`` calibrated with the heads, out
   of fold on their training rows, so the cascade keeps 99.5 % of what the full ensemble flags
   there). Content runs both stages on every text.
-- ``accurate`` runs the heuristics on every text and adds a third stage: a sentence encoder
+- ``accurate`` (the default for prompt injection, ``DEFAULT_PROFILE``) runs the heuristics on every
+  text and adds a third stage: a sentence encoder
   (``sentence_encoder.py``, tens of milliseconds of CPU per text, in a worker thread) whose
   embedding a second pair of heads reads (``*-head-accurate``, trained by ``eval/train_accurate.py``:
   for content beside the n-grams; for prompt injection alone, through a hidden layer). It reads
@@ -69,7 +70,13 @@ from keeptrust_guard.comment_lstm import CommentLSTM
 from keeptrust_guard.content_context import damping
 from keeptrust_guard.detection import Detection, DetectorSetup, Finding, Segment, merge
 from keeptrust_guard.features import blank_addresses
-from keeptrust_guard.heuristic import DOCUMENT_ROLES, HeuristicDetector, HeuristicOptions, OfflineDetector
+from keeptrust_guard.heuristic import (
+    DOCUMENT_ROLES,
+    INLINE_CHARS,
+    HeuristicDetector,
+    HeuristicOptions,
+    OfflineDetector,
+)
 from keeptrust_guard.injection_screen import needs_heuristics
 from keeptrust_guard.sentence_encoder import SentenceEncoder
 from keeptrust_guard.toxicity_head import ToxicityHead
@@ -81,18 +88,32 @@ MODEL_CHARS = 8_192
 # Content texts longer than this go to a worker thread: the LSTM, when its gate passes, reads every
 # sentence (some 3-4 ms for ten); a shorter text costs it a millisecond or two at most.
 LSTM_INLINE_CHARS = 1_000
+# A user turn's fast injection reading: whether it is not in English, the fast head's probability,
+# its score and the head's signal.
+_InjectionReading = tuple[bool, float, float, str]
+# A segment's fast readings: the injection head's (user turns only) and the toxicity head's.
+_FastReading = tuple[_InjectionReading | None, dict[str, float] | None]
 # The lowest policy threshold: below it no damping can change a decision, so it is not computed.
 DAMPED_FROM = 0.4
 _TOXIC_PARTS = ("toxicity", "hate_speech", "harassment")
 _IDENTITY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in (*lexicon.GROUPS, *lexicon.SLURS)) + r")\b", re.I)
 
 
+# Each task's profile when the policy names none: the best measured configuration within the cost
+# bar (README, Profiles). Prompt injection: ``accurate`` finds more attacks on the third-party
+# held-out sets and flags less benign text, at under 2 ms of CPU for a benign 200-word message.
+# Content: ``accurate`` finds more, but its encoder costs tens of milliseconds on the texts its gates
+# pass, which ordinary long messages often do.
+DEFAULT_PROFILE: dict[str, Literal["fast", "accurate"]] = {"prompt_injection": "accurate", "content": "fast"}
+
+
 @attrs.frozen(kw_only=True)
 class ModelOptions:
     """The policy's ``sensitivity`` sets the operating point. ``profile``: ``fast``, the cascade, or
-    ``accurate``, every stage and the sentence encoder on suspect texts (the module docstring)."""
+    ``accurate``, every stage and the sentence encoder on suspect texts (the module docstring);
+    unset, the task's ``DEFAULT_PROFILE``."""
 
-    profile: Literal["fast", "accurate"] = "fast"
+    profile: Literal["fast", "accurate"] | None = None
 
 
 class ClassifierDetector(OfflineDetector):
@@ -105,7 +126,7 @@ class ClassifierDetector(OfflineDetector):
     def __init__(self, config: ModelOptions, setup: DetectorSetup) -> None:
         self.config = config
         self.setup = setup
-        accurate = config.profile == "accurate"
+        accurate = (config.profile or DEFAULT_PROFILE.get(setup.task, "fast")) == "accurate"
         injection = setup.task == "prompt_injection"
         content = setup.task == "content" and bool(setup.categories)
         path = setup.path
@@ -162,14 +183,18 @@ class ClassifierDetector(OfflineDetector):
         )
         self._limiter = trio.CapacityLimiter(2)
 
-    def _model(self, segments: Sequence[Segment], encode: bool) -> tuple[Detection, list[Segment]]:
+    def _model(
+        self, segments: Sequence[Segment], encode: bool, readings: list[_FastReading] | None = None
+    ) -> tuple[Detection, list[Segment]]:
         """The models' findings, and the segments the heuristics must still read. ``encode``: whether
-        the accurate profile's encoder may read the texts (not on stream windows)."""
+        the accurate profile's encoder may read the texts (not on stream windows); ``readings``: the
+        fast heads' readings of ``segments`` when already taken."""
         texts = [s.text[:MODEL_CHARS] for s in segments]
+        readings = readings if readings is not None else self._fast_readings(segments)
         found: list[Finding] = []
         rest: list[Segment] = []
         if self.injection is not None:
-            for segment, text in zip(segments, texts, strict=True):
+            for segment, text, (reading, _) in zip(segments, texts, readings, strict=True):
                 if segment.role in _HEURISTICS_ONLY:
                     # The head learnt what people send to a model, not what a model answers, nor the
                     # application's tool definitions and output schemas: those are read by the heuristics.
@@ -194,32 +219,18 @@ class ClassifierDetector(OfflineDetector):
                     )
                     rest.append(segment)
                     continue
-                # A text not in English has operating points of its own: the heads, learnt almost all
-                # from English, give it lower probabilities. Every head is calibrated with one rule
-                # (``train_heads.NOT_ENGLISH``), so the word head's answer serves them all.
-                foreign = self.injection.not_english(text)
-                english = self.injection_english
-                if english is not None and not foreign:
-                    probability = english.probability(text)
-                    score, signal = english.scale(probability), "model:injection-head-english"
-                else:
-                    probability = self.injection.probability(text)
-                    scale = self.injection.not_english_scale if foreign else self.injection.scale
-                    assert scale is not None  # the rule comes with its points
-                    score, signal = scale(probability), "model:injection-head"
-                if encode and self.injection_accurate is not None:
-                    # A text not in English passes no gate: the fast head cannot read it, and its low
-                    # probability would keep the multilingual encoder from it.
+                assert reading is not None  # taken for every user turn
+                foreign, probability, score, signal = reading
+                if encode and self._injection_encodes(foreign, probability):
                     head = self.injection_accurate
-                    if foreign or probability >= self._encoder_gate:
-                        assert self.encoder is not None
-                        accurate = head.probability(text, self.encoder.encode(blank_addresses(text)))
-                        if foreign:
-                            assert head.not_english_scale is not None
-                            score, signal = head.not_english_scale(accurate), "model:encoder-head"
-                        else:
-                            score = head.scale(logit_mean(probability, accurate))
-                            signal = f"{signal}+encoder"
+                    assert head is not None and self.encoder is not None
+                    accurate = head.probability(text, self.encoder.encode(blank_addresses(text)))
+                    if foreign:
+                        assert head.not_english_scale is not None
+                        score, signal = head.not_english_scale(accurate), "model:encoder-head"
+                    else:
+                        score = head.scale(logit_mean(probability, accurate))
+                        signal = f"{signal}+encoder"
                 found.append(
                     Finding("prompt_injection", round(score, 4), (signal,), "model", segment.where, segment.role)
                 )
@@ -228,22 +239,73 @@ class ClassifierDetector(OfflineDetector):
         else:
             rest = list(segments)
         if self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None:
-            for segment, text in zip(segments, texts, strict=True):
-                found += self._content(segment, text, encode)
+            for segment, text, (_, head) in zip(segments, texts, readings, strict=True):
+                assert head is not None  # taken for every text
+                found += self._content(segment, text, encode, dict(head))
         return merge([Detection((f,)) for f in found]), rest
+
+    def _fast_readings(self, segments: Sequence[Segment]) -> list[_FastReading]:
+        """Each segment's fast heads' readings: the injection head's of a user turn (not of a tool
+        result or an answer), the toxicity head's probabilities of any text."""
+        readings: list[_FastReading] = []
+        for segment in segments:
+            text = segment.text[:MODEL_CHARS]
+            user_turn = segment.role not in _HEURISTICS_ONLY and segment.role not in DOCUMENT_ROLES
+            injection = self._injection_reading(text) if self.injection is not None and user_turn else None
+            content = self.toxicity_head.probabilities(text) if self.toxicity_head is not None else None
+            readings.append((injection, content))
+        return readings
+
+    def _injection_reading(self, text: str) -> _InjectionReading:
+        """A user turn's fast reading: whether it is not in English, the fast head's probability, its
+        score and the head's signal."""
+        assert self.injection is not None
+        # A text not in English has operating points of its own: the heads, learnt almost all from
+        # English, give it lower probabilities. Every head is calibrated with one rule
+        # (``train_heads.NOT_ENGLISH``), so the word head's answer serves them all.
+        foreign = self.injection.not_english(text)
+        english = self.injection_english
+        if english is not None and not foreign:
+            probability = english.probability(text)
+            return foreign, probability, english.scale(probability), "model:injection-head-english"
+        probability = self.injection.probability(text)
+        scale = self.injection.not_english_scale if foreign else self.injection.scale
+        assert scale is not None  # the rule comes with its points
+        return foreign, probability, scale(probability), "model:injection-head"
+
+    def _injection_encodes(self, foreign: bool, probability: float) -> bool:
+        """Whether the accurate profile's encoder reads a user turn. A text not in English passes no
+        gate: the fast head cannot read it, and its low probability would keep the multilingual
+        encoder from it."""
+        return self.injection_accurate is not None and (foreign or probability >= self._encoder_gate)
+
+    def _content_encodes(self, head: dict[str, float]) -> bool:
+        """Whether the accurate profile's encoder reads a text, given the toxicity head's probabilities."""
+        return self.toxicity_head_accurate is not None and any(head[c] >= g for c, g in self._toxicity_gates.items())
+
+    def _encoder_inputs(self, segments: Sequence[Segment], readings: list[_FastReading]) -> list[str]:
+        """What the encoder reads for ``segments`` with these fast readings, as ``_model`` decides it."""
+        inputs: list[str] = []
+        for segment, (injection, content) in zip(segments, readings, strict=True):
+            text = segment.text[:MODEL_CHARS]
+            if injection is not None and self._injection_encodes(injection[0], injection[1]):
+                inputs.append(blank_addresses(text))
+            if content is not None and self._content_encodes(content):
+                inputs.append(text)
+        return inputs
 
     def _suspect(self, segment: Segment, probability: float) -> bool:
         """Whether the fast cascade hands a text the head has read on to the heuristics."""
         return probability >= self._gate or segment.role in DOCUMENT_ROLES or needs_heuristics(segment.text)
 
-    def _content(self, segment: Segment, text: str, encode: bool) -> list[Finding]:
+    def _content(self, segment: Segment, text: str, encode: bool, head: dict[str, float]) -> list[Finding]:
+        """A text's content findings; ``head``: the toxicity head's probabilities (updated here with
+        the encoder's reading)."""
         assert self.toxicity is not None and self.toxicity_head is not None and self.toxicity_scale is not None
         wanted = self.setup.categories
-        head = self.toxicity_head.probabilities(text)
         scores = {c: (self.toxicity_head.scales[c](p), "model:toxicity-head") for c, p in head.items()}
-        gates = self._toxicity_gates
-        if encode and self.toxicity_head_accurate is not None and any(head[c] >= g for c, g in gates.items()):
-            assert self.encoder is not None
+        if encode and self._content_encodes(head):
+            assert self.toxicity_head_accurate is not None and self.encoder is not None
             accurate = self.toxicity_head_accurate.probabilities(text, self.encoder.encode(text), fast=dict(head))
             # Only the categories the encoder measured better on (those with a gate) take its reading.
             for c in self._encoded_categories:
@@ -272,19 +334,35 @@ class ClassifierDetector(OfflineDetector):
             if c in wanted
         ]
 
-    def scan(self, segments: Sequence[Segment], encode: bool = True) -> Detection:
-        model, rest = self._model(segments, encode)
+    def scan(
+        self, segments: Sequence[Segment], encode: bool = True, readings: list[_FastReading] | None = None
+    ) -> Detection:
+        model, rest = self._model(segments, encode, readings)
         if self.heuristic is None or not rest:
             return model
         return merge([self.heuristic.scan(rest), model])
 
     async def detect(self, segments: Sequence[Segment]) -> Detection:
         # The encoder costs milliseconds to tens of milliseconds of CPU per text it reads, the LSTM a
-        # millisecond a sentence: texts either may read are scanned off the event loop.
-        long = self.comment_lstm is not None and sum(len(s.text) for s in segments) > LSTM_INLINE_CHARS
-        if self.encoder is None and not long:
-            return await super().detect(segments)
-        return await trio.to_thread.run_sync(self.scan, segments, limiter=self._limiter, abandon_on_cancel=True)
+        # millisecond a sentence: texts either will read are scanned off the event loop. Most texts
+        # pass no encoder gate, or were encoded for another policy of the request: those are scanned
+        # as the fast profile's are, since a worker thread costs more than the scan (the harness's
+        # short message through prompt-injection, pii-detector and audit-logger: 0.81x the requests/s
+        # at c=16 when every scan took a thread). Their fast readings, taken here to decide, serve
+        # the scan.
+        size = sum(len(s.text) for s in segments)
+        long = self.comment_lstm is not None and size > LSTM_INLINE_CHARS
+        readings = None
+        if self.encoder is None:
+            if not long:
+                return await super().detect(segments)
+        elif not long and size <= INLINE_CHARS:
+            readings = self._fast_readings(segments)
+            if all(self.encoder.has(text) for text in self._encoder_inputs(segments, readings)):
+                return self.scan(segments, True, readings)
+        return await trio.to_thread.run_sync(
+            self.scan, segments, True, readings, limiter=self._limiter, abandon_on_cancel=True
+        )
 
     def stream_scanner(self) -> Callable[[str], Detection]:
         # A stream is checked every few dozen characters: the encoder's cost per window would hold

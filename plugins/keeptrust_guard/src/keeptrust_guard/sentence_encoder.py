@@ -59,6 +59,11 @@ class SentenceEncoder:
         with self._lock:
             self._cache.clear()
 
+    def has(self, text: str) -> bool:
+        """Whether ``encode(text)`` would come from the kept encodings."""
+        with self._lock:
+            return text in self._cache
+
     def encode(self, text: str) -> Any:
         """One text's embedding, from the cache when another policy of the request encoded it."""
         with self._lock:
