@@ -207,6 +207,9 @@ def test_reload_switches_new_requests_while_a_stream_in_flight_finishes(tmp_path
         assert lines[-1] == "data: [DONE]"
         # The old generation is closed once its last request (the stream) ended.
         _wait_count(gw, "generation 1 closed", int(workers))
+        # Each process kept its long-lived objects out of the collector's full collections at
+        # start-up, and again for the new generation once the old one closed.
+        _wait_count(gw, "long-lived objects out of the garbage collector's full collections", 2 * int(workers))
     finally:
         assert gw.stop() == 0
     assert not pid_file.exists()
@@ -235,3 +238,20 @@ def test_an_invalid_config_is_refused_and_the_old_one_keeps_serving(tmp_path, up
         assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "You said: w"
     finally:
         assert gw.stop() == 0
+
+
+def test_a_gateway_embedded_in_a_process_leaves_its_collector_alone(upstream):
+    # Only `kt gateway run` owns its process and freezes its heap; an app served by the test
+    # harness (or embedded anywhere else) does not, and a reload's refreeze does nothing there.
+    import gc
+
+    from keeptrust.server import heap
+    from keeptrust.testing import start_gateway
+
+    gw = start_gateway(_config(upstream.url), environ={"UPSTREAM_KEY": MARKER})
+    try:
+        assert httpx.post(gw.url + "/v1/chat/completions", timeout=10, json=CHAT).status_code == 200
+        heap.refreeze()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gw.stop()

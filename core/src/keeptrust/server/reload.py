@@ -23,6 +23,7 @@ import trio
 from keeptrust import metrics
 from keeptrust.config.loader import load_config
 from keeptrust.errors import ConfigError, GatewayError, PluginError, leaf_errors
+from keeptrust.server import heap
 
 if TYPE_CHECKING:
     from keeptrust.server.app import GatewayApp
@@ -125,6 +126,7 @@ async def close_when_idle(generation: Generation) -> None:
     with trio.CancelScope(shield=True):
         await generation.gateway.aclose()
     logger.info("generation %d closed", generation.number)
+    heap.refreeze()
 
 
 async def reload_on_sighup(

@@ -19,7 +19,7 @@ from keeptrust.config.loader import LoadedConfig, load_config
 from keeptrust.errors import ConfigError, PluginError, leaf_errors
 from keeptrust.plugins import Registry, load_registry
 from keeptrust.secrets import RedactingFilter, Redactor
-from keeptrust.server import connections
+from keeptrust.server import connections, heap
 from keeptrust.server.app import GatewayApp
 from keeptrust.server.gateway import build_gateway
 
@@ -93,7 +93,9 @@ def worker_app() -> GatewayApp:
     connections.use_limited_server()
     redactor = Redactor()
     setup_logging(os.environ.get(LEVEL_ENV, "info"), redactor, os.environ.get(FORMAT_ENV, "human"))
-    return make_app(os.environ[CONFIG_ENV], redactor=redactor)
+    app = make_app(os.environ[CONFIG_ENV], redactor=redactor)
+    heap.freeze()
+    return app
 
 
 async def _until_signal() -> None:
@@ -110,6 +112,8 @@ def run(listen: str, app: GatewayApp, workers: int = 1, config_path: str | None 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if workers <= 1:
         from hypercorn.trio import serve
+
+        heap.freeze()
 
         async def main() -> None:
             await serve(app, hconfig, shutdown_trigger=_until_signal)
