@@ -90,22 +90,23 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
     for name, (n, hits) in sorted(totals.items()):
         print(f"| {name} | {n} | **{_rate(hits, n)}** |")
         out[("content", name)] = hits / n if n else 0.0
-    # People's casual chat (``thirdparty.chitchat_split``'s held-out turns): benign, but unlike the
-    # benign rows above (first-person talk about plans and feelings, slang).
-    chat = thirdparty.chitchat_turns()
-    flags = [0, 0, 0]
-    for text in chat:
-        s = score(text, "user")
-        flags[0] += max(s.get(c, 0.0) for c in EXAMPLE) >= threshold
-        flags[1] += max(s.get(c, 0.0) for c in CONTENT) >= threshold
-        flags[2] += s.get("toxicity", 0.0) >= threshold
-    for name, hits in zip(
-        ("content-filter (hate_speech, harassment)", "content-filter (five categories)", "safety-filter (toxicity)"),
-        flags,
-        strict=True,
+    # Benign text unlike the benign rows above: people's casual chat (``thirdparty.chitchat_split``'s
+    # held-out turns: first-person talk about plans and feelings, slang) and the requests of people
+    # who use an assistant with tools (``thirdparty.tool_user_split``'s held-out tasks: "I want to
+    # find a train", "cancel my last order").
+    for label, texts in (
+        ("people's casual chat", thirdparty.chitchat_turns()),
+        ("tool users' requests", thirdparty.tool_user_split()[1]),
     ):
-        print(f"| people's casual chat flagged: {name} | {len(chat)} | **{_rate(hits, len(chat))}** |")
-        out[("content", f"people's casual chat flagged: {name}")] = hits / len(chat)
+        flags = [0, 0, 0]
+        for text in texts:
+            s = score(text, "user")
+            flags[0] += max(s.get(c, 0.0) for c in EXAMPLE) >= threshold
+            flags[1] += max(s.get(c, 0.0) for c in CONTENT) >= threshold
+            flags[2] += s.get("toxicity", 0.0) >= threshold
+        for name, hits in zip(FLAGGED_BY, flags, strict=True):
+            print(f"| {label} flagged: {name} | {len(texts)} | **{_rate(hits, len(texts))}** |")
+            out[("content", f"{label} flagged: {name}")] = hits / len(texts)
     if times:
         p50, p90 = statistics.median(times) * 1e3, statistics.quantiles(times, n=10)[-1] * 1e3
         print(f"\nper message of 100-300 words (n={len(times)}): p50 {p50:.2f} ms, p90 {p90:.2f} ms")
@@ -113,6 +114,15 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
         out[(source, category)] = example / n
         out[(source, f"{category} safety")] = toxic / n
     return out
+
+
+# The three readings of a benign set's flags: the content-filter's example categories, its five
+# categories, the safety-filter's toxicity.
+FLAGGED_BY = (
+    "content-filter (hate_speech, harassment)",
+    "content-filter (five categories)",
+    "safety-filter (toxicity)",
+)
 
 
 def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
@@ -136,4 +146,8 @@ FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
     ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
     ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
+    # Tool users' requests (README: 0.001, 0.012, 0.001 in ``fast``).
+    ("content", "tool users' requests flagged: content-filter (hate_speech, harassment)"): ("<=", 0.006),
+    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.02),
+    ("content", "tool users' requests flagged: safety-filter (toxicity)"): ("<=", 0.006),
 }

@@ -379,6 +379,10 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
     ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
     ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
+    # Tool users' requests (0.001, 0.003, 0.001).
+    ("content", "tool users' requests flagged: content-filter (hate_speech, harassment)"): ("<=", 0.006),
+    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.01),
+    ("content", "tool users' requests flagged: safety-filter (toxicity)"): ("<=", 0.006),
 }
 
 
