@@ -9,8 +9,8 @@ unfreezing its heap as soon as it answers; after a warm-up, two wrk processes on
 at c=16 for the same seconds with the benchmark harness's message (every request text unique). The
 collector's own callbacks, inside each gateway, count its collections per generation, their total
 time and the longest pause from the end of the warm-up to the end of the load. Prints one line per
-round and gateway, and the medians. Needs node, wrk and taskset, the harness (``BENCH_DIR``, default
-``../shared/bench``) and ``./scripts/bootstrap`` done.
+round and gateway, and the median ratio of their requests. Needs node, wrk and taskset, the
+harness (``BENCH_DIR``, default ``../shared/bench``) and ``./scripts/bootstrap`` done.
 
 ``--serve`` is the gateway side (run by the benchmark itself): ``kt``'s command line with the
 collector's callbacks around it.

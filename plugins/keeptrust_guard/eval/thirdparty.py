@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import json
 import os
 import random
@@ -323,6 +324,7 @@ _BFCL_LIVE_ID = re.compile(r"^(live_\w+?)_\d+-(\d+)-\d+$")
 _BFCL_MULTI_TURN_ID = re.compile(r"^multi_turn_\w+?_(\d+)$")
 
 
+@functools.cache
 def tool_user_split() -> tuple[list[str], list[str]]:
     """The requests of people who use an assistant with tools, as (training part, held-out part): the
     user turns of the Berkeley Function Calling Leaderboard's tasks (Apache-2.0), as the ``bfcl-eval``
@@ -333,7 +335,8 @@ def tool_user_split() -> tuple[list[str], list[str]]:
     read as an attacker's exfiltration. One task in five (a CRC-32 of its key) is held out, and a text
     that also occurs in a held-out task is held out. The key keeps what belongs together on one side:
     the four variants of a multi-turn conversation share its number, and the live requests of one
-    contributed function set share its group."""
+    contributed function set share its group. Read once per process (the callers do not change the
+    lists)."""
     zf = wheel("bfcl-eval")
     parts: tuple[list[str], list[str]] = ([], [])
     seen: tuple[set[str], set[str]] = (set(), set())
