@@ -1,16 +1,16 @@
 """What Python's cyclic garbage collector costs a gateway under load: with its long-lived objects
 frozen at start-up (``keeptrust.server.heap``, what ``kt gateway run`` does) and unfrozen again
-once it is ready (as before), measured in pairs like ``paired.sh``.
+(as before), measured in pairs like ``paired.sh``.
 
     python benchmarks/gc_pauses.py [--config policies] [--rounds 3] [--duration 15]
 
-Each round starts the gateway twice with the same config, both pinned to CPU 0, one of them
-unfreezing its heap as soon as it answers; after a warm-up, two wrk processes on CPU 1 load them
-at c=16 for the same seconds with the benchmark harness's message (every request text unique). The
-collector's own callbacks, inside each gateway, count its collections per generation, their total
-time and the longest pause from the end of the warm-up to the end of the load. Prints one line per
-round and gateway, and the median ratio of their requests. Needs node, wrk and taskset, the
-harness (``BENCH_DIR``, default ``../shared/bench``) and ``./scripts/bootstrap`` done.
+Each round starts the gateway twice with the same config, both pinned to CPU 0; after a warm-up,
+two wrk processes on CPU 1 load them at c=16 for the same seconds with the benchmark harness's
+message (every request text unique). The collector's own callbacks, inside each gateway, count its
+collections per generation, their total time and the longest pause from the end of the warm-up to
+the end of the load (the unfrozen one gives its heap back to the collector when the warm-up ends).
+Prints one line per round and gateway, and the median ratio of their requests. Needs node, wrk and
+taskset, the harness (``BENCH_DIR``, default ``../shared/bench``) and ``./scripts/bootstrap`` done.
 
 ``--serve`` is the gateway side (run by the benchmark itself): ``kt``'s command line with the
 collector's callbacks around it.
@@ -28,8 +28,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+from soak import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(os.environ.get("BENCH_DIR") or ROOT.parent / "shared" / "bench")
@@ -41,7 +42,7 @@ BODY = (
 )
 
 
-def serve(port: int, unfreeze: bool, out: Path, kt_args: list[str]) -> None:
+def serve(unfreeze: bool, out: Path, kt_args: list[str]) -> None:
     """Run ``kt`` with the collector's callbacks; write the counts to ``out`` at exit."""
     stats = {g: [0, 0.0, 0.0] for g in range(3)}
     started: list[float] = [0.0]
@@ -57,18 +58,12 @@ def serve(port: int, unfreeze: bool, out: Path, kt_args: list[str]) -> None:
         counts[2] = max(counts[2], took)
 
     def control() -> None:
-        # Once the gateway answers: the unfrozen side gives its heap back to the collector. Counting
-        # starts when the benchmark says the warm-up is over (it touches ``out``).
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        if unfreeze:
-            gc.unfreeze()
+        # Counting starts when the benchmark says the warm-up is over (it writes ``out``); from then
+        # the unfrozen side's heap is the collector's again, as before the freeze.
         while not out.exists():
             time.sleep(0.05)
+        if unfreeze:
+            gc.unfreeze()
         for counts in stats.values():
             counts[:] = [0, 0.0, 0.0]
         gc.callbacks.append(callback)
@@ -126,20 +121,13 @@ def _measure(
         port = UPSTREAM_PORT + 1 + i
         stats = work / f"stats-{unfreeze}.json"
         stats.unlink(missing_ok=True)
-        cmd = ["taskset", "-c", "0", sys.executable, __file__, "--serve", str(port), str(int(unfreeze)), str(stats)]
+        cmd = ["taskset", "-c", "0", sys.executable, __file__, "--serve", str(int(unfreeze)), str(stats)]
         cmd += ["gateway", "run", "--listen", f"127.0.0.1:{port}", "--policy-config", str(config)]
         cmd += ["--log-level", "warning"]
         log = (work / f"gateway-{unfreeze}.log").open("w")
         gateways[unfreeze] = (port, stats, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
     for port, _, proc in gateways.values():
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise SystemExit(f"a gateway did not start: see {work}") from None
-                time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc, "a gateway")
     for load in [_wrk(port, warmup, None) for port, _, _ in gateways.values()]:
         load.wait()
     for _, stats, _ in gateways.values():
@@ -169,8 +157,8 @@ def _measure(
 
 def main() -> None:
     if sys.argv[1:2] == ["--serve"]:
-        port, unfreeze, out, *kt_args = sys.argv[2:]
-        serve(int(port), unfreeze == "1", Path(out), kt_args)
+        unfreeze, out, *kt_args = sys.argv[2:]
+        serve(unfreeze == "1", Path(out), kt_args)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="policies", help="base, policies or a benchmarks/configs name")
