@@ -216,8 +216,9 @@ def calibrate(write: bool) -> None:
         j = LABELS.index(label)
         k = HEAD_CATEGORIES.index(category)
         negative = y[:, k] == 0
+        third_party = negative & train_toxicity.third_party_pool(source)
         pools = [
-            (p[negative & (source != "own_dev"), j], TARGET_FPR, 1.0),
+            (p[third_party, j], TARGET_FPR, 1.0),
             (p[negative & (source == "own_dev"), j], TARGET_FPR, 2.0),
             (dev_p[dev_y == 0, j], FORUM_FPR, 1.0),
         ]
@@ -228,7 +229,7 @@ def calibrate(write: bool) -> None:
             "category": category,
             "training_positives": int(y[:, k].sum()),
             "tpr_medium": round(float((p[y[:, k] == 1, j] >= medium).mean()), 3),
-            "fpr_medium_third_party": round(float((p[negative & (source != "own_dev"), j] >= medium).mean()), 4),
+            "fpr_medium_third_party": round(float((p[third_party, j] >= medium).mean()), 4),
             "kaggle_dev_insults_medium": round(float((dev_p[dev_y == 1, j] >= medium).mean()), 3),
             "kaggle_dev_non_insults_medium": round(float((dev_p[dev_y == 0, j] >= medium).mean()), 3),
         }

@@ -131,8 +131,8 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.761 / 0.008, five categories 0.683 / 0.020, safety-filter 0.656 / 0.008,
-# hate_speech 0.665, harassment 0.807), so a regression fails the build and noise does not.
+# figures (content-filter 0.760 / 0.008, five categories 0.694 / 0.021, safety-filter 0.655 / 0.008,
+# hate_speech 0.657, harassment 0.811), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.73),
     ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.015),
@@ -142,12 +142,12 @@ FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "safety-filter (toxicity) FPR"): ("<=", 0.015),
     ("content", "category hate_speech: content-filter (five)"): (">=", 0.62),
     ("content", "category harassment: content-filter (five)"): (">=", 0.785),
-    # People's casual chat (README: 0.014, 0.024, 0.014 in ``fast``).
+    # People's casual chat (README: 0.014, 0.021, 0.015 in ``fast``).
     ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
     ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
     ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
-    # Tool users' requests (README: 0.001, 0.012, 0.001 in ``fast``).
+    # Tool users' requests (README: 0.000, 0.003, 0.000 in ``fast``).
     ("content", "tool users' requests flagged: content-filter (hate_speech, harassment)"): ("<=", 0.006),
-    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.02),
+    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.01),
     ("content", "tool users' requests flagged: safety-filter (toxicity)"): ("<=", 0.006),
 }

@@ -340,9 +340,9 @@ THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
 # Floors of the ``accurate`` profile on the same sets (``--check --profile accurate --thirdparty-only``),
 # the same margin below its README figures (injection 0.879 / 0.009, English sources 0.894,
 # multilingual 0.797, PyRIT's jailbreak templates 0.787, chat 0.003, people's chat 0.001, chat in
-# other languages 0.012, harness prompts 0.006, tool users 0.002; content-filter 0.841 / 0.009, five categories
-# 0.805 / 0.020, safety-filter 0.776 / 0.009, hate_speech rows 0.809, harassment rows 0.873;
-# people's chat flagged 0.015 / 0.020 / 0.016).
+# other languages 0.012, harness prompts 0.006, tool users 0.002; content-filter 0.845 / 0.007, five categories
+# 0.806 / 0.014, safety-filter 0.782 / 0.007, hate_speech rows 0.800, harassment rows 0.877;
+# people's chat flagged 0.014 / 0.018 / 0.015).
 ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("injection", "tpr"): (">=", 0.872),
     ("injection", "fpr"): ("<=", 0.015),
@@ -374,14 +374,14 @@ ACCURATE_THIRDPARTY_FLOORS: dict[tuple[str, str], tuple[str, float]] = {
     ("content", "content-filter (five categories) FPR"): ("<=", 0.025),
     ("content", "safety-filter (toxicity) TPR"): (">=", 0.765),
     ("content", "safety-filter (toxicity) FPR"): ("<=", 0.012),
-    ("content", "category hate_speech: content-filter (five)"): (">=", 0.79),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.78),
     ("content", "category harassment: content-filter (five)"): (">=", 0.86),
     ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
     ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
     ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
-    # Tool users' requests (0.001, 0.003, 0.001).
+    # Tool users' requests (0.000, 0.000, 0.000).
     ("content", "tool users' requests flagged: content-filter (hate_speech, harassment)"): ("<=", 0.006),
-    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.01),
+    ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.006),
     ("content", "tool users' requests flagged: safety-filter (toxicity)"): ("<=", 0.006),
 }
 

@@ -438,6 +438,7 @@ def toxicity(cache: Path, write: bool) -> None:
         _anchor,
         _fit,
         _shrink,
+        benign_pools,
         matrix,
         training_rows,
     )
@@ -508,11 +509,7 @@ def toxicity(cache: Path, write: bool) -> None:
             chat_pool: bool = category not in TOXIC,
         ) -> dict[str, float]:
             # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
-            pools = [
-                (oof[negatives & (source != "own_dev")], target),
-                (oof[negatives & (source == "own_dev")], target),
-                (dev_logit[dev_y == 0], FORUM_FPR),
-            ]
+            pools = [*benign_pools(oof, negatives, source, target), (dev_logit[dev_y == 0], FORUM_FPR)]
             if chat_pool:
                 pools.append((chat_logit, CHAT_FPR))
             return {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
@@ -530,8 +527,10 @@ def toxicity(cache: Path, write: bool) -> None:
         keep = GATE_KEEP
         gates[category] = _gate(sig(fast), positives & (accurate >= cut["high"]), fast_anchors["high"], keep)
         # A small category can set its gate near zero (self_harm, 47 rows: 0.018, which 15 % of the
-        # benign rows pass); the encoder then reads at most MAX_BENIGN_READ of them.
-        busy = float(np.quantile(sig(fast)[negatives], 1.0 - MAX_BENIGN_READ))
+        # benign rows pass); the encoder then reads at most MAX_BENIGN_READ of them. Not counting the
+        # tool users' requests, whose easy rows would let it read more of every other benign source.
+        pooled = negatives & (source != "tool_users")
+        busy = float(np.quantile(sig(fast)[pooled], 1.0 - MAX_BENIGN_READ))
         gates[category] = round(min(max(gates[category], busy), fast_anchors["high"]), 4)
         passes, passes_dev = sig(fast) >= gates[category], sig(fast_dev) >= gates[category]
         gated, gated_dev = np.where(passes, accurate, -np.inf), np.where(passes_dev, dev_logit, -np.inf)
@@ -544,7 +543,8 @@ def toxicity(cache: Path, write: bool) -> None:
             "oof_tpr_medium": round(float(flagged[positives].mean()), 3),
             "fast_oof_tpr_medium": round(float(twin_flagged[positives].mean()), 3),
             "oof_fpr_medium": round(float(flagged[negatives].mean()), 3),
-            "encoder_reads_benign": round(float(passes[negatives].mean()), 3),
+            "encoder_reads_benign": round(float(passes[pooled].mean()), 3),
+            "encoder_reads_tool_users": round(float(passes[source == "tool_users"].mean()), 3),
         }
         if category in TOXIC:
             dev_hit = gated_dev >= cut["medium"]
@@ -588,8 +588,8 @@ def toxicity(cache: Path, write: bool) -> None:
         "weights_sha256": hashlib.sha256((MODELS / "toxicity-head-accurate.npz").read_bytes()).hexdigest(),
         "gate_rule": f"per category, the highest fast-head probability (at most its high anchor) at which "
         f"{GATE_KEEP} of the harmful rows the accurate head flags at high pass, out of fold, raised to "
-        f"the probability at most {MAX_BENIGN_READ} of the benign rows reach; null where the accurate head's "
-        "out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
+        f"the probability at most {MAX_BENIGN_READ} of the benign rows (not the tool users') reach; null where "
+        "the accurate head's out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
         "provenance": _provenance(shipped["weights_sha256"]),
     }
     (MODELS / "toxicity-head-accurate.json").write_text(json.dumps(meta, indent=1) + "\n")

