@@ -3,6 +3,8 @@
 #
 #   bash benchmarks/interleaved.sh base policies           # what the harness's policy chain adds at c=1
 #   ROUNDS=5 DURATION=20 bash benchmarks/interleaved.sh base pii
+#   PYTHONPATH_A=/tmp/old/plugins/keeptrust_presidio/src bash benchmarks/interleaved.sh policies policies
+#                                  # one config, two revisions of a package (see below)
 #
 # A and B name configs as for paired.sh (`base`, `policies`, or benchmarks/configs/<name>.yaml). Both
 # gateways run pinned to CPU_SERVER (0), the fake upstream and the client on CPU_LOAD (1). The client
@@ -11,6 +13,11 @@
 # p50 latencies holds where sequential runs of the harness drift by milliseconds. Each round restarts
 # both gateways and swaps their ports and start order; the last line is the median over rounds of
 # p50(B) - p50(A).
+#
+# PYTHONPATH_A and PYTHONPATH_B set the PYTHONPATH of gateway A and B. Entries there come before the
+# editable installs, so a source tree of another revision (`git worktree add /tmp/old HEAD~1`, then
+# PYTHONPATH_A=/tmp/old/plugins/<package>/src) runs that revision's package in one gateway: a change
+# measured against the code before it, paired, with one config.
 #
 # Needs: node (the harness's fake upstream), taskset, curl, python3; ./scripts/bootstrap done.
 set -euo pipefail
@@ -79,7 +86,8 @@ for round in $(seq "$ROUNDS"); do
   for which in $first $([ $first = A ] && echo B || echo A); do
     port=$((UPSTREAM_PORT + 1 + ${#ports[@]}))
     config=CONFIG_$which
-    start "$CPU_SERVER" "$WORK/gateway-$which.log" "$KT" gateway run --listen "127.0.0.1:$port" \
+    pythonpath=PYTHONPATH_$which
+    start "$CPU_SERVER" "$WORK/gateway-$which.log" env PYTHONPATH="${!pythonpath:-}" "$KT" gateway run --listen "127.0.0.1:$port" \
       --policy-config "${!config}" --log-level warning
     eval "PID_$which=$STARTED PORT_$which=$port"
     ports+=("$port")

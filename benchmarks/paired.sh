@@ -4,6 +4,8 @@
 #   bash benchmarks/paired.sh metrics-off base                # what metrics (on by default) cost
 #   bash benchmarks/paired.sh base ratelimit-redis            # the Redis rate limiter's cost
 #   ROUNDS=7 DURATION=15 CONCURRENCY=16 bash benchmarks/paired.sh base policies
+#   PYTHONPATH_A=/tmp/old/plugins/keeptrust_presidio/src bash benchmarks/paired.sh policies policies
+#                                  # one config, two revisions of a package (see below)
 #
 # A and B name configs in benchmarks/configs (`base` is the harness's no-policy config, `policies` its
 # policy-chain config). Both gateways run pinned to CPU_SERVER (0), each loaded by its own wrk at
@@ -12,6 +14,11 @@
 # else the machine is doing, so the ratio of their requests/s is the ratio of their throughputs on
 # an idle CPU (each is CPU-bound), without the drift that sequential runs suffer on a busy machine.
 # Each round swaps the ports and start order. Prints one line per round and the median ratio B/A.
+#
+# PYTHONPATH_A and PYTHONPATH_B set the PYTHONPATH of gateway A and B. Entries there come before the
+# editable installs, so a source tree of another revision (`git worktree add /tmp/old HEAD~1`, then
+# PYTHONPATH_A=/tmp/old/plugins/<package>/src) runs that revision's package in one gateway: a change
+# measured against the code before it, paired, with one config.
 #
 # Needs: node (the harness's fake upstream), wrk, taskset, curl; ./scripts/bootstrap done; for
 # ratelimit-redis a Redis on 127.0.0.1:6390 (scripts/test-services) or KEEPTRUST_BENCH_REDIS_URL.
@@ -87,7 +94,8 @@ for round in $(seq "$ROUNDS"); do
   for which in $first $([ $first = A ] && echo B || echo A); do
     port=$((UPSTREAM_PORT + 1 + ${#ports[@]}))
     config=CONFIG_$which
-    start "$CPU_SERVER" "$WORK/gateway-$which.log" "$KT" gateway run --listen "127.0.0.1:$port" \
+    pythonpath=PYTHONPATH_$which
+    start "$CPU_SERVER" "$WORK/gateway-$which.log" env PYTHONPATH="${!pythonpath:-}" "$KT" gateway run --listen "127.0.0.1:$port" \
       --policy-config "${!config}" --log-level warning
     eval "PID_$which=$STARTED PORT_$which=$port"
     ports+=("$port")

@@ -10,6 +10,7 @@ English by its function words, for the ``accurate`` profile's injection head.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from itertools import pairwise
@@ -41,6 +42,10 @@ def blank_addresses(text: str) -> str:
     return _ADDRESSES_ANY_CASE.sub(" ", text) if _may_hold_address(text.lower()) else text
 
 
+# The heads read each text several times (its words, its character n-grams, its terms, the language
+# rule), and the address pattern is most of what that costs on a text holding "@": the last texts'
+# readings are kept.
+@functools.lru_cache(maxsize=32)
 def _without_addresses(text: str) -> str:
     """The lower-cased text with its e-mail addresses and URLs blanked out."""
     low = text.lower()

@@ -19,6 +19,7 @@ side of a name to decide), so a name is read as it would be in the whole text.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import regex
 
@@ -27,6 +28,14 @@ from keeptrust_presidio.names import PARTICLES, NameEvidence, uncovered
 # Sentence ends: ". ", "! ", "? " or a line break.
 _SENTENCE_END = regex.compile(r"(?<=[.!?])[ \t]+|\n+")
 _CAPITALISED = regex.compile(r"(?<![\p{L}\p{N}'])\p{Lu}[\p{L}'\u2019\-]*")
+
+
+class Searchable(Protocol):
+    """A pattern's ``search``: a compiled pattern, or ``recall.CuePattern``."""
+
+    def search(self, text: str) -> regex.Match[str] | None: ...
+
+
 # A capitalised word or an initial (or one and a particle) right before a name (before a full name: not at the
 # sentence's start, "Hi John Smith"); a particle and a capitalised word right after it.
 _PARTICLE = "|".join(sorted((regex.escape(p) for p in PARTICLES), key=len, reverse=True))
@@ -39,7 +48,7 @@ _EXTENDED_AFTER = regex.compile(r"[ \t]+(?:(?:" + _PARTICLE + r")[ \t]+)?\p{Lu}"
 def could_hold_a_name(
     sentence: str,
     names: NameEvidence,
-    cue: regex.Pattern[str],
+    cue: Searchable,
     known_names: Callable[[str], Sequence[tuple[int, int]]] | None = None,
 ) -> bool:
     """True when ``sentence`` has a capitalised word that may be a name, or a name cue, that NER

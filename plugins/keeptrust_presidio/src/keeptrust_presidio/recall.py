@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import regex
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -61,15 +63,72 @@ _WEAK_CUES = (
     r"cc|thank|notify|remind)[ \t]+)",
 )
 _WORD = regex.compile(r"\S+")
+# The first word of each cue above, as ``CuePattern`` reads a text's words (a run of ``\w``, case
+# folded): every cue but the signature line "--" starts at a word boundary with one of these, or at
+# a quotation mark right before one. tests/test_cue_pattern.py reads the cues' syntax and fails when
+# a cue starts with a word that is not here.
+CUE_FIRST_WORDS = words_of(
+    "dear hi hello hey i my name this called mr mrs ms mx miss dr prof sir madam full_name "
+    "fullname first_name firstname last_name lastname holder cardholder owner customer patient "
+    "contact author recipient sender employee user_name username regards sincerely cheers thanks "
+    "best yours email message note letter call known named nicknamed ask invite add reach tell "
+    "told met meet and e text ping phone cc thank notify remind says said asks asked replied "
+    "replies wrote writes adds added explains explained surname first last full good morning bye "
+    "goodbye welcome congrats congratulations hiya"
+)
+_WORD_RUN = regex.compile(r"\w+")
+
+
+class CuePattern:
+    """The name cues' pattern, tried only where a cue can start.
+
+    The ``regex`` engine tries each of the cues' two dozen case-insensitive alternatives at every
+    position of a text, about 0.3 µs a character whether or not anything matches; a cue starts at a
+    word in ``CUE_FIRST_WORDS`` (or a quotation mark before one, or a "--" line), which a scan of the
+    text's words finds in a few microseconds. ``search`` and ``finditer`` give exactly what the
+    compiled pattern's own ``search`` and ``finditer(text, overlapped=True)`` give: the pattern is
+    matched at each of those positions, and nowhere else could it match."""
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def _starts(self, text: str) -> list[int]:
+        starts = []
+        for word in _WORD_RUN.finditer(text):
+            if word.group().casefold() in CUE_FIRST_WORDS:
+                start = word.start()
+                if start and text[start - 1] in "\"'":
+                    starts.append(start - 1)
+                starts.append(start)
+        line = text.find("--")
+        while line != -1:
+            if line == 0 or text[line - 1] == "\n":
+                starts.append(line)
+            line = text.find("--", line + 1)
+        return sorted(starts)
+
+    def finditer(self, text: str) -> Iterator[regex.Match[str]]:
+        """Every match, overlapping ones included (``finditer(text, overlapped=True)``)."""
+        match = self.pattern.match
+        for start in self._starts(text):
+            found = match(text, start)
+            if found is not None:
+                yield found
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        """The first match, as ``search``."""
+        return next(self.finditer(text), None)
 
 
 class NameCueRecognizer(LocalRecognizer):
     """PERSON where a cue in the text says a name follows; the name itself must be capitalised."""
 
-    PATTERN = regex.compile(
-        r"(?:(?P<strong>" + "|".join(_CUES) + r")|(?P<weak>" + "|".join(_WEAK_CUES) + r")"
-        r"|(?P<lone>" + "|".join(_LONE_CUES) + r")|(?P<address>" + "|".join(_ADDRESS_CUES) + r"))"
-        r"(?P<name>" + NAME + r")"
+    PATTERN = CuePattern(
+        regex.compile(
+            r"(?:(?P<strong>" + "|".join(_CUES) + r")|(?P<weak>" + "|".join(_WEAK_CUES) + r")"
+            r"|(?P<lone>" + "|".join(_LONE_CUES) + r")|(?P<address>" + "|".join(_ADDRESS_CUES) + r"))"
+            r"(?P<name>" + NAME + r")"
+        )
     )
     # Above NER's 0.85, so that where both find a span the cue's (trusted) result is the one kept.
     SCORE = 0.9
@@ -118,7 +177,7 @@ class NameCueRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
-        for match in self.PATTERN.finditer(text, overlapped=True):
+        for match in self.PATTERN.finditer(text):
             start, end = match.span("name")
             words = [(w.start(), w.end(), w.group()) for w in _WORD.finditer(text, start, end)]
             while words and words[-1][2] in self.NOT_NAMES:
