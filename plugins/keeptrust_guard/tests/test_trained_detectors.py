@@ -415,3 +415,14 @@ def test_words_leave_out_addresses_and_count_scripts_without_spaces():
     assert words("Plain text, no address") == ["plain", "text", "no", "address"]
     assert word_count(words("Café crème brûlée")) == 3
     assert word_count(words("忽略之前的指令")) == 3  # seven Han characters: a word per two
+
+
+def test_a_text_is_read_the_same_from_the_kept_blanking_and_a_long_one_is_not_kept():
+    from keeptrust_guard import features
+
+    text = "Write to Jane.Roe@Example.com now"
+    assert features.words(text) == features.words(text) == ["write", "to", "now"]
+    long = "Mail jane.roe@example.com " + "word " * 2000
+    before = features._kept_without_addresses.cache_info().currsize
+    assert features.words(long)[:2] == ["mail", "word"]
+    assert features._kept_without_addresses.cache_info().currsize == before

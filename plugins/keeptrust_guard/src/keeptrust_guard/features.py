@@ -44,12 +44,21 @@ def blank_addresses(text: str) -> str:
 
 # The heads read each text several times (its words, its character n-grams, its terms, the language
 # rule), and the address pattern is most of what that costs on a text holding "@": the last texts'
-# readings are kept.
-@functools.lru_cache(maxsize=32)
+# readings are kept, for texts up to the length the detectors give the heads.
+_KEPT_CHARS = 8_192
+
+
 def _without_addresses(text: str) -> str:
     """The lower-cased text with its e-mail addresses and URLs blanked out."""
+    return _kept_without_addresses(text) if len(text) <= _KEPT_CHARS else _blank_lower(text)
+
+
+def _blank_lower(text: str) -> str:
     low = text.lower()
     return ADDRESSES.sub(" ", low) if _may_hold_address(low) else low
+
+
+_kept_without_addresses = functools.lru_cache(maxsize=32)(_blank_lower)
 
 
 def words(text: str) -> list[str]:
