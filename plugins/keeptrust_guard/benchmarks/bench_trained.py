@@ -5,6 +5,7 @@ adversarial megabyte strings.
     python benchmarks/bench_trained.py --quick    # fewer messages
     python benchmarks/bench_trained.py --english-head   # fast prompt-injection with and without its English head
     python benchmarks/bench_trained.py --prefilter      # the signals' literal prefilters off and on, paired
+    python benchmarks/bench_trained.py --short          # both profiles on people's chat turns and tool requests
 
 Every message is different (real held-out texts from ``eval/data/thirdparty``, glued to 200 words
 and numbered), so no cache can flatter a detector: "benign" traffic uses only the benign rows,
@@ -71,6 +72,9 @@ def main() -> None:
         "--english-head", action="store_true", help="only the paired cost of the fast profile's English injection head"
     )
     parser.add_argument("--prefilter", action="store_true", help="only the paired cost of the signals' prefilters")
+    parser.add_argument(
+        "--short", action="store_true", help="only the cost on people's chat turns and tool users' requests, as sent"
+    )
     args = parser.parse_args()
     count = 200 if args.quick else 1000
     if args.english_head:
@@ -78,6 +82,9 @@ def main() -> None:
         return
     if args.prefilter:
         prefilter(300)
+        return
+    if args.short:
+        short()
         return
     print("| traffic | policy | detector | p50 ms | p95 ms | p50 / heuristic p50 |\n|---|---|---|---|---|---|")
     for traffic, texts in (
@@ -110,6 +117,35 @@ def table(traffic: str, texts: list[str]) -> None:
             p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
             base = base or p50
             print(f"| {traffic} | {policy} | {name} | {p50:.3f} | {p95:.3f} | {p50 / base:.2f}x |")
+
+
+def short() -> None:
+    """Each ensemble profile on short texts as people send them, one at a time: the held-out turns of
+    people's casual chat (``thirdparty.chitchat_turns``) and the held-out tool users' requests
+    (``thirdparty.tool_user_split``). Every text is unique; the encoder's cache is cleared before each.
+    The mean counts what the encoder costs on the few texts a gate passes."""
+    print("| texts | policy | profile | p50 ms | p95 ms | mean ms |\n|---|---|---|---|---|---|")
+    for kind, texts in (
+        ("people's chat turns", thirdparty.chitchat_turns()),
+        ("tool users' requests", thirdparty.tool_user_split()[1]),
+    ):
+        for policy, (task, categories) in POLICIES.items():
+            for profile in ("fast", "accurate"):
+                setup = DetectorSetup("bench", task, categories, logging.getLogger("bench"), "bench")
+                det = EnsembleDetector(ModelOptions(profile=profile), setup)
+                clear_token_caches()
+                det.scan([Segment("warm up", "user")])
+                times = []
+                for text in texts:
+                    if det.encoder is not None:
+                        det.encoder.clear_cache()
+                    start = time.process_time()
+                    det.scan([Segment(text, "user")])
+                    times.append((time.process_time() - start) * 1e3)
+                mean = sum(times) / len(times)
+                times.sort()
+                p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
+                print(f"| {kind} ({len(texts)}) | {policy} | {profile} | {p50:.3f} | {p95:.3f} | {mean:.3f} |")
 
 
 def english_head(count: int) -> None:
