@@ -138,11 +138,7 @@ def chitchat_lines() -> list[str]:
     ``thirdparty.chitchat_split`` (the BYU Chit-Chat Challenge, MIT) that alt-profanity-check finds
     clean. Without them the head read first-person talk about feelings and plans as self-harm: it
     flagged one in fifteen turns of the held-out conversations for it."""
-    from keeptrust_guard.classifiers import ToxicityModel
-
-    offensive = ToxicityModel("train").probability
-    train, _ = thirdparty.chitchat_split()
-    return [t for t in train if offensive(t) < 0.5]
+    return _clean(thirdparty.chitchat_split()[0])
 
 
 def tool_user_lines() -> list[str]:
@@ -151,11 +147,16 @@ def tool_user_lines() -> list[str]:
     them the head read first-person requests ("I need to find a new place to live", "I want to find a
     train") as self-harm and "Should I wear black shirt?" as hate speech: the default five
     categories flagged 1.9 % of them."""
+    return _clean(thirdparty.tool_user_split()[0])
+
+
+def _clean(texts: list[str]) -> list[str]:
+    """The texts alt-profanity-check finds clean: a benign source's few insults and slurs are not
+    taught as benign."""
     from keeptrust_guard.classifiers import ToxicityModel
 
     offensive = ToxicityModel("train").probability
-    train, _ = thirdparty.tool_user_split()
-    return [t for t in train if offensive(t) < 0.5]
+    return [t for t in texts if offensive(t) < 0.5]
 
 
 def chatterbot_lines() -> list[str]:
