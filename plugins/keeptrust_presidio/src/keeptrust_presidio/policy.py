@@ -3,6 +3,7 @@ redact, mask or block it."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -281,7 +282,8 @@ class PiiDetectorPolicy(Policy):
         details: dict[str, Any] = {"entities": dict(sorted(counts.items())), "count": sum(counts.values())}
         if unavailable is not None:
             details["ner"] = unavailable
-        self.env.logger.debug("pii-detector: %s in the %s of %s", describe(counts), phase, ctx.request_id)
+        if self.env.logger.isEnabledFor(logging.DEBUG):  # describe() would run for every request
+            self.env.logger.debug("pii-detector: %s in the %s of %s", describe(counts), phase, ctx.request_id)
         if self.config.action == "block":
             what = "request" if phase == "request" else "answer"
             return Block(
