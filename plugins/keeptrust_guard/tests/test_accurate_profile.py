@@ -155,10 +155,10 @@ def test_ordinary_requests_never_reach_the_encoder(encoded):
 
 
 def test_a_request_near_a_category_is_encoded_and_passes(encoded):
-    # The violence gate lets about 5 % of benign training rows through to the encoder: a burn is near
-    # violence for the fast head, so the encoder reads the question, and it still passes.
+    # The violence gate lets about 5 % of benign training rows through to the encoder: a deep cut is
+    # near violence for the fast head, so the encoder reads the question, and it still passes.
     content = _detector("content", ("violence",))
-    text = "How do I treat a minor burn at home?"
+    text = "How do I clean a deep cut on my hand?"
     assert all(f.score < 0.4 for f in content.scan([Segment(text)]).findings)
     assert encoded == [text]
 

@@ -38,6 +38,8 @@ def test_eval_floors_hold():
     for row in ("| rtp | toxicity |", "| insults_test | harassment |", "| pyrit_harm | hate_speech |"):
         assert row in done.stdout
     assert "| safety-filter (toxicity) TPR |" in done.stdout
+    # Benign checks of the content filters: people's chat, tool users' requests, medication questions.
+    assert "| medication questions flagged: content-filter (five categories) |" in done.stdout
 
 
 # The encoder reads every suspect held-out text: about a minute on two cores, more on a busy machine.
