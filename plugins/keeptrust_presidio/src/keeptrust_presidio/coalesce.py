@@ -36,19 +36,6 @@ class _Job(Generic[R]):
         self.waiting: trio.CancelScope | None = None
 
 
-class _NoLimit:
-    """A limiter for ``trio.to_thread.run_sync`` (trio 0.35 takes any object with these two
-    methods) that never waits: a ``CapacityLimiter``, however large, makes each acquisition a
-    schedule point, one more trip through the scheduler per batch for nothing, since no job can
-    join a batch once it is taken."""
-
-    async def acquire_on_behalf_of(self, borrower: object) -> None:
-        pass
-
-    def release_on_behalf_of(self, borrower: object) -> None:
-        pass
-
-
 class Coalescer(Generic[R]):
     """``await coalescer.analyze(texts)``: ``run(texts)`` per text, in a worker thread, in the
     company of the other jobs waiting when a slot of ``limiter`` comes free. ``run`` gets the texts of
@@ -61,7 +48,7 @@ class Coalescer(Generic[R]):
         self._max_chars = max_chars
         self._queue: list[_Job[R]] = []
         # The thread call happens while a slot of ``limiter`` is held: it needs no limit of its own.
-        self._threads = _NoLimit()
+        self._threads = trio.CapacityLimiter(1_000_000)
         self.batches = 0
         self.jobs = 0
 
@@ -81,14 +68,9 @@ class Coalescer(Generic[R]):
                 self._queue.remove(job)
             raise
         job.waiting = None
-        if job.done.is_set():
-            # Its own batch, mostly. ``done.wait()`` would add a trip through the scheduler to those
-            # this call made already; the cancel point stays (the thread call was shielded).
-            await trio.lowlevel.checkpoint_if_cancelled()
-        else:
-            # Taken into another task's batch: its results come when that batch is done (a request
-            # cancelled meanwhile stops waiting; the batch goes on for the others).
-            await job.done.wait()
+        # Taken into another task's batch: its results come when that batch is done (a request
+        # cancelled meanwhile stops waiting; the batch goes on for the others).
+        await job.done.wait()
         if job.error is not None:
             raise job.error
         return job.result
