@@ -135,9 +135,9 @@ async def test_long_content_texts_are_scanned_off_the_event_loop(monkeypatch):
     threads: list[threading.Thread] = []
     scan = det.scan
 
-    def spy(segments, encode=True, readings=None):
+    def spy(segments, *args, **kwargs):
         threads.append(threading.current_thread())
-        return scan(segments, encode, readings)
+        return scan(segments, *args, **kwargs)
 
     monkeypatch.setattr(det, "scan", spy)
     short = await det.detect([Segment(INSULT)])

@@ -78,6 +78,7 @@ from keeptrust_guard.heuristic import (
     OfflineDetector,
 )
 from keeptrust_guard.injection_screen import needs_heuristics
+from keeptrust_guard.recent import Read, RecentFindings
 from keeptrust_guard.sentence_encoder import SentenceEncoder
 from keeptrust_guard.toxicity_head import ToxicityHead
 
@@ -182,6 +183,7 @@ class ClassifierDetector(OfflineDetector):
             float(self.injection_accurate.meta["encoder_gate"]) if self.injection_accurate is not None else 1.0
         )
         self._limiter = trio.CapacityLimiter(2)
+        self.recent = RecentFindings()
 
     def _model(
         self, segments: Sequence[Segment], encode: bool, readings: list[_FastReading] | None = None
@@ -335,12 +337,37 @@ class ClassifierDetector(OfflineDetector):
         ]
 
     def scan(
-        self, segments: Sequence[Segment], encode: bool = True, readings: list[_FastReading] | None = None
+        self,
+        segments: Sequence[Segment],
+        encode: bool = True,
+        readings: Sequence[_FastReading | None] | None = None,
+        known: Sequence[Read | None] | None = None,
+        recall: bool = True,
     ) -> Detection:
-        model, rest = self._model(segments, encode, readings)
-        if self.heuristic is None or not rest:
-            return model
-        return merge([self.heuristic.scan(rest), model])
+        """The findings of ``segments``, merged as one pass over all of them would merge them (the
+        heuristics' before the models', segments in order). A text read recently is not read again
+        (``recent.py``) unless ``recall`` is off. ``readings``: the fast heads' readings already
+        taken (None where not), ``known``: each segment's kept findings as already looked up (None
+        where none were kept)."""
+        heuristic: list[Finding] = []
+        model: list[Finding] = []
+        for i, segment in enumerate(segments):
+            # ``detect`` looked the segments up already.
+            read = known[i] if known is not None else (self.recent.get(segment, encode) if recall else None)
+            if read is None:
+                read = self._read(segment, encode, readings[i] if readings is not None else None, recall)
+            model += read[0]
+            heuristic += read[1]
+        return merge([Detection(tuple(heuristic)), Detection(tuple(model))])
+
+    def _read(self, segment: Segment, encode: bool, reading: _FastReading | None, keep: bool) -> Read:
+        """One segment's findings, read by the models and, where they hand it on, the heuristics."""
+        found, rest = self._model([segment], encode, None if reading is None else [reading])
+        heuristic = self.heuristic.scan(rest).findings if self.heuristic is not None and rest else ()
+        read = (found.findings, heuristic)
+        if keep:
+            self.recent.put(segment, encode, read)
+        return read
 
     async def detect(self, segments: Sequence[Segment]) -> Detection:
         # The encoder costs milliseconds to tens of milliseconds of CPU per text it reads, the LSTM a
@@ -349,25 +376,31 @@ class ClassifierDetector(OfflineDetector):
         # as the fast profile's are, since a worker thread costs more than the scan (the harness's
         # short message through prompt-injection, pii-detector and audit-logger: 0.81x the requests/s
         # at c=16 when every scan took a thread). Their fast readings, taken here to decide, serve
-        # the scan.
-        size = sum(len(s.text) for s in segments)
-        long = self.comment_lstm is not None and size > LSTM_INLINE_CHARS
-        readings = None
+        # the scan; texts read recently (the system prompt, earlier turns) need neither.
+        known = [self.recent.get(s, True) for s in segments]
+        fresh = [s for s, k in zip(segments, known, strict=True) if k is None]
+        if not fresh:
+            return self.scan(segments, True, None, known)
+        size = sum(len(s.text) for s in fresh)
+        inline = size <= INLINE_CHARS and not (self.comment_lstm is not None and size > LSTM_INLINE_CHARS)
+        readings: list[_FastReading | None] | None = None
         if self.encoder is None:
-            if not long:
-                return await super().detect(segments)
-        elif not long and size <= INLINE_CHARS:
-            readings = self._fast_readings(segments)
-            if all(self.encoder.has(text) for text in self._encoder_inputs(segments, readings)):
-                return self.scan(segments, True, readings)
+            if inline:
+                return self.scan(segments, True, None, known)
+        elif inline:
+            taken = iter(self._fast_readings(fresh))
+            readings = [next(taken) if k is None else None for k in known]
+            fresh_readings = [r for r in readings if r is not None]
+            if all(self.encoder.has(text) for text in self._encoder_inputs(fresh, fresh_readings)):
+                return self.scan(segments, True, readings, known)
         return await trio.to_thread.run_sync(
-            self.scan, segments, True, readings, limiter=self._limiter, abandon_on_cancel=True
+            self.scan, segments, True, readings, known, limiter=self._limiter, abandon_on_cancel=True
         )
 
     def stream_scanner(self) -> Callable[[str], Detection]:
         # A stream is checked every few dozen characters: the encoder's cost per window would hold
         # the answer back, so windows are read by the fast heads and the heuristics.
-        return lambda text: self.scan([Segment(text, "assistant")], encode=False)
+        return lambda text: self.scan([Segment(text, "assistant")], encode=False, recall=False)
 
 
 class EnsembleDetector(ClassifierDetector):
