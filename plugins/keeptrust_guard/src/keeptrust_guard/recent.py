@@ -10,7 +10,7 @@ Each detector keeps its own (its categories and profile decide the findings). A 
 it is seen a second time: most texts (a new question, an answer) come once, and kept at first
 sight they would push out the ones that recur; the first sight leaves only the key's hash, in a
 list of ``SEEN`` hashes. Texts longer than ``KEPT_CHARS`` are not kept, so a cache holds at most
-``SIZE`` texts of that size (4 MiB of text). Scans run on the event loop and in worker threads,
+``SIZE`` texts of that size (4 million characters). Scans run on the event loop and in worker threads,
 hence the lock.
 """
 

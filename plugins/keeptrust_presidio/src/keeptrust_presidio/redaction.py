@@ -28,10 +28,10 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
 from keeptrust_presidio.analysis import Found
 
-# One result: [start, end, entity, score], its start moved in place where Presidio moves its copy's.
+# One span: [start, end, entity], its start moved in place where Presidio moves its copy's.
 _Result = list[Any]
 
-_START, _END, _ENTITY, _SCORE = range(4)
+_START, _END, _ENTITY = range(3)
 _by_span = itemgetter(_START, _END)
 # anonymizer_engine.AnonymizerEngine._merge_entities_with_spaces_between's pattern, kept as is:
 # its `$` also matches before a final "\n", so " \n" between two names counts as spaces.
@@ -81,7 +81,7 @@ def spans(text: str, found: Sequence[Found]) -> list[tuple[str, int, int]] | Non
             return None
         if type(f.entity) is not str or not f.entity or f.score is None:
             return None
-    results = sorted(([f.start, f.end, f.entity, f.score] for f in found), key=_by_span)
+    results = sorted(([f.start, f.end, f.entity] for f in found), key=_by_span)
     if not _apart(results):
         return None
     results = _merge_entities_with_spaces_between(text, results)
@@ -134,14 +134,13 @@ class Rewriter:
         planned = spans(text, found)
         if planned is None:
             return self._anonymize(text, found)
-        # text_replace_builder.TextReplaceBuilder, from the end: each replacement keeps the text up
-        # to where the one after it started (an overlap goes to the later span).
+        # From the end, as text_replace_builder.TextReplaceBuilder replaces; the spans never overlap.
         pieces: list[str] = []
         last = len(text)
         mask = self._action == "mask"
         for entity, start, end in planned:
             value = text[start:end]
-            pieces.append(text[min(end, last) : last])
+            pieces.append(text[end:last])
             pieces.append(self._mask_char * len(value) if mask else self._name(entity, value))
             last = start
         pieces.append(text[:last])
